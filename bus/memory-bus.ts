@@ -1,0 +1,245 @@
+/**
+ * The in-memory bus: the embedded default and the reference for the contract suite. A MemoryBroker plays the part of
+ * nats-server; each `connect()` is one client bound to a prefix. Delivery is asynchronous and FIFO across the whole
+ * broker, as with a NATS connection: a handler that publishes never re-enters another handler, and messages from one
+ * publisher reach each subscriber in publish order.
+ */
+import type { Logger } from 'pino';
+import {
+  type Bus,
+  type BusMsg,
+  type BusStatus,
+  type Headers,
+  type MsgHandler,
+  type PublishOptions,
+  type RequestOptions,
+  type SubscribeOptions,
+  type Subscription,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './bus.js';
+import { assertSubject } from './subject-match.js';
+import { SubjectIndex } from './subject-index.js';
+import { ClosedError, NoRespondersError } from '../common/errors.js';
+import { silentLogger } from '../common/logger.js';
+import { RequestMux } from './request-mux.js';
+
+interface MemSub {
+  readonly abs: string;
+  readonly queue?: string;
+  readonly client: MemoryBusClient;
+  readonly handler: MsgHandler;
+  active: boolean;
+}
+
+interface Delivery {
+  sub: MemSub;
+  abs: string;
+  data: Uint8Array;
+  replyAbs?: string;
+  headers?: Headers;
+}
+
+/** At most this many deliveries run per event-loop turn, so timers and I/O still get their turn under load. */
+const BATCH = 4096;
+
+export class MemoryBroker {
+  private readonly index = new SubjectIndex<MemSub>();
+  private queue: Delivery[] = [];
+  private head = 0;
+  private scheduled = false;
+  private readonly rr = new Map<string, number>();
+  private flushWaiters: Array<() => void> = [];
+
+  connect(opts: { prefix: string; log?: Logger; name?: string }): Bus {
+    return new MemoryBusClient(this, opts.prefix, opts.log ?? silentLogger);
+  }
+
+  /** @internal */
+  addSub(sub: MemSub): void {
+    this.index.add(sub.abs, sub);
+  }
+
+  /** @internal */
+  removeSub(sub: MemSub): void {
+    this.index.remove(sub.abs, sub);
+  }
+
+  /** @internal Returns the number of subscribers the message was queued for. */
+  route(abs: string, data: Uint8Array, replyAbs?: string, headers?: Headers): number {
+    const subs = this.index.match(abs);
+    if (subs.length === 0) return 0;
+    let groups: Map<string, MemSub[]> | undefined;
+    let n = 0;
+    for (const sub of subs) {
+      if (!sub.active) continue;
+      if (sub.queue === undefined) {
+        this.enqueue({ sub, abs, data, replyAbs, headers });
+        n++;
+      } else {
+        groups ??= new Map();
+        const g = groups.get(sub.queue);
+        if (g) g.push(sub);
+        else groups.set(sub.queue, [sub]);
+      }
+    }
+    if (groups) {
+      for (const [queue, members] of groups) {
+        // Round-robin per (queue group, subject): an even spread the contract test can count on.
+        const key = `${queue} ${abs}`;
+        const i = (this.rr.get(key) ?? 0) % members.length;
+        this.rr.set(key, i + 1);
+        if (this.rr.size > 10_000) this.rr.clear();
+        this.enqueue({ sub: members[i]!, abs, data, replyAbs, headers });
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** @internal Resolves once every delivery queued so far has run. */
+  flush(): Promise<void> {
+    if (this.head >= this.queue.length && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private enqueue(d: Delivery): void {
+    this.queue.push(d);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  private readonly drain = (): void => {
+    const end = Math.min(this.queue.length, this.head + BATCH);
+    while (this.head < end) {
+      const d = this.queue[this.head]!;
+      this.queue[this.head] = undefined as unknown as Delivery;
+      this.head++;
+      if (!d.sub.active) continue;
+      d.sub.client.deliver(d.sub, d);
+    }
+    if (this.head >= this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.scheduled = false;
+      const waiters = this.flushWaiters;
+      this.flushWaiters = [];
+      for (const w of waiters) w();
+    } else {
+      setImmediate(this.drain);
+    }
+  };
+}
+
+class MemoryBusClient implements Bus {
+  readonly kind = 'memory' as const;
+  private closedFlag = false;
+  private readonly subs = new Set<MemSub>();
+  private readonly listeners = new Set<(s: BusStatus) => void>();
+  private readonly mux: RequestMux;
+  private readonly pre: string;
+
+  constructor(
+    private readonly broker: MemoryBroker,
+    readonly prefix: string,
+    private readonly log: Logger,
+  ) {
+    this.pre = prefix + '.';
+    this.mux = new RequestMux(this, log);
+  }
+
+  get isClosed(): boolean {
+    return this.closedFlag;
+  }
+
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
+    if (this.closedFlag) throw new ClosedError('bus is closed');
+    assertSubject(subject, false);
+    this.broker.route(this.pre + subject, data, opts?.reply ? this.pre + opts.reply : undefined, opts?.headers);
+  }
+
+  subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
+    if (this.closedFlag) throw new ClosedError('bus is closed');
+    assertSubject(subject, true);
+    const sub: MemSub = { abs: this.pre + subject, queue: opts?.queue, client: this, handler, active: true };
+    this.subs.add(sub);
+    this.broker.addSub(sub);
+    const broker = this.broker;
+    const subs = this.subs;
+    return {
+      subject,
+      queue: opts?.queue,
+      get closed() {
+        return !sub.active;
+      },
+      unsubscribe() {
+        if (!sub.active) return;
+        sub.active = false;
+        subs.delete(sub);
+        broker.removeSub(sub);
+      },
+    };
+  }
+
+  request(subject: string, data: Uint8Array, opts?: RequestOptions): Promise<BusMsg> {
+    if (this.closedFlag) return Promise.reject(new ClosedError('bus is closed'));
+    assertSubject(subject, false);
+    const timeoutMs = opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const { reply, promise } = this.mux.open(subject, timeoutMs);
+    const n = this.broker.route(this.pre + subject, data, this.pre + reply, opts?.headers);
+    if (n === 0) this.mux.fail(reply, new NoRespondersError(subject));
+    return promise;
+  }
+
+  respond(msg: BusMsg, data: Uint8Array, headers?: Headers): void {
+    if (!msg.reply) return;
+    if (this.closedFlag) throw new ClosedError('bus is closed');
+    this.broker.route(this.pre + msg.reply, data, undefined, headers);
+  }
+
+  flush(): Promise<void> {
+    if (this.closedFlag) return Promise.reject(new ClosedError('bus is closed'));
+    return this.broker.flush();
+  }
+
+  onStatus(listener: (s: BusStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal */
+  deliver(sub: MemSub, d: Delivery): void {
+    const msg: BusMsg = {
+      subject: d.abs.startsWith(this.pre) ? d.abs.slice(this.pre.length) : d.abs,
+      data: d.data,
+      reply: d.replyAbs?.startsWith(this.pre) ? d.replyAbs.slice(this.pre.length) : d.replyAbs,
+      headers: d.headers,
+    };
+    try {
+      sub.handler(msg);
+    } catch (err) {
+      // A subscriber's bug must not take the bus down with it.
+      this.log.error({ err, subject: msg.subject }, 'subscription handler threw');
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (this.closedFlag) return;
+    await this.broker.flush();
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const sub of this.subs) {
+      sub.active = false;
+      this.broker.removeSub(sub);
+    }
+    this.subs.clear();
+    this.mux.close(new ClosedError('bus closed'));
+    for (const l of this.listeners) l({ type: 'closed' });
+    this.listeners.clear();
+  }
+}

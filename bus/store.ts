@@ -1,0 +1,84 @@
+/**
+ * Key/value buckets with revisions: the durable side of gatehouse (actor snapshots, shard leases, membership,
+ * sessions). Two implementations pass one contract suite (test/contract/store.contract.ts): JetStream KV
+ * (bus/nats/nats-store.ts) and in-memory (bus/memory-store.ts).
+ *
+ * Revisions are per-bucket sequence numbers that only grow. Every write that says which revision it expects is a
+ * compare-and-set; that revision is the fencing token for leases and snapshots.
+ */
+import { GatehouseError, ErrorCode } from '../common/errors.js';
+
+export interface KvEntry {
+  key: string;
+  value: Uint8Array;
+  revision: number;
+}
+
+export interface KvChange {
+  key: string;
+  op: 'put' | 'delete';
+  /** Empty for deletes. */
+  value: Uint8Array;
+  revision: number;
+}
+
+export interface BucketOptions {
+  /** Entries expire this long after their last write. 0 or absent: never. JetStream's minimum is 100 ms. */
+  ttlMs?: number;
+}
+
+export interface KvWatcher {
+  stop(): void;
+}
+
+export interface WatchOptions {
+  /** Key or NATS-style pattern ('*' one token, '>' the rest). Default: every key. */
+  key?: string;
+  /** Deliver the current value of every matching key first (in revision order), then changes. Default false. */
+  initial?: boolean;
+}
+
+export interface KvBucket {
+  readonly name: string;
+  get(key: string): Promise<KvEntry | null>;
+  /** Writes unconditionally; returns the new revision. */
+  put(key: string, value: Uint8Array): Promise<number>;
+  /** Writes only if the key does not exist (or was deleted); else ConflictError. */
+  create(key: string, value: Uint8Array): Promise<number>;
+  /** Writes only if the key's current revision is `expected`; else ConflictError. */
+  update(key: string, value: Uint8Array, expected: number): Promise<number>;
+  /** Deletes; with `expected`, only if the current revision matches (else ConflictError). */
+  delete(key: string, expected?: number): Promise<void>;
+  keys(pattern?: string): Promise<string[]>;
+  /**
+   * Calls `onChange` for each change, in revision order. Expiry (TTL) produces no event on JetStream, and a JetStream
+   * watcher can go quiet for seconds after a leader fail-over: callers that must not miss a change also reconcile.
+   */
+  watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher>;
+}
+
+export interface Store {
+  readonly kind: 'memory' | 'nats';
+  /** Opens (creating if needed) a bucket scoped to this store's prefix. */
+  bucket(name: string, opts?: BucketOptions): Promise<KvBucket>;
+  close(): Promise<void>;
+}
+
+const KEY_RE = /^[-/_=.a-zA-Z0-9]+$/;
+const BUCKET_RE = /^[a-zA-Z0-9_-]+$/;
+
+/** Both implementations accept exactly the keys JetStream KV accepts. */
+export function assertKey(key: string): void {
+  if (typeof key !== 'string' || !KEY_RE.test(key) || key.startsWith('.') || key.endsWith('.')) {
+    throw new GatehouseError(
+      ErrorCode.BadKey,
+      `bad key ${JSON.stringify(key)}: keys use A-Z a-z 0-9 - / _ = . and do not start or end with '.'`,
+    );
+  }
+}
+
+export function assertBucketName(name: string): void {
+  if (!BUCKET_RE.test(name)) {
+    throw new GatehouseError(ErrorCode.BadKey, `bad bucket name ${JSON.stringify(name)}: use A-Z a-z 0-9 - _`);
+  }
+}

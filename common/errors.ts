@@ -1,0 +1,111 @@
+/**
+ * Named errors with stable codes. Codes are what crosses boundaries (bus replies, client frames, CLI exit messages);
+ * messages are for humans; causes chain to the underlying library error, which only its own adapter module knows.
+ */
+export const ErrorCode = {
+  // bus
+  Timeout: 'TIMEOUT',
+  NoResponders: 'NO_RESPONDERS',
+  Closed: 'CLOSED',
+  BusError: 'BUS_ERROR',
+  BadSubject: 'BAD_SUBJECT',
+  // store
+  Conflict: 'CONFLICT',
+  StoreError: 'STORE_ERROR',
+  BadKey: 'BAD_KEY',
+  // codec
+  Decode: 'DECODE',
+  Encode: 'ENCODE',
+  // config
+  Config: 'CONFIG',
+  // actors
+  Busy: 'BUSY',
+  ActorFailed: 'ACTOR_FAILED',
+  ActorStopped: 'ACTOR_STOPPED',
+  UnknownKind: 'UNKNOWN_KIND',
+  BadMessage: 'BAD_MESSAGE',
+  NotOwner: 'NOT_OWNER',
+  Rejected: 'REJECTED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class GatehouseError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'GatehouseError';
+  }
+  /** The form that crosses a wire: never a stack. */
+  toWire(): WireError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+export class TimeoutError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Timeout, message, options);
+    this.name = 'TimeoutError';
+  }
+}
+
+export class NoRespondersError extends GatehouseError {
+  constructor(subject: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NoResponders, `no responders on ${subject}`, options);
+    this.name = 'NoRespondersError';
+  }
+}
+
+export class ClosedError extends GatehouseError {
+  constructor(message = 'connection closed', options?: { cause?: unknown }) {
+    super(ErrorCode.Closed, message, options);
+    this.name = 'ClosedError';
+  }
+}
+
+export class ConflictError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Conflict, message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+export class DecodeError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Decode, message, options);
+    this.name = 'DecodeError';
+  }
+}
+
+export class ConfigError extends GatehouseError {
+  /** Dotted path of every offending field, e.g. `nats.servers.0`. */
+  readonly fields: string[];
+  constructor(message: string, fields: string[], options?: { cause?: unknown }) {
+    super(ErrorCode.Config, message, options);
+    this.name = 'ConfigError';
+    this.fields = fields;
+  }
+}
+
+/** Rebuilds an error that crossed a wire, keeping its code. */
+export function fromWire(e: WireError): GatehouseError {
+  switch (e.code) {
+    case ErrorCode.Timeout:
+      return new TimeoutError(e.message);
+    case ErrorCode.NoResponders:
+      return Object.assign(new GatehouseError(e.code, e.message), { name: 'NoRespondersError' });
+    case ErrorCode.Conflict:
+      return new ConflictError(e.message);
+    default:
+      return new GatehouseError(String(e.code), String(e.message));
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

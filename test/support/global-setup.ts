@@ -1,0 +1,15 @@
+/**
+ * Runs once before the suite: compiles the project to dist/ (incrementally) because tests that start nodes as child
+ * processes or worker threads run the compiled JavaScript, exactly as `npm start` does.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export default function setup(): void {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
