@@ -24,64 +24,92 @@ interface Slot {
   writtenAt: number;
 }
 
-export class MemoryStore implements Store {
-  readonly kind = 'memory' as const;
-  private readonly buckets = new Map<string, MemoryBucket>();
-
-  constructor(
-    private readonly prefix: string,
-    private readonly clock: Clock = systemClock,
-  ) {}
-
-  async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
-    assertBucketName(name);
-    const full = `${this.prefix}_${name}`;
-    let b = this.buckets.get(full);
-    if (!b) this.buckets.set(full, (b = new MemoryBucket(name, opts?.ttlMs ?? 0, this.clock)));
-    return b;
-  }
-
-  async close(): Promise<void> {
-    for (const b of this.buckets.values()) b.stopAll();
-  }
-}
-
-/** Several nodes in one process share the store the way they would share JetStream. */
-export function createMemoryStore(prefix: string, clock?: Clock): Store {
-  return new MemoryStore(prefix, clock);
-}
-
 interface MemWatcher {
+  owner: object;
   pattern: string;
   fn: (c: KvChange) => void;
   queue: KvChange[];
 }
 
-class MemoryBucket implements KvBucket {
-  private readonly slots = new Map<string, Slot>();
-  private seq = 0;
-  private readonly watchers = new Set<MemWatcher>();
+/** One bucket's data, shared by every handle opened on it. */
+class BucketState {
+  readonly slots = new Map<string, Slot>();
+  seq = 0;
+  readonly watchers = new Set<MemWatcher>();
+  constructor(
+    readonly ttlMs: number,
+    readonly clock: Clock,
+  ) {}
+}
+
+/**
+ * The shared state behind every MemoryStore handle, like a JetStream server: nodes in one process (embedded mode,
+ * tests) each open their own handle and see the same buckets.
+ */
+export class MemoryKvServer {
+  private readonly buckets = new Map<string, BucketState>();
+  constructor(readonly clock: Clock = systemClock) {}
+
+  store(prefix: string): Store {
+    return new MemoryStore(this, prefix);
+  }
+
+  /** @internal */
+  state(full: string, ttlMs: number): BucketState {
+    let b = this.buckets.get(full);
+    if (!b) this.buckets.set(full, (b = new BucketState(ttlMs, this.clock)));
+    return b;
+  }
+}
+
+class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly opened = new Set<BucketState>();
 
   constructor(
+    private readonly server: MemoryKvServer,
+    private readonly prefix: string,
+  ) {}
+
+  async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
+    assertBucketName(name);
+    const state = this.server.state(`${this.prefix}_${name}`, opts?.ttlMs ?? 0);
+    this.opened.add(state);
+    return new MemoryBucket(name, state, this);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.opened) for (const w of s.watchers) if (w.owner === this) s.watchers.delete(w);
+    this.opened.clear();
+  }
+}
+
+/** A store of its own (one node, or a test that needs no sharing). */
+export function createMemoryStore(prefix: string, clock?: Clock): Store {
+  return new MemoryKvServer(clock).store(prefix);
+}
+
+class MemoryBucket implements KvBucket {
+  constructor(
     readonly name: string,
-    private readonly ttlMs: number,
-    private readonly clock: Clock,
+    private readonly s: BucketState,
+    private readonly owner: object,
   ) {}
 
   private live(key: string): Slot | undefined {
-    const s = this.slots.get(key);
-    if (!s) return undefined;
-    if (this.ttlMs > 0 && this.clock.now() - s.writtenAt >= this.ttlMs) {
-      this.slots.delete(key);
+    const slot = this.s.slots.get(key);
+    if (!slot) return undefined;
+    if (this.s.ttlMs > 0 && this.s.clock.now() - slot.writtenAt >= this.s.ttlMs) {
+      this.s.slots.delete(key);
       return undefined;
     }
-    return s;
+    return slot;
   }
 
   async get(key: string): Promise<KvEntry | null> {
     assertKey(key);
-    const s = this.live(key);
-    return s ? { key, value: s.value, revision: s.revision } : null;
+    const slot = this.live(key);
+    return slot ? { key, value: slot.value, revision: slot.revision } : null;
   }
 
   async put(key: string, value: Uint8Array): Promise<number> {
@@ -91,15 +119,14 @@ class MemoryBucket implements KvBucket {
 
   async create(key: string, value: Uint8Array): Promise<number> {
     assertKey(key);
-    const s = this.live(key);
-    if (s) throw new ConflictError(`create ${this.name}/${key}: key exists at revision ${s.revision}`);
+    const slot = this.live(key);
+    if (slot) throw new ConflictError(`create ${this.name}/${key}: key exists at revision ${slot.revision}`);
     return this.write(key, value);
   }
 
   async update(key: string, value: Uint8Array, expected: number): Promise<number> {
     assertKey(key);
-    const s = this.live(key);
-    const current = s?.revision ?? 0;
+    const current = this.live(key)?.revision ?? 0;
     if (current !== expected) {
       throw new ConflictError(`update ${this.name}/${key}: expected revision ${expected}, found ${current}`);
     }
@@ -108,63 +135,61 @@ class MemoryBucket implements KvBucket {
 
   async delete(key: string, expected?: number): Promise<void> {
     assertKey(key);
-    const s = this.live(key);
-    if (expected !== undefined && (s?.revision ?? 0) !== expected) {
-      throw new ConflictError(`delete ${this.name}/${key}: expected revision ${expected}, found ${s?.revision ?? 0}`);
+    const slot = this.live(key);
+    if (expected !== undefined && (slot?.revision ?? 0) !== expected) {
+      throw new ConflictError(`delete ${this.name}/${key}: expected revision ${expected}, found ${slot?.revision ?? 0}`);
     }
-    if (!s) return;
-    this.slots.delete(key);
-    this.notify({ key, op: 'delete', value: new Uint8Array(0), revision: ++this.seq });
+    if (!slot) return;
+    this.s.slots.delete(key);
+    this.notify({ key, op: 'delete', value: new Uint8Array(0), revision: ++this.s.seq });
   }
 
   async keys(pattern = '>'): Promise<string[]> {
     const out: string[] = [];
-    for (const key of [...this.slots.keys()]) if (this.live(key) && matches(pattern, key)) out.push(key);
+    for (const key of [...this.s.slots.keys()]) if (this.live(key) && matches(pattern, key)) out.push(key);
     return out;
   }
 
   async watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {
-    const pattern = opts?.key ?? '>';
-    const w: MemWatcher = { pattern, fn: onChange, queue: [] };
+    const w: MemWatcher = { owner: this.owner, pattern: opts?.key ?? '>', fn: onChange, queue: [] };
     if (opts?.initial) {
       const current: KvChange[] = [];
-      for (const [key] of this.slots) {
-        const s = this.live(key);
-        if (s && matches(pattern, key)) current.push({ key, op: 'put', value: s.value, revision: s.revision });
+      for (const key of [...this.s.slots.keys()]) {
+        const slot = this.live(key);
+        if (slot && matches(w.pattern, key)) current.push({ key, op: 'put', value: slot.value, revision: slot.revision });
       }
       current.sort((a, b) => a.revision - b.revision);
       for (const c of current) this.schedule(w, c);
     }
-    this.watchers.add(w);
-    return { stop: () => void this.watchers.delete(w) };
-  }
-
-  stopAll(): void {
-    this.watchers.clear();
+    this.s.watchers.add(w);
+    return { stop: () => void this.s.watchers.delete(w) };
   }
 
   private write(key: string, value: Uint8Array): number {
-    const revision = ++this.seq;
-    this.slots.set(key, { value, revision, writtenAt: this.clock.now() });
+    const revision = ++this.s.seq;
+    this.s.slots.set(key, { value, revision, writtenAt: this.s.clock.now() });
     this.notify({ key, op: 'put', value, revision });
     return revision;
   }
 
   private notify(c: KvChange): void {
-    for (const w of this.watchers) if (matches(w.pattern, c.key)) this.schedule(w, c);
+    for (const w of this.s.watchers) if (matches(w.pattern, c.key)) this.schedule(w, c);
   }
 
   /** Watch callbacks run later and in order, as they would arriving from a server. */
   private schedule(w: MemWatcher, c: KvChange): void {
     w.queue.push(c);
-    if (w.queue.length === 1) {
-      queueMicrotask(() => {
-        const batch = w.queue.splice(0);
-        for (const change of batch) {
-          if (!this.watchers.has(w)) return; // stopped meanwhile
+    if (w.queue.length !== 1) return;
+    queueMicrotask(() => {
+      const batch = w.queue.splice(0);
+      for (const change of batch) {
+        if (!this.s.watchers.has(w)) return; // stopped meanwhile
+        try {
           w.fn(change);
+        } catch {
+          // A watcher's bug must not stop delivery to the others (JetStream side logs it; memory has no logger).
         }
-      });
-    }
+      }
+    });
   }
 }

@@ -19,6 +19,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../bus.js';
 import { RequestMux, STATUS_HEADER } from '../request-mux.js';
+import { assertSubject } from '../subject-match.js';
 import { ClosedError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { translateNatsError } from './nats-errors.js';
@@ -109,6 +110,7 @@ export class NatsBus implements Bus {
   }
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
+    assertSubject(subject, false);
     try {
       if (opts) {
         this.connection.publish(this.pre + subject, data, {
@@ -122,6 +124,7 @@ export class NatsBus implements Bus {
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
+    assertSubject(subject, true);
     const pre = this.pre;
     const log = this.log;
     try {
@@ -163,6 +166,7 @@ export class NatsBus implements Bus {
 
   request(subject: string, data: Uint8Array, opts?: RequestOptions): Promise<BusMsg> {
     if (this.isClosed) return Promise.reject(new ClosedError('bus is closed'));
+    assertSubject(subject, false);
     const { reply, promise } = this.mux.open(subject, opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
       this.connection.publish(this.pre + subject, data, {

@@ -45,7 +45,7 @@ class NatsStore implements Store {
     this.js = o.connection.jetstream({ timeout: o.timeoutMs ?? 5000 });
   }
 
-  bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
+  async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
     assertBucketName(name);
     const full = `${this.o.prefix}_${name}`;
     let b = this.buckets.get(full);

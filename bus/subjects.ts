@@ -1,0 +1,83 @@
+/**
+ * The one module that builds subject strings. Subjects here are relative to the deployment prefix (the Bus adds
+ * `<prefix>.`), so the full forms are:
+ *
+ *   <prefix>.<kind>.<shard>.<id>        actor inbox; a shard owner subscribes to `<prefix>.<kind>.<shard>.*`
+ *   <prefix>.<kind>.@<node>.<id>        inbox of an actor pinned to a node (connections on their gateway)
+ *   <prefix>.trace.<kind>.<id>          readable state transitions
+ *   <prefix>.sys.<topic>[.<node>]       membership, placement and control
+ *   <prefix>._INBOX.<uid>.<n>           request replies (scoped to the prefix, so permissions can be too)
+ *
+ * Ids are encoded to exactly one token that is also a valid JetStream KV key: plain ids ([A-Za-z0-9_-], not starting
+ * with '=') stay as they are; anything else becomes '=' + base64url(utf8).
+ */
+import { GatehouseError, ErrorCode } from '../common/errors.js';
+
+const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
+const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/;
+const PREFIX_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const RESERVED_KINDS = new Set(['trace', 'sys', 'gw']);
+
+export function encodeId(id: string): string {
+  if (id.length > 0 && id.length <= 200 && PLAIN_ID.test(id)) return id;
+  if (id.length === 0) throw new GatehouseError(ErrorCode.BadSubject, 'actor id must not be empty');
+  return '=' + Buffer.from(id, 'utf8').toString('base64url');
+}
+
+export function decodeId(token: string): string {
+  if (!token.startsWith('=')) return token;
+  return Buffer.from(token.slice(1), 'base64url').toString('utf8');
+}
+
+export function assertKindName(kind: string): void {
+  if (!KIND_RE.test(kind) || RESERVED_KINDS.has(kind)) {
+    throw new GatehouseError(
+      ErrorCode.BadSubject,
+      `bad actor kind ${JSON.stringify(kind)}: lower-case letters, digits and '-', starting with a letter, ` +
+        `at most 32 characters, not one of ${[...RESERVED_KINDS].join(', ')}`,
+    );
+  }
+}
+
+export function assertPrefix(prefix: string): void {
+  if (!PREFIX_RE.test(prefix)) {
+    throw new GatehouseError(
+      ErrorCode.BadSubject,
+      `bad prefix ${JSON.stringify(prefix)}: one subject token of A-Z a-z 0-9 _ - (at most 64 characters)`,
+    );
+  }
+}
+
+/** FNV-1a over UTF-16 code units: stable across processes, languages and restarts. */
+export function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function shardOf(id: string, shards: number): number {
+  return hashId(id) % shards;
+}
+
+export const subjects = {
+  actor: (kind: string, shard: number, id: string): string => `${kind}.${shard}.${encodeId(id)}`,
+  /** Everything a shard owner receives for one kind. */
+  shard: (kind: string, shard: number): string => `${kind}.${shard}.*`,
+  pinned: (kind: string, node: string, id: string): string => `${kind}.@${encodeId(node)}.${encodeId(id)}`,
+  pinnedAll: (kind: string, node: string): string => `${kind}.@${encodeId(node)}.*`,
+  trace: (kind: string, id: string): string => `trace.${kind}.${encodeId(id)}`,
+  traceAll: (): string => 'trace.>',
+  sys: (topic: string, node?: string): string => (node === undefined ? `sys.${topic}` : `sys.${topic}.${encodeId(node)}`),
+  sysAll: (topic: string): string => `sys.${topic}.*`,
+  gateway: (node: string, topic: string): string => `gw.${encodeId(node)}.${topic}`,
+} as const;
+
+/** Splits an actor inbox subject back into its parts (for tools); null when it is not one. */
+export function parseActorSubject(subject: string): { kind: string; shard: string; id: string } | null {
+  const parts = subject.split('.');
+  if (parts.length !== 3 || !KIND_RE.test(parts[0]!) || RESERVED_KINDS.has(parts[0]!)) return null;
+  return { kind: parts[0]!, shard: parts[1]!, id: decodeId(parts[2]!) };
+}

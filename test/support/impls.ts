@@ -1,0 +1,92 @@
+/**
+ * The implementations every contract suite runs against. Each `setup()` returns something disposable: the NATS side
+ * starts its own nats-server (JetStream on, random loopback port) and stops it in teardown.
+ */
+import type { Bus } from '../../bus/bus.js';
+import type { Store } from '../../bus/store.js';
+import { MemoryBroker } from '../../bus/memory-bus.js';
+import { MemoryKvServer } from '../../bus/memory-store.js';
+import { createNatsBus } from '../../bus/nats/nats-bus.js';
+import { createNatsStore } from '../../bus/nats/nats-store.js';
+import { ManualClock, systemClock, type Clock } from '../../common/clock.js';
+import { startNatsServer } from './nats-server.js';
+
+export interface Env {
+  connect(prefix: string): Promise<Bus>;
+  store(prefix: string): Promise<Store>;
+  /** Lets stored entries age: moves the injected clock (memory) or waits for real time to pass (NATS). */
+  age(ms: number): Promise<void>;
+  readonly clock: Clock;
+  readonly url?: string;
+  teardown(): Promise<void>;
+}
+
+export interface Impl {
+  name: 'memory' | 'nats';
+  setup(): Promise<Env>;
+}
+
+export const memoryImpl: Impl = {
+  name: 'memory',
+  async setup() {
+    const broker = new MemoryBroker();
+    const clock = new ManualClock();
+    const kv = new MemoryKvServer(clock);
+    const opened: Array<Bus | Store> = [];
+    return {
+      clock,
+      async connect(prefix) {
+        const b = broker.connect({ prefix });
+        opened.push(b);
+        return b;
+      },
+      async store(prefix) {
+        const s = kv.store(prefix);
+        opened.push(s);
+        return s;
+      },
+      async age(ms) {
+        clock.advance(ms);
+      },
+      async teardown() {
+        await Promise.all(opened.map((o) => o.close()));
+      },
+    };
+  },
+};
+
+export const natsImpl: Impl = {
+  name: 'nats',
+  async setup() {
+    const server = await startNatsServer();
+    const opened: Array<Bus | Store> = [];
+    const buses: Array<Awaited<ReturnType<typeof createNatsBus>>> = [];
+    return {
+      clock: systemClock,
+      url: server.url,
+      async connect(prefix) {
+        const b = await createNatsBus({ prefix, servers: [server.url] });
+        opened.push(b);
+        buses.push(b);
+        return b;
+      },
+      async store(prefix) {
+        const b = await createNatsBus({ prefix, servers: [server.url] });
+        buses.push(b);
+        const s = createNatsStore({ connection: b.connection, prefix });
+        opened.push(s);
+        return s;
+      },
+      async age(ms) {
+        await new Promise((r) => setTimeout(r, ms));
+      },
+      async teardown() {
+        for (const o of opened) await o.close().catch(() => undefined);
+        for (const b of buses) await b.close().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  },
+};
+
+export const impls: Impl[] = [memoryImpl, natsImpl];

@@ -1,0 +1,59 @@
+/**
+ * A 3-server NATS cluster on loopback for fault tests: routes between all servers, JetStream on each with its own
+ * store dir, and the ability to kill (-9) and restart one server on its old ports and data.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
+
+export interface NatsCluster {
+  readonly urls: string[];
+  server(i: number): NatsServerHandle;
+  kill(i: number): Promise<void>;
+  restart(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startNatsCluster(size = 3, name = 'gh'): Promise<NatsCluster> {
+  const root = await mkdtemp(join(tmpdir(), 'gh-cluster-'));
+  const clientPorts: number[] = [];
+  const routePorts: number[] = [];
+  for (let i = 0; i < size; i++) {
+    clientPorts.push(await freePort());
+    routePorts.push(await freePort());
+  }
+  const routes = routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
+  const configFor = (i: number) =>
+    `cluster { name: "${name}", listen: "127.0.0.1:${routePorts[i]}", routes: [${routes}] }`;
+  const servers: NatsServerHandle[] = [];
+  const start = (i: number) =>
+    startNatsServer({
+      port: clientPorts[i],
+      serverName: `${name}-${i}`,
+      storeDir: join(root, `s${i}`),
+      config: configFor(i),
+    });
+  try {
+    for (let i = 0; i < size; i++) servers.push(await start(i));
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.kill()));
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    urls: clientPorts.map((p) => `nats://127.0.0.1:${p}`),
+    server: (i) => servers[i]!,
+    async kill(i) {
+      await servers[i]!.kill();
+    },
+    async restart(i) {
+      if (!servers[i]!.exited) await servers[i]!.kill();
+      servers[i] = await start(i);
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
