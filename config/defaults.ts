@@ -1,0 +1,53 @@
+/**
+ * Documented defaults, frozen. Ports 0 mean "pick a free one" (tests); the CLI's `start` sets the well-known ports.
+ */
+import type { Config } from './schema.js';
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export const DEFAULTS: Readonly<Config> = deepFreeze({
+  prefix: 'gh',
+  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0 },
+  // Embedded mode by default: one process, no NATS needed.
+  bus: { kind: 'memory' },
+  nats: {
+    servers: ['nats://127.0.0.1:4222'],
+    replicas: 1,
+    connectTimeoutMs: 5000,
+    // Reconnect fast and notice a dead server in ~4 s (nats.js defaults take minutes).
+    reconnectTimeWaitMs: 250,
+    pingIntervalMs: 2000,
+  },
+  actors: {
+    shards: 64,
+    mailboxLimit: 1000,
+    askTimeoutMs: 5000,
+    passivateAfterMs: 5 * 60_000,
+    maxRestarts: 3,
+    restartWindowMs: 10_000,
+  },
+  cluster: { heartbeatMs: 1000, deadAfterMs: 4000, maxConcurrentMoves: 64, rebalanceIntervalMs: 2000 },
+  gateway: {
+    host: '127.0.0.1',
+    wsPort: 7350,
+    tcpPort: 7351,
+    pomeloWsPort: 3010,
+    pomeloTcpPort: 3011,
+    httpPort: 7380,
+    heartbeatMs: 10_000,
+    maxFrameBytes: 64 * 1024,
+    outboundLimitBytes: 1024 * 1024,
+    requestsPerSecond: 50,
+    requestBurst: 100,
+    sessionGraceMs: 30_000,
+    duplicateLogin: 'refuse',
+  },
+  log: { level: 'info', pretty: false },
+  metrics: { port: 7390 },
+});

@@ -1,0 +1,3 @@
+export { configSchema, type Config, type Role } from './schema.js';
+export { DEFAULTS } from './defaults.js';
+export { loadConfig, type ConfigSources, type DeepPartial } from './load.js';

@@ -1,0 +1,99 @@
+/**
+ * The one typed configuration. Every field is documented here; defaults live in defaults.ts (frozen). Unknown fields
+ * are errors (a typo must not silently fall back to a default).
+ */
+import { z } from 'zod';
+
+const natsUrl = z
+  .string()
+  .refine((s) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(s), {
+    message: 'expected a NATS URL like nats://host:4222 (schemes: nats, tls, ws, wss)',
+  });
+const port = z.number().int().min(0).max(65535);
+const positiveMs = z.number().int().positive();
+const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected one subject token: A-Z a-z 0-9 _ - (1–64 chars)');
+
+export const roleSchema = z.enum(['gateway', 'worker']);
+export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const configSchema = z
+  .object({
+    /** Deployment prefix: first token of every subject and of every store bucket name. */
+    prefix,
+    node: z
+      .object({
+        /** Node id; generated (host-pid-random) when absent. */
+        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected A-Z a-z 0-9 _ - (1–64 chars)').optional(),
+        roles: z.array(roleSchema).min(1),
+        /** Relative share of actors this node takes (weighted placement). */
+        capacity: z.number().positive().max(1000),
+        /** Extra worker nodes in worker_threads of this process. */
+        threads: z.number().int().min(0).max(64),
+      })
+      .strict(),
+    bus: z.object({ kind: z.enum(['memory', 'nats']) }).strict(),
+    nats: z
+      .object({
+        servers: z.array(natsUrl).min(1),
+        user: z.string().optional(),
+        pass: z.string().optional(),
+        token: z.string().optional(),
+        tls: z
+          .object({ certFile: z.string().optional(), keyFile: z.string().optional(), caFile: z.string().optional() })
+          .strict()
+          .optional(),
+        /** JetStream KV replicas per bucket (3 on a 3-server cluster). */
+        replicas: z.number().int().min(1).max(5),
+        connectTimeoutMs: positiveMs,
+        reconnectTimeWaitMs: positiveMs,
+        pingIntervalMs: positiveMs,
+      })
+      .strict(),
+    actors: z
+      .object({
+        /** Shards per kind; fixed for the life of a deployment. */
+        shards: z.number().int().min(1).max(4096),
+        mailboxLimit: z.number().int().min(1),
+        askTimeoutMs: positiveMs,
+        passivateAfterMs: positiveMs,
+        maxRestarts: z.number().int().min(0),
+        restartWindowMs: positiveMs,
+      })
+      .strict(),
+    cluster: z
+      .object({
+        heartbeatMs: positiveMs,
+        /** A node silent this long is declared dead and its shards are taken over. */
+        deadAfterMs: positiveMs,
+        /** Shards in motion at once, cluster-wide. */
+        maxConcurrentMoves: z.number().int().min(1),
+        rebalanceIntervalMs: positiveMs,
+      })
+      .strict(),
+    gateway: z
+      .object({
+        host: z.string().min(1),
+        /** Host name clients should use to reach this gateway (entry endpoint answers with it). */
+        publicHost: z.string().min(1).optional(),
+        wsPort: port,
+        tcpPort: port,
+        pomeloWsPort: port,
+        pomeloTcpPort: port,
+        httpPort: port,
+        tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
+        heartbeatMs: positiveMs,
+        maxFrameBytes: z.number().int().min(256).max(16 * 1024 * 1024),
+        outboundLimitBytes: z.number().int().min(1024),
+        requestsPerSecond: z.number().positive(),
+        requestBurst: z.number().int().positive(),
+        sessionGraceMs: positiveMs,
+        duplicateLogin: z.enum(['refuse', 'kick']),
+      })
+      .strict(),
+    log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),
+    metrics: z.object({ port: port }).strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type Role = z.infer<typeof roleSchema>;

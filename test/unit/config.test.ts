@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, loadConfig } from '../../config/index.js';
+import { ConfigError } from '../../common/errors.js';
+
+function file(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+  const p = join(dir, 'gatehouse.json');
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('gives frozen documented defaults: embedded mode, prefix gh', () => {
+    const c = loadConfig();
+    expect(c.bus.kind).toBe('memory');
+    expect(c.prefix).toBe('gh');
+    expect(Object.isFrozen(DEFAULTS)).toBe(true);
+    expect(Object.isFrozen(DEFAULTS.gateway)).toBe(true);
+    expect(() => ((DEFAULTS as { prefix: string }).prefix = 'x')).toThrow();
+  });
+
+  it('layers file < env < flags < overrides', () => {
+    const f = file({ prefix: 'fromfile', log: { level: 'warn' }, gateway: { wsPort: 1111, tcpPort: 2222 } });
+    const c = loadConfig({
+      file: f,
+      env: { GATEHOUSE_PREFIX: 'fromenv', GATEHOUSE_GATEWAY_WS_PORT: '3333', PATH: '/bin' },
+      flags: { prefix: 'fromflag', set: ['gateway.tcpPort=4444'] },
+    });
+    expect(c.prefix).toBe('fromflag');
+    expect(c.gateway.wsPort).toBe(3333);
+    expect(c.gateway.tcpPort).toBe(4444);
+    expect(c.log.level).toBe('warn');
+    expect(c.gateway.pomeloWsPort).toBe(DEFAULTS.gateway.pomeloWsPort);
+  });
+
+  it('--nats switches to the NATS bus and takes a comma list of servers', () => {
+    const c = loadConfig({ flags: { nats: 'nats://127.0.0.1:4222,nats://127.0.0.1:4223', roles: 'worker' } });
+    expect(c.bus.kind).toBe('nats');
+    expect(c.nats.servers).toEqual(['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223']);
+    expect(c.node.roles).toEqual(['worker']);
+  });
+
+  it('names an unknown field in a file, with a suggestion and the allowed fields', () => {
+    const f = file({ gatway: { wsPort: 1 } });
+    const e = errorOf(() => loadConfig({ file: f }));
+    expect(e.message).toContain('unknown field "gatway" (did you mean "gateway"?)');
+    expect(e.message).toContain('allowed: prefix, node, bus');
+    expect(e.fields).toContain('gatway');
+  });
+
+  it('names an unknown nested field', () => {
+    const e = errorOf(() => loadConfig({ overrides: { gateway: { wsport: 1 } as never } }));
+    expect(e.message).toContain('gateway.wsport');
+    expect(e.message).toContain('did you mean "wsPort"?');
+  });
+
+  it('names a field of the wrong type and where the value came from', () => {
+    const e = errorOf(() => loadConfig({ env: { GATEHOUSE_GATEWAY_WS_PORT: 'eighty' } }));
+    expect(e.message).toContain('gateway.wsPort (from env GATEHOUSE_GATEWAY_WS_PORT): expected number, got string "eighty"');
+    expect(e.fields).toEqual(['gateway.wsPort']);
+  });
+
+  it('lists the allowed values of an enum', () => {
+    const e = errorOf(() => loadConfig({ flags: { 'log-level': 'loud' } }));
+    expect(e.message).toContain('log.level (from flag --log-level): expected one of fatal, error, warn, info, debug, trace, silent; got "loud"');
+  });
+
+  it('rejects a bad NATS URL, naming which entry', () => {
+    const e = errorOf(() => loadConfig({ flags: { nats: 'nats://ok:4222,http://nope' } }));
+    expect(e.message).toContain('nats.servers.1 (from flag --nats)');
+    expect(e.message).toContain('expected a NATS URL');
+    expect(e.message).toContain('"http://nope"');
+  });
+
+  it('rejects a bad prefix, out-of-range numbers and unknown env variables', () => {
+    expect(errorOf(() => loadConfig({ flags: { prefix: 'a.b' } })).message).toContain('prefix (from flag --prefix): expected one subject token');
+    expect(errorOf(() => loadConfig({ flags: { set: ['gateway.wsPort=70000'] } })).message).toContain('gateway.wsPort');
+    const e = errorOf(() => loadConfig({ env: { GATEHOUSE_NOPE: '1' } }));
+    expect(e.message).toContain('environment variable GATEHOUSE_NOPE: no such setting');
+    expect(errorOf(() => loadConfig({ flags: { set: ['nope.x=1'] } })).message).toContain('--set nope.x=1: no such setting');
+  });
+
+  it('reports unreadable and malformed files with their path', () => {
+    expect(errorOf(() => loadConfig({ file: '/nonexistent/gh.json' })).message).toContain('cannot read config file /nonexistent/gh.json');
+    const f = file('{ "prefix": ');
+    expect(errorOf(() => loadConfig({ file: f })).message).toContain(`config file ${f} is not valid JSON`);
+  });
+
+  it('reports every problem at once', () => {
+    const e = errorOf(() => loadConfig({ overrides: { prefix: '', log: { level: 'x' as never } } }));
+    expect(e.fields).toEqual(expect.arrayContaining(['prefix', 'log.level']));
+  });
+});
