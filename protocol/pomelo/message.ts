@@ -8,7 +8,7 @@
  * A route is either a 1-byte length + UTF-8 bytes, or, when compressed, a 2-byte big-endian dictionary code.
  * Bodies are opaque bytes here; for gatehouse they are JSON (see `encodeJsonBody`). Protobuf bodies are out of scope.
  */
-import { PomeloErrorCode, PomeloProtocolError } from './package.js';
+import { byteView, PomeloErrorCode, PomeloProtocolError } from './package.js';
 import type { RouteDict } from './route-dict.js';
 
 /** Wire codes of the message types (bits 1-3 of the flag byte). */
@@ -146,7 +146,7 @@ export function decodeMessage(bytes: Uint8Array, dict?: RouteDict): DecodedMessa
   }
   if (type === 'response') {
     // Some encoders set the compress bit on responses too; with no route it means nothing, so it is ignored.
-    return { type, id, body: bytes.subarray(offset), routeCompressed: false };
+    return { type, id, body: byteView(bytes, offset, bytes.length), routeCompressed: false };
   }
   let route: string;
   const routeCompressed = (flag & FLAG_COMPRESS_ROUTE) !== 0;
@@ -172,7 +172,7 @@ export function decodeMessage(bytes: Uint8Array, dict?: RouteDict): DecodedMessa
     route = decodeUtf8(bytes.subarray(offset, offset + length), PomeloErrorCode.BadRoute);
     offset += length;
   }
-  const body = bytes.subarray(offset);
+  const body = byteView(bytes, offset, bytes.length);
   return type === 'request'
     ? { type, id, route, body, routeCompressed }
     : { type, route, body, routeCompressed };

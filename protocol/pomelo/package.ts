@@ -69,6 +69,14 @@ export interface PackageDecodeOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A zero-copy view of `bytes[start, end)` that is a plain Uint8Array even when `bytes` is a Node Buffer, so decoded
+ * bodies have one type (and compare equal in tests) whatever the transport handed us.
+ */
+export function byteView(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
 export function packageTypeName(code: number): PackageTypeName {
   const name = PACKAGE_NAMES[code];
   if (name === undefined) {
@@ -156,7 +164,7 @@ export function decodePackages(bytes: Uint8Array, options?: PackageDecodeOptions
         `truncated ${type} package: ${bytes.length - start} of ${length} body bytes`,
       );
     }
-    out.push({ type, body: bytes.subarray(start, start + length) });
+    out.push({ type, body: byteView(bytes, start, start + length) });
     offset = start + length;
   }
   return out;

@@ -7,6 +7,7 @@
  * announces a big body and then trickles bytes costs only what it has actually sent).
  */
 import {
+  byteView,
   HEADER_BYTES,
   packageTypeName,
   readHeader,
@@ -65,7 +66,7 @@ export function createPackageStreamDecoder(options?: PackageDecodeOptions): Pack
     while (i < chunk.length) {
       if (type !== undefined) {
         const n = Math.min(expected - received, chunk.length - i);
-        parts.push(chunk.subarray(i, i + n));
+        parts.push(byteView(chunk, i, i + n));
         received += n;
         i += n;
         if (received === expected) finish(out);
@@ -77,7 +78,7 @@ export function createPackageStreamDecoder(options?: PackageDecodeOptions): Pack
         ({ type, length } = readHeader(chunk, i, max));
         i += HEADER_BYTES;
         if (chunk.length - i >= length) {
-          out.push({ type, body: length === 0 ? EMPTY : chunk.subarray(i, i + length) });
+          out.push({ type, body: length === 0 ? EMPTY : byteView(chunk, i, i + length) });
           i += length;
           type = undefined;
           continue;
