@@ -1,0 +1,37 @@
+/**
+ * What an actor cell needs from the node hosting it. Kept narrow so cells can be tested and moved between hosts.
+ */
+import type { Logger } from 'pino';
+import type { BusMsg } from '../../bus/bus.js';
+import type { Clock } from '../../common/clock.js';
+import type { ActorClient } from './client.js';
+import type { ConnRef } from './effects.js';
+import type { Envelope, Reply } from './envelope.js';
+import type { SnapshotStore } from './snapshots.js';
+import type { TraceTaps } from './trace.js';
+import type { RuntimeMetrics } from './metrics.js';
+
+export interface RuntimeLimits {
+  mailboxLimit: number;
+  maxRestarts: number;
+  restartWindowMs: number;
+  passivateAfterMs: number;
+  askTimeoutMs: number;
+}
+
+export interface CellContext {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly client: ActorClient;
+  readonly snapshots?: SnapshotStore;
+  readonly taps: TraceTaps;
+  readonly limits: RuntimeLimits;
+  readonly metrics: RuntimeMetrics;
+  respond(msg: BusMsg, reply: Reply): void;
+  push(to: ConnRef[], route: string, body: unknown): void;
+  /** The cell has left memory (passivated, fenced, handed over): forget it (only if it is still this cell). */
+  removed(kind: string, id: string, cell: object): void;
+  /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
+  redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
+}

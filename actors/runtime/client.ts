@@ -1,0 +1,72 @@
+/**
+ * Addressing: `ref(kind, id)` gives a handle; `tell` is fire-and-forget, `ask` is request/reply with a timeout. Every
+ * envelope carries this client's sender id and a sequence number, so receivers drop duplicates and can check
+ * per-sender order across migrations.
+ */
+import type { Bus } from '../../bus/bus.js';
+import { shardOf, subjects } from '../../bus/subjects.js';
+import { fromWire, GatehouseError, ErrorCode } from '../../common/errors.js';
+import { newUid } from '../../bus/request-mux.js';
+import type { Address } from './effects.js';
+import { decodeReply, encodeEnvelope } from './envelope.js';
+
+export interface ActorRef<TMsg = unknown> {
+  readonly address: Address;
+  tell(msg: TMsg): void;
+  ask<T = unknown>(msg: TMsg, opts?: { timeoutMs?: number }): Promise<T>;
+}
+
+export interface ClientOptions {
+  shards: number;
+  askTimeoutMs: number;
+  /** Defaults to a fresh random id: one sender per client instance. */
+  senderId?: string;
+}
+
+export class ActorClient {
+  readonly senderId: string;
+  private seq = 0;
+
+  constructor(
+    readonly bus: Bus,
+    private readonly opts: ClientOptions,
+  ) {
+    this.senderId = opts.senderId ?? newUid();
+  }
+
+  subjectOf(addr: Address): string {
+    return addr.node === undefined
+      ? subjects.actor(addr.kind, shardOf(addr.id, this.opts.shards), addr.id)
+      : subjects.pinned(addr.kind, addr.node, addr.id);
+  }
+
+  shardOf(id: string): number {
+    return shardOf(id, this.opts.shards);
+  }
+
+  ref<TMsg = unknown>(kind: string, id: string, node?: string): ActorRef<TMsg> {
+    const address: Address = node === undefined ? { kind, id } : { kind, id, node };
+    return {
+      address,
+      tell: (msg) => this.tell(address, msg),
+      ask: (msg, o) => this.ask(address, msg, o),
+    };
+  }
+
+  tell(to: Address, msg: unknown): void {
+    this.bus.publish(this.subjectOf(to), encodeEnvelope({ m: msg, s: this.senderId, q: ++this.seq }));
+  }
+
+  async ask<T = unknown>(to: Address, msg: unknown, o?: { timeoutMs?: number }): Promise<T> {
+    const data = encodeEnvelope({ m: msg, s: this.senderId, q: ++this.seq });
+    const res = await this.bus.request(this.subjectOf(to), data, { timeoutMs: o?.timeoutMs ?? this.opts.askTimeoutMs });
+    let reply;
+    try {
+      reply = decodeReply(res.data);
+    } catch (err) {
+      throw new GatehouseError(ErrorCode.BadMessage, `unreadable reply from ${to.kind}/${to.id}`, { cause: err });
+    }
+    if (reply.ok) return reply.v as T;
+    throw fromWire(reply.e);
+  }
+}

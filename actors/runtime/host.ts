@@ -1,0 +1,320 @@
+/**
+ * The actor host of one node: it owns shard subscriptions (`<kind>.<shard>.*`), routes each message to the actor's
+ * cell (activating it on first message), passivates idle actors, and carries out effects that leave the node.
+ *
+ * Which shards a host owns is decided outside: a single node owns them all (`ownAllShards`); in a cluster, the
+ * ownership layer (cluster/) calls `ownShard` / `releaseShard`.
+ */
+import type { Logger } from 'pino';
+import type { Bus, BusMsg, Subscription } from '../../bus/bus.js';
+import { encode } from '../../bus/codec.js';
+import type { Store } from '../../bus/store.js';
+import { decodeId, subjects } from '../../bus/subjects.js';
+import { systemClock, type Clock } from '../../common/clock.js';
+import { ErrorCode, GatehouseError } from '../../common/errors.js';
+import { silentLogger } from '../../common/logger.js';
+import type { CellContext, RuntimeLimits } from './cell-context.js';
+import { ActorCell, type CellImage } from './cell.js';
+import { ActorClient } from './client.js';
+import type { ConnRef } from './effects.js';
+import { decodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
+import { isDurable, type ActorKind } from './kind.js';
+import { newRuntimeMetrics } from './metrics.js';
+import { SNAPSHOT_BUCKET, SnapshotStore } from './snapshots.js';
+import { TraceTaps } from './trace.js';
+
+export interface HostOptions {
+  nodeId: string;
+  bus: Bus;
+  store?: Store;
+  clock?: Clock;
+  log?: Logger;
+  kinds: ActorKind[];
+  limits: RuntimeLimits & { shards: number };
+  /** Own every shard of every sharded kind at start (single node, embedded). */
+  ownAllShards?: boolean;
+  /** Publish every transition, listener or not. */
+  traceAlways?: boolean;
+  /** Sender id for this host's client (defaults to node id + random incarnation). */
+  senderId?: string;
+}
+
+/** The message a gateway receives on `gw.<node>.push`: one per gateway per push effect. */
+export interface GatewayPush {
+  c: string[];
+  r: string;
+  b: unknown;
+}
+
+export class ActorHost implements CellContext {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly client: ActorClient;
+  readonly metrics = newRuntimeMetrics();
+  readonly taps: TraceTaps;
+  readonly limits: RuntimeLimits;
+  snapshots?: SnapshotStore;
+  private readonly kinds = new Map<string, ActorKind>();
+  private readonly cells = new Map<string, Map<string, ActorCell>>();
+  private readonly shardSubs = new Map<string, Subscription>();
+  private readonly pinnedSubs = new Map<string, Subscription>();
+  private sweepTimer: unknown;
+  private started = false;
+  private stopping = false;
+
+  constructor(private readonly o: HostOptions) {
+    this.nodeId = o.nodeId;
+    this.clock = o.clock ?? systemClock;
+    this.log = o.log ?? silentLogger;
+    this.limits = o.limits;
+    this.client = new ActorClient(o.bus, {
+      shards: o.limits.shards,
+      askTimeoutMs: o.limits.askTimeoutMs,
+      senderId: o.senderId,
+    });
+    this.taps = new TraceTaps(o.bus, this.clock, o.nodeId, o.traceAlways);
+    for (const k of o.kinds) {
+      if (this.kinds.has(k.name)) throw new GatehouseError(ErrorCode.UnknownKind, `actor kind ${k.name} declared twice`);
+      this.kinds.set(k.name, k);
+      this.cells.set(k.name, new Map());
+    }
+  }
+
+  get bus(): Bus {
+    return this.o.bus;
+  }
+
+  kind(name: string): ActorKind | undefined {
+    return this.kinds.get(name);
+  }
+
+  shardedKinds(): string[] {
+    return [...this.kinds.values()].filter((k) => (k.placement ?? 'sharded') === 'sharded').map((k) => k.name);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if ([...this.kinds.values()].some(isDurable)) {
+      if (!this.o.store) throw new GatehouseError(ErrorCode.StoreError, 'durable actor kinds need a store');
+      this.snapshots = new SnapshotStore(await this.o.store.bucket(SNAPSHOT_BUCKET));
+    }
+    this.taps.start();
+    for (const k of this.kinds.values()) {
+      if (k.placement === 'pinned') {
+        this.pinnedSubs.set(
+          k.name,
+          this.o.bus.subscribe(subjects.pinnedAll(k.name, this.nodeId), (m) => this.onPinnedMessage(k.name, m)),
+        );
+      } else if (this.o.ownAllShards) {
+        for (let s = 0; s < this.o.limits.shards; s++) this.ownShard(k.name, s);
+      }
+    }
+    await this.o.bus.flush();
+    this.scheduleSweep();
+  }
+
+  /** Starts receiving a shard's messages. Resolves once the subscription has reached the bus server. */
+  ownShard(kind: string, shard: number): void {
+    const key = `${kind}.${shard}`;
+    if (this.shardSubs.has(key)) return;
+    this.shardSubs.set(key, this.o.bus.subscribe(subjects.shard(kind, shard), (m) => this.onShardMessage(kind, m)));
+  }
+
+  /**
+   * Stops receiving a shard but keeps its actors in memory, as an owner cut off by a partition would. Their next
+   * snapshot write is fenced if a newer owner wrote meanwhile. (Used by fencing tests and lease loss.)
+   */
+  suspendShard(kind: string, shard: number): void {
+    const key = `${kind}.${shard}`;
+    this.shardSubs.get(key)?.unsubscribe();
+    this.shardSubs.delete(key);
+  }
+
+  ownsShard(kind: string, shard: number): boolean {
+    return this.shardSubs.has(`${kind}.${shard}`);
+  }
+
+  /** Stops receiving a shard and hands over its live actors (for migration); they are closed here. */
+  async releaseShard(kind: string, shard: number): Promise<Array<{ id: string; image: CellImage }>> {
+    const key = `${kind}.${shard}`;
+    this.shardSubs.get(key)?.unsubscribe();
+    this.shardSubs.delete(key);
+    const out: Array<{ id: string; image: CellImage }> = [];
+    const cells = this.cells.get(kind)!;
+    const mine = [...cells.values()].filter((c) => this.client.shardOf(c.id) === shard);
+    await Promise.all(mine.map(async (c) => out.push({ id: c.id, image: await c.handOver() })));
+    return out;
+  }
+
+  /** Starts an actor here from a hand-over image (the receiving side of a migration). */
+  adopt(kind: string, id: string, image: CellImage): void {
+    const k = this.requireKind(kind);
+    const cell = new ActorCell(this, k, id);
+    this.cells.get(kind)!.set(id, cell);
+    cell.restore(image);
+  }
+
+  /** Creates a pinned actor (e.g. a connection) on this node. */
+  spawnPinned(kind: string, id: string, input?: unknown): void {
+    const k = this.requireKind(kind);
+    if (k.placement !== 'pinned') throw new GatehouseError(ErrorCode.UnknownKind, `${kind} is not a pinned kind`);
+    this.cellFor(kind, id).touch(input);
+  }
+
+  private requireKind(kind: string): ActorKind {
+    const k = this.kinds.get(kind);
+    if (!k) throw new GatehouseError(ErrorCode.UnknownKind, `unknown actor kind ${kind}`);
+    return k;
+  }
+
+  private onShardMessage(kind: string, msg: BusMsg): void {
+    const env = this.decode(msg);
+    if (env) this.cellFor(kind, decodeId(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))).deliver(env, msg);
+  }
+
+  private onPinnedMessage(kind: string, msg: BusMsg): void {
+    const env = this.decode(msg);
+    if (!env) return;
+    const id = decodeId(msg.subject.slice(msg.subject.lastIndexOf('.') + 1));
+    const cell = this.cells.get(kind)!.get(id);
+    if (cell) cell.deliver(env, msg);
+    else if (msg.reply) {
+      // Pinned actors are never activated by a message: a connection that is gone stays gone.
+      this.respond(msg, { ok: false, e: { code: ErrorCode.ActorStopped, message: `${kind}/${id} does not exist on ${this.nodeId}` } });
+    }
+  }
+
+  private decode(msg: BusMsg): Envelope | undefined {
+    try {
+      return decodeEnvelope(msg.data);
+    } catch (err) {
+      this.metrics.badMessages++;
+      if (msg.reply) this.respond(msg, { ok: false, e: { code: ErrorCode.BadMessage, message: (err as Error).message } });
+      else this.log.debug({ err, subject: msg.subject }, 'undecodable actor message dropped');
+      return undefined;
+    }
+  }
+
+  private cellFor(kind: string, id: string): ActorCell {
+    const map = this.cells.get(kind)!;
+    let cell = map.get(id);
+    if (!cell) map.set(id, (cell = new ActorCell(this, this.kinds.get(kind)!, id)));
+    return cell;
+  }
+
+  // ---- CellContext -------------------------------------------------------------------------------------------------
+
+  respond(msg: BusMsg, reply: Reply): void {
+    try {
+      this.o.bus.respond(msg, encodeReply(reply));
+    } catch (err) {
+      this.log.warn({ err, subject: msg.subject }, 'could not send reply');
+    }
+  }
+
+  push(to: ConnRef[], route: string, body: unknown): void {
+    const byGateway = new Map<string, string[]>();
+    for (const c of to) {
+      const list = byGateway.get(c.gw);
+      if (list) list.push(c.id);
+      else byGateway.set(c.gw, [c.id]);
+    }
+    for (const [gw, ids] of byGateway) {
+      this.o.bus.publish(subjects.gateway(gw, 'push'), encode({ c: ids, r: route, b: body } satisfies GatewayPush));
+    }
+  }
+
+  removed(kind: string, id: string, cell: object): void {
+    const map = this.cells.get(kind)!;
+    if (map.get(id) === cell) map.delete(id);
+  }
+
+  redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void {
+    const k = this.kinds.get(kind)!;
+    if (this.stopping || (k.placement !== 'pinned' && !this.ownsShard(kind, this.client.shardOf(id)))) {
+      // The actor lives elsewhere now: forward it, keeping sender, sequence and reply address.
+      this.forward(kind, id, env, msg);
+      return;
+    }
+    this.cellFor(kind, id).deliver(env, msg);
+  }
+
+  forward(kind: string, id: string, env: Envelope, msg: BusMsg): void {
+    try {
+      const subject = this.client.subjectOf({ kind, id });
+      this.o.bus.publish(subject, msg.data, msg.reply ? { reply: msg.reply } : undefined);
+    } catch (err) {
+      this.log.warn({ err, actor: `${kind}/${id}` }, 'could not forward message');
+      if (msg.reply) this.respond(msg, { ok: false, e: { code: ErrorCode.NotOwner, message: 'actor moved; retry' } });
+    }
+    void env;
+  }
+
+  // ---- passivation, stats, shutdown --------------------------------------------------------------------------------
+
+  private scheduleSweep(): void {
+    if (this.stopping) return;
+    const every = Math.max(50, Math.min(30_000, Math.floor(this.limits.passivateAfterMs / 2)));
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.sweep();
+      this.scheduleSweep();
+    }, every);
+  }
+
+  /** Passivates every actor idle for its passivation time. Returns how many were asked to leave. */
+  sweep(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const map of this.cells.values()) {
+      for (const cell of map.values()) {
+        if (cell.idleSince(now)) {
+          cell.passivate();
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  activeCount(kind?: string): number {
+    if (kind) return this.cells.get(kind)?.size ?? 0;
+    let n = 0;
+    for (const m of this.cells.values()) n += m.size;
+    return n;
+  }
+
+  stats() {
+    const perKind: Record<string, number> = {};
+    for (const [k, m] of this.cells) perKind[k] = m.size;
+    return { node: this.nodeId, actors: this.activeCount(), perKind, shards: this.shardSubs.size, ...this.metrics };
+  }
+
+  /** Stops taking messages, finishes turns, writes durable state, and leaves. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
+    for (const s of this.shardSubs.values()) s.unsubscribe();
+    for (const s of this.pinnedSubs.values()) s.unsubscribe();
+    this.shardSubs.clear();
+    this.pinnedSubs.clear();
+    this.taps.stop();
+    const all: ActorCell[] = [];
+    for (const m of this.cells.values()) all.push(...m.values());
+    await Promise.all(
+      all.map(async (c) => {
+        const image = await c.handOver();
+        if (image.dirty && image.record && this.snapshots) {
+          await this.snapshots.save(c.kind.name, c.id, image.record, image.revision).catch((err) => {
+            this.log.warn({ err, actor: `${c.kind.name}/${c.id}` }, 'final snapshot write failed');
+          });
+        }
+        for (const q of image.queued) {
+          if (q.msg.reply) this.respond(q.msg, { ok: false, e: { code: ErrorCode.ActorStopped, message: 'node is stopping' } });
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,18 @@
+/** Runtime counters: cheap integers bumped on the hot path, read by `status` and the metrics endpoint. */
+export function newRuntimeMetrics() {
+  return {
+    received: 0,
+    processed: 0,
+    duplicates: 0,
+    busy: 0,
+    badMessages: 0,
+    crashes: 0,
+    escalations: 0,
+    persisted: 0,
+    fenced: 0,
+    activations: 0,
+    passivations: 0,
+    droppedTells: 0,
+  };
+}
+export type RuntimeMetrics = ReturnType<typeof newRuntimeMetrics>;
