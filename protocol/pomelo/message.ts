@@ -8,7 +8,7 @@
  * A route is either a 1-byte length + UTF-8 bytes, or, when compressed, a 2-byte big-endian dictionary code.
  * Bodies are opaque bytes here; for gatehouse they are JSON (see `encodeJsonBody`). Protobuf bodies are out of scope.
  */
-import { byteView, PomeloErrorCode, PomeloProtocolError } from './package.js';
+import { byteView, HEADER_BYTES, PomeloErrorCode, PomeloProtocolError, writeHeader } from './package.js';
 import type { RouteDict } from './route-dict.js';
 
 /** Wire codes of the message types (bits 1-3 of the flag byte). */
@@ -32,7 +32,6 @@ const FLAG_COMPRESS_ROUTE = 0x01;
 const FLAG_GZIP = 0x10;
 const FLAG_RESERVED = 0xe0;
 
-const utf8Encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function varintLength(id: number): number {
@@ -79,15 +78,66 @@ function checkId(id: number): void {
   }
 }
 
-export function encodeRoute(route: string): Uint8Array {
-  const bytes = utf8Encoder.encode(route);
-  if (bytes.length > MAX_ROUTE_BYTES) {
+/**
+ * UTF-8 byte length of `s`; a lone surrogate counts as U+FFFD, as TextEncoder writes it. Routes are encoded by hand:
+ * for strings this short, TextEncoder.encode measured 3-4x slower than this loop on Node 20.
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c <= 0xdbff && c >= 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Writes `s` as UTF-8 (lone surrogates as U+FFFD) at `offset`; returns the offset after it. */
+export function writeUtf8(out: Uint8Array, offset: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[offset++] = c;
+    } else if (c < 0x800) {
+      out[offset++] = 0xc0 | (c >> 6);
+      out[offset++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1); // NaN past the end, which fails the test below
+      if (c <= 0xdbff && (next & 0xfc00) === 0xdc00) {
+        const cp = 0x1_0000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        out[offset++] = 0xf0 | (cp >> 18);
+        out[offset++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[offset++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[offset++] = 0x80 | (cp & 0x3f);
+        i++;
+      } else {
+        out[offset++] = 0xef;
+        out[offset++] = 0xbf;
+        out[offset++] = 0xbd;
+      }
+    } else {
+      out[offset++] = 0xe0 | (c >> 12);
+      out[offset++] = 0x80 | ((c >> 6) & 0x3f);
+      out[offset++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return offset;
+}
+
+/** Checks that `route` fits the 1-byte length field and returns its UTF-8 length. */
+export function routeLength(route: string): number {
+  const length = utf8Length(route);
+  if (length > MAX_ROUTE_BYTES) {
     throw new PomeloProtocolError(
       PomeloErrorCode.BadRoute,
-      `route is ${bytes.length} UTF-8 bytes, the 1-byte length field allows ${MAX_ROUTE_BYTES}`,
+      `route is ${length} UTF-8 bytes, the 1-byte length field allows ${MAX_ROUTE_BYTES}`,
     );
   }
-  return bytes;
+  return length;
 }
 
 export interface MessageEncodeOptions {
@@ -95,30 +145,41 @@ export interface MessageEncodeOptions {
   dict?: RouteDict;
 }
 
-export function encodeMessage(message: PomeloMessage, options?: MessageEncodeOptions): Uint8Array {
+/** Encodes `message` into a fresh buffer, leaving `reserve` bytes in front of it for a package header. */
+function encodeAfter(reserve: number, message: PomeloMessage, options?: MessageEncodeOptions): Uint8Array {
   const hasId = message.type === 'request' || message.type === 'response';
   if (hasId) checkId(message.id);
   let code: number | undefined;
-  let routeBytes: Uint8Array | undefined;
+  let routeBytes = 0;
   if (message.type !== 'response') {
     code = options?.dict?.code(message.route);
-    if (code === undefined) routeBytes = encodeRoute(message.route);
+    if (code === undefined) routeBytes = routeLength(message.route);
   }
   const idBytes = hasId ? varintLength(message.id) : 0;
-  const routeLength = message.type === 'response' ? 0 : code !== undefined ? 2 : 1 + routeBytes!.length;
-  const out = new Uint8Array(1 + idBytes + routeLength + message.body.length);
-  out[0] = (MessageType[message.type] << 1) | (code !== undefined ? FLAG_COMPRESS_ROUTE : 0);
-  let offset = 1;
+  const routeField = message.type === 'response' ? 0 : code !== undefined ? 2 : 1 + routeBytes;
+  const out = new Uint8Array(reserve + 1 + idBytes + routeField + message.body.length);
+  let offset = reserve;
+  out[offset++] = (MessageType[message.type] << 1) | (code !== undefined ? FLAG_COMPRESS_ROUTE : 0);
   if (hasId) offset = writeVarint(out, offset, message.id);
   if (code !== undefined) {
     out[offset++] = code >>> 8;
     out[offset++] = code & 0xff;
-  } else if (routeBytes) {
-    out[offset++] = routeBytes.length;
-    out.set(routeBytes, offset);
-    offset += routeBytes.length;
+  } else if (message.type !== 'response') {
+    out[offset++] = routeBytes;
+    offset = writeUtf8(out, offset, message.route);
   }
   out.set(message.body, offset);
+  return out;
+}
+
+export function encodeMessage(message: PomeloMessage, options?: MessageEncodeOptions): Uint8Array {
+  return encodeAfter(0, message, options);
+}
+
+/** `encodePackage('data', encodeMessage(...))` in one allocation and one copy of the body. */
+export function encodeDataPackage(message: PomeloMessage, options?: MessageEncodeOptions): Uint8Array {
+  const out = encodeAfter(HEADER_BYTES, message, options);
+  writeHeader(out, 0, 'data', out.length - HEADER_BYTES);
   return out;
 }
 
@@ -169,13 +230,24 @@ export function decodeMessage(bytes: Uint8Array, dict?: RouteDict): DecodedMessa
     if (offset + length > bytes.length) {
       throw new PomeloProtocolError(PomeloErrorCode.BadMessage, `route of ${length} bytes runs past the message`);
     }
-    route = decodeUtf8(bytes.subarray(offset, offset + length), PomeloErrorCode.BadRoute);
+    route = decodeRoute(bytes, offset, offset + length);
     offset += length;
   }
   const body = byteView(bytes, offset, bytes.length);
   return type === 'request'
     ? { type, id, route, body, routeCompressed }
     : { type, route, body, routeCompressed };
+}
+
+/** Routes are nearly always ASCII; building those by hand skips TextDecoder's call overhead. */
+function decodeRoute(bytes: Uint8Array, start: number, end: number): string {
+  let route = '';
+  for (let i = start; i < end; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return decodeUtf8(bytes.subarray(start, end), PomeloErrorCode.BadRoute);
+    route += String.fromCharCode(b);
+  }
+  return route;
 }
 
 /**
@@ -191,7 +263,8 @@ export function encodeJsonBody(value: unknown): Uint8Array {
   }
   if (text === undefined) throw new PomeloProtocolError(PomeloErrorCode.BadBody, 'body has no JSON form');
   if (ASTRAL.test(text)) text = text.replace(ASTRAL_ALL, escapePair);
-  return utf8Encoder.encode(text);
+  // Buffer.from rather than TextEncoder: about 4x faster for chat-sized strings on Node 20.
+  return Buffer.from(text, 'utf8');
 }
 
 /** Parses a JSON body; an empty body (a notify with nothing to say) is `undefined`. */

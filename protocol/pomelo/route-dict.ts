@@ -7,7 +7,7 @@
  * announced but never used by it.
  */
 import { createHash } from 'node:crypto';
-import { MAX_ROUTE_BYTES } from './message.js';
+import { MAX_ROUTE_BYTES, utf8Length } from './message.js';
 import { PomeloErrorCode, PomeloProtocolError } from './package.js';
 
 /** The compressed-route field is 2 bytes and 0 is not used. */
@@ -26,8 +26,6 @@ export interface RouteDict {
   codeToRoute(): Record<string, string>;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * Builds a dictionary from routes in order: the first gets code 1. Repeated routes keep their first code, so a
  * list assembled from several sources (handlers, push names) needs no deduplication by the caller.
@@ -37,7 +35,7 @@ export function createRouteDict(routes: Iterable<string>): RouteDict {
   const byCode: string[] = [''];
   for (const route of routes) {
     if (byRoute.has(route)) continue;
-    const length = utf8.encode(route).length;
+    const length = utf8Length(route);
     if (length === 0 || length > MAX_ROUTE_BYTES) {
       // A route that cannot travel uncompressed would break any client that has not (yet) got the dictionary.
       throw new PomeloProtocolError(

@@ -23,8 +23,8 @@ import {
   type HandshakeRequest,
   type HandshakeSys,
 } from './handshake.js';
-import { decodeMessage, encodeMessage, type PomeloMessage } from './message.js';
-import { encodePackage, PomeloErrorCode, PomeloProtocolError, type PomeloPackage } from './package.js';
+import { decodeMessage, encodeDataPackage, type PomeloMessage } from './message.js';
+import { PomeloErrorCode, PomeloProtocolError, type PomeloPackage } from './package.js';
 import type { RouteDict } from './route-dict.js';
 
 export type SessionStateName = 'awaiting-handshake' | 'awaiting-ack' | 'working' | 'closed';
@@ -141,7 +141,7 @@ export function createPomeloSession(options: PomeloSessionOptions): PomeloSessio
 
   const send = (message: PomeloMessage): SessionAction[] =>
     state === 'working'
-      ? [{ type: 'send', bytes: encodePackage('data', encodeMessage(message, dict && { dict })) }]
+      ? [{ type: 'send', bytes: encodeDataPackage(message, dict && { dict }) }]
       : [];
 
   return {

@@ -88,6 +88,7 @@ describe('message layer', () => {
     ['response, empty body', { type: 'response', id: 5, body: empty }, '04 05'],
     ['push', { type: 'push', route: 'onChat', body }, `06 06 ${ascii('onChat')} 7b 7d`],
     ['UTF-8 route', { type: 'push', route: '聊天', body: empty }, '06 06 e8 81 8a e5 a4 a9'],
+    ['4-byte UTF-8 route', { type: 'notify', route: 'é😀', body: empty }, '02 06 c3 a9 f0 9f 98 80'],
   ];
   it.each(cases)('%s', (_name, message, wire) => {
     expect(hex(encodeMessage(message))).toBe(wire);
@@ -151,6 +152,8 @@ describe('message layer', () => {
     expectCode(() => decodeMessage(bytes('02 01 ff')), 'BAD_ROUTE');
     expectCode(() => encodeMessage({ type: 'push', route: 'x'.repeat(256), body: empty }), 'BAD_ROUTE');
     expect(encodeMessage({ type: 'push', route: 'é'.repeat(127), body: empty })).toHaveLength(256);
+    // A lone surrogate cannot be UTF-8; like TextEncoder, it goes out as U+FFFD.
+    expect(hex(encodeMessage({ type: 'notify', route: '\ud800', body: empty }))).toBe('02 03 ef bf bd');
     for (const id of [-1, 1.5, 2 ** 32]) {
       expectCode(() => encodeMessage({ type: 'response', id, body: empty }), 'BAD_MESSAGE');
     }
