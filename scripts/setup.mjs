@@ -38,7 +38,7 @@ function newestMtime(dir) {
   return newest;
 }
 
-const SOURCE_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'lobby', 'chat', 'client', 'bench', 'test/support'];
+const SOURCE_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'server', 'lobby', 'chat', 'client', 'bench', 'test/support'];
 
 export function ensureBuild() {
   const stamp = join(root, 'dist', '.tsbuildinfo');

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+/**
+ * The gatehouse CLI. Commands:
+ *   start                      everything in one process (embedded bus by default; --nats to join a NATS bus)
+ *   node                       join a NATS bus with a prefix and roles (--nats URL[,URL] --roles gateway,worker)
+ *   tail <pattern>             print messages on matching subjects as JSON lines (e.g. 'counter.>', 'trace.>')
+ *   inspect <kind>/<id>        an actor's current state
+ *   tell|ask <kind>/<id> JSON  send a message to an actor (ask waits for the reply)
+ * Common flags: --config FILE --prefix P --nats URL[,URL] --log-level L --set path=value
+ */
+import { errorMessage, GatehouseError } from '../common/errors.js';
+import { configFrom, parse } from './cli-args.js';
+import { runNode } from './commands/run-node.js';
+import { connectTool } from './commands/tool-bus.js';
+import { tail } from './commands/tail.js';
+import { ActorClient } from '../actors/runtime/client.js';
+
+const USAGE = `usage: gatehouse <command> [flags]
+
+commands:
+  start                      run everything in one process (embedded bus unless --nats is given)
+  node                       join a NATS bus: --nats URL[,URL] --prefix P --roles gateway,worker
+  tail <pattern>             print messages on subjects matching <pattern> (relative to the prefix) as JSON lines
+  inspect <kind>/<id>        show an actor's current state
+  tell <kind>/<id> <json>    send a message to an actor
+  ask <kind>/<id> <json>     send a message and print the reply
+
+flags: --config FILE  --prefix P  --nats URL[,URL]  --roles R[,R]  --log-level L  --set path=value
+`;
+
+function actorArg(arg: string | undefined): { kind: string; id: string } {
+  const slash = arg?.indexOf('/') ?? -1;
+  if (!arg || slash <= 0 || slash === arg.length - 1) throw new GatehouseError('USAGE', `expected <kind>/<id>, got ${JSON.stringify(arg ?? '')}`);
+  return { kind: arg.slice(0, slash), id: arg.slice(slash + 1) };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const { flags, positionals } = parse(rest);
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const config = configFrom(flags);
+  switch (command) {
+    case 'start':
+      await runNode(config, { banner: true });
+      return;
+    case 'node':
+      if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', '`node` joins a NATS bus: give --nats URL[,URL] (or use `start` for embedded mode)');
+      await runNode(config, { banner: true });
+      return;
+    case 'tail': {
+      const pattern = positionals[0] ?? '>';
+      const bus = await connectTool(config);
+      const stop = tail(bus, pattern, (line) => process.stdout.write(line + '\n'));
+      process.stderr.write(`tailing ${config.prefix}.${pattern} (Ctrl-C to stop)\n`);
+      process.once('SIGINT', () => {
+        stop();
+        void bus.close().then(() => process.exit(0));
+      });
+      return;
+    }
+    case 'inspect':
+    case 'tell':
+    case 'ask': {
+      const to = actorArg(positionals[0]);
+      const bus = await connectTool(config);
+      const client = new ActorClient(bus, { shards: config.actors.shards, askTimeoutMs: config.actors.askTimeoutMs });
+      try {
+        if (command === 'tell') {
+          client.tell(to, parseJson(positionals[1]));
+          await bus.flush();
+        } else {
+          const msg = command === 'inspect' ? { type: '$inspect' } : parseJson(positionals[1]);
+          process.stdout.write(JSON.stringify(await client.ask(to, msg), null, 2) + '\n');
+        }
+      } finally {
+        await bus.close();
+      }
+      return;
+    }
+    default:
+      throw new GatehouseError('USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) throw new GatehouseError('USAGE', 'expected a JSON message, e.g. \'{"type":"inc"}\'');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new GatehouseError('USAGE', `message is not valid JSON: ${errorMessage(err)}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const code = (err as { code?: string }).code;
+  process.stderr.write(`gatehouse: ${errorMessage(err)}${code && code !== 'USAGE' ? ` [${code}]` : ''}\n`);
+  process.exit(code === 'USAGE' ? 2 : 1);
+});

@@ -1,0 +1,15 @@
+/**
+ * An app is a workload gatehouse hosts (chat, lobby, a demo): its actor kinds, and what its clients may call.
+ * Nodes are built from a list of apps; nothing in the runtime knows which apps exist.
+ */
+import type { ActorKind } from '../actors/runtime/kind.js';
+
+export interface App {
+  readonly name: string;
+  readonly kinds: ActorKind[];
+  /**
+   * Client-facing routes and hooks, typed by the gateway (gateway/routes.ts). Kept opaque here so the runtime and
+   * the cluster do not depend on the gateway.
+   */
+  readonly gateway?: unknown;
+}

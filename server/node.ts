@@ -1,0 +1,142 @@
+/**
+ * A node: one runtime joined to a bus with a prefix, hosting a share of the actors (and, with the gateway role,
+ * client sockets). `startNode` is what the CLI, worker threads and tests call; nothing in actor code knows whether
+ * its node is embedded, a thread, a process or on another host.
+ */
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { Store } from '../bus/store.js';
+import { MemoryBroker } from '../bus/memory-bus.js';
+import { MemoryKvServer } from '../bus/memory-store.js';
+import { createNatsBus } from '../bus/nats/nats-bus.js';
+import { createNatsStore } from '../bus/nats/nats-store.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { createLogger, nodeLogger } from '../common/logger.js';
+import type { Config } from '../config/schema.js';
+import { ActorHost } from '../actors/runtime/host.js';
+import type { App } from './app.js';
+import { newNodeId } from './node-id.js';
+
+/** An in-process bus + store shared by every embedded node of one process (the "server" side of embedded mode). */
+export interface Embedded {
+  broker: MemoryBroker;
+  kv: MemoryKvServer;
+}
+
+export function createEmbedded(clock: Clock = systemClock): Embedded {
+  return { broker: new MemoryBroker(), kv: new MemoryKvServer(clock) };
+}
+
+export interface NodeOptions {
+  config: Config;
+  apps: App[];
+  /** Required when config.bus.kind is 'memory'. */
+  embedded?: Embedded;
+  clock?: Clock;
+  log?: Logger;
+  /** Cluster membership and shard ownership; when absent the node owns every shard (single-node mode). */
+  cluster?: (ctx: NodeContext) => Promise<NodeComponent>;
+  /** Extra components (gateway, metrics...) started after the actor host, stopped before it. */
+  components?: Array<(ctx: NodeContext) => Promise<NodeComponent>>;
+}
+
+export interface NodeComponent {
+  readonly name: string;
+  stop(): Promise<void>;
+  /** Contributes to `status`. */
+  status?(): Record<string, unknown>;
+}
+
+export interface NodeContext {
+  readonly id: string;
+  readonly config: Config;
+  readonly bus: Bus;
+  readonly store: Store;
+  readonly host: ActorHost;
+  readonly apps: App[];
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export interface GatehouseNode extends NodeContext {
+  readonly components: NodeComponent[];
+  status(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
+  const { config } = o;
+  const id = config.node.id ?? newNodeId();
+  const clock = o.clock ?? systemClock;
+  const root = o.log ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const log = nodeLogger(root, id);
+  let bus: Bus;
+  let store: Store;
+  if (config.bus.kind === 'memory') {
+    if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
+    bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
+    store = o.embedded.kv.store(config.prefix);
+  } else {
+    const nb = await createNatsBus({
+      prefix: config.prefix,
+      servers: config.nats.servers,
+      name: `gatehouse ${id}`,
+      log,
+      user: config.nats.user,
+      pass: config.nats.pass,
+      token: config.nats.token,
+      tls: config.nats.tls,
+      connectTimeoutMs: config.nats.connectTimeoutMs,
+      reconnectTimeWaitMs: config.nats.reconnectTimeWaitMs,
+      pingIntervalMs: config.nats.pingIntervalMs,
+    });
+    bus = nb;
+    store = createNatsStore({ connection: nb.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
+  }
+  const worker = config.node.roles.includes('worker');
+  const kinds = o.apps.flatMap((a) => a.kinds);
+  const host = new ActorHost({
+    nodeId: id,
+    bus,
+    store,
+    clock,
+    log,
+    // Every node hosts pinned kinds (connections); only workers take sharded actors.
+    kinds,
+    limits: { ...config.actors },
+    ownAllShards: worker && !o.cluster,
+  });
+  await host.start();
+  const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log };
+  const components: NodeComponent[] = [];
+  const stopAll = async () => {
+    for (const c of [...components].reverse()) {
+      await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
+    }
+    await host.stop();
+    await store.close();
+    await bus.drain().catch(() => bus.close());
+  };
+  try {
+    if (o.cluster) components.push(await o.cluster(ctx));
+    for (const make of o.components ?? []) components.push(await make(ctx));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  log.info({ prefix: config.prefix, bus: bus.kind, roles: config.node.roles, kinds: kinds.map((k) => k.name) }, 'node started');
+  let stopped: Promise<void> | undefined;
+  return {
+    ...ctx,
+    components,
+    status() {
+      const out: Record<string, unknown> = { node: id, roles: config.node.roles, capacity: config.node.capacity, actors: host.stats() };
+      for (const c of components) if (c.status) out[c.name] = c.status();
+      return out;
+    },
+    stop() {
+      stopped ??= stopAll().then(() => log.info('node stopped'));
+      return stopped;
+    },
+  };
+}
