@@ -1,0 +1,52 @@
+/**
+ * What an app (chat, lobby...) gives the gateway: the routes its clients may call and its session hooks. Clients name
+ * routes, never subjects; a route handler validates the body and talks to actors through the ActorClient.
+ *
+ * Sessions outlive connections: a client that reconnects with its ticket within the grace period gets the same
+ * session (identity, app data) back on any gateway; `onSessionResume` lets the app re-point pushes to the new
+ * connection. When a session ends for good (logout, or grace period over), `onSessionEnd` cleans up memberships.
+ */
+import type { Logger } from 'pino';
+import type { ActorClient } from '../actors/runtime/client.js';
+import type { ConnRef } from '../actors/runtime/effects.js';
+
+export interface SessionView {
+  /** Stable across reconnects. */
+  readonly id: string;
+  /** The connection currently attached to the session. */
+  readonly conn: ConnRef;
+  /** Set by `login`; undefined before. */
+  readonly identity?: string;
+}
+
+export interface RouteContext {
+  readonly session: SessionView;
+  readonly actors: ActorClient;
+  readonly log: Logger;
+  /**
+   * Binds an identity (user name, Capcom ID...) to this session, cluster-wide. Rejects with ALREADY_LOGGED_IN when
+   * another live session holds it (or kicks that session, per `gateway.duplicateLogin`).
+   */
+  login(identity: string): Promise<void>;
+  /** Ends the session now (runs onSessionEnd) but keeps the connection open. */
+  logout(): Promise<void>;
+  /** App data kept with the session (survives a resume). Values must be MessagePack-encodable. */
+  get<T = unknown>(key: string): T | undefined;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+export interface SessionEndContext {
+  readonly session: SessionView;
+  readonly actors: ActorClient;
+  readonly log: Logger;
+  get<T = unknown>(key: string): T | undefined;
+}
+
+export type RouteHandler = (ctx: RouteContext, body: unknown) => Promise<unknown>;
+
+export interface GatewayApp {
+  /** Route name (e.g. `chat.enter`) → handler. A thrown GatehouseError's code and message reach the client. */
+  readonly routes: Readonly<Record<string, RouteHandler>>;
+  onSessionResume?(ctx: RouteContext, previous: ConnRef): Promise<void>;
+  onSessionEnd?(ctx: SessionEndContext): Promise<void>;
+}
