@@ -65,7 +65,10 @@ export interface PomeloSession {
   readonly deadline: number | undefined;
   receive(pkg: PomeloPackage): SessionAction[];
   tick(): SessionAction[];
-  /** Answers request `id`. Nothing to do (empty list) unless working. */
+  /**
+   * Answers request `id`. Nothing to do (empty list) unless working. Like `push`, throws PomeloProtocolError for an
+   * id or route that cannot be encoded: that is a server bug, not client input.
+   */
   respond(id: number, body: Uint8Array): SessionAction[];
   /** Server push on `route`; compressed when the route is in the announced dictionary. Empty list unless working. */
   push(route: string, body: Uint8Array): SessionAction[];

@@ -12,7 +12,9 @@ import {
   encodeMessage,
   encodePackage,
   encodePackages,
+  encodeHandshakeError,
   parseHandshakeRequest,
+  parseHandshakeResponse,
   parseKick,
   PomeloProtocolError,
   createPomeloSession,
@@ -237,6 +239,17 @@ describe('handshake and kick bodies', () => {
     const bare = decodePackages(encodeHandshakeOk({ heartbeatSeconds: 10, user: { a: 1 } }))[0]!;
     expect(Buffer.from(bare.body).toString()).toBe('{"code":200,"sys":{"heartbeat":10},"user":{"a":1}}');
     expect(() => encodeHandshakeOk({ heartbeatSeconds: 2.5 })).toThrow(RangeError);
+  });
+
+  it('reads handshake responses on the client side', () => {
+    const dict = createRouteDict(['onChat']);
+    const ok = parseHandshakeResponse(decodePackages(encodeHandshakeOk({ heartbeatSeconds: 3, dict }))[0]!.body);
+    expect(ok).toMatchObject({ code: 200, sys: { heartbeat: 3, dict: { onChat: 1 } }, user: {} });
+    expect(parseHandshakeResponse(decodePackages(encodeHandshakeError(501))[0]!.body)).toEqual({ code: 501 });
+    expect(parseHandshakeResponse(Buffer.from('{"code":200,"sys":{}}'))).toEqual({ code: 200, sys: { heartbeat: 0 }, user: {} });
+    for (const text of ['{}', '{"code":404}', '{"code":200,"sys":{"heartbeat":"3"}}', 'x']) {
+      expectCode(() => parseHandshakeResponse(Buffer.from(text)), 'BAD_HANDSHAKE');
+    }
   });
 
   it('reads kick bodies', () => {

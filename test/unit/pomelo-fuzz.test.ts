@@ -18,6 +18,7 @@ import {
   writeUtf8,
   PackageType,
   parseHandshakeRequest,
+  parseHandshakeResponse,
   parseKick,
   PomeloProtocolError,
   type PackageTypeName,
@@ -99,6 +100,7 @@ describe('decoders on hostile input throw only PomeloProtocolError', () => {
         onlyProtocolErrors(() => decodeJsonBody(bytes));
         onlyProtocolErrors(() => parseHandshakeRequest(bytes));
         onlyProtocolErrors(() => parseKick(bytes));
+        onlyProtocolErrors(() => parseHandshakeResponse(bytes));
       }),
       RUNS,
     );
