@@ -2,4 +2,5 @@
 export * from './frames.js';
 export { ProtocolError, decodeFrame, encodeFrame, type FrameLimits } from './codec.js';
 export { TCP_PREFIX_BYTES, createTcpFrameDecoder, encodeTcp, type TcpFrameDecoder } from './tcp-framing.js';
+export * from './session-rules.js';
 export * from '../error-codes.js';
