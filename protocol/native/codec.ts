@@ -7,8 +7,7 @@
  * reject garbage and learn the frame type before parsing anything; positional fields spare the map keys that would
  * otherwise make up most of a small frame.
  */
-import { Packr } from 'msgpackr';
-import { decode } from '../../bus/codec.js';
+import { Packr, Unpackr } from 'msgpackr';
 import { GatehouseError } from '../../common/errors.js';
 import { CLOSE_CODE_MAX, CLOSE_CODE_MIN, ClientErrorCode } from '../error-codes.js';
 import {
@@ -38,9 +37,16 @@ export interface FrameLimits {
   maxFrameBytes?: number;
 }
 
-// Not bus/codec's encode: the client protocol must not carry msgpackr's `undefined` extension, which other
-// MessagePack libraries cannot read. Like JSON.stringify, undefined properties are dropped and other undefined
-// values become nil. Decoding does reuse bus/codec (same plain-map options, errors already narrowed to DecodeError).
+// Not bus/codec's instances, on purpose. Encoding: the client protocol must not carry msgpackr's `undefined`
+// extension, which other MessagePack libraries cannot read; like JSON.stringify, undefined properties are dropped
+// and other undefined values become nil. Decoding: other libraries write integers above 2^32 (a millisecond
+// timestamp) as uint64/int64, which bus/codec reads as bigint; here they are numbers while exact (|n| <= 2^53), so
+// only integers JavaScript cannot hold are refused.
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  int64AsType: 'auto',
+} as unknown as ConstructorParameters<typeof Unpackr>[0]);
 const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
@@ -83,9 +89,10 @@ export function decodeFrame(bytes: Uint8Array, limits?: FrameLimits): Frame {
   }
   let fields: unknown;
   try {
-    fields = decode(bytes);
+    fields = unpackr.unpack(bytes);
   } catch (err) {
-    throw new ProtocolError(ClientErrorCode.BadFrame, (err as Error).message, { id: peekReqId(bytes), cause: err });
+    const message = `malformed MessagePack: ${(err as Error)?.message ?? err}`;
+    throw new ProtocolError(ClientErrorCode.BadFrame, message, { id: peekReqId(bytes), cause: err });
   }
   return fromFields(fields as unknown[], false);
 }

@@ -27,7 +27,7 @@ export type SessionPhase = 'handshaking' | 'open' | 'closing' | 'closed';
 export interface SessionConfig {
   /** Announced in welcome; the client pings after this long without sending. */
   heartbeatMs: number;
-  /** Announced in welcome; the gateway decodes with the same limit. */
+  /** Announced in welcome (at least Limits.minFrameBytes); the gateway decodes and encodes with the same limit. */
   maxFrameBytes: number;
   /** From transport open until welcome is sent (covers the gateway's ticket check too). */
   handshakeTimeoutMs: number;

@@ -86,6 +86,18 @@ describe('native codec: exact bytes', () => {
 
   it('accepts non-minimal integer encodings from other MessagePack writers', () => {
     expect(decodeFrame(bytes('94 03 cc01 a161 c0'))).toStrictEqual({ type: 'req', id: 1, route: 'a', body: null });
+    expect(decodeFrame(bytes('94 03 cf0000000000000001 a161 c0'))).toMatchObject({ id: 1 });
+  });
+
+  it('reads 64-bit integers as numbers while exact, e.g. a millisecond timestamp', () => {
+    const f = decodeFrame(bytes('94 03 01 a161 cf0000018bcfe56800'));
+    expect(f).toStrictEqual({ type: 'req', id: 1, route: 'a', body: 1700000000000 });
+    expect(decodeFrame(bytes('94 03 01 a161 d3ffe0000000000000'))).toMatchObject({ body: -(2 ** 53) });
+  });
+
+  it('decodes a frame that is a view into a larger buffer (as the TCP decoder hands out)', () => {
+    const stream = bytes('ff ff 93 04 01 81a26f6bc3 ff');
+    expect(decodeFrame(stream.subarray(2, 10))).toStrictEqual({ type: 'res', id: 1, body: { ok: true } });
   });
 
   it('a map key __proto__ stays data and cannot reach a prototype', () => {
@@ -124,7 +136,8 @@ describe('native codec: malformed input', () => {
     ['req route not a string', '94 03 05 01 c0', 'BAD_FRAME', 5],
     ['req body a Date (timestamp extension)', '94 03 05 a161 d6ff00000001', 'BAD_FRAME', 5],
     ['req body undefined (msgpackr extension)', '94 03 05 a161 d40000', 'BAD_FRAME', 5],
-    ['req body a 64-bit integer', '94 03 05 a161 cf0020000000000000', 'BAD_FRAME', 5],
+    ['req body an integer over 2^53', '94 03 05 a161 cf0020000000000001', 'BAD_FRAME', 5],
+    ['req body an integer under -2^53', '94 03 05 a161 d3ffdfffffffffffff', 'BAD_FRAME', 5],
     ['req body holding 0xc1', '94 03 05 a161 91c1', 'BAD_FRAME', 5],
     ['hello version 0', '92 01 00', 'BAD_FRAME', undefined],
     ['hello version a string', '92 01 a131', 'BAD_FRAME', undefined],

@@ -40,6 +40,7 @@ const body: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.constant(null),
     fc.boolean(),
     fc.integer(),
+    fc.maxSafeInteger(),
     fc.double({ noDefaultInfinity: true, noNaN: true }).filter((d) => !Object.is(d, -0)),
     text,
     fc.uint8Array({ maxLength: 16 }),
