@@ -50,4 +50,18 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   },
   log: { level: 'info', pretty: false },
   metrics: { port: 7390 },
+  lobby: {
+    servers: ['Open', 'Open', 'Open', 'Rookie', 'Rookie', 'Rookie', 'Expert', 'Expert', 'Expert', 'Recruiting', 'Recruiting', 'Recruiting'],
+    hr: { Open: { min: 1, max: 999 }, Rookie: { min: 1, max: 30 }, Expert: { min: 31, max: 999 }, Recruiting: { min: 1, max: 999 } },
+    serverCapacity: 2000,
+    gatesPerServer: 40,
+    gateCapacity: 100,
+    citiesPerGate: 40,
+    cityCapacity: 4,
+    circlesPerCity: 4,
+    circleCapacity: 4,
+    reservationMs: 40_000,
+    refreshMs: 15_000,
+    searchShards: 8,
+  },
 });

@@ -13,6 +13,14 @@ const port = z.number().int().min(0).max(65535);
 const positiveMs = z.number().int().positive();
 const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected one subject token: A-Z a-z 0-9 _ - (1–64 chars)');
 
+const hrRange = z
+  .object({ min: z.number().int().min(1).max(999), max: z.number().int().min(1).max(999) })
+  .strict()
+  .refine((r) => r.min <= r.max, { message: 'hr range: min must be ≤ max' });
+const count = (max: number) => z.number().int().min(1).max(max);
+
+export const serverTypeSchema = z.enum(['Open', 'Rookie', 'Expert', 'Recruiting']);
+
 export const roleSchema = z.enum(['gateway', 'worker']);
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -92,6 +100,28 @@ export const configSchema = z
       .strict(),
     log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),
     metrics: z.object({ port: port }).strict(),
+    /** The game lobby tree (lobby/): its shape, capacities and timings. Defaults model the MH3 community servers. */
+    lobby: z
+      .object({
+        /** One entry per server, in order (s01, s02, …): the server's type. */
+        servers: z.array(serverTypeSchema).min(1).max(99),
+        /** Hunter Rank range each server type admits. */
+        hr: z.object({ Open: hrRange, Rookie: hrRange, Expert: hrRange, Recruiting: hrRange }).strict(),
+        serverCapacity: count(100_000),
+        gatesPerServer: count(99),
+        gateCapacity: count(10_000),
+        citiesPerGate: count(99),
+        cityCapacity: count(64),
+        circlesPerCity: count(9),
+        circleCapacity: count(64),
+        /** A reserved city not opened within this time is empty again. */
+        reservationMs: positiveMs,
+        /** Occupied layers re-report counts, re-index and audit members this often (self-healing after failures). */
+        refreshMs: positiveMs,
+        /** Player-search index shards (actors queried in parallel). */
+        searchShards: count(1024),
+      })
+      .strict(),
   })
   .strict();
 

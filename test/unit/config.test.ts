@@ -103,4 +103,23 @@ describe('config', () => {
     const e = errorOf(() => loadConfig({ overrides: { prefix: '', log: { level: 'x' as never } } }));
     expect(e.fields).toEqual(expect.arrayContaining(['prefix', 'log.level']));
   });
+
+  it('has a lobby tree modelled on MH3: 12 servers of 4 types, 40 gates of 100, 40 cities of 4, 4 circles', () => {
+    const l = loadConfig().lobby;
+    expect(l.servers).toHaveLength(12);
+    expect(new Set(l.servers)).toEqual(new Set(['Open', 'Rookie', 'Expert', 'Recruiting']));
+    expect([l.serverCapacity, l.gatesPerServer, l.gateCapacity, l.citiesPerGate, l.cityCapacity, l.circlesPerCity]).toEqual([2000, 40, 100, 40, 4, 4]);
+    expect(l.hr.Rookie.max).toBe(30);
+    expect(l.hr.Expert.min).toBe(31);
+    expect(l.reservationMs).toBe(40_000);
+  });
+
+  it('takes the lobby tree from env and flags, and names bad lobby fields', () => {
+    const c = loadConfig({ env: { GATEHOUSE_LOBBY_SERVERS: 'Open,Expert', GATEHOUSE_LOBBY_HR_ROOKIE_MAX: '20' }, flags: { set: ['lobby.refreshMs=2000'] } });
+    expect(c.lobby.servers).toEqual(['Open', 'Expert']);
+    expect(c.lobby.hr.Rookie.max).toBe(20);
+    expect(c.lobby.refreshMs).toBe(2000);
+    expect(errorOf(() => loadConfig({ env: { GATEHOUSE_LOBBY_SERVERS: 'Open,Casual' } })).message).toContain('lobby.servers.1');
+    expect(errorOf(() => loadConfig({ flags: { set: ['lobby.hr.Expert.min=1000'] } })).fields).toContain('lobby.hr.Expert.min');
+  });
 });
