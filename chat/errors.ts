@@ -1,0 +1,19 @@
+/**
+ * Chat's own error codes. They cross the wire as `{code, message}` (the gateway passes a thrown GatehouseError's code
+ * to the client), so they are a contract with clients and the web page: add, never rename.
+ */
+import { GatehouseError } from '../common/errors.js';
+
+export const ChatErrorCode = {
+  /** Another member of that room already uses the name. */
+  NameTaken: 'NAME_TAKEN',
+  /** The session is not (or no longer) a member of the room it talks to. */
+  NotInRoom: 'NOT_IN_ROOM',
+  /** A private message to a name nobody in the room has. */
+  NoSuchUser: 'NO_SUCH_USER',
+} as const;
+export type ChatErrorCode = (typeof ChatErrorCode)[keyof typeof ChatErrorCode];
+
+export function chatError(code: ChatErrorCode, message: string): GatehouseError {
+  return new GatehouseError(code, message);
+}
