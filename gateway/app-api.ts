@@ -33,6 +33,25 @@ export interface RouteContext {
   /** App data kept with the session (survives a resume). Values must be MessagePack-encodable. */
   get<T = unknown>(key: string): T | undefined;
   set(key: string, value: unknown): Promise<void>;
+  /**
+   * The least-loaded gateway's public address (what `GET /entry` answers), e.g. for Pomelo's
+   * `gate.gateHandler.queryEntry`. Always provided by the gateway; optional only so hand-made contexts in tests
+   * still type-check.
+   */
+  entry?(protocol?: 'native' | 'pomelo'): Promise<GatewayEntry>;
+}
+
+/** A gateway's public address, as the entry endpoint hands it out. */
+export interface GatewayEntry {
+  /** Node id of the gateway. */
+  node: string;
+  host: string;
+  /** The port for the protocol asked for (WebSocket port). */
+  port: number;
+  /** Every listener of that gateway, as URLs: `ws`, `tcp`, `pomeloWs`, `pomeloTcp`, `http`. */
+  urls: Record<string, string>;
+  /** Connections it holds now. */
+  load: number;
 }
 
 export interface SessionEndContext {
@@ -47,6 +66,15 @@ export type RouteHandler = (ctx: RouteContext, body: unknown) => Promise<unknown
 export interface GatewayApp {
   /** Route name (e.g. `chat.enter`) → handler. A thrown GatehouseError's code and message reach the client. */
   readonly routes: Readonly<Record<string, RouteHandler>>;
+  /**
+   * Routes for Pomelo-protocol clients (e.g. `connector.entryHandler.enter`), with JSON bodies; a Pomelo client may
+   * also call `routes` by name. `dictionary` lists route names (handler routes and push routes such as `onChat`)
+   * to compress with Pomelo's route dictionary. Pushes reach Pomelo clients on the push route as-is.
+   */
+  readonly pomelo?: {
+    readonly routes: Readonly<Record<string, RouteHandler>>;
+    readonly dictionary?: readonly string[];
+  };
   onSessionResume?(ctx: RouteContext, previous: ConnRef): Promise<void>;
   onSessionEnd?(ctx: SessionEndContext): Promise<void>;
 }
