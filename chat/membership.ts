@@ -1,0 +1,145 @@
+/**
+ * What a session does to rooms, shared by the native routes and the Pomelo chat-sample routes: enter, switch, say,
+ * leave, re-bind. The session remembers its room and name (session data survives a reconnect with the ticket); the
+ * room actor is the authority on who is in it.
+ */
+import type { ActorClient } from '../actors/runtime/client.js';
+import type { ConnRef } from '../actors/runtime/effects.js';
+import { GatehouseError } from '../common/errors.js';
+import { ClientErrorCode } from '../protocol/error-codes.js';
+import type { Logger } from 'pino';
+import { ChatErrorCode, chatError } from './errors.js';
+import { ROOM_KIND } from './room.js';
+
+/** Session data key; the value is a `Seat` or null. */
+export const SEAT_KEY = 'chat';
+
+export interface Seat {
+  room: string;
+  name: string;
+}
+
+/** The part of a route context membership needs (RouteContext and SessionEndContext both fit, minus `set`). */
+export interface SeatContext {
+  readonly session: { readonly id: string; readonly conn: ConnRef };
+  readonly actors: ActorClient;
+  readonly log: Logger;
+  get<T = unknown>(key: string): T | undefined;
+  set?(key: string, value: unknown): Promise<void>;
+}
+
+export function seatOf(ctx: SeatContext): Seat | undefined {
+  const s = ctx.get<Seat | null>(SEAT_KEY);
+  return s ?? undefined;
+}
+
+async function remember(ctx: SeatContext, seat: Seat | null): Promise<void> {
+  await ctx.set?.(SEAT_KEY, seat);
+}
+
+export function badRequest(reason: string): GatehouseError {
+  return new GatehouseError(ClientErrorCode.BadRequest, reason);
+}
+
+const room = (ctx: SeatContext, name: string) => ctx.actors.ref(ROOM_KIND, name);
+
+/**
+ * Membership changes of one session run one after another, so a double click on "switch" cannot leave the session
+ * seated in two rooms. Keyed by session on this gateway; a session lives on one gateway at a time.
+ */
+const chains = new Map<string, Promise<unknown>>();
+export function serial<T>(session: string, fn: () => Promise<T>): Promise<T> {
+  const prev = chains.get(session) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  chains.set(session, tail);
+  void tail.then(() => {
+    if (chains.get(session) === tail) chains.delete(session);
+  });
+  return next;
+}
+
+/**
+ * Seats the session in `target` under `name`. Enters the new room first and leaves the old one only once that
+ * succeeded: a refused name (or a room that cannot be reached) leaves the session where it was, still chatting.
+ */
+export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users: string[] }> {
+  const before = seatOf(ctx);
+  const res = await room(ctx, target.room).ask<{ users: string[] }>({
+    type: 'enter',
+    session: ctx.session.id,
+    name: target.name,
+    conn: ctx.session.conn,
+  });
+  await remember(ctx, target);
+  if (before && before.room !== target.room) await leaveRoom(ctx, before.room);
+  return res;
+}
+
+async function leaveRoom(ctx: SeatContext, name: string): Promise<boolean> {
+  try {
+    const r = await room(ctx, name).ask<{ left: boolean }>({ type: 'leave', session: ctx.session.id });
+    return r.left;
+  } catch (err) {
+    // The session has moved on either way; a room that missed the leave keeps a member whose pushes go nowhere
+    // until its connection is gone, and the next `leave` (session end) retries.
+    ctx.log.warn({ err, room: name }, 'chat: leaving the previous room failed');
+    return false;
+  }
+}
+
+export function requireSeat(ctx: SeatContext): Seat {
+  const seat = seatOf(ctx);
+  if (!seat) throw chatError(ChatErrorCode.NotInRoom, 'enter a room first');
+  return seat;
+}
+
+/**
+ * Says something in the session's room. When the room answers NOT_IN_ROOM although the session holds a seat there,
+ * the room lost its members (its worker crashed: rooms are not persisted); the session takes its seat again and
+ * says it once more.
+ */
+export async function say(ctx: SeatContext, content: string, target: string): Promise<void> {
+  const seat = requireSeat(ctx);
+  const msg = { type: 'say', session: ctx.session.id, content, target };
+  try {
+    // No await before this ask: requests of one session reach the room in the order the client sent them.
+    await room(ctx, seat.room).ask(msg);
+  } catch (err) {
+    if ((err as GatehouseError).code !== ChatErrorCode.NotInRoom) throw err;
+    await rejoin(ctx, seat);
+    await room(ctx, seat.room).ask(msg);
+  }
+}
+
+async function rejoin(ctx: SeatContext, seat: Seat): Promise<void> {
+  try {
+    await room(ctx, seat.room).ask({ type: 'enter', session: ctx.session.id, name: seat.name, conn: ctx.session.conn });
+    ctx.log.info({ room: seat.room }, 'chat: seat taken again in a room that had lost its members');
+  } catch (err) {
+    if ((err as GatehouseError).code === ChatErrorCode.NameTaken) await remember(ctx, null);
+    throw err;
+  }
+}
+
+export async function leaveSeat(ctx: SeatContext): Promise<{ left: boolean }> {
+  const seat = seatOf(ctx);
+  if (!seat) return { left: false };
+  const left = await leaveRoom(ctx, seat.room);
+  await remember(ctx, null);
+  return { left };
+}
+
+export async function members(ctx: SeatContext): Promise<{ room: string; users: string[] }> {
+  const seat = requireSeat(ctx);
+  const r = await room(ctx, seat.room).ask<{ users: string[] }>({ type: 'members' });
+  return { room: seat.room, users: r.users };
+}
+
+/** After a reconnect: pushes for this session go to its new connection (and a room that lost it seats it again). */
+export async function rebind(ctx: SeatContext): Promise<void> {
+  const seat = seatOf(ctx);
+  if (!seat) return;
+  const r = await room(ctx, seat.room).ask<{ rebound: boolean }>({ type: 'rebind', session: ctx.session.id, conn: ctx.session.conn });
+  if (!r.rebound) await rejoin(ctx, seat);
+}

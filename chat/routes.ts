@@ -1,0 +1,58 @@
+/**
+ * Chat's client routes for the native protocol (the SDK and the web page), and the session hooks that keep rooms in
+ * step with sessions. Bodies are checked here (BAD_REQUEST) before any actor is asked; the room checks again.
+ *
+ *   chat.enter   {name, room}          → {users}      enter, or move to `room` under `name`
+ *   chat.switch  {room}                → {users}      move to another room, same name, same connection
+ *   chat.send    {content, target}     → null         target '*' = everyone in the room, else one member's name
+ *   chat.leave   {}                    → {left}
+ *   chat.members {}                    → {room, users}
+ *
+ * Pushes: onChat {msg, from, target}, onAdd {user}, onLeave {user} (the Pomelo chat sample's).
+ */
+import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../gateway/app-api.js';
+import { badRequest, leaveSeat, members, rebind, requireSeat, say, serial, takeSeat } from './membership.js';
+import { checkContent, checkName, checkRoom, checkTarget, isObject } from './validate.js';
+
+function body(v: unknown): Record<string, unknown> {
+  // A client that sends no body at all means "nothing": treat it as {}.
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) throw badRequest('body must be an object');
+  return v;
+}
+
+function need(reason: string | undefined): void {
+  if (reason !== undefined) throw badRequest(reason);
+}
+
+export const chatRoutes: Record<string, RouteHandler> = {
+  'chat.enter': async (ctx, raw) => {
+    const b = body(raw);
+    need(checkName(b.name) ?? checkRoom(b.room));
+    const seat = { name: b.name as string, room: b.room as string };
+    return serial(ctx.session.id, () => takeSeat(ctx, seat));
+  },
+  'chat.switch': async (ctx, raw) => {
+    const b = body(raw);
+    need(checkRoom(b.room));
+    return serial(ctx.session.id, () => takeSeat(ctx, { name: requireSeat(ctx).name, room: b.room as string }));
+  },
+  'chat.send': async (ctx, raw) => {
+    const b = body(raw);
+    need(checkContent(b.content) ?? checkTarget(b.target ?? '*'));
+    await say(ctx, b.content as string, (b.target as string | undefined) ?? '*');
+    return null;
+  },
+  'chat.leave': async (ctx) => serial(ctx.session.id, () => leaveSeat(ctx)),
+  'chat.members': async (ctx) => members(ctx),
+};
+
+/** Session hooks shared by every protocol: the seat follows the session, not the socket. */
+export const chatSessionHooks: Pick<GatewayApp, 'onSessionResume' | 'onSessionEnd'> = {
+  async onSessionResume(ctx: RouteContext) {
+    await serial(ctx.session.id, () => rebind(ctx));
+  },
+  async onSessionEnd(ctx: SessionEndContext) {
+    await serial(ctx.session.id, () => leaveSeat(ctx));
+  },
+};
