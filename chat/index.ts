@@ -4,11 +4,14 @@
  */
 import type { App } from '../server/app.js';
 import type { GatewayApp } from '../gateway/app-api.js';
+import { POMELO_CHAT_DICTIONARY, pomeloChatRoutes } from './pomelo-routes.js';
 import { roomKind } from './room.js';
 import { chatRoutes, chatSessionHooks } from './routes.js';
 
 export const chatGateway: GatewayApp = {
   routes: chatRoutes,
+  // The Pomelo chat sample's routes; its pushes (onChat, onAdd, onLeave) are the native ones, sent as Pomelo pushes.
+  pomelo: { routes: pomeloChatRoutes(), dictionary: POMELO_CHAT_DICTIONARY },
   ...chatSessionHooks,
 };
 

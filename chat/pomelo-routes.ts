@@ -10,7 +10,8 @@
  * client cannot speak under another name or into a room it is not in. Leaving on disconnect is the session-end hook.
  */
 import type { RouteContext, RouteHandler } from '../gateway/app-api.js';
-import type { GatehouseError } from '../common/errors.js';
+import { GatehouseError } from '../common/errors.js';
+import { ClientErrorCode } from '../protocol/error-codes.js';
 import { ChatErrorCode } from './errors.js';
 import { badRequest, say, serial, takeSeat } from './membership.js';
 import { checkContent, checkName, checkRoom, checkTarget, isObject } from './validate.js';
@@ -22,8 +23,18 @@ export interface PomeloEntry {
 }
 
 export interface PomeloChatOptions {
-  /** Chooses the gateway for a client (by load, or simply the one answering). */
-  entry(ctx: RouteContext, uid: string): PomeloEntry | Promise<PomeloEntry>;
+  /** Chooses the gateway for a client. Default: the gateway's entry endpoint (least loaded), its Pomelo port. */
+  entry?(ctx: RouteContext, uid: string): PomeloEntry | Promise<PomeloEntry>;
+}
+
+/**
+ * Pomelo's gate hashes the uid over a static connector list; gatehouse hands out the least-loaded gateway instead, so
+ * a new gateway takes new clients at once. The uid plays no part: any gateway reaches every room.
+ */
+async function gatewayEntry(ctx: RouteContext): Promise<PomeloEntry> {
+  if (!ctx.entry) throw new GatehouseError(ClientErrorCode.Unavailable, 'this gateway has no entry endpoint');
+  const e = await ctx.entry('pomelo');
+  return { host: e.host, port: e.port };
 }
 
 export const POMELO_CHAT_ROUTES = ['gate.gateHandler.queryEntry', 'connector.entryHandler.enter', 'chat.chatHandler.send'] as const;
@@ -35,13 +46,14 @@ function fields(v: unknown): Record<string, unknown> {
   return v;
 }
 
-export function pomeloChatRoutes(o: PomeloChatOptions): Record<string, RouteHandler> {
+export function pomeloChatRoutes(o: PomeloChatOptions = {}): Record<string, RouteHandler> {
+  const entry = o.entry ?? gatewayEntry;
   return {
     'gate.gateHandler.queryEntry': async (ctx, raw) => {
       const uid = isObject(raw) ? raw.uid : undefined;
       // The sample answers a missing uid with a bare 500 and the client shows its "user name" error.
       if (typeof uid !== 'string' || uid.length === 0) return { code: 500 };
-      const { host, port } = await o.entry(ctx, uid);
+      const { host, port } = await entry(ctx, uid);
       return { code: 200, host, port };
     },
     'connector.entryHandler.enter': async (ctx, raw) => {

@@ -15,6 +15,7 @@ import { ManualClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import { roomKind, ROOM_KIND } from '../../chat/room.js';
 import { chatRoutes, chatSessionHooks } from '../../chat/routes.js';
+import { pomeloChatRoutes } from '../../chat/pomelo-routes.js';
 import type { RouteContext } from '../../gateway/app-api.js';
 import { impls, type Env } from '../support/impls.js';
 import { startHost, TEST_LIMITS } from '../support/hosts.js';
@@ -195,6 +196,27 @@ for (const impl of impls) {
       await call('chat.send', a, { content: 'where are you', target: 'b' });
       await eventually(() => gw.of('gw2/9', 'onChat').length === 1);
       expect(gw.of('gw1/2', 'onChat')).toEqual([]);
+    });
+
+    it("speaks the Pomelo chat sample's routes: queryEntry, enter (duplicate → {code:500, error:true}), send", async () => {
+      await host();
+      const gw = await gateways('gw1');
+      const pomelo = pomeloChatRoutes();
+      const a = Object.assign(await session('p1', { gw: 'gw1', id: '1' }), {
+        entry: async () => ({ node: 'n', host: '127.0.0.1', port: 3010, urls: {}, load: 0 }),
+      });
+      const b = await session('p2', { gw: 'gw1', id: '2' });
+      expect(await pomelo['gate.gateHandler.queryEntry']!(a, { uid: 'ann' })).toEqual({ code: 200, host: '127.0.0.1', port: 3010 });
+      expect(await pomelo['gate.gateHandler.queryEntry']!(a, {})).toEqual({ code: 500 });
+      expect(await pomelo['connector.entryHandler.enter']!(a, { username: 'ann', rid: 'r1' })).toEqual({ users: ['ann'] });
+      expect(await pomelo['connector.entryHandler.enter']!(b, { username: 'ann', rid: 'r1' })).toEqual({ code: 500, error: true });
+      expect(await pomelo['connector.entryHandler.enter']!(b, { username: 'bob', rid: 'r1' })).toEqual({ users: ['ann', 'bob'] });
+      // `from` and `rid` in the body are the client's claim: the room signs with the session's name.
+      const r = await pomelo['chat.chatHandler.send']!(b, { rid: 'elsewhere', content: 'hi', from: 'ann', target: '*' });
+      expect(r).toEqual({ route: 'chat.chatHandler.send' });
+      await eventually(() => gw.of('gw1/1', 'onChat').length === 1);
+      expect(gw.of('gw1/1', 'onChat')).toEqual([{ msg: 'hi', from: 'bob', target: '*' }]);
+      await expect(pomelo['chat.chatHandler.send']!(b, { content: 'hi' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     });
 
     it('refuses malformed bus messages with BAD_MESSAGE and keeps working', async () => {
