@@ -17,6 +17,7 @@ const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
 const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/;
 const PREFIX_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const RESERVED_KINDS = new Set(['trace', 'sys', 'gw']);
+export const PROBE_TOKEN = '~probe';
 
 export function encodeId(id: string): string {
   if (id.length > 0 && id.length <= 200 && PLAIN_ID.test(id)) return id;
@@ -66,6 +67,11 @@ export const subjects = {
   actor: (kind: string, shard: number, id: string): string => `${kind}.${shard}.${encodeId(id)}`,
   /** Everything a shard owner receives for one kind. */
   shard: (kind: string, shard: number): string => `${kind}.${shard}.*`,
+  /**
+   * Migration probe on a shard's own subject ('~' never appears in an encoded id): receiving one from a node proves
+   * that node's NATS server already routes this shard's traffic to the receiver.
+   */
+  probe: (kind: string, shard: number): string => `${kind}.${shard}.${PROBE_TOKEN}`,
   pinned: (kind: string, node: string, id: string): string => `${kind}.@${encodeId(node)}.${encodeId(id)}`,
   pinnedAll: (kind: string, node: string): string => `${kind}.@${encodeId(node)}.*`,
   trace: (kind: string, id: string): string => `trace.${kind}.${encodeId(id)}`,
@@ -73,6 +79,8 @@ export const subjects = {
   sys: (topic: string, node?: string): string => (node === undefined ? `sys.${topic}` : `sys.${topic}.${encodeId(node)}`),
   sysAll: (topic: string): string => `sys.${topic}.*`,
   gateway: (node: string, topic: string): string => `gw.${encodeId(node)}.${topic}`,
+  /** Hand-over chunks of one move, sent by the old owner to the new one. */
+  handover: (node: string, moveId: string): string => `sys.ho.${encodeId(node)}.${encodeId(moveId)}`,
 } as const;
 
 /** Splits an actor inbox subject back into its parts (for tools); null when it is not one. */

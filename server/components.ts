@@ -1,11 +1,21 @@
 /**
- * The components a node runs besides its actor host, chosen from config: the gateway for the gateway role, the
- * cluster layer when on NATS. Later issues register theirs here.
+ * The components a node runs besides its actor host, chosen from config: the cluster layer (membership, shard
+ * leases, balancer, migration) whenever the node joins a shared bus, and the gateway for the gateway role.
  */
 import type { Config } from '../config/schema.js';
+import { startCluster, type ClusterOptions } from '../cluster/cluster.js';
 import type { NodeOptions } from './node.js';
 
-export function nodeComponents(config: Config): Pick<NodeOptions, 'cluster' | 'components'> {
-  void config;
-  return { components: [] };
+export interface ComponentOptions {
+  cluster?: ClusterOptions;
+  /** Cluster even on the in-memory bus (several embedded nodes in one process). */
+  forceCluster?: boolean;
+}
+
+export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<NodeOptions, 'cluster' | 'components'> {
+  const clustered = config.bus.kind === 'nats' || o.forceCluster === true;
+  return {
+    cluster: clustered ? (ctx) => startCluster(ctx, o.cluster) : undefined,
+    components: [],
+  };
 }

@@ -36,6 +36,8 @@ export interface NodeOptions {
   log?: Logger;
   /** Cluster membership and shard ownership; when absent the node owns every shard (single-node mode). */
   cluster?: (ctx: NodeContext) => Promise<NodeComponent>;
+  /** Observes actor instances starting and leaving (tests). */
+  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
   /** Extra components (gateway, metrics...) started after the actor host, stopped before it. */
   components?: Array<(ctx: NodeContext) => Promise<NodeComponent>>;
 }
@@ -105,6 +107,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     kinds,
     limits: { ...config.actors },
     ownAllShards: worker && !o.cluster,
+    lifecycle: o.lifecycle,
   });
   await host.start();
   const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log };

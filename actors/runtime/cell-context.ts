@@ -32,6 +32,8 @@ export interface CellContext {
   push(to: ConnRef[], route: string, body: unknown): void;
   /** The cell has left memory (passivated, fenced, handed over): forget it (only if it is still this cell). */
   removed(kind: string, id: string, cell: object): void;
+  /** Observes instances starting and leaving (tests check "never two live instances" with it). */
+  readonly lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
   /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
 }

@@ -163,6 +163,7 @@ export class ActorCell {
     }
     this.state = 'active';
     this.ctx.metrics.activations++;
+    this.ctx.lifecycle?.('active', this.kind.name, this.id, this.ctx.nodeId);
   }
 
   private createX(persisted: unknown, timers: readonly PersistedTimer[]): AnyActor {
@@ -511,7 +512,9 @@ export class ActorCell {
    */
   close(error?: WireError): void {
     if (this.state === 'closed') return;
+    const wasLive = this.state === 'active' || this.state === 'stopped';
     this.state = 'closed';
+    if (wasLive) this.ctx.lifecycle?.('closed', this.kind.name, this.id, this.ctx.nodeId);
     if (this.flushTimer !== undefined) this.ctx.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     try {
@@ -542,7 +545,9 @@ export class ActorCell {
     return new Promise((resolve) => {
       const take = () => {
         const image = this.image();
+        const wasLive = this.state === 'active' || this.state === 'stopped';
         this.state = 'closed';
+        if (wasLive) this.ctx.lifecycle?.('closed', this.kind.name, this.id, this.ctx.nodeId);
         if (this.flushTimer !== undefined) this.ctx.clock.clearTimeout(this.flushTimer);
         this.flushTimer = undefined;
         try {

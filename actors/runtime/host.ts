@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Bus, BusMsg, Subscription } from '../../bus/bus.js';
 import { encode } from '../../bus/codec.js';
 import type { Store } from '../../bus/store.js';
-import { decodeId, subjects } from '../../bus/subjects.js';
+import { decodeId, PROBE_TOKEN, subjects } from '../../bus/subjects.js';
 import { systemClock, type Clock } from '../../common/clock.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
@@ -17,7 +17,7 @@ import type { CellContext, RuntimeLimits } from './cell-context.js';
 import { ActorCell, type CellImage } from './cell.js';
 import { ActorClient } from './client.js';
 import type { ConnRef } from './effects.js';
-import { decodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
 import { newRuntimeMetrics } from './metrics.js';
 import { SNAPSHOT_BUCKET, SnapshotStore } from './snapshots.js';
@@ -37,6 +37,7 @@ export interface HostOptions {
   traceAlways?: boolean;
   /** Sender id for this host's client (defaults to node id + random incarnation). */
   senderId?: string;
+  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
 }
 
 /** The message a gateway receives on `gw.<node>.push`: one per gateway per push effect. */
@@ -54,10 +55,17 @@ export class ActorHost implements CellContext {
   readonly metrics = newRuntimeMetrics();
   readonly taps: TraceTaps;
   readonly limits: RuntimeLimits;
+  readonly lifecycle?: HostOptions['lifecycle'];
   snapshots?: SnapshotStore;
   private readonly kinds = new Map<string, ActorKind>();
   private readonly cells = new Map<string, Map<string, ActorCell>>();
   private readonly shardSubs = new Map<string, Subscription>();
+  /** Shards being moved in: messages wait here (arrival order) until the old owner's hand-over is adopted. */
+  private readonly buffers = new Map<string, BusMsg[]>();
+  /** Shards being moved out or in: their actors are not passivated meanwhile. */
+  readonly moving = new Set<string>();
+  /** Called for each migration probe seen on an owned or buffered shard. */
+  onProbe?: (kind: string, shard: number, payload: Uint8Array) => void;
   private readonly pinnedSubs = new Map<string, Subscription>();
   private sweepTimer: unknown;
   private started = false;
@@ -68,6 +76,7 @@ export class ActorHost implements CellContext {
     this.clock = o.clock ?? systemClock;
     this.log = o.log ?? silentLogger;
     this.limits = o.limits;
+    this.lifecycle = o.lifecycle;
     this.client = new ActorClient(o.bus, {
       shards: o.limits.shards,
       askTimeoutMs: o.limits.askTimeoutMs,
@@ -115,11 +124,59 @@ export class ActorHost implements CellContext {
     this.scheduleSweep();
   }
 
-  /** Starts receiving a shard's messages. Resolves once the subscription has reached the bus server. */
-  ownShard(kind: string, shard: number): void {
+  /**
+   * Starts receiving a shard's messages. With `buffer`, messages are held (not processed) until `unbuffer`: the
+   * receiving side of a live migration subscribes before the old owner lets go.
+   */
+  ownShard(kind: string, shard: number, opts?: { buffer?: boolean }): void {
     const key = `${kind}.${shard}`;
-    if (this.shardSubs.has(key)) return;
-    this.shardSubs.set(key, this.o.bus.subscribe(subjects.shard(kind, shard), (m) => this.onShardMessage(kind, m)));
+    if (this.shardSubs.has(key) || this.stopping) return;
+    if (opts?.buffer) this.buffers.set(key, []);
+    this.shardSubs.set(
+      key,
+      this.o.bus.subscribe(subjects.shard(kind, shard), (m) => this.onShardMessage(kind, shard, key, m)),
+    );
+  }
+
+  /** Buffered messages so far (for bounds and progress). */
+  buffered(kind: string, shard: number): number {
+    return this.buffers.get(`${kind}.${shard}`)?.length ?? 0;
+  }
+
+  /** Ends buffering: replays held messages in arrival order (duplicates are dropped by the cells), then goes live. */
+  unbuffer(kind: string, shard: number): number {
+    const key = `${kind}.${shard}`;
+    const held = this.buffers.get(key);
+    if (!held) return 0;
+    this.buffers.delete(key);
+    for (const m of held) this.onShardMessage(kind, shard, key, m);
+    return held.length;
+  }
+
+  /** Gives up a buffered shard whose move was aborted: nothing was processed here, the old owner keeps it. */
+  abandonShard(kind: string, shard: number): void {
+    const key = `${kind}.${shard}`;
+    this.buffers.delete(key);
+    this.shardSubs.get(key)?.unsubscribe();
+    this.shardSubs.delete(key);
+  }
+
+  /**
+   * Stops owning a shard without a hand-over (its lease went elsewhere while this node was cut off, or a move was
+   * reverted): live actors leave; durable ones are in the store, queued asks are told to retry.
+   */
+  dropShard(kind: string, shard: number): number {
+    this.abandonShard(kind, shard);
+    const cells = [...this.cells.get(kind)!.values()].filter((c) => this.client.shardOf(c.id) === shard);
+    for (const c of cells) c.close({ code: ErrorCode.NotOwner, message: `${kind}/${c.id} moved; retry` });
+    return cells.length;
+  }
+
+  ownedShards(): Array<{ kind: string; shard: number }> {
+    return [...this.shardSubs.keys()].map((k) => {
+      const dot = k.lastIndexOf('.');
+      return { kind: k.slice(0, dot), shard: Number(k.slice(dot + 1)) };
+    });
   }
 
   /**
@@ -141,6 +198,7 @@ export class ActorHost implements CellContext {
     const key = `${kind}.${shard}`;
     this.shardSubs.get(key)?.unsubscribe();
     this.shardSubs.delete(key);
+    this.buffers.delete(key);
     const out: Array<{ id: string; image: CellImage }> = [];
     const cells = this.cells.get(kind)!;
     const mine = [...cells.values()].filter((c) => this.client.shardOf(c.id) === shard);
@@ -169,9 +227,19 @@ export class ActorHost implements CellContext {
     return k;
   }
 
-  private onShardMessage(kind: string, msg: BusMsg): void {
+  private onShardMessage(kind: string, shard: number, key: string, msg: BusMsg): void {
+    const token = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    if (token === PROBE_TOKEN) {
+      this.onProbe?.(kind, shard, msg.data);
+      return;
+    }
+    const held = this.buffers.get(key);
+    if (held) {
+      held.push(msg);
+      return;
+    }
     const env = this.decode(msg);
-    if (env) this.cellFor(kind, decodeId(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))).deliver(env, msg);
+    if (env) this.cellFor(kind, decodeId(token)).deliver(env, msg);
   }
 
   private onPinnedMessage(kind: string, msg: BusMsg): void {
@@ -244,12 +312,12 @@ export class ActorHost implements CellContext {
   forward(kind: string, id: string, env: Envelope, msg: BusMsg): void {
     try {
       const subject = this.client.subjectOf({ kind, id });
-      this.o.bus.publish(subject, msg.data, msg.reply ? { reply: msg.reply } : undefined);
+      // Re-encoded from the envelope (sender and sequence kept): a handed-over message no longer has its bytes.
+      this.o.bus.publish(subject, encodeEnvelope(env), msg.reply ? { reply: msg.reply } : undefined);
     } catch (err) {
       this.log.warn({ err, actor: `${kind}/${id}` }, 'could not forward message');
       if (msg.reply) this.respond(msg, { ok: false, e: { code: ErrorCode.NotOwner, message: 'actor moved; retry' } });
     }
-    void env;
   }
 
   // ---- passivation, stats, shutdown --------------------------------------------------------------------------------
@@ -269,6 +337,7 @@ export class ActorHost implements CellContext {
     let n = 0;
     for (const map of this.cells.values()) {
       for (const cell of map.values()) {
+        if (this.moving.size && this.moving.has(`${cell.kind.name}.${this.client.shardOf(cell.id)}`)) continue;
         if (cell.idleSince(now)) {
           cell.passivate();
           n++;
@@ -299,6 +368,7 @@ export class ActorHost implements CellContext {
     for (const s of this.shardSubs.values()) s.unsubscribe();
     for (const s of this.pinnedSubs.values()) s.unsubscribe();
     this.shardSubs.clear();
+    this.buffers.clear();
     this.pinnedSubs.clear();
     this.taps.stop();
     const all: ActorCell[] = [];

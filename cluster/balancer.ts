@@ -1,0 +1,123 @@
+/**
+ * The balancer runs on the elected leader. Each tick it compares the shard leases with the target allocation
+ * (weighted rendezvous over live worker nodes that are not draining, overridden by operator pins) and:
+ * - assigns shards that have no live owner (fail-over: durable actors come back from their last snapshot);
+ * - starts live moves for shards on the wrong node, at most `maxConcurrentMoves` in flight, one request per
+ *   (from, to) pair so one probe round covers a whole batch;
+ * - reverts moves that failed or got stuck (e.g. their leader died).
+ * Every lease write is compare-and-set, so two leaders at once cannot both win a decision.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import type { KvBucket } from '../bus/store.js';
+import type { Clock } from '../common/clock.js';
+import { allocate, allUnits, parseUnitKey, plan, type LeaseView, type NodeWeight } from './allocation.js';
+import { callNode } from './control.js';
+import type { LeaseTable } from './leases.js';
+import type { MoveStats, MoveUnit } from './migration.js';
+import type { NodeRecord } from './records.js';
+
+export interface BalancerContext {
+  bus: Bus;
+  nodeId: string;
+  log: Logger;
+  clock: Clock;
+  leases: LeaseTable;
+  pins: KvBucket;
+  kinds: () => string[];
+  shards: number;
+}
+
+export interface BalancerOptions {
+  maxConcurrentMoves: number;
+  moveTimeoutMs: number;
+}
+
+export class Balancer {
+  private readonly inFlight = new Map<string, { from: string; to: string; keys: string[] }>();
+  /** Totals since this node became leader, for status and tests. */
+  readonly totals = { assigned: 0, moved: 0, movesFailed: 0, actorsMoved: 0 };
+
+  constructor(
+    private readonly ctx: BalancerContext,
+    private readonly o: BalancerOptions,
+  ) {}
+
+  get movesInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  async tick(nodes: NodeRecord[]): Promise<void> {
+    const { leases, clock, log } = this.ctx;
+    const alive = new Set(nodes.map((n) => n.id));
+    const workers: NodeWeight[] = nodes.filter((n) => n.roles.includes('worker') && !n.draining).map((n) => ({ id: n.id, capacity: n.capacity }));
+    const draining = new Set(nodes.filter((n) => n.draining).map((n) => n.id));
+    if (workers.length === 0) return;
+    const target = allocate(allUnits(this.ctx.kinds(), this.ctx.shards), workers);
+    for (const key of await this.ctx.pins.keys().catch(() => [] as string[])) {
+      const e = await this.ctx.pins.get(key).catch(() => null);
+      const node = e && new TextDecoder().decode(e.value);
+      if (node && target.has(key) && workers.some((w) => w.id === node)) target.set(key, node);
+    }
+    const views = new Map<string, LeaseView>();
+    const now = clock.now();
+    for (const [key, c] of leases.entries()) {
+      const l = c.lease;
+      if (l.st === 'moving' && l.mid && !this.inFlight.has(l.mid) && now - l.t > this.o.moveTimeoutMs) {
+        await this.revert(key, alive, target);
+        continue;
+      }
+      views.set(key, { owner: l.o, moving: l.st === 'moving' });
+    }
+    const p = plan(target, views, alive, { maxMoves: this.o.maxConcurrentMoves, draining });
+    for (const a of p.assign) {
+      const cur = leases.get(a.key);
+      const rev = await leases.write(a.key, { o: a.to, st: 'owned', t: now }, cur?.revision ?? 0);
+      if (rev !== undefined) {
+        this.totals.assigned++;
+        log.info({ shard: a.key, to: a.to, from: cur?.lease.o ?? null }, 'shard assigned');
+      }
+    }
+    for (const m of p.moves) void this.startMove(m.from, m.to, m.keys, alive, target);
+  }
+
+  private async startMove(from: string, to: string, keys: string[], alive: Set<string>, target: Map<string, string>): Promise<void> {
+    const { leases, clock, log, bus } = this.ctx;
+    const mid = randomBytes(6).toString('hex');
+    const units: MoveUnit[] = [];
+    for (const key of keys) {
+      const cur = leases.get(key);
+      if (!cur || cur.lease.st !== 'owned' || cur.lease.o !== from) continue;
+      const rev = await leases.write(key, { o: from, st: 'moving', to, mid, t: clock.now() }, cur.revision);
+      if (rev !== undefined) units.push({ ...parseUnitKey(key), rev });
+    }
+    if (units.length === 0) return;
+    this.inFlight.set(mid, { from, to, keys });
+    const started = clock.now();
+    try {
+      const stats = await callNode<MoveStats>(bus, to, { type: 'move-in', from, units, mid }, this.o.moveTimeoutMs);
+      this.totals.moved += stats.units;
+      this.totals.actorsMoved += stats.actors;
+      log.info({ mid, from, to, shards: stats.units, actors: stats.actors, replayed: stats.replayed, ms: clock.now() - started }, 'shards moved');
+    } catch (err) {
+      this.totals.movesFailed++;
+      log.warn({ err, mid, from, to, shards: units.length }, 'move failed; reverting what did not move');
+    } finally {
+      this.inFlight.delete(mid);
+      for (const u of units) {
+        const key = `${u.kind}.${u.shard}`;
+        const cur = leases.get(key);
+        if (cur?.lease.st === 'moving' && cur.lease.mid === mid) await this.revert(key, alive, target);
+      }
+    }
+  }
+
+  /** Ends a move that did not complete: back to the old owner if it lives, else to the target. */
+  private async revert(key: string, alive: Set<string>, target: Map<string, string>): Promise<void> {
+    const cur = this.ctx.leases.get(key);
+    if (!cur || cur.lease.st !== 'moving') return;
+    const owner = alive.has(cur.lease.o) ? cur.lease.o : (target.get(key) ?? cur.lease.o);
+    await this.ctx.leases.write(key, { o: owner, st: 'owned', t: this.ctx.clock.now() }, cur.revision);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The cluster layer of a node (a NodeComponent): membership heartbeat, leader election, the balancer (leader only),
+ * live migration, and the reconcile loop that keeps this node's shard subscriptions equal to the leases it holds.
+ */
+import { hostname } from 'node:os';
+import type { NodeComponent, NodeContext } from '../server/node.js';
+import type { ShardUnit } from './allocation.js';
+import { Balancer } from './balancer.js';
+import { Control } from './control.js';
+import { LeaderElection } from './leader.js';
+import { LeaseTable } from './leases.js';
+import { Membership } from './membership.js';
+import { DEFAULT_MIGRATION, Migrator, type MoveUnit } from './migration.js';
+import { BUCKETS, type NodeRecord } from './records.js';
+import { parseUnitKey } from './allocation.js';
+
+export interface ClusterComponent extends NodeComponent {
+  /** Resolves when a drain finished: this node owns no shard any more. */
+  readonly drained: Promise<void>;
+  readonly isLeader: boolean;
+  drain(): void;
+}
+
+export interface ClusterOptions {
+  /** Called once a drain completed (the CLI exits 0). */
+  onDrained?: () => void;
+}
+
+export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}): Promise<ClusterComponent> {
+  const { config, store, bus, host, clock, log, id } = ctx;
+  const c = config.cluster;
+  const [nodesB, clusterB, leasesB, pinsB] = await Promise.all([
+    store.bucket(BUCKETS.nodes, { ttlMs: c.deadAfterMs }),
+    store.bucket(BUCKETS.cluster, { ttlMs: c.deadAfterMs }),
+    store.bucket(BUCKETS.leases),
+    store.bucket(BUCKETS.pins),
+  ]);
+  const worker = config.node.roles.includes('worker');
+  const startedAt = clock.now();
+  let draining = false;
+  let lastProcessed = host.metrics.processed;
+  let lastAt = clock.now();
+  let rate = 0;
+  const self = (): NodeRecord => ({
+    id,
+    roles: config.node.roles,
+    capacity: config.node.capacity,
+    draining,
+    startedAt,
+    pid: process.pid,
+    host: hostname(),
+    load: { actors: host.activeCount(), shards: host.ownedShards().length, msgsPerSec: Math.round(rate) },
+  });
+  const membership = new Membership(nodesB, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs });
+  const leader = new LeaderElection(clusterB, id, log);
+  const leases = new LeaseTable(leasesB, log);
+  const control = new Control(bus, id, log);
+  const migrator = new Migrator({ host, bus, nodeId: id, log, clock, leases, membership }, DEFAULT_MIGRATION);
+  const balancer = new Balancer(
+    { bus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
+    { maxConcurrentMoves: c.maxConcurrentMoves, moveTimeoutMs: Math.max(30_000, c.deadAfterMs * 4) },
+  );
+  host.onProbe = migrator.onProbe;
+
+  let stopped = false;
+  let resolveDrained!: () => void;
+  const drained = new Promise<void>((r) => (resolveDrained = r));
+
+  const reconcile = () => {
+    if (stopped) return;
+    let owned = 0;
+    for (const [key, { lease }] of leases.entries()) {
+      if (migrator.busy(key)) continue;
+      const { kind, shard } = parseUnitKey(key);
+      if (!host.kind(kind)) continue;
+      const owns = host.ownsShard(kind, shard);
+      if (lease.o === id) {
+        owned++;
+        if (lease.st === 'owned' && !owns && worker) host.ownShard(kind, shard);
+      } else if (owns) {
+        log.warn({ shard: key, owner: lease.o }, 'lease is elsewhere: dropping shard');
+        host.dropShard(kind, shard);
+      }
+    }
+    if (draining && owned === 0 && host.ownedShards().length === 0) {
+      draining = false;
+      log.info('drain complete: no shards left');
+      resolveDrained();
+      opts.onDrained?.();
+    }
+  };
+  let reconcileQueued = false;
+  leases.onChange = () => {
+    if (reconcileQueued) return;
+    reconcileQueued = true;
+    queueMicrotask(() => {
+      reconcileQueued = false;
+      reconcile();
+    });
+  };
+  membership.onLostMembership = (why) => {
+    for (const u of host.ownedShards()) host.dropShard(u.kind, u.shard);
+    log.warn({ why }, 'dropped all shards');
+  };
+
+  control.handle('probe', async (b) => migrator.probe(b.units as ShardUnit[], String(b.mid)));
+  control.handle('move-in', async (b) => migrator.moveIn(String(b.from), b.units as MoveUnit[], String(b.mid)));
+  control.handle('handover', async (b) => migrator.handover(b.units as ShardUnit[], String(b.mid), b.probers as string[], String(b.to)));
+  control.handle('drain', async () => {
+    draining = true;
+    await membership.tick();
+    log.info('draining: waiting for the balancer to move every shard away');
+    return { draining: true };
+  });
+  control.handle('status', async () => ({ ...ctx.host.stats(), leader: leader.leader, draining, msgsPerSec: Math.round(rate), balancer: leader.leader ? balancer.totals : undefined }));
+
+  await leases.start();
+  control.start();
+  await membership.join();
+
+  let timer: unknown;
+  let ticks = 0;
+  const loop = async () => {
+    const now = clock.now();
+    rate = ((host.metrics.processed - lastProcessed) * 1000) / Math.max(1, now - lastAt);
+    lastProcessed = host.metrics.processed;
+    lastAt = now;
+    await membership.tick();
+    const isLeader = await leader.tick();
+    if (ticks % Math.max(1, Math.round(c.rebalanceIntervalMs / c.heartbeatMs)) === 0 || draining) {
+      if (ticks % 10 === 0) await leases.refresh().catch((err) => log.warn({ err }, 'lease refresh failed'));
+      if (isLeader) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
+      reconcile();
+    }
+    ticks++;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = clock.setTimeout(() => {
+      loop()
+        .catch((err) => log.error({ err }, 'cluster loop failed'))
+        .finally(schedule);
+    }, c.heartbeatMs);
+  };
+  // First round at once: a lone first node leads and assigns every shard to itself without waiting a tick.
+  await loop().catch((err) => log.error({ err }, 'cluster loop failed'));
+  schedule();
+
+  return {
+    name: 'cluster',
+    drained,
+    get isLeader() {
+      return leader.leader;
+    },
+    drain() {
+      draining = true;
+    },
+    status: () => ({
+      leader: leader.leader,
+      currentLeader: leader.current,
+      draining,
+      shards: host.ownedShards().length,
+      leases: leases.size,
+      movesInFlight: balancer.movesInFlight,
+      balancer: leader.leader ? balancer.totals : undefined,
+    }),
+    async stop() {
+      stopped = true;
+      leases.onChange = undefined;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      control.stop();
+      leases.stop();
+      await leader.resign();
+      await membership.leave();
+    },
+  };
+}

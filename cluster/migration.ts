@@ -1,0 +1,283 @@
+/**
+ * Live migration of shards between nodes: nothing lost, nothing applied twice, per-sender order kept, and never two
+ * live instances of an actor. The protocol (docs/ARCHITECTURE.md, "Live migration"):
+ *
+ * 1. The new owner B subscribes to each moving shard in *buffer* mode (held, not processed) and flushes.
+ * 2. Every live node publishes a probe on each shard's own subject. A probe from node N reaching B proves N's NATS
+ *    server routes that shard's traffic to B (a flush only proves B's own server knows); the same probe reaching the
+ *    old owner A proves every message N published before it has reached A (per-publisher order).
+ * 3. A waits for all probes of a shard, unsubscribes, lets the turn in progress finish, and sends each actor's image
+ *    (snapshot, timers, per-sender marks, unprocessed messages) to B, shard by shard.
+ * 4. B adopts the images, then replays its buffer: messages A already applied are dropped by (sender, seq), the rest
+ *    apply in order. B then takes the lease with compare-and-set.
+ *
+ * A's messages are a prefix of each sender's stream and B's buffer a suffix that starts no later than the probe, so
+ * together they cover everything; the sequence marks make the overlap harmless.
+ */
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.js';
+import { decode, encode } from '../bus/codec.js';
+import { subjects } from '../bus/subjects.js';
+import type { Clock } from '../common/clock.js';
+import { GatehouseError } from '../common/errors.js';
+import type { ActorHost } from '../actors/runtime/host.js';
+import type { CellImage } from '../actors/runtime/cell.js';
+import type { Envelope } from '../actors/runtime/envelope.js';
+import type { StoredActor } from '../actors/runtime/snapshots.js';
+import { unitKey, type ShardUnit } from './allocation.js';
+import { callNode } from './control.js';
+import type { LeaseTable } from './leases.js';
+import type { Membership } from './membership.js';
+
+export interface MoveUnit extends ShardUnit {
+  /** Revision of the 'moving' lease the balancer wrote: the new owner's lease flip is compare-and-set on it. */
+  rev: number;
+}
+
+/** An actor image as it crosses the bus. */
+type WireImage = [id: string, record: StoredActor | null, revision: number, queued: Array<[Envelope, string | undefined]>, dirty: boolean];
+
+/** One message of a hand-over: images encoded one by one (each encoded once, sized exactly) as binary blobs. */
+interface Chunk {
+  u: string;
+  c: Uint8Array[];
+  last: boolean;
+}
+
+export interface MigrationOptions {
+  probeTimeoutMs: number;
+  handoverTimeoutMs: number;
+  chunkBytes: number;
+}
+
+export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024 };
+
+export interface MigrationContext {
+  host: ActorHost;
+  bus: Bus;
+  nodeId: string;
+  log: Logger;
+  clock: Clock;
+  leases: LeaseTable;
+  membership: Membership;
+}
+
+export interface MoveStats {
+  units: number;
+  actors: number;
+  replayed: number;
+  failed: string[];
+}
+
+export class Migrator {
+  /** moveId → unit key → nodes whose probe arrived here. */
+  private readonly probes = new Map<string, Map<string, Set<string>>>();
+  private readonly waiters = new Set<() => void>();
+  /** Unit keys with a move in progress on this node (either side): the reconcile loop leaves them alone. */
+  private readonly active = new Set<string>();
+
+  constructor(
+    private readonly ctx: MigrationContext,
+    private readonly o: MigrationOptions = DEFAULT_MIGRATION,
+  ) {}
+
+  busy(key: string): boolean {
+    return this.active.has(key);
+  }
+
+  readonly onProbe = (kind: string, shard: number, payload: Uint8Array): void => {
+    let p: { n?: unknown; mid?: unknown };
+    try {
+      p = decode(payload);
+    } catch {
+      return;
+    }
+    if (typeof p?.n !== 'string' || typeof p.mid !== 'string') return;
+    let byUnit = this.probes.get(p.mid);
+    if (!byUnit) this.probes.set(p.mid, (byUnit = new Map()));
+    const key = `${kind}.${shard}`;
+    let nodes = byUnit.get(key);
+    if (!nodes) byUnit.set(key, (nodes = new Set()));
+    nodes.add(p.n);
+    for (const w of [...this.waiters]) w();
+  };
+
+  /** Any node: publish a probe on each unit's subject, flushed before we answer. */
+  async probe(units: ShardUnit[], mid: string): Promise<void> {
+    const payload = encode({ n: this.ctx.nodeId, mid });
+    for (const u of units) this.ctx.bus.publish(subjects.probe(u.kind, u.shard), payload);
+    await this.ctx.bus.flush();
+  }
+
+  private waitProbes(mid: string, keys: string[], nodes: string[]): Promise<void> {
+    const missing = () => {
+      const byUnit = this.probes.get(mid);
+      const out: string[] = [];
+      for (const k of keys) for (const n of nodes) if (!byUnit?.get(k)?.has(n)) out.push(`${k}<-${n}`);
+      return out;
+    };
+    if (missing().length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (missing().length) return;
+        cleanup();
+        resolve();
+      };
+      const timer = this.ctx.clock.setTimeout(() => {
+        cleanup();
+        const m = missing();
+        reject(new GatehouseError('MOVE_ABORTED', `probes missing after ${this.o.probeTimeoutMs} ms: ${m.slice(0, 5).join(', ')}${m.length > 5 ? '…' : ''}`));
+      }, this.o.probeTimeoutMs);
+      const cleanup = () => {
+        this.waiters.delete(check);
+        this.ctx.clock.clearTimeout(timer);
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  /** New owner: runs the whole move of `units` from `from` to this node. */
+  async moveIn(from: string, units: MoveUnit[], mid: string): Promise<MoveStats> {
+    const { host, bus, nodeId, log } = this.ctx;
+    const keys = units.map(unitKey);
+    const byKey = new Map(units.map((u) => [unitKey(u), u]));
+    const images = new Map<string, Uint8Array[]>();
+    const finished = new Map<string, Promise<void>>();
+    const stats: MoveStats = { units: 0, actors: 0, replayed: 0, failed: [] };
+    for (const k of keys) {
+      this.active.add(k);
+      host.moving.add(k);
+    }
+    let allDone: () => void = () => undefined;
+    const done = new Promise<void>((r) => (allDone = r));
+    const sub = bus.subscribe(subjects.handover(nodeId, mid), (m) => {
+      let chunk: Chunk;
+      try {
+        chunk = decode<Chunk>(m.data);
+      } catch (err) {
+        log.error({ err, mid }, 'unreadable hand-over chunk');
+        return;
+      }
+      const u = byKey.get(chunk.u);
+      if (!u || finished.has(chunk.u)) return;
+      const list = images.get(chunk.u) ?? [];
+      list.push(...chunk.c);
+      images.set(chunk.u, list);
+      if (!chunk.last) return;
+      finished.set(chunk.u, this.adopt(u, list, stats));
+      images.delete(chunk.u);
+      if (finished.size === keys.length) allDone();
+    });
+    try {
+      for (const u of units) host.ownShard(u.kind, u.shard, { buffer: true });
+      await bus.flush();
+      const nodes = (await this.ctx.membership.view()).map((r) => r.id);
+      if (!nodes.includes(nodeId)) nodes.push(nodeId);
+      const plain = units.map(({ kind, shard }) => ({ kind, shard }));
+      await Promise.all(
+        nodes.map((n) => (n === nodeId ? this.probe(plain, mid) : callNode(bus, n, { type: 'probe', units: plain, mid }, this.o.probeTimeoutMs))),
+      );
+      await this.waitProbes(mid, keys, nodes);
+      await callNode(bus, from, { type: 'handover', units: plain, mid, probers: nodes, to: nodeId }, this.o.handoverTimeoutMs);
+      // Chunks were published before the reply by the same connection; the bound only guards against a lost chunk.
+      await Promise.race([done, sleepOn(this.ctx.clock, this.o.probeTimeoutMs)]);
+      await Promise.all(finished.values());
+      stats.failed = keys.filter((k) => !finished.has(k));
+      return stats;
+    } catch (err) {
+      log.warn({ err, mid, from, units: keys.length }, 'move aborted');
+      await Promise.all(finished.values());
+      stats.failed = keys.filter((k) => !finished.has(k));
+      throw err;
+    } finally {
+      sub.unsubscribe();
+      for (const k of keys) {
+        if (!finished.has(k)) {
+          const u = byKey.get(k)!;
+          host.abandonShard(u.kind, u.shard);
+        }
+        this.active.delete(k);
+        host.moving.delete(k);
+      }
+      this.probes.delete(mid);
+    }
+  }
+
+  private async adopt(u: MoveUnit, blobs: Uint8Array[], stats: MoveStats): Promise<void> {
+    const { host, leases, nodeId, log, clock } = this.ctx;
+    const list = blobs.map((b) => decode<WireImage>(b));
+    for (const [id, record, revision, queued, dirty] of list) {
+      const image: CellImage = {
+        record,
+        revision,
+        dirty,
+        queued: queued.map(([env, reply]) => ({ env, msg: { subject: '', data: EMPTY, reply } })),
+      };
+      host.adopt(u.kind, id, image);
+    }
+    stats.actors += list.length;
+    stats.replayed += host.unbuffer(u.kind, u.shard);
+    stats.units++;
+    const key = unitKey(u);
+    const rev = await leases.write(key, { o: nodeId, st: 'owned', t: clock.now() }, u.rev).catch((err) => {
+      log.error({ err, key }, 'lease flip failed');
+      return undefined;
+    });
+    if (rev === undefined) {
+      // The balancer reverted this move meanwhile: the shard is someone else's again.
+      log.warn({ key }, 'lease changed during the move: dropping the shard');
+      host.dropShard(u.kind, u.shard);
+    }
+  }
+
+  /** Old owner: hands over each unit once every prober's probe has arrived here. */
+  async handover(units: ShardUnit[], mid: string, probers: string[], to: string): Promise<{ actors: number }> {
+    const { host, bus } = this.ctx;
+    let actors = 0;
+    const keys = units.map(unitKey);
+    for (const k of keys) {
+      this.active.add(k);
+      host.moving.add(k);
+    }
+    try {
+      for (const u of units) {
+        await this.waitProbes(mid, [unitKey(u)], probers);
+        const cells = await host.releaseShard(u.kind, u.shard);
+        actors += cells.length;
+        this.sendChunks(bus, to, mid, unitKey(u), cells);
+      }
+      await bus.flush();
+      return { actors };
+    } finally {
+      for (const k of keys) {
+        this.active.delete(k);
+        host.moving.delete(k);
+      }
+      this.probes.delete(mid);
+    }
+  }
+
+  private sendChunks(bus: Bus, to: string, mid: string, key: string, cells: Array<{ id: string; image: CellImage }>): void {
+    const subject = subjects.handover(to, mid);
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const { id, image } of cells) {
+      const w: WireImage = [id, image.record, image.revision, image.queued.map((q) => [q.env, q.msg.reply]), image.dirty === true];
+      const blob = encode(w);
+      batch.push(blob);
+      bytes += blob.length;
+      if (bytes >= this.o.chunkBytes) {
+        bus.publish(subject, encode({ u: key, c: batch, last: false } satisfies Chunk));
+        batch = [];
+        bytes = 0;
+      }
+    }
+    bus.publish(subject, encode({ u: key, c: batch, last: true } satisfies Chunk));
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function sleepOn(clock: Clock, ms: number): Promise<void> {
+  return new Promise((r) => clock.setTimeout(r, ms));
+}

@@ -1,0 +1,99 @@
+/**
+ * DESIGN.md invariants 2 and 3, with nodes in one process on a shared bus (memory, and a real nats-server): under
+ * continuous sequenced load from several senders, while nodes join and shards are moved back and forth at random
+ * moments, every message is applied exactly once and in per-sender order, and no actor is ever live on two nodes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActorClient } from '../../actors/runtime/client.js';
+import { encodeId } from '../../bus/subjects.js';
+import { BUCKETS } from '../../cluster/records.js';
+import type { GatehouseNode } from '../../server/node.js';
+import { impls, type Env } from '../support/impls.js';
+import { startTestNode, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
+import { createEmbedded } from '../../server/node.js';
+import { counterKind, tallyKind } from '../support/test-kinds.js';
+import { checkLog, instanceTracker, startSeqLoad } from '../support/load.js';
+import { eventually } from '../support/wait.js';
+
+const app = { name: 'test', kinds: [counterKind, tallyKind] };
+const SHARDS = (FAST_CLUSTER.actors as { shards: number }).shards;
+
+for (const impl of impls) {
+  describe(`live migration [${impl.name}]`, () => {
+    let env: Env;
+    const nodes: GatehouseNode[] = [];
+    beforeAll(async () => {
+      env = await impl.setup();
+    });
+    afterAll(async () => {
+      for (const n of nodes) await n.stop().catch(() => undefined);
+      await env?.teardown();
+    });
+
+    it('moves shards under load: exactly once, in order, one instance at a time', async () => {
+      const prefix = 'mig';
+      const embedded = createEmbedded();
+      const tracker = instanceTracker();
+      const start = async (id: string) => {
+        const n = await startTestNode({ prefix, id, apps: [app], embedded, natsUrl: env.url, lifecycle: tracker.hook });
+        nodes.push(n);
+        return n;
+      };
+      const a = await start('node-a');
+      await eventually(() => a.host.ownedShards().length === SHARDS * 2, { what: 'first node owns every shard', timeoutMs: 10_000 });
+
+      const conn = async () => (impl.name === 'memory' ? embedded.broker.connect({ prefix }) : env.connect(prefix));
+      const senders = await Promise.all([0, 1, 2, 3].map(async () => new ActorClient(await conn(), { shards: SHARDS, askTimeoutMs: 20_000 })));
+      const targets = [
+        ...Array.from({ length: 40 }, (_, i) => ({ kind: 'tally', id: `t${i}` })),
+        ...Array.from({ length: 20 }, (_, i) => ({ kind: 'counter', id: `c${i}` })),
+      ];
+      const load = startSeqLoad(senders, targets, { perTick: 5, maxPerSender: 2500, askEvery: 7 });
+
+      const b = await start('node-b');
+      await eventually(() => b.host.ownedShards().length > 0, { what: 'second node took shards', timeoutMs: 10_000 });
+      const pins = await (impl.name === 'memory' ? embedded.kv.store(prefix) : await env.store(prefix)).bucket(BUCKETS.pins);
+      // Random moves back and forth while the load runs.
+      let rnd = 7;
+      for (let round = 0; round < 6 && load.total() < senders.length * 2500; round++) {
+        rnd = (rnd * 48271) % 2147483647;
+        const to = round % 2 === 0 ? 'node-a' : 'node-b';
+        for (let k = 0; k < 6; k++) {
+          const kind = (rnd + k) % 2 ? 'tally' : 'counter';
+          await pins.put(`${kind}.${(rnd + k * 5) % SHARDS}`, new TextEncoder().encode(to));
+        }
+        await new Promise((r) => setTimeout(r, 150)); // let the load run between rounds (load pacing, not a wait)
+      }
+      const c = await start('node-c');
+      await load.stop();
+
+      const leaderStatus = () => [a, b, c].map((n) => clusterOf(n).status!()).find((s) => s.leader) as
+        | { movesInFlight: number; balancer: { moved: number } }
+        | undefined;
+      // Settled: every node holds shards and no move is in flight.
+      await eventually(() => leaderStatus()?.movesInFlight === 0 && [a, b, c].every((n) => n.host.ownedShards().length > 0), {
+        timeoutMs: 20_000,
+        what: 'the cluster to settle over three nodes',
+      });
+      expect(leaderStatus()!.balancer.moved).toBeGreaterThan(0);
+
+      const probe = senders[0]!;
+      const problems: string[] = [];
+      for (const t of targets) {
+        const expectedTotal = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
+        const state = await eventually(
+          async () => {
+            const s = await probe.ask<{ count: number; log: Array<[string, number]> }>(t, { type: 'get' }, { timeoutMs: 5000 });
+            return s.log.length >= expectedTotal ? s : undefined;
+          },
+          { timeoutMs: 20_000, what: `${t.kind}/${t.id} to receive ${expectedTotal} messages` },
+        ).catch(async () => probe.ask<{ count: number; log: Array<[string, number]> }>(t, { type: 'get' }));
+        problems.push(...checkLog(state.log, load.sent, `${t.kind}/${t.id}`));
+      }
+      expect(problems).toEqual([]);
+      expect(tracker.violations).toEqual([]);
+      for (const s of senders) await s.bus.close();
+      void encodeId;
+    });
+  });
+}

@@ -1,0 +1,52 @@
+/** In-process cluster nodes for tests: several gatehouse nodes in one process on a shared bus (memory or NATS). */
+import { loadConfig, type DeepPartial } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { startNode, type Embedded, type GatehouseNode } from '../../server/node.js';
+import { nodeComponents } from '../../server/components.js';
+import type { App } from '../../server/app.js';
+import type { ClusterComponent } from '../../cluster/cluster.js';
+import { silentLogger } from '../../common/logger.js';
+import type { Logger } from 'pino';
+
+export const FAST_CLUSTER: DeepPartial<Config> = {
+  cluster: { heartbeatMs: 100, deadAfterMs: 1500, maxConcurrentMoves: 256, rebalanceIntervalMs: 200 },
+  actors: { shards: 16, askTimeoutMs: 5000 },
+  log: { level: 'silent' },
+};
+
+export interface TestNodeOptions {
+  prefix: string;
+  apps: App[];
+  embedded?: Embedded;
+  natsUrl?: string;
+  id: string;
+  capacity?: number;
+  roles?: Array<'gateway' | 'worker'>;
+  overrides?: DeepPartial<Config>;
+  log?: Logger;
+  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
+}
+
+export async function startTestNode(o: TestNodeOptions): Promise<GatehouseNode> {
+  const overrides: DeepPartial<Config> = {
+    ...FAST_CLUSTER,
+    ...o.overrides,
+    prefix: o.prefix,
+    node: { id: o.id, roles: o.roles ?? ['worker'], capacity: o.capacity ?? 1, threads: 0 },
+    bus: { kind: o.natsUrl ? 'nats' : 'memory' },
+    ...(o.natsUrl ? { nats: { servers: [o.natsUrl] } as DeepPartial<Config['nats']> } : {}),
+  };
+  const config = loadConfig({ overrides });
+  return startNode({
+    config,
+    apps: o.apps,
+    embedded: o.embedded,
+    log: o.log ?? silentLogger,
+    lifecycle: o.lifecycle,
+    ...nodeComponents(config, { forceCluster: true }),
+  });
+}
+
+export function clusterOf(node: GatehouseNode): ClusterComponent {
+  return node.components.find((c) => c.name === 'cluster') as ClusterComponent;
+}
