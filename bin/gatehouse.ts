@@ -14,18 +14,24 @@ import { runNode } from './commands/run-node.js';
 import { connectTool } from './commands/tool-bus.js';
 import { tail } from './commands/tail.js';
 import { ActorClient } from '../actors/runtime/client.js';
+import { connectCluster, drain, formatStatus, moveShard, readStatus } from './commands/cluster-tools.js';
+import { spawnNodes } from './commands/spawn.js';
 
 const USAGE = `usage: gatehouse <command> [flags]
 
 commands:
   start                      run everything in one process (embedded bus unless --nats is given)
-  node                       join a NATS bus: --nats URL[,URL] --prefix P --roles gateway,worker
+  node                       join a NATS bus: --nats URL[,URL] --prefix P --roles gateway,worker [--threads N]
+  spawn --count K            start K extra local node processes (same flags as node) and supervise them
+  status [--json]            nodes, capacity, shard map, actor counts, messages/s
+  drain <node>               move everything off a node; the node exits 0 when empty
+  move <kind>:<shard> --to <node>   live-move a shard (and keep it there)
   tail <pattern>             print messages on subjects matching <pattern> (relative to the prefix) as JSON lines
   inspect <kind>/<id>        show an actor's current state
   tell <kind>/<id> <json>    send a message to an actor
   ask <kind>/<id> <json>     send a message and print the reply
 
-flags: --config FILE  --prefix P  --nats URL[,URL]  --roles R[,R]  --log-level L  --set path=value
+flags: --config FILE  --prefix P  --nats URL[,URL]  --roles R[,R]  --threads N  --log-level L  --set path=value
 `;
 
 function actorArg(arg: string | undefined): { kind: string; id: string } {
@@ -40,7 +46,12 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const { flags, positionals } = parse(rest);
+  const { flags, positionals } = parse(rest, {
+    count: { type: 'string' },
+    to: { type: 'string' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+  });
   if (flags.help) {
     process.stdout.write(USAGE);
     return;
@@ -54,6 +65,41 @@ async function main(argv: string[]): Promise<void> {
       if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', '`node` joins a NATS bus: give --nats URL[,URL] (or use `start` for embedded mode)');
       await runNode(config, { banner: true });
       return;
+    case 'spawn': {
+      const count = Number(flags.count ?? 1);
+      if (!Number.isInteger(count) || count < 1 || count > 64) throw new GatehouseError('USAGE', '--count must be a whole number from 1 to 64');
+      if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', 'spawned nodes meet over NATS: give --nats URL');
+      const skip = new Set(['--count']);
+      const nodeArgs: string[] = [];
+      for (let i = 0; i < rest.length; i++) {
+        if (skip.has(rest[i]!)) i++;
+        else if (!rest[i]!.startsWith('--count=')) nodeArgs.push(rest[i]!);
+      }
+      await spawnNodes(count, nodeArgs);
+      return;
+    }
+    case 'status':
+    case 'drain':
+    case 'move': {
+      const t = await connectCluster(config);
+      const timeoutMs = Number(flags.timeout ?? 120) * 1000;
+      const progress = (line: string) => process.stderr.write(line + '\n');
+      try {
+        if (command === 'status') {
+          const s = await readStatus(t, config);
+          process.stdout.write((flags.json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
+        } else if (command === 'drain') {
+          if (!positionals[0]) throw new GatehouseError('USAGE', 'usage: gatehouse drain <node-id>');
+          await drain(t, config, positionals[0], timeoutMs, progress);
+        } else {
+          if (!positionals[0] || typeof flags.to !== 'string') throw new GatehouseError('USAGE', 'usage: gatehouse move <kind>:<shard> --to <node-id>');
+          await moveShard(t, config, positionals[0], flags.to, timeoutMs, progress);
+        }
+      } finally {
+        await t.close();
+      }
+      return;
+    }
     case 'tail': {
       const pattern = positionals[0] ?? '>';
       const bus = await connectTool(config);

@@ -31,6 +31,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     passivateAfterMs: 5 * 60_000,
     maxRestarts: 3,
     restartWindowMs: 10_000,
+    lifecycleEvents: false,
   },
   cluster: { heartbeatMs: 1000, deadAfterMs: 4000, maxConcurrentMoves: 64, rebalanceIntervalMs: 2000 },
   gateway: {

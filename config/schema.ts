@@ -66,6 +66,8 @@ export const configSchema = z
         passivateAfterMs: positiveMs,
         maxRestarts: z.number().int().min(0),
         restartWindowMs: positiveMs,
+        /** Publish every actor instance start/stop on `sys.lifecycle` (debugging ownership; tests use it). */
+        lifecycleEvents: z.boolean(),
       })
       .strict(),
     cluster: z

@@ -16,6 +16,8 @@ import type { Config } from '../config/schema.js';
 import { ActorHost } from '../actors/runtime/host.js';
 import type { App } from './app.js';
 import { newNodeId } from './node-id.js';
+import { encode } from '../bus/codec.js';
+import { subjects } from '../bus/subjects.js';
 
 /** An in-process bus + store shared by every embedded node of one process (the "server" side of embedded mode). */
 export interface Embedded {
@@ -66,6 +68,21 @@ export interface GatehouseNode extends NodeContext {
   stop(): Promise<void>;
 }
 
+/**
+ * Lifecycle events with a wall-clock timestamp precise across processes of one machine (timeOrigin + now, in µs), so
+ * a checker can order one node's "closed" before another's "active".
+ */
+function publishLifecycle(bus: Bus) {
+  const subject = subjects.sys('lifecycle');
+  return (e: 'active' | 'closed', k: string, i: string, n: string) => {
+    try {
+      bus.publish(subject, encode({ e, k, i, n, t: Math.round((performance.timeOrigin + performance.now()) * 1000) }));
+    } catch {
+      /* closing */
+    }
+  };
+}
+
 export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   const { config } = o;
   const id = config.node.id ?? newNodeId();
@@ -107,7 +124,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     kinds,
     limits: { ...config.actors },
     ownAllShards: worker && !o.cluster,
-    lifecycle: o.lifecycle,
+    lifecycle: o.lifecycle ?? (config.actors.lifecycleEvents ? publishLifecycle(bus) : undefined),
   });
   await host.start();
   const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log };

@@ -1,5 +1,6 @@
 import { badMessage, defineKind } from '../runtime/kind.js';
 import { counterMachine, type CounterEvent } from './counter.machine.js';
+import { ledgerKind, tallyKind } from './ledger.js';
 
 export const counterKind = defineKind({
   name: 'counter',
@@ -13,4 +14,4 @@ export const counterKind = defineKind({
   },
 });
 
-export const demoApp = { name: 'demo', kinds: [counterKind] };
+export const demoApp = { name: 'demo', kinds: [counterKind, ledgerKind, tallyKind] };

@@ -13,6 +13,7 @@ import type { RuntimeMetrics } from './metrics.js';
 
 export interface RuntimeLimits {
   mailboxLimit: number;
+  lifecycleEvents?: boolean;
   maxRestarts: number;
   restartWindowMs: number;
   passivateAfterMs: number;

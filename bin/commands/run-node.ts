@@ -1,50 +1,73 @@
 /**
  * `gatehouse start` (everything in one process, embedded bus by default) and `gatehouse node` (join a NATS bus with a
- * prefix and roles). Both run until SIGINT/SIGTERM, then stop gracefully: sockets closed, turns finished, durable
- * state written.
+ * prefix and roles; `--threads N` adds N worker nodes in worker threads). Both run until SIGINT/SIGTERM, then stop
+ * gracefully: sockets closed, turns finished, durable state written. A node told to drain exits 0 once it owns no
+ * shard.
  */
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode, type NodeOptions } from '../../server/node.js';
 import { defaultApps } from '../../server/apps.js';
 import { nodeComponents } from '../../server/components.js';
+import { newNodeId } from '../../server/node-id.js';
+import { GatehouseError } from '../../common/errors.js';
+import { startThreadNodes, type ThreadNodes } from './threads.js';
 
-export async function runNode(config: Config, opts: { banner: boolean }): Promise<GatehouseNode> {
+export async function runNode(config: Config, opts: { banner: boolean }): Promise<void> {
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
-  const apps = defaultApps();
-  const options: NodeOptions = { config, apps, log, ...nodeComponents(config) };
-  if (config.bus.kind === 'memory') options.embedded = createEmbedded();
-  const node = await startNode(options);
-  if (opts.banner) printBanner(node);
+  const baseId = config.node.id ?? newNodeId();
+  let threads: ThreadNodes | undefined;
+  let node: GatehouseNode | undefined;
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    node.log.info({ signal }, 'shutting down');
-    node.stop().then(
-      () => process.exit(0),
+    log.info({ signal }, 'shutting down');
+    Promise.all([node?.stop(), threads?.stop()]).then(
+      () => process.exit(code),
       (err) => {
-        node.log.error({ err }, 'shutdown failed');
+        log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
-  return node;
+
+  let mainRoles = config.node.roles;
+  if (config.node.threads > 0) {
+    if (config.bus.kind !== 'nats') {
+      throw new GatehouseError('USAGE', '--threads runs worker nodes that meet over NATS: give --nats URL (embedded mode is one node)');
+    }
+    threads = await startThreadNodes(config, baseId, config.node.threads, log);
+    mainRoles = mainRoles.filter((r) => r !== 'worker');
+  }
+  if (mainRoles.length > 0) {
+    const mainConfig: Config = { ...config, node: { ...config.node, id: baseId, roles: mainRoles } };
+    const options: NodeOptions = {
+      config: mainConfig,
+      apps: defaultApps(),
+      log,
+      ...nodeComponents(mainConfig, { cluster: { onDrained: () => shutdown('drained') } }),
+    };
+    if (config.bus.kind === 'memory') options.embedded = createEmbedded();
+    node = await startNode(options);
+  }
+  if (opts.banner) printBanner(config, node, threads);
 }
 
-function printBanner(node: GatehouseNode): void {
-  const s = node.status() as Record<string, unknown>;
+function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined): void {
+  const s = node?.status() as Record<string, unknown> | undefined;
   const lines = [
     '',
-    `gatehouse node ${node.id} is running`,
-    `  prefix      ${node.config.prefix}`,
-    `  bus         ${node.bus.kind === 'memory' ? 'embedded (in-memory bus and store; no NATS needed)' : node.config.nats.servers.join(', ')}`,
-    `  roles       ${node.config.node.roles.join(', ')}`,
-    `  apps        ${node.apps.map((a) => a.name).join(', ')}`,
+    `gatehouse node ${node?.id ?? '(threads only)'} is running`,
+    `  prefix      ${config.prefix}`,
+    `  bus         ${config.bus.kind === 'memory' ? 'embedded (in-memory bus and store; no NATS needed)' : config.nats.servers.join(', ')}`,
+    `  roles       ${node ? node.config.node.roles.join(', ') : '-'}`,
   ];
-  const gw = s.gateway as { urls?: Record<string, string> } | undefined;
+  if (threads) lines.push(`  threads     ${threads.ids.join(', ')} (worker nodes)`);
+  if (node) lines.push(`  apps        ${node.apps.map((a) => a.name).join(', ')}`);
+  const gw = s?.gateway as { urls?: Record<string, string> } | undefined;
   if (gw?.urls) {
     lines.push('  connect to');
     for (const [what, url] of Object.entries(gw.urls)) lines.push(`    ${what.padEnd(18)} ${url}`);

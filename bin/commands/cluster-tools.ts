@@ -1,0 +1,144 @@
+/**
+ * Operator commands that act on a running cluster over NATS: status, drain, move. They read the cluster's store
+ * buckets and send control requests to nodes; none of them needs to be a node.
+ */
+import type { Bus } from '../../bus/bus.js';
+import type { Store } from '../../bus/store.js';
+import { createNatsBus } from '../../bus/nats/nats-bus.js';
+import { createNatsStore } from '../../bus/nats/nats-store.js';
+import { GatehouseError } from '../../common/errors.js';
+import type { Config } from '../../config/schema.js';
+import { callNode } from '../../cluster/control.js';
+import { BUCKETS, decodeRecord, type Lease, type NodeRecord } from '../../cluster/records.js';
+
+export interface ToolConnection {
+  bus: Bus;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export async function connectCluster(config: Config): Promise<ToolConnection> {
+  if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', 'this command needs the cluster\'s NATS: give --nats URL[,URL]');
+  const bus = await createNatsBus({
+    prefix: config.prefix,
+    servers: config.nats.servers,
+    name: 'gatehouse tool',
+    user: config.nats.user,
+    pass: config.nats.pass,
+    token: config.nats.token,
+    tls: config.nats.tls,
+    connectTimeoutMs: config.nats.connectTimeoutMs,
+  });
+  const store = createNatsStore({ connection: bus.connection, prefix: config.prefix, replicas: config.nats.replicas });
+  return { bus, store, close: async () => void (await bus.close()) };
+}
+
+export interface ClusterStatus {
+  nodes: Array<NodeRecord & { live?: Record<string, unknown>; error?: string }>;
+  leader?: string;
+  /** kind → node → shard count */
+  shardMap: Record<string, Record<string, number>>;
+  moving: number;
+  unowned: number;
+}
+
+export async function readStatus(t: ToolConnection, config: Config): Promise<ClusterStatus> {
+  const nodesB = await t.store.bucket(BUCKETS.nodes, { ttlMs: config.cluster.deadAfterMs });
+  const clusterB = await t.store.bucket(BUCKETS.cluster, { ttlMs: config.cluster.deadAfterMs });
+  const leasesB = await t.store.bucket(BUCKETS.leases);
+  const nodes: ClusterStatus['nodes'] = [];
+  for (const k of await nodesB.keys()) {
+    const e = await nodesB.get(k);
+    if (e) nodes.push(decodeRecord<NodeRecord>(e.value));
+  }
+  await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        n.live = await callNode<Record<string, unknown>>(t.bus, n.id, { type: 'status' }, 2000);
+      } catch (err) {
+        n.error = (err as Error).message;
+      }
+    }),
+  );
+  const leader = await clusterB.get('leader');
+  const shardMap: ClusterStatus['shardMap'] = {};
+  let moving = 0;
+  let unowned = 0;
+  const alive = new Set(nodes.map((n) => n.id));
+  for (const k of await leasesB.keys()) {
+    const e = await leasesB.get(k);
+    if (!e) continue;
+    const l = decodeRecord<Lease>(e.value);
+    const kind = k.slice(0, k.lastIndexOf('.'));
+    const row = (shardMap[kind] ??= {});
+    row[l.o] = (row[l.o] ?? 0) + 1;
+    if (l.st === 'moving') moving++;
+    if (!alive.has(l.o)) unowned++;
+  }
+  return { nodes: nodes.sort((a, b) => (a.id < b.id ? -1 : 1)), leader: leader ? new TextDecoder().decode(leader.value) : undefined, shardMap, moving, unowned };
+}
+
+export function formatStatus(s: ClusterStatus): string {
+  const rows = [['node', 'roles', 'cap', 'shards', 'actors', 'msg/s', 'state']];
+  for (const n of s.nodes) {
+    const live = n.live as { actors?: number; shards?: number; msgsPerSec?: number } | undefined;
+    rows.push([
+      n.id + (n.id === s.leader ? ' *' : ''),
+      n.roles.join(','),
+      String(n.capacity),
+      String(live?.shards ?? n.load.shards),
+      String(live?.actors ?? n.load.actors),
+      String(live?.msgsPerSec ?? n.load.msgsPerSec),
+      n.error ? `unreachable (${n.error})` : n.draining ? 'draining' : 'up',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  lines.push('', `leader: ${s.leader ?? 'none'}   moving: ${s.moving}   shards without a live owner: ${s.unowned}`, 'shard map (kind: node=count):');
+  for (const [kind, row] of Object.entries(s.shardMap)) {
+    lines.push(`  ${kind}: ${Object.entries(row).map(([n, c]) => `${n}=${c}`).join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Asks a node to drain, then reports progress until it has left the cluster. */
+export async function drain(t: ToolConnection, config: Config, node: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+  await callNode(t.bus, node, { type: 'drain' }, 5000);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await readStatus(t, config);
+    const n = s.nodes.find((x) => x.id === node);
+    if (!n) {
+      progress(`${node} drained and left the cluster`);
+      return;
+    }
+    const left = Object.values(s.shardMap).reduce((sum, row) => sum + (row[node] ?? 0), 0);
+    progress(`${node}: ${left} shards left to move`);
+    if (Date.now() > deadline) throw new GatehouseError('TIMEOUT', `drain of ${node} not finished after ${timeoutMs} ms (${left} shards left)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Pins a shard to a node; the balancer moves it there (live) and keeps it there while that node lives. */
+export async function moveShard(t: ToolConnection, config: Config, unit: string, to: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+  const m = /^([a-z][a-z0-9-]*):(\d+)$/.exec(unit);
+  if (!m) {
+    throw new GatehouseError('USAGE', `expected <kind>:<shard> (e.g. room:12), got ${JSON.stringify(unit)}; moving a single actor (<kind>/<id>) is not supported yet: move its shard`);
+  }
+  const shard = Number(m[2]);
+  if (shard >= config.actors.shards) throw new GatehouseError('USAGE', `shard ${shard} out of range: this deployment has ${config.actors.shards} shards per kind`);
+  const key = `${m[1]}.${shard}`;
+  await (await t.store.bucket(BUCKETS.pins)).put(key, new TextEncoder().encode(to));
+  const leases = await t.store.bucket(BUCKETS.leases);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = await leases.get(key);
+    const l = e && decodeRecord<Lease>(e.value);
+    if (l && l.o === to && l.st === 'owned') {
+      progress(`${key} is on ${to}`);
+      return;
+    }
+    if (Date.now() > deadline) throw new GatehouseError('TIMEOUT', `${key} not on ${to} after ${timeoutMs} ms (now ${l ? `${l.st} on ${l.o}` : 'unassigned'})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
