@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 
 export default function setup(): void {
   // For quick local runs of tests that start no processes; `npm test` and CI always build.
-  if (process.env.GATEHOUSE_SKIP_BUILD === '1') return;
+  if (process.env.GH_SKIP_BUILD === '1') return;
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,

@@ -1,0 +1,207 @@
+/**
+ * The cluster with nodes as separate processes on a real nats-server (DESIGN.md invariants 4 and 6, and PRODUCT C):
+ * kill -9 under load, a node joining a loaded cluster, drain, and prefix isolation.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ActorClient } from '../../actors/runtime/client.js';
+import { createNatsBus } from '../../bus/nats/nats-bus.js';
+import { createNatsStore } from '../../bus/nats/nats-store.js';
+import type { Bus } from '../../bus/bus.js';
+import type { Store } from '../../bus/store.js';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { runCli, startNodeProcess, fastClusterFlags, type Proc } from '../support/procs.js';
+import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
+import { checkLog, startSeqLoad } from '../support/load.js';
+import { eventually } from '../support/wait.js';
+import { readStatus } from '../../bin/commands/cluster-tools.js';
+import { loadConfig } from '../../config/load.js';
+
+const SHARDS = 16;
+
+describe('cluster of node processes [nats]', () => {
+  let nats: NatsServerHandle;
+  let procs: Proc[] = [];
+  let buses: Bus[] = [];
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterEach(async () => {
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    for (const b of buses) await b.close().catch(() => undefined);
+    procs = [];
+    buses = [];
+  });
+  afterAll(async () => nats?.stop());
+
+  async function connect(prefix: string): Promise<{ client: ActorClient; store: Store; bus: Bus }> {
+    const bus = await createNatsBus({ prefix, servers: [nats.url] });
+    buses.push(bus);
+    return { bus, client: new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 2000 }), store: createNatsStore({ connection: bus.connection, prefix }) };
+  }
+  async function node(prefix: string, id: string, extra?: string[]) {
+    const p = await startNodeProcess({ natsUrl: nats.url, prefix, id, extra });
+    procs.push(p);
+    return p;
+  }
+  async function settled(store: Store, ids: string[]) {
+    return eventually(
+      async () => {
+        const leases = await readLeases(store);
+        const owners = ownersOf(leases);
+        const ok = leases.size > 0 && [...leases.values()].every((l) => l.st === 'owned' && ids.includes(l.o)) && ids.every((i) => (owners.get(i) ?? 0) > 0);
+        return ok ? leases : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: `leases spread over ${ids.join(', ')}` },
+    );
+  }
+
+  it('kill -9 under load: acknowledged durable updates survive, asks fail within their timeout, the cluster heals', async () => {
+    const prefix = 'kill';
+    const ids = ['k1', 'k2', 'k3'];
+    const [, victim] = await Promise.all(ids.map((id) => node(prefix, id)));
+    const { client, store } = await connect(prefix);
+    await settled(store, ids);
+
+    const acked = new Map<string, number>();
+    const failures: Array<{ code: string; ms: number }> = [];
+    let sent = 0;
+    let running = true;
+    const worker = async (w: number) => {
+      for (let i = 0; running; i++) {
+        const id = `acct-${(i * 7 + w) % 48}`;
+        const t0 = Date.now();
+        sent++;
+        try {
+          const count = await client.ask<number>({ kind: 'ledger', id }, { type: 'inc' });
+          acked.set(id, (acked.get(id) ?? 0) + 1);
+          expect(count).toBeGreaterThanOrEqual(acked.get(id)!);
+        } catch (err) {
+          failures.push({ code: (err as { code: string }).code, ms: Date.now() - t0 });
+        }
+      }
+    };
+    const loops = [0, 1, 2, 3, 4, 5].map(worker);
+    await eventually(() => sent > 400, { what: 'load running' });
+    await victim!.kill('SIGKILL');
+    const killedAt = Date.now();
+    await settled(store, ['k1', 'k3']);
+    const healedMs = Date.now() - killedAt;
+    await eventually(() => sent > 400 + 2000, { timeoutMs: 20_000, what: 'load continuing after the kill' });
+    running = false;
+    await Promise.all(loops);
+
+    // No hang: every failed ask ended within its 2 s timeout (plus scheduling slack).
+    for (const f of failures) expect(f.ms).toBeLessThan(2000 + 1500);
+    expect(failures.every((f) => ['TIMEOUT', 'NO_RESPONDERS', 'NOT_OWNER', 'ACTOR_STOPPED', 'STORE_ERROR'].includes(f.code))).toBe(true);
+    // Every acknowledged update is there on the new owners.
+    for (const [id, n] of acked) {
+      const { count } = await client.ask<{ count: number }>({ kind: 'ledger', id }, { type: 'get' });
+      expect(count, `ledger/${id}`).toBeGreaterThanOrEqual(n);
+    }
+    expect(acked.size).toBe(48);
+    expect(healedMs).toBeLessThan(20_000);
+  });
+
+  it('a node joining a loaded cluster takes about its fair share, and the load evens out; nothing lost in the moves', async () => {
+    const prefix = 'join';
+    await Promise.all(['j1', 'j2'].map((id) => node(prefix, id)));
+    const { client, store, bus } = await connect(prefix);
+    const before = await settled(store, ['j1', 'j2']);
+    const life = watchLifecycle(bus);
+    await bus.flush();
+    const senders = [client, ...(await Promise.all([1, 2].map(async () => (await connect(prefix)).client)))];
+    const targets = Array.from({ length: 120 }, (_, i) => ({ kind: 'tally', id: `t${i}` }));
+    const load = startSeqLoad(senders, targets, { perTick: 4, maxPerSender: 100_000 });
+    await eventually(() => load.total() > 1500, { what: 'load running' });
+    await node(prefix, 'j3');
+    const after = await settled(store, ['j1', 'j2', 'j3']);
+    let moved = 0;
+    for (const [k, l] of after) {
+      if (before.get(k)?.o !== l.o) {
+        moved++;
+        expect(l.o).toBe('j3'); // minimal movement: nothing moves between the old nodes
+      }
+    }
+    const total = after.size;
+    const fair = total / 3;
+    expect(Math.abs(moved - fair)).toBeLessThan(4 * Math.sqrt(total * (1 / 3) * (2 / 3)));
+
+    // Load evens out: while the load runs, every node hosts actors and processes messages.
+    const cfg = loadConfig({ flags: { nats: nats.url, prefix } });
+    const live = await eventually(
+      async () => {
+        const st = await readStatus({ bus, store, close: async () => undefined }, cfg);
+        const l = st.nodes.map((n) => n.live as { actors: number; msgsPerSec: number } | undefined);
+        return l.length === 3 && l.every((x) => x && x.actors > 0 && x.msgsPerSec > 0) ? l.map((x) => x!) : undefined;
+      },
+      { timeoutMs: 10_000, what: 'actors and traffic on every node' },
+    );
+    const mean = live.reduce((a, b) => a + b.actors, 0) / 3;
+    for (const x of live) expect(x.actors).toBeGreaterThan(mean * 0.4);
+
+    await load.stop();
+    const problems: string[] = [];
+    for (const t of targets) {
+      const want = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
+      const got = await eventually(async () => {
+        const s = await client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
+        return s.log.length >= want ? s : undefined;
+      }, { what: `${t.id} complete` }).catch(() => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }));
+      problems.push(...checkLog(got.log, load.sent, `${t.kind}/${t.id}`));
+    }
+    expect(problems).toEqual([]);
+    expect(life.violations()).toEqual([]);
+    life.stop();
+  });
+
+  it('drain moves everything off a node with zero lost messages, then the node exits 0', async () => {
+    const prefix = 'drain';
+    const [d1] = await Promise.all(['d1', 'd2'].map((id) => node(prefix, id)));
+    const { client, store } = await connect(prefix);
+    await settled(store, ['d1', 'd2']);
+    const targets = Array.from({ length: 80 }, (_, i) => ({ kind: i % 2 ? 'tally' : 'ledger', id: `x${i}` }));
+    const load = startSeqLoad([client], targets, { perTick: 6, maxPerSender: 4000 });
+    await eventually(() => load.total() > 1000, { what: 'load running' });
+    const drainCmd = runCli(['drain', 'd1', '--nats', nats.url, '--prefix', prefix, ...fastClusterFlags(SHARDS)]);
+    procs.push(drainCmd);
+    const code = await Promise.race([drainCmd.exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
+    if (code !== 0) console.log('DRAIN', code, drainCmd.output(), '\nD1', d1!.output(), '\nTOTAL', load.total());
+    expect(code).toBe(0);
+    expect(drainCmd.output()).toContain('d1 drained and left the cluster');
+    expect(await d1!.exited).toBe(0);
+    const leases = await readLeases(store);
+    expect([...leases.values()].every((l) => l.o === 'd2')).toBe(true);
+    await load.stop();
+    const problems: string[] = [];
+    for (const t of targets) {
+      const want = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
+      const got = await eventually(async () => {
+        const s = await client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
+        return s.log.length >= want ? s : undefined;
+      }, { what: `${t.id} complete` }).catch(() => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }));
+      problems.push(...checkLog(got.log, load.sent, `${t.kind}/${t.id}`));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('isolates prefixes: a node with another prefix on the same NATS sees nothing of this deployment', async () => {
+    await node('alpha', 'a1');
+    await node('beta', 'b1');
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    await settled(alpha.store, ['a1']);
+    await settled(beta.store, ['b1']);
+    const seenByBeta: string[] = [];
+    const spy = beta.bus.subscribe('>', (m) => seenByBeta.push(m.subject));
+    await beta.bus.flush();
+    for (let i = 0; i < 50; i++) expect(await alpha.client.ask({ kind: 'ledger', id: `iso-${i}` }, { type: 'inc' })).toBe(1);
+    await beta.bus.flush();
+    spy.unsubscribe();
+    expect(seenByBeta.filter((s) => s.includes('iso-'))).toEqual([]);
+    // beta's node hosts the same kinds, but none of alpha's state: the same id is fresh there.
+    expect(await beta.client.ask({ kind: 'ledger', id: 'iso-0' }, { type: 'get' })).toMatchObject({ count: 0 });
+    expect(await alpha.client.ask({ kind: 'ledger', id: 'iso-0' }, { type: 'get' })).toMatchObject({ count: 1 });
+    expect([...(await readLeases(beta.store)).values()].every((l) => l.o === 'b1')).toBe(true);
+    expect([...(await readLeases(alpha.store)).values()].every((l) => l.o === 'a1')).toBe(true);
+  });
+});
