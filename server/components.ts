@@ -4,18 +4,20 @@
  */
 import type { Config } from '../config/schema.js';
 import { startCluster, type ClusterOptions } from '../cluster/cluster.js';
+import { gatewayComponent, type GatewayOptions } from '../gateway/gateway.js';
 import type { NodeOptions } from './node.js';
 
 export interface ComponentOptions {
   cluster?: ClusterOptions;
   /** Cluster even on the in-memory bus (several embedded nodes in one process). */
   forceCluster?: boolean;
+  gateway?: GatewayOptions;
 }
 
 export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<NodeOptions, 'cluster' | 'components'> {
   const clustered = config.bus.kind === 'nats' || o.forceCluster === true;
   return {
     cluster: clustered ? (ctx) => startCluster(ctx, o.cluster) : undefined,
-    components: [],
+    components: config.node.roles.includes('gateway') ? [gatewayComponent(o.gateway)] : [],
   };
 }

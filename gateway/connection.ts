@@ -1,0 +1,233 @@
+/**
+ * The transport-neutral connection core: one per socket, whatever the protocol. A protocol handler (native or Pomelo)
+ * turns bytes into hello / request / close and calls in here; this core owns what every protocol shares: the session,
+ * routing with a rate limit and a timeout, the outbound byte limit, and the connection actor's lifecycle.
+ *
+ * Kept small on purpose (a gateway holds tens of thousands): no per-connection logger, timers only in the protocol
+ * rules, the route context allocated on the first request.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ActorClient } from '../actors/runtime/client.js';
+import type { ConnRef } from '../actors/runtime/effects.js';
+import { connAddress } from '../actors/connection/connection.js';
+import type { Clock } from '../common/clock.js';
+import type { WireError } from '../common/errors.js';
+import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
+import type { GatewayEntry, RouteContext, RouteHandler } from './app-api.js';
+import { ClientError, toClientError } from './errors.js';
+import type { RouteTable } from './routes.js';
+import type { LocalSession, SessionService } from './sessions.js';
+import type { GatewaySettings } from './settings.js';
+import type { Transport } from './transport.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export type Protocol = 'native' | 'pomelo';
+
+/** What every connection of one gateway shares. */
+export interface GatewayServices {
+  readonly nodeId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly actors: ActorClient;
+  readonly routes: RouteTable;
+  readonly sessions: SessionService;
+  readonly settings: GatewaySettings;
+  readonly metrics: GatewayMetrics;
+  entry(protocol?: Protocol): Promise<GatewayEntry>;
+  /** The transport is gone: drop the connection from the gateway's table. */
+  forget(conn: Connection): void;
+}
+
+/** Per-push encodings, filled lazily by the first connection that needs each: a fan-out encodes once. */
+export interface PushCache {
+  native?: Uint8Array | null;
+  nativeTcp?: Uint8Array;
+  json?: Uint8Array | null;
+}
+
+/** One protocol's side of a connection. */
+export interface ProtocolHandler {
+  receive(bytes: Uint8Array, binary: boolean): void;
+  /** The transport refused a message over the size limit before reading it (WebSocket maxPayload). */
+  oversized(): void;
+  push(route: string, body: unknown, cache: PushCache): void;
+  /** A server decision (kick, slow consumer, shutdown): close with this close code. */
+  close(code: number, reason: string): void;
+  transportClosed(): void;
+}
+
+export interface Welcome {
+  session: string;
+  ticket: string;
+  resumed: boolean;
+}
+
+export class Connection {
+  readonly id = randomBytes(9).toString('base64url');
+  readonly ref: ConnRef;
+  handler!: ProtocolHandler;
+  session: LocalSession | undefined;
+  /** Set when the transport is gone; also tells a late login what the session should hear. */
+  endedAs: 'resumable' | 'final' | undefined;
+  private tokens: number;
+  private refilledAt: number;
+  private strikes = 0;
+  private slow = false;
+  private ctx: RouteContext | undefined;
+
+  constructor(
+    readonly gw: GatewayServices,
+    readonly transport: Transport,
+    readonly proto: Protocol,
+  ) {
+    this.ref = { gw: gw.nodeId, id: this.id };
+    this.tokens = gw.settings.requestBurst;
+    this.refilledAt = gw.clock.now();
+  }
+
+  /** Writes bytes; a client that lets more than the outbound limit pile up is closed (SLOW_CONSUMER). */
+  write(bytes: Uint8Array): void {
+    this.transport.send(bytes);
+    if (!this.slow && this.transport.buffered > this.gw.settings.outboundLimitBytes) {
+      this.slow = true;
+      this.gw.metrics.slowConsumers++;
+      this.gw.log.info({ conn: this.id, buffered: this.transport.buffered }, 'slow consumer: closing');
+      this.handler.close(CloseCode.SlowConsumer, 'client reads too slowly');
+    }
+  }
+
+  /** Native hello: resume the ticket's session when it can, else a new one. Rejects only when sessions are unreachable. */
+  async hello(ticket: string | undefined): Promise<Welcome> {
+    if (ticket !== undefined) {
+      const r = await this.gw.sessions.resume(this, ticket);
+      if (r) {
+        this.session = r.session;
+        this.gw.metrics.resumes++;
+        await this.runResumeHooks(r.prev);
+        return { session: r.session.id, ticket: this.gw.sessions.ticketOf(r.session), resumed: true };
+      }
+    }
+    return this.anonymous();
+  }
+
+  /** A fresh session that exists only here until the app logs in or stores data (Pomelo clients always start so). */
+  anonymous(): Welcome {
+    const s = this.gw.sessions.fresh();
+    this.session = s;
+    return { session: s.id, ticket: this.gw.sessions.ticketOf(s), resumed: false };
+  }
+
+  /** The handshake is done: the connection actor learns its session. */
+  opened(): void {
+    const s = this.session!;
+    this.gw.actors.tell(connAddress(this.ref), { type: 'open', session: s.id, identity: s.identity, durable: s.durable });
+  }
+
+  /** Runs a route for the client. Rejects with the WireError the client gets. */
+  request(route: string, body: unknown): Promise<unknown> {
+    const gw = this.gw;
+    if (!this.takeToken()) {
+      gw.metrics.rateLimited++;
+      // "Several times the limit": a client that ignores RATE_LIMITED answers for a whole burst more is cut off.
+      if (++this.strikes > 2 * gw.settings.requestBurst) this.handler.close(CloseCode.RateLimited, 'too many requests');
+      return Promise.reject(new ClientError(ClientErrorCode.RateLimited));
+    }
+    this.strikes = 0;
+    const handler: RouteHandler | undefined = this.proto === 'pomelo' ? gw.routes.pomelo(route) : gw.routes.native(route);
+    if (!handler) return Promise.reject(new ClientError(ClientErrorCode.UnknownRoute, `no route ${route}`));
+    gw.metrics.requests++;
+    let p: Promise<unknown>;
+    try {
+      p = handler(this.context(), body);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = gw.clock.setTimeout(() => {
+        reject(new ClientError(ClientErrorCode.Timeout, `route ${route} took longer than ${gw.settings.requestTimeoutMs} ms`));
+      }, gw.settings.requestTimeoutMs);
+      p.then(
+        (v) => {
+          gw.clock.clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          gw.clock.clearTimeout(timer);
+          reject(toClientError(err, gw.log));
+        },
+      );
+    });
+  }
+
+  /** The transport is gone (called once by the protocol handler). */
+  ended(resumable: boolean): void {
+    if (this.endedAs) return;
+    this.endedAs = resumable ? 'resumable' : 'final';
+    this.gw.forget(this);
+    this.gw.actors.tell(connAddress(this.ref), { type: 'closed', resumable });
+    const s = this.session;
+    if (s && !s.durable && !s.materializing) void this.gw.sessions.endLocal(this, s);
+  }
+
+  /** Closes from the server side (kick from an actor, shutdown). */
+  kick(code: number, reason: string): void {
+    this.handler.close(code, reason);
+  }
+
+  /** The route context: one per connection, reading the current session through getters. */
+  context(): RouteContext {
+    if (this.ctx) return this.ctx;
+    const c = this;
+    const gw = this.gw;
+    const session = {
+      get id() {
+        return c.session!.id;
+      },
+      conn: c.ref,
+      get identity() {
+        return c.session!.identity;
+      },
+    };
+    this.ctx = {
+      session,
+      actors: gw.actors,
+      log: gw.log,
+      login: (identity) => gw.sessions.login(c, identity),
+      logout: () => gw.sessions.logout(c),
+      get: <T>(key: string) => c.session!.data[key] as T | undefined,
+      set: (key, value) => gw.sessions.set(c, key, value),
+      entry: (p) => gw.entry(p),
+    };
+    return this.ctx;
+  }
+
+  private takeToken(): boolean {
+    const { requestsPerSecond, requestBurst } = this.gw.settings;
+    const now = this.gw.clock.now();
+    if (now > this.refilledAt) {
+      this.tokens = Math.min(requestBurst, this.tokens + ((now - this.refilledAt) * requestsPerSecond) / 1000);
+      this.refilledAt = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private async runResumeHooks(prev: ConnRef | undefined): Promise<void> {
+    if (!prev) return;
+    for (const { name, gateway } of this.gw.routes.apps) {
+      if (!gateway.onSessionResume) continue;
+      try {
+        await gateway.onSessionResume(this.context(), prev);
+      } catch (err) {
+        this.gw.log.warn({ err, app: name, session: this.session?.id }, 'onSessionResume failed');
+      }
+    }
+  }
+}
+
+export function wireError(err: unknown): WireError {
+  const e = err as { code?: unknown; message?: unknown };
+  return typeof e?.code === 'string' && typeof e.message === 'string' ? { code: e.code, message: e.message } : toClientError(err);
+}

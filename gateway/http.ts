@@ -1,0 +1,103 @@
+/**
+ * The gateway's HTTP side: `GET /entry` (the least-loaded gateway, like Pomelo's gate), the browser SDK under
+ * `/sdk/`, and static files from web/ as they are (no build step). Only GET and HEAD; paths are resolved inside their
+ * root, never above it.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import type { Logger } from 'pino';
+import type { Protocol } from './connection.js';
+import type { GatewayEntry } from './app-api.js';
+import type { SdkFiles } from './sdk-files.js';
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+export interface HttpOptions {
+  webRoot: string;
+  sdk: SdkFiles;
+  entry(protocol: Protocol): Promise<GatewayEntry>;
+  log: Logger;
+}
+
+export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(o, req, res).catch((err: unknown) => {
+      o.log.warn({ err, url: req.url }, 'http request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
+  if (path === '/entry') {
+    const protocol = url.searchParams.get('protocol') === 'pomelo' ? 'pomelo' : 'native';
+    try {
+      const e = await o.entry(protocol);
+      // Pages served by another origin may ask too.
+      return send(res, 200, TYPES['.json']!, JSON.stringify(e), { 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
+    } catch (err) {
+      return send(res, 503, TYPES['.json']!, JSON.stringify({ code: 'UNAVAILABLE', message: (err as Error).message }));
+    }
+  }
+  if (path.startsWith('/sdk/')) {
+    const text = await o.sdk.read(path.slice('/sdk/'.length));
+    if (text === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    return send(res, 200, TYPES['.js']!, text, { 'cache-control': 'no-cache' });
+  }
+  return serveStatic(o.webRoot, path, req, res);
+}
+
+async function serveStatic(root: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let rel: string;
+  try {
+    rel = decodeURIComponent(path);
+  } catch {
+    return send(res, 400, 'text/plain; charset=utf-8', 'bad path\n');
+  }
+  if (rel.includes('\0')) return send(res, 400, 'text/plain; charset=utf-8', 'bad path\n');
+  let file = normalize(join(root, rel));
+  if (file !== root && !file.startsWith(root.endsWith(sep) ? root : root + sep)) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  let st = await stat(file).catch(() => undefined);
+  if (st?.isDirectory()) {
+    if (!path.endsWith('/')) {
+      res.writeHead(301, { location: path + '/' });
+      res.end();
+      return;
+    }
+    file = join(file, 'index.html');
+    st = await stat(file).catch(() => undefined);
+  }
+  if (!st?.isFile()) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': st.size,
+    'cache-control': 'no-cache',
+  });
+  if (req.method === 'HEAD') return void res.end();
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
