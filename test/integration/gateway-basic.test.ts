@@ -40,7 +40,7 @@ describe('gateway basics (embedded)', () => {
       expect(await c.request('echo', { a: [1, 'two', null] })).toEqual({ a: [1, 'two', null] });
       await expect(c.request('nope')).rejects.toMatchObject({ code: 'UNKNOWN_ROUTE' });
       await expect(c.request('fail', { code: 'ROOM_FULL' })).rejects.toMatchObject({ code: 'ROOM_FULL', message: 'asked to fail' });
-      const crash = await c.request('crash').catch((e: unknown) => e as Error & { code: string });
+      const crash = (await c.request('crash').catch((e: unknown) => e)) as Error & { code: string };
       expect(crash).toMatchObject({ code: 'INTERNAL' });
       expect(crash.message).not.toContain('secret');
       await expect(c.request('hang')).rejects.toMatchObject({ code: 'TIMEOUT' });
