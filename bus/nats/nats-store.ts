@@ -29,6 +29,8 @@ export interface NatsStoreOptions {
   log?: Logger;
   /** How long a KV API call may take before it fails (writes fail fast while a stream elects a leader). */
   timeoutMs?: number;
+  /** How long to keep retrying when JetStream is not ready yet at bucket creation. */
+  openRetryMs?: number;
 }
 
 export function createNatsStore(o: NatsStoreOptions): Store {
@@ -59,14 +61,30 @@ class NatsStore implements Store {
     return b;
   }
 
+  /**
+   * Creating a bucket right after a cluster starts can fail while JetStream elects its meta leader (fresh: < 1 s,
+   * restart with data: 5–30 s on 2.9), so a node keeps trying for a while instead of failing its start.
+   */
   private async open(name: string, full: string, opts?: BucketOptions): Promise<KvBucket> {
-    const kv = await this.js.views.kv(full, {
-      history: 1,
-      ttl: opts?.ttlMs ?? 0,
-      replicas: this.o.replicas ?? 1,
-      allow_direct: false,
-    });
-    return new NatsBucket(name, kv, this.o.log ?? silentLogger, this.watchers);
+    const log = this.o.log ?? silentLogger;
+    const deadline = Date.now() + (this.o.openRetryMs ?? 30_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const kv = await this.js.views.kv(full, {
+          history: 1,
+          ttl: opts?.ttlMs ?? 0,
+          replicas: this.o.replicas ?? 1,
+          allow_direct: false,
+        });
+        return new NatsBucket(name, kv, log, this.watchers);
+      } catch (err) {
+        const e = translateNatsError(err, `opening bucket ${full}`);
+        const transient = e.code === 'TIMEOUT' || e.code === 'NO_RESPONDERS' || /temporarily unavailable|no suitable peers|503/i.test(e.message);
+        if (!transient || Date.now() > deadline) throw e;
+        if (attempt === 1 || attempt % 10 === 0) log.warn({ bucket: full, err: e.message }, 'JetStream not ready; retrying');
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   async close(): Promise<void> {
