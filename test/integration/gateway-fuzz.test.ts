@@ -1,0 +1,253 @@
+/**
+ * Fuzzing the gateway over real sockets: random bytes and mutations of well-formed frames and packages, on WebSocket
+ * and TCP, native and Pomelo. After each input the client sends a liveness probe (native `ping`, Pomelo heartbeat):
+ * the gateway must answer every input, either with the probe's answer (the input was harmless, or a valid request)
+ * or with an error (error frame / kick) and a close. Never silence, never a crash; a control client keeps working
+ * throughout. Counts are bounded (fast-check numRuns).
+ */
+import fc from 'fast-check';
+import { connect as netConnect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type GatehouseClient } from '../../client/node.js';
+import { encodeFrame, encodeTcp, type Frame } from '../../protocol/native/index.js';
+import {
+  createPackageStreamDecoder,
+  encodeDataPackage,
+  encodeHandshakeAck,
+  encodeHandshakeRequest,
+  encodeHeartbeat,
+  encodeJsonBody,
+  type PomeloPackage,
+} from '../../protocol/pomelo/index.js';
+import { createEmbedded } from '../../server/node.js';
+import { createEchoApp } from '../support/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { rawConnect } from '../support/native-raw.js';
+
+const MAX_FRAME = 4096;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+
+/** Byte-level mutations of a valid input: flip, truncate, extend, splice. */
+const mutated = (seeds: Uint8Array[]) =>
+  fc
+    .tuple(
+      fc.constantFrom(...seeds),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.option(fc.nat({ max: 40 })),
+      fc.uint8Array({ maxLength: 12 }),
+    )
+    .map(([seed, flips, cut, tail]) => {
+      const b = Uint8Array.from(seed);
+      for (const [at, v] of flips) if (b.length) b[at % b.length] = v;
+      const kept = cut === null ? b : b.subarray(0, Math.max(1, b.length - cut));
+      return Uint8Array.from([...kept, ...tail]);
+    });
+
+const payloads = (seeds: Uint8Array[]) =>
+  fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 200 }), mutated(seeds), mutated(seeds), mutated(seeds));
+
+const nativeSeeds: Uint8Array[] = (
+  [
+    { type: 'hello', v: 1 },
+    { type: 'hello', v: 1, ticket: 'abc.def', client: 'fuzz' },
+    { type: 'req', id: 7, route: 'echo', body: { a: [1, 'x', null, true], b: 2.5 } },
+    { type: 'req', id: 300, route: 'whoami', body: null },
+    { type: 'ping' },
+    { type: 'close', code: 4000, reason: 'bye' },
+  ] as Frame[]
+).map((f) => encodeFrame(f));
+
+const pomeloSeeds: Uint8Array[] = [
+  encodeHandshakeRequest({ sys: { type: 'js-websocket', version: '0.0.1' } }),
+  encodeHandshakeAck(),
+  encodeHeartbeat(),
+  encodeDataPackage({ type: 'request', id: 5, route: 'echo.echoHandler.echo', body: encodeJsonBody({ a: 1 }) }),
+  encodeDataPackage({ type: 'notify', route: 'echo', body: encodeJsonBody([1, 2]) }),
+];
+
+describe('gateway fuzzing over real sockets', () => {
+  let gw: GatewayNode;
+  let control: GatehouseClient;
+  beforeAll(async () => {
+    gw = await startGatewayNode({ apps: [createEchoApp()], embedded: createEmbedded(), gateway: { maxFrameBytes: MAX_FRAME, requestBurst: 1000 } });
+    control = await connect({ url: gw.wsUrl, reconnect: false });
+  });
+  afterAll(async () => {
+    await control?.close();
+    await gw?.stop();
+  });
+
+  async function controlStillWorks(): Promise<void> {
+    expect(await control.request('echo', 'ok')).toBe('ok');
+  }
+
+  for (const transport of ['ws', 'tcp'] as const) {
+    it(`native over ${transport}: every input gets an answer or an error and a close`, async () => {
+      const url = transport === 'ws' ? gw.wsUrl : gw.tcpUrl;
+      let errors = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.boolean(), payloads(nativeSeeds), fc.boolean(), async (handshake, payload, raw) => {
+          const c = await rawConnect(url);
+          try {
+            if (handshake) await c.hello();
+            if (transport === 'tcp' && raw) {
+              // Unframed garbage on the stream, then enough zero bytes to complete any frame length it declared.
+              c.sendRaw(payload);
+              c.sendRaw(new Uint8Array(MAX_FRAME + 4));
+            } else {
+              c.sendRaw(transport === 'tcp' ? encodeTcp(payload) : payload);
+            }
+            c.send({ type: 'ping' });
+            const answer = await Promise.race([c.next((f) => f.type === 'pong' || f.type === 'error', 5000), c.closed]);
+            if (typeof answer === 'number' || answer.type === 'error') {
+              errors++;
+              await c.closed; // an error is followed by a close
+            }
+          } finally {
+            c.destroy();
+          }
+        }),
+        { numRuns: RUNS },
+      );
+      expect(errors).toBeGreaterThan(RUNS / 4);
+      await controlStillWorks();
+    });
+  }
+
+  it('native over ws: text messages and messages over the size limit get an error frame and a close', async () => {
+    const text = await rawConnect(gw.wsUrl);
+    text.sendRaw(new TextEncoder().encode('hello'), { text: true });
+    expect(await text.next((f) => f.type === 'error')).toMatchObject({ code: 'BAD_FRAME' });
+    expect(await text.closed).toBe(4001);
+    const big = await rawConnect(gw.wsUrl);
+    await big.hello();
+    big.sendRaw(new Uint8Array(MAX_FRAME * 3));
+    expect(await big.next((f) => f.type === 'error')).toMatchObject({ code: 'FRAME_TOO_LARGE' });
+    expect(await big.closed).toBe(4002);
+    const tcp = await rawConnect(gw.tcpUrl);
+    tcp.sendRaw(Uint8Array.from([0x7f, 0, 0, 0]));
+    expect(await tcp.next((f) => f.type === 'error')).toMatchObject({ code: 'FRAME_TOO_LARGE' });
+    await tcp.closed;
+    await controlStillWorks();
+  });
+
+  for (const transport of ['ws', 'tcp'] as const) {
+    it(`pomelo over ${transport}: every input gets an answer or a kick and a close`, async () => {
+      const url = transport === 'ws' ? gw.pomeloWsUrl : gw.pomeloTcpUrl;
+      let kicks = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.boolean(), payloads(pomeloSeeds), async (handshake, payload) => {
+          const p = await rawPomelo(url);
+          try {
+            if (handshake) {
+              p.send(pomeloSeeds[0]!);
+              await p.next('handshake');
+              p.send(encodeHandshakeAck());
+              await p.next('heartbeat'); // the server's first heartbeat right after the ack
+            }
+            p.send(payload);
+            if (transport === 'tcp') p.send(new Uint8Array(MAX_FRAME + 8)); // completes any body length it declared
+            p.send(encodeHeartbeat());
+            // Answered: a heartbeat (working session) or handshake reply; refused: a kick or a close.
+            const got = await Promise.race([p.next('any', 5000), p.closed.then(() => 'closed' as const)]);
+            if (got === 'closed' || got.type === 'kick') {
+              kicks++;
+              await p.closed;
+            }
+          } finally {
+            p.destroy();
+          }
+        }),
+        { numRuns: RUNS },
+      );
+      expect(kicks).toBeGreaterThan(RUNS / 4);
+      await controlStillWorks();
+    });
+  }
+
+  it('kept every connection accounted for', async () => {
+    const g = gw.gateway!;
+    expect(g.metrics.badFrames).toBeGreaterThan(0);
+    await controlStillWorks();
+  });
+});
+
+interface RawPomelo {
+  send(bytes: Uint8Array): void;
+  /** Next package of `type` received after the previous call ('any': the next package at all). */
+  next(type: PomeloPackage['type'] | 'any', timeoutMs?: number): Promise<PomeloPackage>;
+  readonly closed: Promise<void>;
+  destroy(): void;
+}
+
+async function rawPomelo(url: string): Promise<RawPomelo> {
+  const inbox: PomeloPackage[] = [];
+  const waiters = new Set<() => void>();
+  let isClosed = false;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const decoder = createPackageStreamDecoder({ maxBodyLength: 1 << 20 });
+  const onBytes = (b: Uint8Array) => {
+    for (const p of decoder.push(b)) inbox.push(p);
+    for (const w of waiters) w();
+  };
+  const onClose = () => {
+    isClosed = true;
+    resolveClosed();
+    for (const w of waiters) w();
+  };
+  let send: (b: Uint8Array) => void;
+  let destroy: () => void;
+  if (url.startsWith('tcp://')) {
+    const u = new URL(url);
+    const s: Socket = netConnect({ host: u.hostname, port: Number(u.port) });
+    await new Promise<void>((res, rej) => s.once('connect', res).once('error', rej));
+    s.on('data', onBytes);
+    s.on('error', () => undefined);
+    s.on('close', onClose);
+    send = (b) => {
+      if (!s.destroyed) s.write(b);
+    };
+    destroy = () => s.destroy();
+  } else {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise<void>((res, rej) => ws.once('open', res).once('error', rej));
+    ws.on('message', (d: Buffer) => onBytes(d));
+    ws.on('error', () => undefined);
+    ws.on('close', onClose);
+    send = (b) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(b);
+    };
+    destroy = () => ws.terminate();
+  }
+  return {
+    send,
+    closed,
+    destroy,
+    next(type, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const i = inbox.findIndex((p) => type === 'any' || p.type === type);
+          if (i >= 0) {
+            done();
+            resolve(inbox.splice(0, i + 1)[i]!);
+          } else if (isClosed) {
+            done();
+            reject(new Error(`closed before a ${type} package`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no ${type} package within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
