@@ -45,7 +45,7 @@ export interface MetricSpec {
   target?: number;
 }
 
-/** Four significant digits: the noise here is a few per cent, more digits would only be noise. */
+/** Whole numbers for large values, four significant digits for small ones: the run-to-run noise is far wider. */
 function round(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const d = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(x))));
