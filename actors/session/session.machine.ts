@@ -29,6 +29,8 @@ export interface SessionContext {
   identity?: string;
   data: Record<string, unknown>;
   conn?: ConnRef;
+  /** False while detached (or ending): `conn` is then the last connection, kept for the end hooks. */
+  attached: boolean;
   graceMs: number;
   checkMs: number;
 }
@@ -79,7 +81,7 @@ export const sessionMachine = setup({
   actions: {
     replyInfo: emit(({ context: c }) => ({
       type: 'reply',
-      body: { id: c.id, identity: c.identity, conn: c.conn, data: c.data, attached: c.conn !== undefined },
+      body: { id: c.id, identity: c.identity, conn: c.conn, data: c.data, attached: c.attached },
     })),
     replyHolds: emit(({ context, event }) => ({
       type: 'reply',
@@ -98,7 +100,7 @@ export const sessionMachine = setup({
           msg: { type: 'kick', code: REPLACED, reason: 'session resumed elsewhere' },
         });
       }
-      enqueue.assign({ conn: e.conn, secret: e.next });
+      enqueue.assign({ conn: e.conn, secret: e.next, attached: true });
     }),
     kickConn: emit(({ context }) => ({
       type: 'tell',
@@ -108,7 +110,7 @@ export const sessionMachine = setup({
   },
 }).createMachine({
   id: 'session',
-  context: ({ input }) => ({ id: input.id, data: {}, graceMs: 30_000, checkMs: 30_000 }),
+  context: ({ input }) => ({ id: input.id, data: {}, attached: false, graceMs: 30_000, checkMs: 30_000 }),
   initial: 'fresh',
   on: { info: { actions: 'replyInfo' } },
   states: {
@@ -121,6 +123,7 @@ export const sessionMachine = setup({
             assign(({ event }) => ({
               secret: event.secret,
               conn: event.conn,
+              attached: true,
               graceMs: event.graceMs,
               checkMs: event.checkMs,
               data: event.data ?? {},
@@ -158,6 +161,7 @@ export const sessionMachine = setup({
       on: { probed: [{ guard: 'connGone', target: 'detached' }, { target: 'attached' }] },
     },
     detached: {
+      entry: assign({ attached: false }),
       after: { grace: 'ending' },
       on: {
         resume: [{ guard: 'secretOk', target: 'attached', actions: 'resume' }, { actions: emit(expired('bad ticket')) }],
@@ -170,13 +174,16 @@ export const sessionMachine = setup({
       },
     },
     ending: {
-      entry: emit(({ context: c }) => ({
-        type: 'ask',
-        to: { kind: 'gw', id: c.id, node: 'any' },
-        msg: { type: 'session-end', session: c.id, identity: c.identity, conn: c.conn, data: c.data },
-        then: 'hooked',
-        timeoutMs: HOOK_TIMEOUT_MS,
-      })),
+      entry: [
+        assign({ attached: false }),
+        emit(({ context: c }) => ({
+          type: 'ask',
+          to: { kind: 'gw', id: c.id, node: 'any' },
+          msg: { type: 'session-end', session: c.id, identity: c.identity, conn: c.conn, data: c.data },
+          then: 'hooked',
+          timeoutMs: HOOK_TIMEOUT_MS,
+        })),
+      ],
       on: { hooked: [{ guard: 'hookOk', target: 'done' }, { target: 'retrying' }] },
     },
     retrying: {
