@@ -130,10 +130,11 @@ export async function leaveSeat(ctx: SeatContext): Promise<{ left: boolean }> {
   return { left };
 }
 
-export async function members(ctx: SeatContext): Promise<{ room: string; users: string[] }> {
+/** The session's seat and who else is there (a page reloaded with its ticket rebuilds its view from this). */
+export async function members(ctx: SeatContext): Promise<{ room: string; name: string; users: string[] }> {
   const seat = requireSeat(ctx);
   const r = await room(ctx, seat.room).ask<{ users: string[] }>({ type: 'members' });
-  return { room: seat.room, users: r.users };
+  return { room: seat.room, name: seat.name, users: r.users };
 }
 
 /** After a reconnect: pushes for this session go to its new connection (and a room that lost it seats it again). */

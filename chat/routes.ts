@@ -6,7 +6,7 @@
  *   chat.switch  {room}                → {users}      move to another room, same name, same connection
  *   chat.send    {content, target}     → null         target '*' = everyone in the room, else one member's name
  *   chat.leave   {}                    → {left}
- *   chat.members {}                    → {room, users}
+ *   chat.members {}                    → {room, name, users}   the session's seat and who is there
  *
  * Pushes: onChat {msg, from, target}, onAdd {user}, onLeave {user} (the Pomelo chat sample's).
  */

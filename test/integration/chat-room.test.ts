@@ -116,7 +116,7 @@ for (const impl of impls) {
       await call('chat.send', cat, { content: 'psst', target: 'ann' });
       await eventually(() => gw.of('gw1/a', 'onChat').length === 2);
       expect(gw.of('gw1/a', 'onChat')[1]).toEqual({ msg: 'psst', from: 'cat', target: 'ann' });
-      expect(await call('chat.members', ann)).toEqual({ room: 'tavern', users: ['ann', 'ben', 'cat'] });
+      expect(await call('chat.members', ann)).toEqual({ room: 'tavern', name: 'ann', users: ['ann', 'ben', 'cat'] });
       expect(await codeOf(call('chat.send', cat, { content: 'x', target: 'zed' }))).toBe('NO_SUCH_USER');
       expect(gw.of('gw1/b', 'onChat')).toEqual([hello]);
     });
@@ -165,7 +165,7 @@ for (const impl of impls) {
       // ann cannot follow under a name south already has: she stays in north, still able to talk there.
       await call('chat.enter', ann, { name: 'cat', room: 'north' });
       expect(await codeOf(call('chat.switch', ann, { room: 'south' }))).toBe('NAME_TAKEN');
-      expect(await call('chat.members', ann)).toEqual({ room: 'north', users: ['cat'] });
+      expect(await call('chat.members', ann)).toEqual({ room: 'north', name: 'cat', users: ['cat'] });
     });
 
     it('leave and session end tell the others; the last one out passivates the room', async () => {
@@ -266,7 +266,7 @@ for (const impl of impls) {
       await call('chat.send', b, { content: 'anyone?', target: '*' });
       await eventually(() => gw.of('gw1/2', 'onChat').length === 1);
       expect(gw.of('gw1/2', 'onChat')).toEqual([{ msg: 'anyone?', from: 'b', target: '*' }]);
-      expect(await call('chat.members', b)).toEqual({ room: 'fragile', users: ['b'] });
+      expect(await call('chat.members', b)).toEqual({ room: 'fragile', name: 'b', users: ['b'] });
     });
   });
 }
