@@ -13,6 +13,8 @@ export const CONFIG_FLAGS = {
   'node-id': { type: 'string' },
   'log-level': { type: 'string' },
   replicas: { type: 'string' },
+  app: { type: 'string', multiple: true },
+  'gateway-procs': { type: 'string' },
   set: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;

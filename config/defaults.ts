@@ -13,7 +13,7 @@ function deepFreeze<T>(o: T): T {
 
 export const DEFAULTS: Readonly<Config> = deepFreeze({
   prefix: 'gh',
-  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0 },
+  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [] },
   // Embedded mode by default: one process, no NATS needed.
   bus: { kind: 'memory' },
   nats: {
@@ -48,6 +48,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     requestBurst: 100,
     sessionGraceMs: 30_000,
     duplicateLogin: 'refuse',
+    procs: 1,
   },
   log: { level: 'info', pretty: false },
   metrics: { port: 7390 },

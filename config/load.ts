@@ -122,6 +122,8 @@ const FLAG_PATHS: Record<string, string> = {
   'node-id': 'node.id',
   'log-level': 'log.level',
   replicas: 'nats.replicas',
+  app: 'node.apps',
+  'gateway-procs': 'gateway.procs',
 };
 
 export function loadConfig(src: ConfigSources = {}): Config {

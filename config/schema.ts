@@ -37,6 +37,11 @@ export const configSchema = z
         capacity: z.number().positive().max(1000),
         /** Extra worker nodes in worker_threads of this process. */
         threads: z.number().int().min(0).max(64),
+        /**
+         * App modules loaded besides the built-in apps: file paths (relative to the working directory) or package
+         * names; each module exports `app` (or `apps`, a list). Every node of a deployment needs the same apps.
+         */
+        apps: z.array(z.string().min(1)),
       })
       .strict(),
     bus: z.object({ kind: z.enum(['memory', 'nats']) }).strict(),
@@ -98,6 +103,11 @@ export const configSchema = z
         requestBurst: z.number().int().positive(),
         sessionGraceMs: positiveMs,
         duplicateLogin: z.enum(['refuse', 'kick']),
+        /**
+         * Gateway processes serving this node's gateway ports together (node:cluster: the kernel spreads accepted
+         * connections over them). Above 1 the bus must be NATS; the first process keeps the other roles.
+         */
+        procs: z.number().int().min(1).max(64),
       })
       .strict(),
     log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),

@@ -1,10 +1,40 @@
-/** The apps a gatehouse node hosts by default. */
+/** The apps a gatehouse node hosts: the built-in ones, plus app modules named in config (`node.apps`, `--app`). */
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { demoApp } from '../actors/demo/counter.js';
 import { chatApp } from '../chat/index.js';
+import { ConfigError, errorMessage } from '../common/errors.js';
+import type { Config } from '../config/schema.js';
 import { gatewayKindsApp } from '../gateway/kinds.js';
 import type { App } from './app.js';
 
 export function defaultApps(): App[] {
   // gatewayKindsApp on every node: `conn` actors live on gateways, `session` and `identity` actors on workers.
   return [gatewayKindsApp, demoApp, chatApp];
+}
+
+const isApp = (a: unknown): a is App =>
+  !!a && typeof a === 'object' && typeof (a as App).name === 'string' && Array.isArray((a as App).kinds);
+
+/** defaultApps() plus every module of `config.node.apps`, each exporting `app` or `apps`. */
+export async function loadApps(config: Config): Promise<App[]> {
+  const apps = defaultApps();
+  for (const spec of config.node.apps) {
+    const local = spec.startsWith('.') || isAbsolute(spec);
+    let mod: { app?: unknown; apps?: unknown };
+    try {
+      mod = (await import(local ? pathToFileURL(resolve(spec)).href : spec)) as typeof mod;
+    } catch (err) {
+      throw new ConfigError(`node.apps: cannot load ${spec}: ${errorMessage(err)}`, ['node.apps'], { cause: err });
+    }
+    const found = Array.isArray(mod.apps) ? mod.apps : mod.app !== undefined ? [mod.app] : [];
+    if (found.length === 0 || !found.every(isApp)) {
+      throw new ConfigError(`node.apps: ${spec} must export \`app\` (or \`apps\`): {name, kinds, gateway?}`, ['node.apps']);
+    }
+    for (const a of found) {
+      if (apps.some((b) => b.name === a.name)) throw new ConfigError(`node.apps: ${spec} brings app ${a.name}, which is already loaded`, ['node.apps']);
+      apps.push(a);
+    }
+  }
+  return apps;
 }

@@ -7,23 +7,28 @@
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode, type NodeOptions } from '../../server/node.js';
-import { defaultApps } from '../../server/apps.js';
+import { loadApps } from '../../server/apps.js';
 import { nodeComponents } from '../../server/components.js';
 import { newNodeId } from '../../server/node-id.js';
 import { GatehouseError } from '../../common/errors.js';
 import { startThreadNodes, type ThreadNodes } from './threads.js';
+import { gatewayProcConfig, reportToPrimary, startGatewayProcs, type GatewayProcs } from '../../gateway/procs.js';
 
-export async function runNode(config: Config, opts: { banner: boolean }): Promise<void> {
+export async function runNode(given: Config, opts: { banner: boolean }): Promise<void> {
+  // In one of the processes forked for `gateway.procs`, this runs a gateway-only node.
+  const gatewayChild = gatewayProcConfig(given);
+  const config = gatewayChild ?? given;
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const baseId = config.node.id ?? newNodeId();
   let threads: ThreadNodes | undefined;
+  let gatewayProcs: GatewayProcs | undefined;
   let node: GatehouseNode | undefined;
   let stopping = false;
   const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    Promise.all([node?.stop(), threads?.stop()]).then(
+    Promise.all([node?.stop(), threads?.stop(), gatewayProcs?.stop()]).then(
       () => process.exit(code),
       (err) => {
         log.error({ err }, 'shutdown failed');
@@ -42,21 +47,35 @@ export async function runNode(config: Config, opts: { banner: boolean }): Promis
     threads = await startThreadNodes(config, baseId, config.node.threads, log);
     mainRoles = mainRoles.filter((r) => r !== 'worker');
   }
+  if (config.gateway.procs > 1 && mainRoles.includes('gateway')) {
+    gatewayProcs = await startGatewayProcs(config, baseId, log);
+    mainRoles = mainRoles.filter((r) => r !== 'gateway');
+  }
   if (mainRoles.length > 0) {
     const mainConfig: Config = { ...config, node: { ...config.node, id: baseId, roles: mainRoles } };
     const options: NodeOptions = {
       config: mainConfig,
-      apps: defaultApps(),
+      apps: await loadApps(config),
       log,
       ...nodeComponents(mainConfig, { cluster: { onDrained: () => shutdown('drained') } }),
     };
     if (config.bus.kind === 'memory') options.embedded = createEmbedded();
-    node = await startNode(options);
+    try {
+      node = await startNode(options);
+    } catch (err) {
+      reportToPrimary({ error: (err as Error).message });
+      throw err;
+    }
   }
-  if (opts.banner) printBanner(config, node, threads);
+  if (gatewayChild) {
+    const gw = node!.status().gateway as { urls?: Record<string, string> } | undefined;
+    reportToPrimary({ id: node!.id, urls: gw?.urls ?? {} });
+    return;
+  }
+  if (opts.banner) printBanner(config, node, threads, gatewayProcs);
 }
 
-function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined): void {
+function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined, procs?: GatewayProcs): void {
   const s = node?.status() as Record<string, unknown> | undefined;
   const lines = [
     '',
@@ -66,8 +85,9 @@ function printBanner(config: Config, node: GatehouseNode | undefined, threads: T
     `  roles       ${node ? node.config.node.roles.join(', ') : '-'}`,
   ];
   if (threads) lines.push(`  threads     ${threads.ids.join(', ')} (worker nodes)`);
+  if (procs) lines.push(`  gateways    ${procs.ids.join(', ')} (processes sharing the gateway ports)`);
   if (node) lines.push(`  apps        ${node.apps.map((a) => a.name).join(', ')}`);
-  const gw = s?.gateway as { urls?: Record<string, string> } | undefined;
+  const gw = (s?.gateway ?? (procs && { urls: procs.urls })) as { urls?: Record<string, string> } | undefined;
   if (gw?.urls) {
     lines.push('  connect to');
     for (const [what, url] of Object.entries(gw.urls)) lines.push(`    ${what.padEnd(18)} ${url}`);

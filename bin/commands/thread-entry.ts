@@ -3,21 +3,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../common/logger.js';
 import { startNode } from '../../server/node.js';
-import { defaultApps } from '../../server/apps.js';
+import { loadApps } from '../../server/apps.js';
 import { nodeComponents } from '../../server/components.js';
 
 const { config } = workerData as { config: Config };
 const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
 
-startNode({ config, apps: defaultApps(), log, ...nodeComponents(config) }).then(
-  (node) => {
-    parentPort!.on('message', (m: { type?: string }) => {
-      if (m?.type === 'stop') void node.stop().finally(() => process.exit(0));
-    });
-    parentPort!.postMessage({ type: 'ready', id: node.id });
-  },
-  (err: Error) => {
-    parentPort!.postMessage({ type: 'failed', error: err.message });
-    process.exit(1);
-  },
-);
+loadApps(config)
+  .then((apps) => startNode({ config, apps, log, ...nodeComponents(config) }))
+  .then(
+    (node) => {
+      parentPort!.on('message', (m: { type?: string }) => {
+        if (m?.type === 'stop') void node.stop().finally(() => process.exit(0));
+      });
+      parentPort!.postMessage({ type: 'ready', id: node.id });
+    },
+    (err: Error) => {
+      parentPort!.postMessage({ type: 'failed', error: err.message });
+      process.exit(1);
+    },
+  );

@@ -122,4 +122,17 @@ describe('config', () => {
     expect(errorOf(() => loadConfig({ env: { GATEHOUSE_LOBBY_SERVERS: 'Open,Casual' } })).message).toContain('lobby.servers.1');
     expect(errorOf(() => loadConfig({ flags: { set: ['lobby.hr.Expert.min=1000'] } })).fields).toContain('lobby.hr.Expert.min');
   });
+
+  it('takes gateway processes and extra app modules from flags and env, and names bad values', () => {
+    const d = loadConfig();
+    expect(d.gateway.procs).toBe(1);
+    expect(d.node.apps).toEqual([]);
+    const c = loadConfig({ flags: { 'gateway-procs': '3', app: ['./a.js', './b.js'] } });
+    expect(c.gateway.procs).toBe(3);
+    expect(c.node.apps).toEqual(['./a.js', './b.js']);
+    const e = loadConfig({ env: { GATEHOUSE_NODE_APPS: 'x.js,y.js', GATEHOUSE_GATEWAY_PROCS: '2' } });
+    expect([e.node.apps, e.gateway.procs]).toEqual([['x.js', 'y.js'], 2]);
+    expect(errorOf(() => loadConfig({ flags: { 'gateway-procs': '0' } })).fields).toContain('gateway.procs');
+    expect(errorOf(() => loadConfig({ flags: { set: ['gateway.procs=1.5'] } })).message).toContain('--set gateway.procs=1.5');
+  });
 });
