@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
+import { ManualClock } from '../../common/clock.js';
 import { createEmbedded } from '../../server/node.js';
 import { createEchoApp, type SessionEndRecord } from '../support/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
@@ -115,5 +116,40 @@ describe('gateway basics (embedded)', () => {
         await p.close();
       }
     }
+  });
+});
+
+describe('gateway request rate limit (ManualClock: the bucket refills only when told)', () => {
+  const clock = new ManualClock();
+  let gw: GatewayNode;
+  beforeAll(async () => {
+    gw = await startGatewayNode({
+      apps: [createEchoApp()],
+      embedded: createEmbedded(clock),
+      clock,
+      gateway: { requestsPerSecond: 2, requestBurst: 5 },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('answers RATE_LIMITED past the burst, refills at the configured rate, and cuts off a client that keeps going', async () => {
+    const raw = await rawConnect(gw.tcpUrl);
+    await raw.hello();
+    const codes = [];
+    for (let id = 1; id <= 8; id++) {
+      const res = await raw.request(id, 'echo', id);
+      codes.push(res.error?.code ?? 'ok');
+    }
+    expect(codes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    clock.advance(1000); // two tokens back
+    expect((await raw.request(9, 'echo', 9)).error).toBeUndefined();
+    expect((await raw.request(10, 'echo', 10)).error).toBeUndefined();
+    expect((await raw.request(11, 'echo', 11)).error?.code).toBe('RATE_LIMITED');
+    // More than twice the burst refused in a row: closed with 4200.
+    for (let id = 12; id < 12 + 12; id++) raw.send({ type: 'req', id, route: 'echo', body: id });
+    expect(await raw.closed).toBe(4200);
+    expect(gw.gateway!.metrics.rateLimited).toBeGreaterThanOrEqual(11);
   });
 });
