@@ -22,7 +22,7 @@ function machineOf<M extends AnyStateMachine>(m: M, input: unknown) {
       return s as Snap;
     },
     /** Sends an event; returns the effects emitted and the delayed events scheduled. */
-    send(e: EventObject): { fx: Effect[]; timers: string[] } {
+    send(e: EventObject & Record<string, unknown>): { fx: Effect[]; timers: string[] } {
       const [next, actions] = transition(m, s as never, e as never);
       s = next;
       const list = actions as unknown as Array<{ type: string; params?: { event?: { type: string }; delay?: number } }>;
