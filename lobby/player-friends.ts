@@ -1,0 +1,96 @@
+/**
+ * Friends, as pure handlers over the player record. Between two players everything is a `tell`, never an `ask`:
+ * two players befriending each other at the same moment would otherwise each wait for the other's turn. Requests
+ * to an offline player stay in its record (`pending`) and come with its next login.
+ *
+ *   A: request B ─▶ B.pending[A] (+ push if online) ─ B: accept ─▶ both friends  (B tells A `friendAdded`)
+ *   a request crossing the other's request counts as an accept.
+ */
+import type { Effect } from '../actors/runtime/effects.js';
+import { ok, Push, refuse, LobbyCode } from './model.js';
+import type { PlayerContext } from './player.machine.js';
+import { K } from './tree.js';
+
+export type FriendEvent =
+  | { type: 'friendRequest'; to: string }
+  | { type: 'friendAccept'; from: string }
+  | { type: 'friendDecline'; from: string }
+  | { type: 'friendDelete'; id: string }
+  | { type: 'friends' }
+  | { type: 'friendAsk'; from: string; name: string }
+  | { type: 'friendAdded'; by: string; name: string }
+  | { type: 'friendDeclined'; by: string }
+  | { type: 'friendRemoved'; by: string };
+
+export const FRIEND_TYPES = new Set(['friendRequest', 'friendAccept', 'friendDecline', 'friendDelete', 'friends', 'friendAsk', 'friendAdded', 'friendDeclined', 'friendRemoved']);
+
+export interface Outcome {
+  patch?: Partial<PlayerContext>;
+  effects: Effect[];
+}
+
+const tellPlayer = (id: string, msg: Record<string, unknown>): Effect => ({ type: 'tell', to: { kind: K.player, id }, msg });
+const drop = (r: Record<string, string>, id: string) => {
+  const next = { ...r };
+  delete next[id];
+  return next;
+};
+function pushMe(c: PlayerContext, route: string, body: unknown): Effect[] {
+  return c.online ? [{ type: 'push', to: c.online.conn, route, body }] : [];
+}
+
+function befriend(c: PlayerContext, id: string, name: string, notifyPeer: boolean): Outcome {
+  return {
+    patch: { friends: { ...c.friends, [id]: name }, pending: drop(c.pending, id), sent: drop(c.sent, id) },
+    effects: [...(notifyPeer ? [tellPlayer(id, { type: 'friendAdded', by: c.id, name: c.name })] : []), ...pushMe(c, Push.friendAdded, { id, name })],
+  };
+}
+
+export function friendStep(c: PlayerContext, e: FriendEvent): Outcome {
+  switch (e.type) {
+    case 'friendRequest': {
+      if (e.to === c.id) return { effects: [refuse(LobbyCode.BadRequest, 'you cannot befriend yourself')] };
+      if (c.friends[e.to] !== undefined) return { effects: [ok({ already: true })] };
+      if (c.pending[e.to] !== undefined) {
+        const r = befriend(c, e.to, c.pending[e.to]!, true);
+        return { patch: r.patch, effects: [...r.effects, ok({ accepted: true })] };
+      }
+      return { patch: { sent: { ...c.sent, [e.to]: '' } }, effects: [tellPlayer(e.to, { type: 'friendAsk', from: c.id, name: c.name }), ok({ sent: true })] };
+    }
+    case 'friendAccept': {
+      const name = c.pending[e.from];
+      if (name === undefined) return { effects: [refuse(LobbyCode.NotFound, `no friend request from ${e.from}`)] };
+      const r = befriend(c, e.from, name, true);
+      return { patch: r.patch, effects: [...r.effects, ok({ id: e.from, name })] };
+    }
+    case 'friendDecline':
+      if (c.pending[e.from] === undefined) return { effects: [ok()] };
+      return { patch: { pending: drop(c.pending, e.from) }, effects: [tellPlayer(e.from, { type: 'friendDeclined', by: c.id }), ok()] };
+    case 'friendDelete':
+      if (c.friends[e.id] === undefined) return { effects: [ok()] };
+      return { patch: { friends: drop(c.friends, e.id) }, effects: [tellPlayer(e.id, { type: 'friendRemoved', by: c.id }), ok()] };
+    case 'friends':
+      return { effects: [ok(friendLists(c))] };
+    case 'friendAsk':
+      // A record that never logged in is no player: the asker's request is declined at once.
+      if (!c.created) return { effects: [tellPlayer(e.from, { type: 'friendDeclined', by: c.id })] };
+      if (c.friends[e.from] !== undefined || c.sent[e.from] !== undefined) return befriend(c, e.from, e.name, true);
+      if (c.pending[e.from] !== undefined) return { effects: [] };
+      return { patch: { pending: { ...c.pending, [e.from]: e.name } }, effects: pushMe(c, Push.friendRequest, { from: e.from, name: e.name }) };
+    case 'friendAdded':
+      // Only an answer to our own request counts; an unsolicited "you are my friend now" is ignored.
+      if (c.sent[e.by] === undefined && c.friends[e.by] === undefined) return { effects: [] };
+      if (c.friends[e.by] === e.name && c.sent[e.by] === undefined) return { effects: [] };
+      return befriend(c, e.by, e.name, false);
+    case 'friendDeclined':
+      return c.sent[e.by] === undefined ? { effects: [] } : { patch: { sent: drop(c.sent, e.by) }, effects: [] };
+    case 'friendRemoved':
+      if (c.friends[e.by] === undefined) return { effects: [] };
+      return { patch: { friends: drop(c.friends, e.by) }, effects: pushMe(c, Push.friendRemoved, { id: e.by }) };
+  }
+}
+
+export function friendLists(c: PlayerContext) {
+  const list = (r: Record<string, string>) => Object.entries(r).map(([id, name]) => ({ id, name }));
+  return { friends: list(c.friends), pending: list(c.pending), sent: Object.keys(c.sent) };
+}

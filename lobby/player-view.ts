@@ -1,0 +1,11 @@
+/** How a player record looks to others and to the layers it enters. */
+import type { MemberInfo } from './model.js';
+import type { PlayerContext } from './player.machine.js';
+
+export function memberOf(c: PlayerContext): MemberInfo {
+  return { id: c.id, name: c.name, hr: c.hr, conn: c.online!.conn };
+}
+
+export function publicRecord(c: PlayerContext) {
+  return { id: c.id, name: c.name, hr: c.hr, status: c.status, online: c.online !== null, loc: c.loc, circle: c.circle };
+}

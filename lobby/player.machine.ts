@@ -1,0 +1,158 @@
+/**
+ * The player record (`lobby-player/<Capcom ID>`), durable: every change is written before it is acknowledged.
+ * It is the one authority on where a player stands: moves run from here as a chain of asks to the layers
+ * (player-nav.ts), inside one turn, so a player can never be half-way between two places for another message.
+ *
+ * It is a record more than a lifecycle, so most of it is pure handlers (`Outcome = patch + effects`) run by one
+ * action; the two-state part is online/offline, which decides what a player may do.
+ */
+import { enqueueActions, setup } from 'xstate';
+import type { ConnRef, Effect } from '../actors/runtime/effects.js';
+import type { WireError } from '../common/errors.js';
+import { ok, refuse, LobbyCode, type CitySettings } from './model.js';
+import { friendStep, FRIEND_TYPES, friendLists, type FriendEvent, type Outcome } from './player-friends.js';
+import { advance, type Nav } from './player-nav.js';
+import { actionStep } from './player-actions.js';
+import { publicRecord } from './player-view.js';
+import { PROFILE_BYTES } from './tree.js';
+
+export interface PlayerInput {
+  id: string;
+  searchShards: number;
+}
+
+export interface PlayerContext extends PlayerInput {
+  /** False until the first login: such a record is no player (friend requests to it are declined). */
+  created: boolean;
+  name: string;
+  hr: number;
+  status: string;
+  profile: Uint8Array;
+  /** Friend id → hunter name. */
+  friends: Record<string, string>;
+  /** Incoming friend requests not yet answered: id → name. Delivered with the next login. */
+  pending: Record<string, string>;
+  /** Outgoing requests not yet answered. */
+  sent: Record<string, string>;
+  online: { conn: ConnRef; session: string } | null;
+  /** Where the player stands: server, gate, city ids (a prefix of that chain), empty when nowhere. */
+  loc: string[];
+  circle: string | null;
+  reserved: string | null;
+  /** Bumped on every move: search index updates carry it, so an older update never overwrites a newer one. */
+  seq: number;
+  /** A move in progress (only ever set within one turn). */
+  nav: Nav | null;
+  /** A single ask in progress (only within one turn): what its answer is for. */
+  waiting: { purpose: 'reserve' | 'circleCreate' | 'circleJoin' | 'circleLeave' | 'circleAct'; arg: string } | null;
+}
+
+type Answer = { ok: boolean; body?: unknown; error?: WireError };
+
+export type PlayerEvent =
+  | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean }
+  | { type: 'logout'; session: string }
+  | { type: 'conn'; conn: ConnRef; session: string }
+  | { type: 'go'; to: string[] }
+  | { type: 'reserve'; city: string }
+  | { type: 'unreserve' }
+  | { type: 'openCity'; settings: CitySettings }
+  | { type: 'circleCreate'; password: string; goal: string }
+  | { type: 'circleJoin'; circle: string; password: string }
+  | { type: 'circleLeave' }
+  | { type: 'circleAct'; op: 'ready' | 'depart'; ready: boolean }
+  | { type: 'circleGone'; circle: string }
+  | ({ type: 'navStep' } & Answer)
+  | ({ type: 'answer' } & Answer)
+  | { type: 'audit'; layer: string }
+  | { type: 'tellMsg'; from: string; name: string; text: string }
+  | { type: 'profileWrite'; offset: number; bytes: Uint8Array }
+  | { type: 'profileRead' }
+  | { type: 'setStatus'; status?: string; hr?: number }
+  | { type: 'whoami' }
+  | FriendEvent;
+
+/** Steps of a move, and what to do when the last one answered (nav.purpose). */
+function navStep(c: PlayerContext, e: Answer): Outcome {
+  if (!c.nav) return { effects: [] };
+  const r = advance(c.nav, e.ok ? { ok: true, body: e.body } : { ok: false, error: e.error ?? { code: LobbyCode.Unavailable, message: 'no answer' } });
+  if (r.next) return { patch: { nav: r.nav }, effects: [r.next] };
+  return actionStep.finishMove(c, r.done!);
+}
+
+const handlers: Partial<Record<PlayerEvent['type'], (c: PlayerContext, e: never) => Outcome>> = {
+  navStep,
+  answer: actionStep.answer,
+  login: actionStep.login,
+  logout: actionStep.logout,
+  conn: actionStep.conn,
+  go: actionStep.go,
+  reserve: actionStep.reserve,
+  unreserve: actionStep.unreserve,
+  openCity: actionStep.openCity,
+  circleCreate: actionStep.circleCreate,
+  circleJoin: actionStep.circleJoin,
+  circleLeave: actionStep.circleLeave,
+  circleAct: actionStep.circleAct,
+  circleGone: actionStep.circleGone,
+  audit: actionStep.audit,
+  tellMsg: actionStep.tellMsg,
+  profileWrite: actionStep.profileWrite,
+  profileRead: (c: PlayerContext) => ({ effects: [ok({ ...publicRecord(c), profile: c.profile })] }),
+  setStatus: actionStep.setStatus,
+  whoami: (c: PlayerContext) => ({ effects: [ok({ ...publicRecord(c), created: c.created, reserved: c.reserved, ...friendLists(c) })] }),
+};
+
+export const playerMachine = setup({
+  types: {} as { context: PlayerContext; events: PlayerEvent; input: PlayerInput; emitted: Effect },
+  actions: {
+    offline: enqueueActions(({ context, enqueue }) => enqueue.emit(refuse(LobbyCode.NotLoggedIn, `${context.id} is not logged in`))),
+    run: enqueueActions(({ context, event, enqueue }) => {
+      const h = FRIEND_TYPES.has(event.type) ? (friendStep as (c: PlayerContext, e: never) => Outcome) : handlers[event.type];
+      if (!h) return;
+      const out = h(context, event as never);
+      if (out.patch) enqueue.assign(out.patch);
+      for (const e of out.effects) enqueue.emit(e);
+    }),
+  },
+}).createMachine({
+  id: 'lobby-player',
+  context: ({ input }) => ({
+    ...input,
+    created: false,
+    name: '',
+    hr: 1,
+    status: '',
+    profile: new Uint8Array(PROFILE_BYTES),
+    friends: {},
+    pending: {},
+    sent: {},
+    online: null,
+    loc: [],
+    circle: null,
+    reserved: null,
+    seq: 0,
+    nav: null,
+    waiting: null,
+  }),
+  initial: 'offline',
+  states: {
+    offline: {
+      always: { guard: ({ context }) => context.online !== null, target: 'online' },
+      // Moving, creating and circles need a connection to push to: only an online player does them.
+      on: {
+        go: { actions: 'offline' },
+        reserve: { actions: 'offline' },
+        openCity: { actions: 'offline' },
+        circleCreate: { actions: 'offline' },
+        circleJoin: { actions: 'offline' },
+        circleAct: { actions: 'offline' },
+      },
+    },
+    online: {
+      always: { guard: ({ context }) => context.online === null, target: 'offline' },
+    },
+  },
+  on: { '*': { actions: 'run' } },
+});
+
