@@ -5,7 +5,7 @@
  */
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
-import { GatehouseError } from '../common/errors.js';
+import { ErrorCode, GatehouseError } from '../common/errors.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import type { Logger } from 'pino';
 import { ChatErrorCode, chatError } from './errors.js';
@@ -41,7 +41,28 @@ export function badRequest(reason: string): GatehouseError {
   return new GatehouseError(ClientErrorCode.BadRequest, reason);
 }
 
-const room = (ctx: SeatContext, name: string) => ctx.actors.ref(ROOM_KIND, name);
+/**
+ * Answers that prove the room did not see the message: nobody owned its shard at that instant (a node just died, or
+ * the cluster is still placing shards) or the asked node had just handed it over. Every room message is safe to send
+ * again then, so it is, a few times over about a second and a half, before the error goes to the client. (A retried
+ * `say` can overtake a later one from the same session; that only happens while a shard has no owner at all.)
+ */
+const NOT_DELIVERED: ReadonlySet<string> = new Set([ErrorCode.NoResponders, ErrorCode.NotOwner]);
+const RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
+
+async function askRoom<T>(ctx: SeatContext, name: string, msg: unknown): Promise<T> {
+  const to = { kind: ROOM_KIND, id: name };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // First attempt without any await before it: requests of one session reach the room in the order sent.
+      return await ctx.actors.ask<T>(to, msg);
+    } catch (err) {
+      const code = (err as GatehouseError).code;
+      if (!NOT_DELIVERED.has(code) || attempt >= RETRY_DELAYS_MS.length) throw err;
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+    }
+  }
+}
 
 /**
  * Membership changes of one session run one after another, so a double click on "switch" cannot leave the session
@@ -65,7 +86,7 @@ export function serial<T>(session: string, fn: () => Promise<T>): Promise<T> {
  */
 export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users: string[] }> {
   const before = seatOf(ctx);
-  const res = await room(ctx, target.room).ask<{ users: string[] }>({
+  const res = await askRoom<{ users: string[] }>(ctx, target.room, {
     type: 'enter',
     session: ctx.session.id,
     name: target.name,
@@ -78,7 +99,7 @@ export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users:
 
 async function leaveRoom(ctx: SeatContext, name: string): Promise<boolean> {
   try {
-    const r = await room(ctx, name).ask<{ left: boolean }>({ type: 'leave', session: ctx.session.id });
+    const r = await askRoom<{ left: boolean }>(ctx, name, { type: 'leave', session: ctx.session.id });
     return r.left;
   } catch (err) {
     // The session has moved on either way; a room that missed the leave keeps a member whose pushes go nowhere
@@ -103,18 +124,17 @@ export async function say(ctx: SeatContext, content: string, target: string): Pr
   const seat = requireSeat(ctx);
   const msg = { type: 'say', session: ctx.session.id, content, target };
   try {
-    // No await before this ask: requests of one session reach the room in the order the client sent them.
-    await room(ctx, seat.room).ask(msg);
+    await askRoom(ctx, seat.room, msg);
   } catch (err) {
     if ((err as GatehouseError).code !== ChatErrorCode.NotInRoom) throw err;
     await rejoin(ctx, seat);
-    await room(ctx, seat.room).ask(msg);
+    await askRoom(ctx, seat.room, msg);
   }
 }
 
 async function rejoin(ctx: SeatContext, seat: Seat): Promise<void> {
   try {
-    await room(ctx, seat.room).ask({ type: 'enter', session: ctx.session.id, name: seat.name, conn: ctx.session.conn });
+    await askRoom(ctx, seat.room, { type: 'enter', session: ctx.session.id, name: seat.name, conn: ctx.session.conn });
     ctx.log.info({ room: seat.room }, 'chat: seat taken again in a room that had lost its members');
   } catch (err) {
     if ((err as GatehouseError).code === ChatErrorCode.NameTaken) await remember(ctx, null);
@@ -133,7 +153,7 @@ export async function leaveSeat(ctx: SeatContext): Promise<{ left: boolean }> {
 /** The session's seat and who else is there (a page reloaded with its ticket rebuilds its view from this). */
 export async function members(ctx: SeatContext): Promise<{ room: string; name: string; users: string[] }> {
   const seat = requireSeat(ctx);
-  const r = await room(ctx, seat.room).ask<{ users: string[] }>({ type: 'members' });
+  const r = await askRoom<{ users: string[] }>(ctx, seat.room, { type: 'members' });
   return { room: seat.room, name: seat.name, users: r.users };
 }
 
@@ -141,6 +161,6 @@ export async function members(ctx: SeatContext): Promise<{ room: string; name: s
 export async function rebind(ctx: SeatContext): Promise<void> {
   const seat = seatOf(ctx);
   if (!seat) return;
-  const r = await room(ctx, seat.room).ask<{ rebound: boolean }>({ type: 'rebind', session: ctx.session.id, conn: ctx.session.conn });
+  const r = await askRoom<{ rebound: boolean }>(ctx, seat.room, { type: 'rebind', session: ctx.session.id, conn: ctx.session.conn });
   if (!r.rebound) await rejoin(ctx, seat);
 }

@@ -60,10 +60,12 @@ describe('chat across processes', () => {
     store = createNatsStore({ connection: bus.connection, prefix: PREFIX });
     await eventually(
       async () => {
-        const owners = ownersOf(await readLeases(store));
-        return (owners.get('w1') ?? 0) > 0 && (owners.get('w2') ?? 0) > 0;
+        const leases = await readLeases(store);
+        const rooms = Array.from({ length: SHARDS }, (_, s) => leases.get(`${ROOM_KIND}.${s}`));
+        const owners = ownersOf(leases);
+        return rooms.every((l) => l?.st === 'owned') && (owners.get('w1') ?? 0) > 0 && (owners.get('w2') ?? 0) > 0;
       },
-      { timeoutMs: 30_000, intervalMs: 100, what: 'shards spread over w1 and w2' },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'every room shard owned, shards spread over w1 and w2' },
     );
   });
   afterAll(async () => {

@@ -254,6 +254,17 @@ for (const impl of impls) {
       expect(a.activeCount(ROOM_KIND)).toBe(0);
     });
 
+    it('retries a room message that found no owner (shard not placed yet) instead of failing it', async () => {
+      const gw = await gateways('gw1');
+      const a = await session('s1', { gw: 'gw1', id: '1' });
+      const entering = call('chat.enter', a, { name: 'early', room: 'unplaced' });
+      await new Promise((r) => setTimeout(r, 120));
+      await host();
+      expect(await entering).toEqual({ users: ['early'] });
+      await call('chat.send', a, { content: 'made it', target: '*' });
+      await eventually(() => gw.of('gw1/1', 'onChat').length === 1);
+    });
+
     it('a room that lost its members (worker gone) seats a member again when it speaks', async () => {
       const first = await host({ nodeId: 'h1' });
       const gw = await gateways('gw1');
