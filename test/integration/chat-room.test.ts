@@ -5,6 +5,7 @@
  * session end, rebinding after a reconnect, bad bus messages refused, empty rooms passivated, members kept across a
  * shard hand-over, and a room that lost its members (worker crash) healing itself.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
 import type { ConnRef } from '../../actors/runtime/effects.js';
@@ -143,6 +144,24 @@ for (const impl of impls) {
       await call('chat.enter', a, { name: 'a', room: 'r' });
       expect(await codeOf(call('chat.send', a, { content: 'x'.repeat(2001) }))).toBe('BAD_REQUEST');
       expect(await codeOf(call('chat.send', a, { content: 'x', target: 5 }))).toBe('BAD_REQUEST');
+    });
+
+    it('answers random request bodies with a known error code or a result, never anything else (property)', async () => {
+      await host();
+      const s = await session('fuzz', { gw: 'gw1', id: 'f' });
+      const known = new Set(['ok', 'BAD_REQUEST', 'NOT_IN_ROOM', 'NAME_TAKEN', 'NO_SUCH_USER']);
+      const body = fc.oneof(
+        fc.anything(),
+        fc.record({ name: fc.oneof(fc.string(), fc.anything()), room: fc.oneof(fc.string({ maxLength: 70 }), fc.anything()) }, { requiredKeys: [] }),
+        fc.record({ content: fc.oneof(fc.string(), fc.anything()), target: fc.oneof(fc.constantFrom('*', 'a'), fc.string(), fc.anything()) }, { requiredKeys: [] }),
+      );
+      const route = fc.constantFrom(...Object.keys(chatRoutes));
+      await fc.assert(
+        fc.asyncProperty(route, body, async (r, b) => {
+          expect(known).toContain(await codeOf(call(r, s, b)));
+        }),
+        { numRuns: 150 },
+      );
     });
 
     it('switches rooms on the same connection: old room hears a leave, new room an add; a refused switch stays put', async () => {
