@@ -6,7 +6,6 @@
  * Kept small on purpose (a gateway holds tens of thousands): no per-connection logger, timers only in the protocol
  * rules, the route context allocated on the first request.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
@@ -20,6 +19,7 @@ import type { RouteTable } from './routes.js';
 import type { LocalSession, SessionService } from './sessions.js';
 import type { GatewaySettings } from './settings.js';
 import type { Transport } from './transport.js';
+import { randomId } from './ids.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export type Protocol = 'native' | 'pomelo';
@@ -64,7 +64,7 @@ export interface Welcome {
 }
 
 export class Connection {
-  readonly id = randomBytes(9).toString('base64url');
+  readonly id = randomId(9);
   readonly ref: ConnRef;
   handler!: ProtocolHandler;
   session: LocalSession | undefined;

@@ -6,7 +6,6 @@
  * Ticket = `<session id>.<secret>`. The secret is random, lives in the session actor and is replaced on every resume,
  * so a ticket resumes once; the session id alone (which apps see and may log) resumes nothing.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
@@ -20,6 +19,7 @@ import { ClientError } from './errors.js';
 import type { Connection } from './connection.js';
 import type { SessionEndInfo } from './hooks.js';
 import type { GatewaySettings } from './settings.js';
+import { randomId } from './ids.js';
 
 export interface LocalSession {
   id: string;
@@ -33,7 +33,7 @@ export interface LocalSession {
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{8,64}$/;
 const MAX_IDENTITY = 128;
-const token = () => randomBytes(16).toString('base64url');
+const token = () => randomId(16);
 const sessionRef = (id: string) => ({ kind: SESSION_KIND, id });
 
 export class SessionService {

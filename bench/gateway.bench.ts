@@ -1,0 +1,117 @@
+/**
+ * bench gateway — one gateway process holding as many WebSocket clients as it can take, next to a bare `ws` echo
+ * server (the baseline) in the same run, each in its own process, with the clients in four load processes:
+ *   - clients held (target ≥ 20 k) and connect rate;
+ *   - heap per client, socket + connection actor included (target ≤ 16 KB), vs heap per bare `ws` socket;
+ *   - request round trip p50/p99 at 1 in flight and throughput at 64 in flight, while all clients are held, vs the
+ *     bare echo; server CPU per request.
+ * Run: `npm run bench -- gateway` (BENCH_CLIENTS sets the client count per server; BENCH_WINDOWS / BENCH_WINDOW_MS
+ * the windows). Every process is stopped on exit; the run is killed at 6 minutes whatever happens.
+ *
+ * The client count defaults to 19 800 because this host's hard limit on open files per process is 20 000 (not
+ * raisable without CAP_SYS_RESOURCE): a gateway holding 20 000 clients needs 20 000 sockets plus its own few.
+ */
+import { loadavg } from 'node:os';
+import { Histogram, hardDeadline, planFromEnv, runInterleaved, stats, type HistogramData } from './harness/measure.js';
+import { startPeer, stopAll, type Peer } from './harness/procs.js';
+import { metric, printTable, writeResult, type Metric } from './harness/report.js';
+
+const plan = planFromEnv({ windows: 5, windowMs: 2000 });
+const N = Number(process.env.BENCH_CLIENTS ?? 19_800);
+const PEER_LIFE = 340_000;
+hardDeadline(360_000, 'bench gateway');
+const log = (s: string) => process.stderr.write(`[bench gateway] ${s}\n`);
+const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+const peerUrl = (p: Peer) => String(p.info.url);
+
+interface HeapSample {
+  heapUsed: number;
+  rss: number;
+  clients: number;
+}
+interface RttResult {
+  count: number;
+  seconds: number;
+  hist: HistogramData;
+}
+
+const peers: Peer[] = [];
+try {
+  const server = (kind: 'ours' | 'bare') =>
+    startPeer(new URL('./gateway/server-peer.js', import.meta.url), { name: `server-${kind}`, args: [kind], execArgv: ['--expose-gc'], lifetimeMs: PEER_LIFE });
+  const loader = (i: number) => startPeer(new URL('./gateway/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: PEER_LIFE });
+  const [ours, bare, ...loads] = await Promise.all([server('ours'), server('bare'), loader(0), loader(1), loader(2), loader(3)]);
+  peers.push(ours!, bare!, ...loads);
+  const [l0, l1, l2, l3] = loads as [Peer, Peer, Peer, Peer];
+  log(`${N} clients per server; ${plan.warmups} warm-up + ${plan.windows} windows of ${plan.windowMs} ms per variant; ${load()}`);
+
+  const heap = async (p: Peer) => (await p.call<HeapSample>('heap', {}, 60_000)) as HeapSample;
+  const before = { ours: await heap(ours!), bare: await heap(bare!) };
+
+  // Connect each server's clients from two load processes (two source addresses), one server after the other so
+  // neither connect phase competes with the other for the two cores.
+  const connect = async (server: Peer, mode: 'native' | 'bare', ls: Peer[], firstAddr: number) => {
+    const t0 = performance.now();
+    const rs = await Promise.all(
+      ls.map((l, i) =>
+        l.call<{ opened: number; failed: number }>('open', { url: peerUrl(server), n: Math.ceil(N / ls.length), mode, localAddress: `127.0.0.${firstAddr + i}` }, 240_000),
+      ),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const opened = rs.reduce((s, r) => s + r.opened, 0);
+    log(`${mode}: ${opened} connected (${rs.reduce((s, r) => s + r.failed, 0)} failed) in ${seconds.toFixed(1)} s; ${load()}`);
+    return { opened, rate: opened / seconds };
+  };
+  const conOurs = await connect(ours!, 'native', [l0, l1], 2);
+  const conBare = await connect(bare!, 'bare', [l2, l3], 4);
+
+  const heapRuns = { ours: [] as number[], bare: [] as number[], oursRss: [] as number[], bareRss: [] as number[], held: [] as number[], heldBare: [] as number[] };
+  const sampleHeap = async () => {
+    const [o, b] = [await heap(ours!), await heap(bare!)];
+    heapRuns.ours.push((o.heapUsed - before.ours.heapUsed) / o.clients / 1024);
+    heapRuns.bare.push((b.heapUsed - before.bare.heapUsed) / b.clients / 1024);
+    heapRuns.oursRss.push((o.rss - before.ours.rss) / o.clients / 1024);
+    heapRuns.bareRss.push((b.rss - before.bare.rss) / b.clients / 1024);
+    heapRuns.held.push(o.clients);
+    heapRuns.heldBare.push(b.clients);
+  };
+  await sampleHeap();
+
+  // Round trips while every client is held; the server's CPU seconds are read around each window.
+  const window = (inflight: number) => async (l: Peer, server: Peer) => {
+    const c0 = (await server.call('cpu')).cpuTotal;
+    const r = (await l.call<RttResult>('rtt', { ms: plan.windowMs, inflight }, plan.windowMs + 30_000)) as unknown as RttResult;
+    const cpu = (await server.call('cpu')).cpuTotal - c0;
+    return { ...r, cpuPerReqUs: (cpu / Math.max(1, r.count)) * 1e6 };
+  };
+  log('round trips, 1 in flight…');
+  const one = await runInterleaved(plan, { ours: () => window(1)(l0, ours!), bare: () => window(1)(l2, bare!) });
+  await sampleHeap();
+  log('round trips, 64 in flight…');
+  const many = await runInterleaved(plan, { ours: () => window(64)(l0, ours!), bare: () => window(64)(l2, bare!) });
+  await sampleHeap();
+
+  const pct = (rs: RttResult[], p: number) => rs.map((r) => Histogram.from(r.hist).percentile(p));
+  const rate = (rs: RttResult[]) => rs.map((r) => r.count / r.seconds);
+  const cpu = (rs: Array<{ cpuPerReqUs: number }>) => rs.map((r) => r.cpuPerReqUs);
+  const metrics: Metric[] = [
+    metric({ name: 'clients held by one gateway process', unit: 'clients', runs: heapRuns.held, higherIsBetter: true, baseline: { name: 'bare ws server', runs: heapRuns.heldBare }, target: 20_000 }),
+    metric({ name: 'connect rate (hello → welcome)', unit: '1/s', runs: [conOurs.rate], higherIsBetter: true, baseline: { name: 'bare ws open', runs: [conBare.rate] } }),
+    metric({ name: 'heap per client (socket + conn actor)', unit: 'KB', runs: heapRuns.ours, higherIsBetter: false, baseline: { name: 'bare ws socket', runs: heapRuns.bare }, target: 16 }),
+    metric({ name: 'RSS per client', unit: 'KB', runs: heapRuns.oursRss, higherIsBetter: false, baseline: { name: 'bare ws socket', runs: heapRuns.bareRss } }),
+    metric({ name: 'request RTT p50, 1 in flight', unit: 'µs', runs: pct(one.ours!, 50), higherIsBetter: false, baseline: { name: 'bare ws echo', runs: pct(one.bare!, 50) } }),
+    metric({ name: 'request RTT p99, 1 in flight', unit: 'µs', runs: pct(one.ours!, 99), higherIsBetter: false, baseline: { name: 'bare ws echo', runs: pct(one.bare!, 99) } }),
+    metric({ name: 'requests/s, 64 in flight', unit: '1/s', runs: rate(many.ours!), higherIsBetter: true, baseline: { name: 'bare ws echo', runs: rate(many.bare!) } }),
+    metric({ name: 'request RTT p99, 64 in flight', unit: 'µs', runs: pct(many.ours!, 99), higherIsBetter: false, baseline: { name: 'bare ws echo', runs: pct(many.bare!, 99) } }),
+    metric({ name: 'server CPU per request, 64 in flight', unit: 'µs', runs: cpu(many.ours!), higherIsBetter: false, baseline: { name: 'bare ws echo', runs: cpu(many.bare!) } }),
+  ];
+  printTable(`bench gateway — ${N} clients per server; medians over windows; ratio = value / baseline from this run`, metrics);
+  log(`held ${stats(heapRuns.held).median} (bare ${stats(heapRuns.heldBare).median}); wrote ${writeResult('gateway', metrics)}; ${load()}`);
+  await Promise.all(loads.map((l) => l.call('close', {}, 60_000).catch(() => undefined)));
+} catch (err) {
+  process.exitCode = 1;
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await stopAll(peers);
+}
+process.exit();

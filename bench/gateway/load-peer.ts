@@ -1,0 +1,104 @@
+/**
+ * bench gateway, load side: holds many WebSocket clients to one server from one source address (127.0.0.x, so
+ * several load processes stay clear of each other's ephemeral ports), and measures request round trips on a few of
+ * them. `native` clients speak the gatehouse protocol (hello → welcome, `echo` requests, pings while held); `bare`
+ * clients just exchange 64-byte messages with an echo server.
+ *
+ *   commands: open {url, n, mode, localAddress} · rtt {ms, inflight} · close
+ */
+import WebSocket from 'ws';
+import { Histogram } from '../harness/measure.js';
+import { servePeer } from '../harness/peer-protocol.js';
+import { decodeFrame, encodeFrame } from '../../protocol/native/index.js';
+
+type Mode = 'native' | 'bare';
+const OPEN_CONCURRENCY = 256;
+const BODY = { pad: 'x'.repeat(40) }; // a ~60-byte request frame, like the 64-byte bare message
+const BARE_MSG = Buffer.alloc(64, 7);
+const HELLO = encodeFrame({ type: 'hello', v: 1, client: 'bench' });
+const PING = encodeFrame({ type: 'ping' });
+
+let mode: Mode = 'native';
+const socks: WebSocket[] = [];
+let pinger: NodeJS.Timeout | undefined;
+
+function openOne(url: string, localAddress: string): Promise<WebSocket | undefined> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress, handshakeTimeout: 30_000 } as WebSocket.ClientOptions);
+    ws.on('error', () => resolve(undefined));
+    ws.once('open', () => {
+      if (mode === 'bare') return resolve(ws);
+      ws.once('message', (d: Buffer) => resolve(decodeFrame(d).type === 'welcome' ? ws : undefined));
+      ws.send(HELLO);
+    });
+  });
+}
+
+async function open(url: string, n: number, localAddress: string) {
+  const start = performance.now();
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const ws = await openOne(url, localAddress);
+      if (ws) socks.push(ws);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  if (mode === 'native' && !pinger) {
+    // Keep held connections alive well inside the server's heartbeat (bench servers use 300 s).
+    pinger = setInterval(() => socks.forEach((s) => s.readyState === 1 && s.send(PING)), 60_000);
+  }
+  return { opened: n - failed, failed, seconds };
+}
+
+/** `inflight` connections each run request → answer → request … for `ms`; returns the latency histogram. */
+async function rtt(ms: number, inflight: number) {
+  const hist = new Histogram();
+  const end = performance.now() + ms;
+  let id = 0;
+  const loop = (ws: WebSocket) =>
+    new Promise<void>((resolve) => {
+      let t0 = 0;
+      const send = () => {
+        if (performance.now() >= end) {
+          ws.off('message', onMsg);
+          return resolve();
+        }
+        t0 = performance.now();
+        ws.send(mode === 'bare' ? BARE_MSG : encodeFrame({ type: 'req', id: ++id, route: 'echo', body: BODY }));
+      };
+      const onMsg = (d: Buffer) => {
+        if (mode === 'native' && decodeFrame(d).type !== 'res') return; // pongs of the keep-alive pinger
+        hist.record((performance.now() - t0) * 1000);
+        send();
+      };
+      ws.on('message', onMsg);
+      send();
+    });
+  const start = performance.now();
+  await Promise.all(socks.slice(0, inflight).map(loop));
+  return { count: hist.count, seconds: (performance.now() - start) / 1000, hist: hist.toJSON() };
+}
+
+async function closeAll() {
+  if (pinger) clearInterval(pinger);
+  pinger = undefined;
+  for (const s of socks) s.terminate();
+  socks.length = 0;
+}
+
+await servePeer({
+  commands: {
+    open: (a) => {
+      mode = a.mode as Mode;
+      return open(String(a.url), Number(a.n), String(a.localAddress));
+    },
+    rtt: (a) => rtt(Number(a.ms), Number(a.inflight)),
+    close: () => closeAll(),
+  },
+  close: () => closeAll(),
+});
