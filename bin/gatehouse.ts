@@ -32,6 +32,7 @@ commands:
   ask <kind>/<id> <json>     send a message and print the reply
 
 flags: --config FILE  --prefix P  --nats URL[,URL]  --roles R[,R]  --threads N  --log-level L  --set path=value
+       --app MODULE (load an app module, repeatable)  --gateway-procs N (N gateway processes on the same ports)
 `;
 
 function actorArg(arg: string | undefined): { kind: string; id: string } {
