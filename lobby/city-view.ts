@@ -23,7 +23,7 @@ export function summaryOf(c: CityContext, state: CitySummary['state']): CitySumm
 export function reportEffects(c: CityContext, state: CitySummary['state']): Effect[] {
   const s = summaryOf(c, state);
   return [
-    { type: 'tell', to: parentOf(c.id), msg: { type: 'report', child: c.id, ...s } },
+    { type: 'tell', to: parentOf(c.id)!, msg: { type: 'report', child: c.id, ...s } },
     { type: 'tell', to: { kind: K.cityIndex, id: c.serverType }, msg: state === 'open' ? { type: 'put', city: c.id, ...s } : { type: 'del', city: c.id } },
   ];
 }

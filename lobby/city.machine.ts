@@ -49,6 +49,7 @@ export type CityEvent =
   | { type: 'circleCreated'; ok: boolean; body?: unknown; error?: { code: string; message: string } }
   | { type: 'circleReport'; slot: number; n: number; state: CircleSlot['state']; leader: string; closed: boolean }
   | { type: 'info' }
+  | { type: 'poke' }
   | SocialEvent;
 
 const RESET = { roster: {}, order: [], leader: null, settings: NO_SETTINGS, reservedBy: null, circles: {}, creating: null };
@@ -96,6 +97,7 @@ export const cityMachine = setup({
           }),
         },
         info: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit(ok(cityInfo(context, 'empty')))) },
+        poke: { actions: enqueueActions(({ context, enqueue }) => emitAll(enqueue, reportEffects(context, 'empty'))) },
         enter: { actions: 'closed' },
         open: { actions: 'closed' },
         settings: { actions: 'closed' },
@@ -116,6 +118,7 @@ export const cityMachine = setup({
       },
       on: {
         info: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit(ok(cityInfo(context, 'reserved')))) },
+        poke: { actions: enqueueActions(({ context, enqueue }) => emitAll(enqueue, reportEffects(context, 'reserved'))) },
         reserve: { actions: enqueueActions(({ enqueue }) => enqueue.emit(refuse(LobbyCode.NotEmpty, 'this city is being created by someone else'))) },
         unreserve: {
           guard: ({ context, event }) => context.reservedBy?.id === event.id,
@@ -170,6 +173,7 @@ export const cityMachine = setup({
       },
       on: {
         info: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit(ok(cityInfo(context, 'open')))) },
+        poke: { actions: enqueueActions(({ context, enqueue }) => emitAll(enqueue, reportEffects(context, 'open'))) },
         reserve: { actions: enqueueActions(({ enqueue }) => enqueue.emit(refuse(LobbyCode.NotEmpty, 'this city is open: join it instead'))) },
         open: { actions: enqueueActions(({ enqueue }) => enqueue.emit(refuse(LobbyCode.NotReserved, 'this city is already open'))) },
         enter: {

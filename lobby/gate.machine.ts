@@ -3,7 +3,8 @@
  * keeps what its cities report about themselves (the city list: counts, state, leader, settings) and reports its
  * own count to its server. The server already checked the Hunter Rank range, so the gate only checks capacity.
  *
- * `idle` / `live` as for servers: while anyone is here a refresh timer re-reports and audits.
+ * `idle` / `live` as for servers: while anyone is here a refresh timer re-reports, audits and pokes the cities it
+ * lists as in use (a city that emptied while its report was lost answers "empty").
  */
 import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../actors/runtime/effects.js';
@@ -15,6 +16,7 @@ import {
   herePublic,
   leaveStep,
   page,
+  pokeEffects,
   reportEffect,
   rosterSize,
   socialEffects,
@@ -23,7 +25,7 @@ import {
   type SocialEvent,
 } from './layer.js';
 import { ok, refuse, LobbyCode, type CitySummary, type MemberInfo } from './model.js';
-import { childKey, parentOf, statusOf } from './tree.js';
+import { childKey, K, parentOf, statusOf } from './tree.js';
 
 export interface GateInput {
   id: string;
@@ -44,7 +46,8 @@ export type GateEvent =
   | { type: 'leave'; id: string }
   | ({ type: 'report'; child: string } & CitySummary)
   | { type: 'list'; offset: number; limit: number }
-  | { type: 'info' }
+  | { type: 'info'; members?: boolean }
+  | { type: 'poke' }
   | SocialEvent;
 
 function info(c: GateContext, withMembers: boolean) {
@@ -92,9 +95,10 @@ export const gateMachine = setup({
         refresh: {
           target: 'live',
           reenter: true,
-          actions: enqueueActions(({ context, enqueue }) => {
-            enqueue.emit(reportEffect(context.id, { n: rosterSize(context.roster) }));
-            emitAll(enqueue, auditEffects(context.id, context.roster));
+          actions: enqueueActions(({ context: c, enqueue }) => {
+            emitAll(enqueue, reportEffect(c.id, { n: rosterSize(c.roster) }));
+            emitAll(enqueue, auditEffects(c.id, c.roster));
+            emitAll(enqueue, pokeEffects(K.city, Object.keys(c.citySummaries).map((key) => `${c.id}-${key}`)));
           }),
         },
       },
@@ -110,7 +114,7 @@ export const gateMachine = setup({
     leave: { actions: enqueueActions(({ context: c, event: e, enqueue }) => apply(enqueue, leaveStep(c.id, c.roster, e.id))) },
     report: {
       // Unchanged periodic re-reports leave the state as is: no snapshot write for them.
-      guard: ({ context, event }) => parentOf(event.child).id === context.id && !sameSummary(context.citySummaries[childKey(event.child)], event),
+      guard: ({ context, event }) => parentOf(event.child)?.id === context.id && !sameSummary(context.citySummaries[childKey(event.child)], event),
       actions: enqueueActions(({ context, event, enqueue }) => {
         const key = childKey(event.child);
         const summaries = { ...context.citySummaries };
@@ -123,7 +127,8 @@ export const gateMachine = setup({
     list: {
       actions: enqueueActions(({ context: c, event: e, enqueue }) => enqueue.emit(ok({ ...info(c, false), cities: page(cityList(c), e.offset, e.limit) }))),
     },
-    info: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit(ok(info(context, true)))) },
+    info: { actions: enqueueActions(({ context, event, enqueue }) => enqueue.emit(ok(info(context, event.members !== false)))) },
+    poke: { actions: enqueueActions(({ context, enqueue }) => emitAll(enqueue, reportEffect(context.id, { n: rosterSize(context.roster) }))) },
     chat: { actions: 'social' },
     whisper: { actions: 'social' },
     relay: { actions: 'social' },

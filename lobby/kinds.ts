@@ -1,8 +1,8 @@
 /**
  * The lobby's actor kinds, built from the tree config: each machine with its message checks, persistence and
  * input. Layers, circles and player records are durable (every change written before it is acknowledged; relays,
- * chat and audits change nothing, so they never write). The world and the search indexes are memory-only: they
- * are rebuilt from the layers' periodic re-reports.
+ * chat and audits change nothing, so they never write). The search indexes are memory-only: they are rebuilt from
+ * the layers' periodic re-reports.
  */
 import { badMessage, defineKind, type ActorKind } from '../actors/runtime/kind.js';
 import { cityIndexMachine, type CityIndexEvent } from './city-index.machine.js';
@@ -14,21 +14,22 @@ import { playerIndexMachine, type PlayerIndexEvent } from './player-index.machin
 import { playerToEvent } from './player-events.js';
 import { playerMachine } from './player.machine.js';
 import { serverMachine, type ServerEvent } from './server.machine.js';
-import { K, parseCircle, parseLayer, serverTypeOf, SERVER_TYPES, WORLD_ID, type LobbyTree } from './tree.js';
+import { K, parseCircle, parseLayer, serverTypeOf, SERVER_TYPES, type LobbyTree } from './tree.js';
 import { asMsg, bool, bytes, capcomId, conn, int, LIMITS, member, optStr, settings, str, type Msg } from './validate.js';
-import { worldMachine, type WorldEvent } from './world.machine.js';
 
 const CITY_STATES = new Set(['empty', 'reserved', 'open']);
 
 /** Messages every layer understands; undefined for the others. */
-function layerEvent(m: Msg & { type: string }): SocialEvent | { type: 'enter' | 'leave' | 'info' | 'list'; [k: string]: unknown } | undefined {
+function layerEvent(m: Msg & { type: string }): SocialEvent | { type: 'enter' | 'leave' | 'info' | 'poke' | 'list'; [k: string]: unknown } | undefined {
   switch (m.type) {
     case 'enter':
       return { type: 'enter', p: member(m.p), here: bool(m, 'here', true) };
     case 'leave':
       return { type: 'leave', id: capcomId(m, 'id') };
     case 'info':
-      return { type: 'info' };
+      return { type: 'info', members: bool(m, 'members', true) };
+    case 'poke':
+      return { type: 'poke' };
     case 'list':
       return { type: 'list', offset: m.offset === undefined ? 0 : int(m, 'offset', 0, 10_000), limit: m.limit === undefined ? 50 : int(m, 'limit', 1, 100) };
     case 'chat':
@@ -165,24 +166,6 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     },
     toEvent: (msg) => playerToEvent(tree, msg),
   });
-  const world = defineKind({
-    name: K.world,
-    machine: worldMachine,
-    persistence: 'none',
-    input(id) {
-      if (id !== WORLD_ID) throw badMessage(`the lobby has one world actor, "${WORLD_ID}"`);
-      return { servers: tree.servers, serverCapacity: tree.serverCapacity };
-    },
-    canPassivate: (s) => Object.values(s.context.counts).every((n) => n === 0),
-    toEvent(msg): WorldEvent {
-      const m = asMsg(msg);
-      if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), n: int(m, 'n', 0, 1_000_000) };
-      if (m.type === 'list') {
-        return { type: 'list', offset: m.offset === undefined ? 0 : int(m, 'offset', 0, 10_000), limit: m.limit === undefined ? 100 : int(m, 'limit', 1, 100), serverType: optStr(m, 'serverType', 16) };
-      }
-      return unknown(K.world, m.type);
-    },
-  });
   const playerIndex = defineKind({
     name: K.playerIndex,
     machine: playerIndexMachine,
@@ -238,7 +221,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       return unknown(K.cityIndex, m.type);
     },
   });
-  return [world, server, gate, city, circle, player, playerIndex, cityIndex] as ActorKind[];
+  return [server, gate, city, circle, player, playerIndex, cityIndex] as ActorKind[];
 }
 
 function cityOf(tree: LobbyTree, m: Msg): string {

@@ -99,9 +99,18 @@ export function socialEffects(layer: string, r: Roster, e: SocialEvent): Step {
   }
 }
 
-/** The count report to the parent layer (or the world, for a server). */
-export function reportEffect(layer: string, body: Record<string, unknown>): Effect {
-  return { type: 'tell', to: parentOf(layer), msg: { type: 'report', child: layer, ...body } };
+/** The count report to the parent layer (none for a server). */
+export function reportEffect(layer: string, body: Record<string, unknown>): Effect[] {
+  const to = parentOf(layer);
+  return to ? [{ type: 'tell', to, msg: { type: 'report', child: layer, ...body } }] : [];
+}
+
+/**
+ * Asks children this layer believes occupied to report again. A child that emptied while its report was lost (its
+ * parent's node was down) has no timer left to correct it; the parent's refresh does.
+ */
+export function pokeEffects(kind: string, ids: string[]): Effect[] {
+  return ids.map((id) => ({ type: 'tell', to: { kind, id }, msg: { type: 'poke' } }));
 }
 
 /**
@@ -167,7 +176,7 @@ export function enterStep(
   const roster = { ...r, [e.p.id]: entryOf(e.p, e.here) };
   const effects: Effect[] = [];
   if (!cur || cur.here !== e.here) effects.push(...presenceEffects(layer, roster, e.p.id, e.here));
-  if (!cur) effects.push(reportEffect(layer, { n: rosterSize(roster) }));
+  if (!cur) effects.push(...reportEffect(layer, { n: rosterSize(roster) }));
   effects.push(ok(reply(roster)));
   return { roster, effects };
 }
@@ -178,6 +187,6 @@ export function leaveStep(layer: string, r: Roster, id: string): Step {
   if (!cur) return { effects: [ok()] };
   const effects = cur.here ? presenceEffects(layer, r, id, false) : [];
   const roster = without(r, id);
-  effects.push(reportEffect(layer, { n: rosterSize(roster) }), ok());
+  effects.push(...reportEffect(layer, { n: rosterSize(roster) }), ok());
   return { roster, effects };
 }

@@ -85,7 +85,8 @@ export function advance(nav: Nav, r: StepResult): { nav: Nav; next?: Effect; don
   let next: Nav = { ...nav, at: nav.at + 1 };
   if (!nav.failed) {
     if (r.ok) {
-      if (step.msg.type === 'enter' || step.msg.type === 'open') next.view = r.body;
+      // The view returned is the one of the layer the player now stands in.
+      if (step.msg.type === 'open' || step.msg.here === true) next.view = r.body;
     } else if (step.required) {
       // Undo what was done, newest first; the refused step itself changed nothing.
       const undo = nav.steps

@@ -1,9 +1,11 @@
 /**
- * A lobby server (`s03`): admits players up to its capacity and within its type's Hunter Rank range, keeps the gate
- * counts its gates report (the gate list), and reports its own count to the world (the server list).
+ * A lobby server (`s03`): admits players up to its capacity and within its type's Hunter Rank range, and keeps the
+ * gate counts its gates report (the gate list). Its own count is exact (a roster of everyone under it, durable), so
+ * the server list asks servers directly.
  *
- * States: `idle` (nobody here: no timer, may passivate) and `live` (a refresh timer re-reports the count and audits
- * the roster, so counts lost with a crashed node or a dropped tell are correct again within one period).
+ * States: `idle` (nobody here: no timer, may passivate) and `live` (a refresh timer audits the roster and pokes the
+ * gates it believes occupied, so counts lost with a crashed node or a dropped tell are correct again within one
+ * period).
  */
 import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../actors/runtime/effects.js';
@@ -13,7 +15,7 @@ import {
   herePublic,
   leaveStep,
   page,
-  reportEffect,
+  pokeEffects,
   rosterSize,
   socialEffects,
   SOCIAL_TYPES,
@@ -23,7 +25,7 @@ import {
   emitAll,
 } from './layer.js';
 import { ok, refuse, LobbyCode, type MemberInfo } from './model.js';
-import { childKey, gateId, parentOf, statusOf, type HrRange, type ServerType } from './tree.js';
+import { childKey, gateId, K, parentOf, statusOf, type HrRange, type ServerType } from './tree.js';
 
 export interface ServerInput {
   id: string;
@@ -46,7 +48,7 @@ export type ServerEvent =
   | { type: 'leave'; id: string }
   | { type: 'report'; child: string; n: number }
   | { type: 'list'; offset: number; limit: number }
-  | { type: 'info' }
+  | { type: 'info'; members?: boolean }
   | SocialEvent;
 
 
@@ -76,9 +78,9 @@ export const serverMachine = setup({
         refresh: {
           target: 'live',
           reenter: true,
-          actions: enqueueActions(({ context, enqueue }) => {
-            enqueue.emit(reportEffect(context.id, { n: rosterSize(context.roster) }));
-            emitAll(enqueue, auditEffects(context.id, context.roster));
+          actions: enqueueActions(({ context: c, enqueue }) => {
+            emitAll(enqueue, auditEffects(c.id, c.roster));
+            emitAll(enqueue, pokeEffects(K.gate, Object.keys(c.gateCounts).filter((g) => c.gateCounts[g]! > 0).map((g) => `${c.id}-${g}`)));
           }),
         },
       },
@@ -98,9 +100,11 @@ export const serverMachine = setup({
     },
     leave: { actions: enqueueActions(({ context: c, event: e, enqueue }) => apply(enqueue, leaveStep(c.id, c.roster, e.id))) },
     report: {
-      guard: ({ context, event }) => parentOf(event.child).id === context.id && context.gateCounts[childKey(event.child)] !== event.n,
+      guard: ({ context, event }) => parentOf(event.child)?.id === context.id && (context.gateCounts[childKey(event.child)] ?? 0) !== event.n,
       actions: enqueueActions(({ context, event, enqueue }) => {
-        enqueue.assign({ gateCounts: { ...context.gateCounts, [childKey(event.child)]: event.n } });
+        const gateCounts = { ...context.gateCounts, [childKey(event.child)]: event.n };
+        if (event.n === 0) delete gateCounts[childKey(event.child)];
+        enqueue.assign({ gateCounts });
       }),
     },
     list: {
@@ -114,7 +118,7 @@ export const serverMachine = setup({
         enqueue.emit(ok({ ...info(c, false), gates: page(gates, e.offset, e.limit) }));
       }),
     },
-    info: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit(ok(info(context, true)))) },
+    info: { actions: enqueueActions(({ context, event, enqueue }) => enqueue.emit(ok(info(context, event.members !== false)))) },
     chat: { actions: 'social' },
     whisper: { actions: 'social' },
     relay: { actions: 'social' },

@@ -31,9 +31,8 @@ export interface LobbyTree {
 export type Level = 'server' | 'gate' | 'city';
 export const LEVELS: readonly Level[] = ['server', 'gate', 'city'];
 
-/** Actor kind names: one per layer, plus the player record, the roots and the search indexes. */
+/** Actor kind names: one per layer, plus the player record and the search indexes. */
 export const K = {
-  world: 'lobby-world',
   server: 'lobby-server',
   gate: 'lobby-gate',
   city: 'lobby-city',
@@ -42,9 +41,6 @@ export const K = {
   playerIndex: 'lobby-pindex',
   cityIndex: 'lobby-cindex',
 } as const;
-
-/** The one world actor that servers report their counts to (the server list). */
-export const WORLD_ID = 'world';
 
 const two = (n: number) => String(n).padStart(2, '0');
 export const serverId = (s: number) => `s${two(s)}`;
@@ -103,10 +99,13 @@ export function chainOf(id: string): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join('-'));
 }
 
-/** The layer a layer reports its counts to: the gate of a city, the server of a gate, the world for a server. */
-export function parentOf(id: string): { kind: string; id: string } {
+/**
+ * The layer a layer reports its counts to: the gate of a city, the server of a gate. Servers report to nobody: the
+ * server list asks the (few) servers directly, so it is exact even right after a failure.
+ */
+export function parentOf(id: string): { kind: string; id: string } | null {
   const cut = id.lastIndexOf('-');
-  return cut < 0 ? { kind: K.world, id: WORLD_ID } : { kind: kindOfLayer(id.slice(0, cut)), id: id.slice(0, cut) };
+  return cut < 0 ? null : { kind: kindOfLayer(id.slice(0, cut)), id: id.slice(0, cut) };
 }
 
 /** The short child key a parent keeps counts under (`g12` for `s03-g12`). */

@@ -4,6 +4,8 @@
  */
 import type { ConnRef } from '../actors/runtime/effects.js';
 import { badMessage } from '../actors/runtime/kind.js';
+import { GatehouseError } from '../common/errors.js';
+import { ClientErrorCode } from '../protocol/error-codes.js';
 import { NO_SETTINGS, type CitySettings, type MemberInfo } from './model.js';
 import { CAPCOM_ID_RE, parseLayer, type LobbyTree } from './tree.js';
 
@@ -83,3 +85,16 @@ export function settings(v: unknown): CitySettings {
   if (s.hrMin > s.hrMax) throw badMessage('settings.hrMin must be ≤ hrMax');
   return s;
 }
+
+/** Checks a body with the actors' validators, reporting failures as the client's BAD_REQUEST. */
+export function check<T>(raw: unknown, fn: (m: Msg) => T): T {
+  const m = raw === undefined || raw === null ? {} : raw;
+  if (typeof m !== 'object' || Array.isArray(m)) throw new GatehouseError(ClientErrorCode.BadRequest, 'body must be an object');
+  try {
+    return fn(m as Msg);
+  } catch (err) {
+    if (err instanceof GatehouseError && err.code !== 'BAD_MESSAGE') throw err;
+    throw new GatehouseError(ClientErrorCode.BadRequest, (err as Error).message);
+  }
+}
+

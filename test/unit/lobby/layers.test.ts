@@ -26,7 +26,7 @@ describe('lobby tree ids', () => {
     expect(cityId(3, 12, 7)).toBe('s03-g12-c07');
     expect(chainOf('s03-g12-c07')).toEqual(['s03', 's03-g12', 's03-g12-c07']);
     expect(parentOf('s03-g12-c07')).toEqual({ kind: 'lobby-gate', id: 's03-g12' });
-    expect(parentOf('s03')).toEqual({ kind: 'lobby-world', id: 'world' });
+    expect(parentOf('s03')).toBeNull();
     expect(parseLayer(TREE, 's12-g40-c40')?.level).toBe('city');
     expect(parseLayer(TREE, 's13')).toBeNull();
     expect(parseLayer(TREE, 's01-g41')).toBeNull();
@@ -59,12 +59,16 @@ describe('server layer', () => {
     expect(reply(expert.send({ type: 'enter', p: hunter(4, 31), here: true }))?.error).toBeUndefined();
   });
 
-  it('reports its count to the world on arrivals and departures, not on moves within', () => {
+  it('a gate reports its count to its server on arrivals and departures, not on moves within', () => {
+    const g = pure(gateMachine, { ...gateInput, capacity: 10 });
+    const fx = g.send({ type: 'enter', p: hunter(1), here: true });
+    expect(tells(fx, 'lobby-server')[0]).toMatchObject({ to: { id: 's04' }, msg: { type: 'report', child: 's04-g02', n: 1 } });
+    expect(tells(g.send({ type: 'enter', p: hunter(1), here: false }), 'lobby-server')).toHaveLength(0);
+    expect(tells(g.send({ type: 'leave', id: hunter(1).id }), 'lobby-server')[0]?.msg).toMatchObject({ n: 0 });
+    // Its server counts it exactly (its own roster) and shows it in the gate list.
     const s = pure(serverMachine, serverInput());
-    const fx = s.send({ type: 'enter', p: hunter(1), here: true });
-    expect(tells(fx, 'lobby-world')[0]?.msg).toEqual({ type: 'report', child: 's04', n: 1 });
-    expect(tells(s.send({ type: 'enter', p: hunter(1), here: false }), 'lobby-world')).toHaveLength(0);
-    expect(tells(s.send({ type: 'leave', id: hunter(1).id }), 'lobby-world')[0]?.msg).toMatchObject({ n: 0 });
+    s.send({ type: 'enter', p: hunter(1), here: true });
+    expect(reply(s.send({ type: 'info' }))?.body).toMatchObject({ n: 1, status: 'JOINABLE', members: [{ id: hunter(1).id }] });
   });
 
   it('pushes joins and leaves to the players standing here only', () => {
@@ -93,12 +97,14 @@ describe('server layer', () => {
     ]);
   });
 
-  it('re-reports and audits its roster every refresh period while occupied, and stops when empty', () => {
+  it('audits its roster and pokes the gates it believes occupied every refresh period, and stops when empty', () => {
     const s = pure(serverMachine, serverInput());
     s.send({ type: 'enter', p: hunter(1), here: true });
+    s.send({ type: 'report', child: 's04-g07', n: 3 });
+    s.send({ type: 'report', child: 's04-g08', n: 0 });
     s.clock.advance(15_000);
     const fx = s.drain();
-    expect(tells(fx, 'lobby-world')[0]?.msg).toMatchObject({ n: 1 });
+    expect(tells(fx, 'lobby-gate')).toEqual([{ type: 'tell', to: { kind: 'lobby-gate', id: 's04-g07' }, msg: { type: 'poke' } }]);
     expect(tells(fx, 'lobby-player')[0]).toMatchObject({ to: { id: hunter(1).id }, msg: { type: 'audit', layer: 's04' } });
     s.send({ type: 'leave', id: hunter(1).id });
     expect(s.snapshot.value).toBe('idle');
@@ -113,6 +119,11 @@ describe('gate layer', () => {
     g.send({ type: 'enter', p: hunter(1), here: false }); // went into a city: still counted
     g.send({ type: 'enter', p: hunter(2), here: true });
     expect(errorCode(g.send({ type: 'enter', p: hunter(3), here: true }))).toBe('FULL');
+  });
+
+  it('answers a poke with its count (a parent checking on it after a lost report)', () => {
+    const g = pure(gateMachine, gateInput);
+    expect(tells(g.send({ type: 'poke' }), 'lobby-server')[0]?.msg).toEqual({ type: 'report', child: 's04-g02', n: 0 });
   });
 
   it('keeps city summaries for its list; unchanged re-reports change nothing', () => {

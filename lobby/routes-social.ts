@@ -1,0 +1,111 @@
+/**
+ * Lobby routes between players: chat, whisper, tell, relays, status and profile, friends, quest circles and search.
+ * Chat and relays are tells to the layer (no answer awaited from it): the route returns as soon as the message is
+ * on the bus, and the pushes prove delivery.
+ */
+import type { RouteHandler } from '../gateway/app-api.js';
+import { LobbyCode } from './model.js';
+import { lookupPlayers, searchCities, searchPlayers } from './search.js';
+import { askActor, lobbyError, playerOf, requireLayer, requirePlayer } from './session.js';
+import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
+import { bool, bytes, capcomId, check, int, LIMITS, optStr, str } from './validate.js';
+
+/** Relay payloads are small game-state packets (positions, gestures): bigger ones are refused. */
+const RELAY_MAX_BYTES = 512;
+
+export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
+  const toPlayer = (ctx: Parameters<RouteHandler>[0], msg: Record<string, unknown>) => askActor(ctx, playerOf(requirePlayer(ctx).id), msg);
+  return {
+    'lobby.chat': async (ctx, raw) => {
+      const text = check(raw, (m) => str(m, 'text', LIMITS.text, 1));
+      const { me, layer } = requireLayer(ctx);
+      ctx.actors.tell(layer, { type: 'chat', from: me.id, text });
+      return null;
+    },
+    'lobby.relay': async (ctx, raw) => {
+      const d = check(raw, (m) => {
+        if (m.d instanceof Uint8Array && m.d.length > RELAY_MAX_BYTES) throw new Error(`d is at most ${RELAY_MAX_BYTES} bytes`);
+        return m.d;
+      });
+      const { me, layer } = requireLayer(ctx);
+      ctx.actors.tell(layer, { type: 'relay', from: me.id, d });
+      return null;
+    },
+    'lobby.whisper': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ to: capcomId(m, 'to'), text: str(m, 'text', LIMITS.text, 1) }));
+      const { me, layer } = requireLayer(ctx);
+      return askActor(ctx, layer, { type: 'whisper', from: me.id, to: b.to, text: b.text });
+    },
+    'lobby.tell': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ to: capcomId(m, 'to'), text: str(m, 'text', LIMITS.text, 1) }));
+      const me = requirePlayer(ctx);
+      return askActor(ctx, playerOf(b.to), { type: 'tellMsg', from: me.id, name: me.name, text: b.text });
+    },
+
+    'lobby.status': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ status: m.status === undefined ? undefined : str(m, 'status', LIMITS.status), hr: m.hr === undefined ? undefined : int(m, 'hr', 1, 999) }));
+      return toPlayer(ctx, { type: 'setStatus', ...b });
+    },
+    'lobby.profile.write': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ offset: int(m, 'offset', 0, 255), bytes: bytes(m, 'bytes', 256) }));
+      return toPlayer(ctx, { type: 'profileWrite', ...b });
+    },
+    'lobby.profile.get': async (ctx, raw) => {
+      const me = requirePlayer(ctx);
+      const id = check(raw, (m) => (m.id === undefined ? me.id : capcomId(m, 'id')));
+      return askActor(ctx, playerOf(id), { type: 'profileRead' });
+    },
+
+    'lobby.friends': async (ctx) => {
+      const lists = await toPlayer(ctx, { type: 'friends' }) as { friends: Array<{ id: string; name: string }>; pending: unknown[]; sent: string[] };
+      const online = await lookupPlayers(ctx, tree.searchShards, lists.friends.map((f) => f.id));
+      return { ...lists, friends: lists.friends.map((f) => ({ ...f, online: online.has(f.id), loc: online.get(f.id)?.loc ?? null })) };
+    },
+    'lobby.friends.request': async (ctx, raw) => toPlayer(ctx, { type: 'friendRequest', to: check(raw, (m) => capcomId(m, 'to')) }),
+    'lobby.friends.accept': async (ctx, raw) => toPlayer(ctx, { type: 'friendAccept', from: check(raw, (m) => capcomId(m, 'from')) }),
+    'lobby.friends.decline': async (ctx, raw) => toPlayer(ctx, { type: 'friendDecline', from: check(raw, (m) => capcomId(m, 'from')) }),
+    'lobby.friends.delete': async (ctx, raw) => toPlayer(ctx, { type: 'friendDelete', id: check(raw, (m) => capcomId(m, 'id')) }),
+
+    'lobby.circles': async (ctx) => {
+      const { layer } = requireLayer(ctx);
+      if (layer.kind !== K.city) throw lobbyError(LobbyCode.NotInLayer, 'quest circles are in cities');
+      return ((await askActor(ctx, layer, { type: 'info' })) as { circles: unknown }).circles;
+    },
+    'lobby.circle.create': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ password: optStr(m, 'password', LIMITS.password), goal: optStr(m, 'goal', LIMITS.goal) }));
+      return toPlayer(ctx, { type: 'circleCreate', ...b });
+    },
+    'lobby.circle.join': async (ctx, raw) => {
+      const b = check(raw, (m) => {
+        if (!parseCircle(tree, m.circle)) throw new Error('circle must be a quest circle id (s03-g12-c07-q1)');
+        return { circle: m.circle as string, password: optStr(m, 'password', LIMITS.password) };
+      });
+      return toPlayer(ctx, { type: 'circleJoin', ...b });
+    },
+    'lobby.circle.ready': async (ctx, raw) => toPlayer(ctx, { type: 'circleAct', op: 'ready', ready: check(raw, (m) => bool(m, 'ready', true)) }),
+    'lobby.circle.depart': async (ctx) => toPlayer(ctx, { type: 'circleAct', op: 'depart', ready: true }),
+    'lobby.circle.leave': async (ctx) => toPlayer(ctx, { type: 'circleLeave' }),
+
+    'lobby.search.players': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ q: str(m, 'q', LIMITS.query, 1), limit: m.limit === undefined ? 20 : int(m, 'limit', 1, LIMITS.searchResults) }));
+      requirePlayer(ctx);
+      return searchPlayers(ctx, tree.searchShards, b.q, b.limit);
+    },
+    'lobby.search.cities': async (ctx, raw) => {
+      const b = check(raw, (m) => {
+        if (!SERVER_TYPES.includes(m.type as ServerType)) throw new Error(`type must be one of ${SERVER_TYPES.join(', ')}`);
+        return {
+          type: m.type as ServerType,
+          goal: optStr(m, 'goal', LIMITS.goal),
+          seeking: optStr(m, 'seeking', LIMITS.seeking),
+          hr: m.hr === undefined ? 0 : int(m, 'hr', 0, 999),
+          joinable: bool(m, 'joinable', false),
+          limit: m.limit === undefined ? 20 : int(m, 'limit', 1, LIMITS.searchResults),
+        };
+      });
+      requirePlayer(ctx);
+      const { type, ...q } = b;
+      return searchCities(ctx, type, q);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The lobby's client routes (native protocol, client SDK, bots) and session hooks. Bodies are checked here
+ * (BAD_REQUEST) before any actor is asked; actors check again. Navigation goes through the player record; chat and
+ * relays go straight to the layer the session stands in (the hot path: one bus message, one push per gateway).
+ *
+ *   lobby.login {capcomId, name, hr}     → record + friends + pending requests      lobby.logout, lobby.whoami
+ *   lobby.servers {type?, offset?, limit?} / lobby.gates {server, …} / lobby.cities {gate, …}   paged list views
+ *   lobby.enter {layer} → {loc, view}     lobby.leave → up one level                lobby.layer {id?} → a layer's view
+ *   lobby.city.reserve {city} · lobby.city.open {settings} · lobby.city.cancel · lobby.city.settings {settings}
+ *   lobby.chat {text} · lobby.whisper {to, text} · lobby.tell {to, text} · lobby.relay {d}
+ *   lobby.status {status?, hr?} · lobby.profile.write {offset, bytes} · lobby.profile.get {id?}
+ *   lobby.friends · lobby.friends.request {to} · .accept {from} · .decline {from} · .delete {id}
+ *   lobby.circles · lobby.circle.create {password?, goal?} · .join {circle, password?} · .ready {ready?} · .depart · .leave
+ *   lobby.search.players {q, limit?} · lobby.search.cities {type, goal?, seeking?, hr?, joinable?, limit?}
+ *
+ * Pushes: see Push in model.ts (lobby.onJoin, lobby.onChat, lobby.onRelay, …).
+ */
+import type { GatewayApp, RouteContext, RouteHandler } from '../gateway/app-api.js';
+import { socialRoutes } from './routes-social.js';
+import { page } from './layer.js';
+import { askActor, endSession, lobbyError, playerOf, requireLayer, requirePlayer, serial, SESSION_KEY, sessionOf, type LobbySession } from './session.js';
+import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
+import { LobbyCode } from './model.js';
+import { capcomId, check, int, LIMITS, optStr, settings, str, type Msg } from './validate.js';
+
+const paging = (m: Msg) => ({ offset: m.offset === undefined ? 0 : int(m, 'offset', 0, 10_000), limit: m.limit === undefined ? 50 : int(m, 'limit', 1, 100) });
+
+function layerOf(tree: LobbyTree, m: Msg, key: string, level?: 'server' | 'gate' | 'city'): string {
+  const l = parseLayer(tree, m[key]);
+  if (!l || (level && l.level !== level)) throw new Error(`${key} must be a ${level ?? 'layer'} id of this lobby (e.g. s03, s03-g12, s03-g12-c07)`);
+  return l.id;
+}
+
+/** A move through the player record; the session's copy of the location follows. */
+async function move(ctx: RouteContext, me: LobbySession, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
+  return serial(ctx.session.id, async () => {
+    const r = await askActor<{ loc: string[]; view: unknown }>(ctx, playerOf(me.id), msg);
+    await ctx.set(SESSION_KEY, { ...(sessionOf(ctx) ?? me), loc: r.loc } satisfies LobbySession);
+    return r;
+  });
+}
+
+export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
+  const routes: Record<string, RouteHandler> = {
+    'lobby.login': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ id: capcomId(m, 'capcomId'), name: str(m, 'name', LIMITS.name, 1), hr: int(m, 'hr', 1, 999) }));
+      return serial(ctx.session.id, async () => {
+        // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
+        await ctx.login(b.id);
+        const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true });
+        await ctx.set(SESSION_KEY, { id: b.id, name: b.name, loc: r.loc } satisfies LobbySession);
+        return r;
+      });
+    },
+    'lobby.logout': async (ctx) =>
+      serial(ctx.session.id, async () => {
+        if (!sessionOf(ctx)) return null;
+        // Ending the session runs onSessionEnd, which logs the record out; the connection stays open.
+        await ctx.logout();
+        return null;
+      }),
+    'lobby.whoami': async (ctx) => askActor(ctx, playerOf(requirePlayer(ctx).id), { type: 'whoami' }),
+
+    'lobby.servers': async (ctx, raw) => {
+      // A dozen servers, asked at once: their counts are exact (durable rosters) even right after a failure.
+      const b = check(raw, (m) => ({ ...paging(m), type: optStr(m, 'type', 16) }));
+      const ids = tree.servers.map((_, i) => serverId(i + 1)).filter((id, i) => !b.type || tree.servers[i] === b.type);
+      const views = await Promise.all(ids.map((id) => askActor<Record<string, unknown>>(ctx, { kind: K.server, id }, { type: 'info', members: false })));
+      const items = views.map(({ layer, type, n, capacity, status }) => ({ id: layer, type, n, capacity, status }));
+      return page(items, b.offset, b.limit);
+    },
+    'lobby.gates': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ server: layerOf(tree, m, 'server', 'server'), ...paging(m) }));
+      return askActor(ctx, { kind: K.server, id: b.server }, { type: 'list', offset: b.offset, limit: b.limit });
+    },
+    'lobby.cities': async (ctx, raw) => {
+      const b = check(raw, (m) => ({ gate: layerOf(tree, m, 'gate', 'gate'), ...paging(m) }));
+      return askActor(ctx, { kind: K.gate, id: b.gate }, { type: 'list', offset: b.offset, limit: b.limit });
+    },
+    'lobby.layer': async (ctx, raw) => {
+      const id = check(raw, (m) => (m.id === undefined ? undefined : layerOf(tree, m, 'id')));
+      const target = id ? { kind: K[parseLayer(tree, id)!.level], id } : requireLayer(ctx).layer;
+      return askActor(ctx, target, { type: 'info' });
+    },
+
+    'lobby.enter': async (ctx, raw) => {
+      const layer = check(raw, (m) => layerOf(tree, m, 'layer'));
+      return move(ctx, requirePlayer(ctx), { type: 'go', to: layer });
+    },
+    'lobby.leave': async (ctx) => {
+      const me = requirePlayer(ctx);
+      if (me.loc.length === 0) throw lobbyError(LobbyCode.NotInLayer, 'you are not in any layer');
+      return move(ctx, me, { type: 'go', to: me.loc.length > 1 ? me.loc[me.loc.length - 2]! : '' });
+    },
+
+    'lobby.city.reserve': async (ctx, raw) => {
+      const city = check(raw, (m) => layerOf(tree, m, 'city', 'city'));
+      return askActor(ctx, playerOf(requirePlayer(ctx).id), { type: 'reserve', city });
+    },
+    'lobby.city.open': async (ctx, raw) => {
+      const s = check(raw, (m) => settings(m.settings));
+      return move(ctx, requirePlayer(ctx), { type: 'openCity', settings: s });
+    },
+    'lobby.city.cancel': async (ctx) => askActor(ctx, playerOf(requirePlayer(ctx).id), { type: 'unreserve' }),
+    'lobby.city.settings': async (ctx, raw) => {
+      const s = check(raw, (m) => settings(m.settings));
+      const { me, layer } = requireLayer(ctx);
+      if (layer.kind !== K.city) throw lobbyError(LobbyCode.NotInLayer, 'enter your city first');
+      return askActor(ctx, layer, { type: 'settings', from: me.id, settings: s });
+    },
+
+    ...socialRoutes(tree),
+  };
+  return routes;
+}
+
+export function lobbyGateway(tree: LobbyTree): GatewayApp {
+  return {
+    routes: lobbyRoutes(tree),
+    async onSessionResume(ctx) {
+      const me = sessionOf(ctx);
+      if (me) await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });
+    },
+    onSessionEnd: endSession,
+  };
+}
+
+
