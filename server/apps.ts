@@ -6,11 +6,12 @@ import { chatApp } from '../chat/index.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { Config } from '../config/schema.js';
 import { gatewayKindsApp } from '../gateway/kinds.js';
+import { createLobbyApp, lobbyApp } from '../lobby/index.js';
 import type { App } from './app.js';
 
-export function defaultApps(): App[] {
+export function defaultApps(config?: Config): App[] {
   // gatewayKindsApp on every node: `conn` actors live on gateways, `session` and `identity` actors on workers.
-  return [gatewayKindsApp, demoApp, chatApp];
+  return [gatewayKindsApp, demoApp, chatApp, config ? createLobbyApp(config.lobby) : lobbyApp];
 }
 
 const isApp = (a: unknown): a is App =>
@@ -18,7 +19,7 @@ const isApp = (a: unknown): a is App =>
 
 /** defaultApps() plus every module of `config.node.apps`, each exporting `app` or `apps`. */
 export async function loadApps(config: Config): Promise<App[]> {
-  const apps = defaultApps();
+  const apps = defaultApps(config);
   for (const spec of config.node.apps) {
     const local = spec.startsWith('.') || isAbsolute(spec);
     let mod: { app?: unknown; apps?: unknown };
