@@ -90,7 +90,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     }
   };
   let reconcileQueued = false;
-  leases.onChange = () => {
+  const reconcileSoon = () => {
     if (reconcileQueued) return;
     reconcileQueued = true;
     queueMicrotask(() => {
@@ -98,9 +98,19 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       reconcile();
     });
   };
+  leases.onChange = reconcileSoon;
   membership.onLostMembership = (why) => {
-    for (const u of host.ownedShards()) host.dropShard(u.kind, u.shard);
-    log.warn({ why }, 'dropped all shards');
+    if (why === 'store unreachable') {
+      // Cut off from the store: others will declare us dead and take our shards; stop before they start.
+      for (const u of host.ownedShards()) host.dropShard(u.kind, u.shard);
+      log.warn({ why }, 'dropped all shards');
+      return;
+    }
+    // Our record expired (a stall longer than deadAfterMs) but we can reach the store: keep what is still ours and
+    // drop only shards whose leases went elsewhere meanwhile. Dropping everything would lose every in-memory actor
+    // on a busy node for nothing.
+    log.warn({ why }, 'membership lapsed: re-reading leases');
+    leases.refresh().then(reconcile, (err) => log.error({ err }, 'lease refresh after lapse failed'));
   };
 
   control.handle('probe', async (b) => migrator.probe(b.units as ShardUnit[], String(b.mid)));
@@ -109,6 +119,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   control.handle('drain', async () => {
     draining = true;
     await membership.tick();
+    reconcileSoon();
     log.info('draining: waiting for the balancer to move every shard away');
     return { draining: true };
   });
@@ -118,33 +129,39 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   control.start();
   await membership.join();
 
-  let timer: unknown;
-  let ticks = 0;
-  const loop = async () => {
+  // Two loops: the heartbeat (membership, leadership) must never wait behind a slow balancer tick, or a busy
+  // leader would be declared dead by its own bookkeeping.
+  const timers: unknown[] = [undefined, undefined];
+  let rounds = 0;
+  const heartbeat = async () => {
     const now = clock.now();
     rate = ((host.metrics.processed - lastProcessed) * 1000) / Math.max(1, now - lastAt);
     lastProcessed = host.metrics.processed;
     lastAt = now;
     await membership.tick();
-    const isLeader = await leader.tick();
-    if (ticks % Math.max(1, Math.round(c.rebalanceIntervalMs / c.heartbeatMs)) === 0 || draining) {
-      if (ticks % 10 === 0) await leases.refresh().catch((err) => log.warn({ err }, 'lease refresh failed'));
-      if (isLeader) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
-      reconcile();
-    }
-    ticks++;
+    await leader.tick();
   };
-  const schedule = () => {
-    if (stopped) return;
-    timer = clock.setTimeout(() => {
-      loop()
-        .catch((err) => log.error({ err }, 'cluster loop failed'))
-        .finally(schedule);
-    }, c.heartbeatMs);
+  const balance = async () => {
+    if (rounds++ % 10 === 0) await leases.refresh().catch((err) => log.warn({ err }, 'lease refresh failed'));
+    if (leader.leader) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
+    reconcile();
+  };
+  const every = (slot: number, ms: number, fn: () => Promise<void>) => {
+    const run = () => {
+      if (stopped) return;
+      timers[slot] = clock.setTimeout(() => {
+        fn()
+          .catch((err) => log.error({ err }, 'cluster loop failed'))
+          .finally(run);
+      }, ms);
+    };
+    run();
   };
   // First round at once: a lone first node leads and assigns every shard to itself without waiting a tick.
-  await loop().catch((err) => log.error({ err }, 'cluster loop failed'));
-  schedule();
+  await heartbeat().catch((err) => log.error({ err }, 'cluster heartbeat failed'));
+  await balance().catch((err) => log.error({ err }, 'cluster balance failed'));
+  every(0, c.heartbeatMs, heartbeat);
+  every(1, c.rebalanceIntervalMs, balance);
 
   return {
     name: 'cluster',
@@ -167,7 +184,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     async stop() {
       stopped = true;
       leases.onChange = undefined;
-      if (timer !== undefined) clock.clearTimeout(timer);
+      for (const t of timers) if (t !== undefined) clock.clearTimeout(t);
       control.stop();
       leases.stop();
       await leader.resign();

@@ -53,7 +53,7 @@ export class Membership {
     } catch (err) {
       if ((err as { code?: string }).code === 'CONFLICT') {
         // Our record expired (the cluster considers us dead) or was replaced: rejoin as a fresh member.
-        this.log.warn('membership record lost: dropping all shards and rejoining');
+        this.log.warn('membership record expired while this node was alive (a stall?): rejoining');
         this.onLostMembership?.('membership record expired');
         await this.join().catch((e) => this.log.error({ err: e }, 'rejoin failed'));
         return;
@@ -69,7 +69,8 @@ export class Membership {
   }
 
   async view(): Promise<NodeRecord[]> {
-    const keys = await this.bucket.keys();
+    // A key updated while the listing runs can be listed twice.
+    const keys = [...new Set(await this.bucket.keys())];
     const recs = await Promise.all(keys.map((k) => this.bucket.get(k).catch(() => null)));
     const out: NodeRecord[] = [];
     for (const e of recs) {

@@ -35,12 +35,18 @@ export interface MoveUnit extends ShardUnit {
 }
 
 /** An actor image as it crosses the bus. */
-type WireImage = [id: string, record: StoredActor | null, revision: number, queued: Array<[Envelope, string | undefined]>, dirty: boolean];
+type WireImage = [record: StoredActor | null, revision: number, queued: Array<[Envelope, string | undefined]>, dirty: boolean];
 
-/** One message of a hand-over: images encoded one by one (each encoded once, sized exactly) as binary blobs. */
+/**
+ * One actor in a hand-over: its id, whether it needs restoring at once (queued messages, pending timers, unsaved
+ * changes), and its image encoded on its own, so the new owner decodes it only when the actor is next used.
+ */
+type WireActor = [id: string, needsWork: boolean, seen: Array<[string, number]>, image: Uint8Array];
+
+/** One message of a hand-over. */
 interface Chunk {
   u: string;
-  c: Uint8Array[];
+  c: WireActor[];
   last: boolean;
 }
 
@@ -67,6 +73,13 @@ export interface MoveStats {
   actors: number;
   replayed: number;
   failed: string[];
+  /** Where the time went (ms): subscribing in buffer mode, the probe round, the old owner's hand-over call, and the
+   * new owner's own work adopting images and replaying buffers. */
+  subscribeMs: number;
+  probeMs: number;
+  handoverMs: number;
+  adoptMs: number;
+  replayMs: number;
 }
 
 export class Migrator {
@@ -141,9 +154,16 @@ export class Migrator {
     const { host, bus, nodeId, log } = this.ctx;
     const keys = units.map(unitKey);
     const byKey = new Map(units.map((u) => [unitKey(u), u]));
-    const images = new Map<string, Uint8Array[]>();
+    const images = new Map<string, WireActor[]>();
     const finished = new Map<string, Promise<void>>();
-    const stats: MoveStats = { units: 0, actors: 0, replayed: 0, failed: [] };
+    const stats: MoveStats = { units: 0, actors: 0, replayed: 0, failed: [], subscribeMs: 0, probeMs: 0, handoverMs: 0, adoptMs: 0, replayMs: 0 };
+    const clockMs = () => performance.now();
+    let t = clockMs();
+    const lap = (k: 'subscribeMs' | 'probeMs' | 'handoverMs') => {
+      const now = clockMs();
+      stats[k] = Math.round(now - t);
+      t = now;
+    };
     for (const k of keys) {
       this.active.add(k);
       host.moving.add(k);
@@ -171,6 +191,7 @@ export class Migrator {
     try {
       for (const u of units) host.ownShard(u.kind, u.shard, { buffer: true });
       await bus.flush();
+      lap('subscribeMs');
       const nodes = (await this.ctx.membership.view()).map((r) => r.id);
       if (!nodes.includes(nodeId)) nodes.push(nodeId);
       const plain = units.map(({ kind, shard }) => ({ kind, shard }));
@@ -178,11 +199,14 @@ export class Migrator {
         nodes.map((n) => (n === nodeId ? this.probe(plain, mid) : callNode(bus, n, { type: 'probe', units: plain, mid }, this.o.probeTimeoutMs))),
       );
       await this.waitProbes(mid, keys, nodes);
+      lap('probeMs');
       await callNode(bus, from, { type: 'handover', units: plain, mid, probers: nodes, to: nodeId }, this.o.handoverTimeoutMs);
       // Chunks were published before the reply by the same connection; the bound only guards against a lost chunk.
       await Promise.race([done, sleepOn(this.ctx.clock, this.o.probeTimeoutMs)]);
       await Promise.all(finished.values());
+      lap('handoverMs');
       stats.failed = keys.filter((k) => !finished.has(k));
+      log.info({ mid, from, ...stats, failed: stats.failed.length }, 'move-in complete');
       return stats;
     } catch (err) {
       log.warn({ err, mid, from, units: keys.length }, 'move aborted');
@@ -203,20 +227,15 @@ export class Migrator {
     }
   }
 
-  private async adopt(u: MoveUnit, blobs: Uint8Array[], stats: MoveStats): Promise<void> {
+  private async adopt(u: MoveUnit, list: WireActor[], stats: MoveStats): Promise<void> {
     const { host, leases, nodeId, log, clock } = this.ctx;
-    const list = blobs.map((b) => decode<WireImage>(b));
-    for (const [id, record, revision, queued, dirty] of list) {
-      const image: CellImage = {
-        record,
-        revision,
-        dirty,
-        queued: queued.map(([env, reply]) => ({ env, msg: { subject: '', data: EMPTY, reply } })),
-      };
-      host.adopt(u.kind, id, image);
-    }
+    const t0 = performance.now();
+    for (const [id, needsWork, seen, blob] of list) host.adopt(u.kind, id, () => fromWire(blob), { lazy: !needsWork, seen });
     stats.actors += list.length;
+    const t1 = performance.now();
     stats.replayed += host.unbuffer(u.kind, u.shard);
+    stats.adoptMs += t1 - t0;
+    stats.replayMs += performance.now() - t1;
     stats.units++;
     const key = unitKey(u);
     const rev = await leases.write(key, { o: nodeId, st: 'owned', t: clock.now() }, u.rev).catch((err) => {
@@ -245,6 +264,9 @@ export class Migrator {
         const cells = await host.releaseShard(u.kind, u.shard);
         actors += cells.length;
         this.sendChunks(bus, to, mid, unitKey(u), cells);
+        // Let the socket write this shard's chunks now: without a turn of the event loop nats.js would send every
+        // shard's chunks together at the end, and every actor would pause for the whole hand-over.
+        if (cells.length) await new Promise((r) => setImmediate(r));
       }
       await bus.flush();
       return { actors };
@@ -259,13 +281,14 @@ export class Migrator {
 
   private sendChunks(bus: Bus, to: string, mid: string, key: string, cells: Array<{ id: string; image: CellImage }>): void {
     const subject = subjects.handover(to, mid);
-    let batch: Uint8Array[] = [];
+    let batch: WireActor[] = [];
     let bytes = 0;
     for (const { id, image } of cells) {
-      const w: WireImage = [id, image.record, image.revision, image.queued.map((q) => [q.env, q.msg.reply]), image.dirty === true];
+      const w: WireImage = [image.record, image.revision, image.queued.map((q) => [q.env, q.msg.reply]), image.dirty === true];
       const blob = encode(w);
-      batch.push(blob);
-      bytes += blob.length;
+      const needsWork = image.queued.length > 0 || image.dirty === true || (image.record?.t.length ?? 0) > 0;
+      batch.push([id, needsWork, image.record?.d ?? [], blob]);
+      bytes += blob.length + id.length + 8;
       if (bytes >= this.o.chunkBytes) {
         bus.publish(subject, encode({ u: key, c: batch, last: false } satisfies Chunk));
         batch = [];
@@ -277,6 +300,11 @@ export class Migrator {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function fromWire(blob: Uint8Array): CellImage {
+  const [record, revision, queued, dirty] = decode<WireImage>(blob);
+  return { record, revision, dirty, queued: queued.map(([env, reply]) => ({ env, msg: { subject: '', data: EMPTY, reply } })) };
+}
 
 function sleepOn(clock: Clock, ms: number): Promise<void> {
   return new Promise((r) => clock.setTimeout(r, ms));

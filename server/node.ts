@@ -1,3 +1,4 @@
+import type { LifecycleHook } from '../actors/runtime/cell-context.js';
 /**
  * A node: one runtime joined to a bus with a prefix, hosting a share of the actors (and, with the gateway role,
  * client sockets). `startNode` is what the CLI, worker threads and tests call; nothing in actor code knows whether
@@ -39,7 +40,7 @@ export interface NodeOptions {
   /** Cluster membership and shard ownership; when absent the node owns every shard (single-node mode). */
   cluster?: (ctx: NodeContext) => Promise<NodeComponent>;
   /** Observes actor instances starting and leaving (tests). */
-  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
+  lifecycle?: LifecycleHook;
   /** Extra components (gateway, metrics...) started after the actor host, stopped before it. */
   components?: Array<(ctx: NodeContext) => Promise<NodeComponent>>;
 }
@@ -74,7 +75,7 @@ export interface GatehouseNode extends NodeContext {
  */
 function publishLifecycle(bus: Bus) {
   const subject = subjects.sys('lifecycle');
-  return (e: 'active' | 'closed', k: string, i: string, n: string) => {
+  return (e: 'active' | 'closed' | 'adopted', k: string, i: string, n: string) => {
     try {
       bus.publish(subject, encode({ e, k, i, n, t: Math.round((performance.timeOrigin + performance.now()) * 1000) }));
     } catch {
@@ -91,26 +92,36 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   const log = nodeLogger(root, id);
   let bus: Bus;
   let store: Store;
+  let extraClose: () => Promise<void> = async () => undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
     store = o.embedded.kv.store(config.prefix);
   } else {
-    const nb = await createNatsBus({
-      prefix: config.prefix,
-      servers: config.nats.servers,
-      name: `gatehouse ${id}`,
-      log,
-      user: config.nats.user,
-      pass: config.nats.pass,
-      token: config.nats.token,
-      tls: config.nats.tls,
-      connectTimeoutMs: config.nats.connectTimeoutMs,
-      reconnectTimeWaitMs: config.nats.reconnectTimeWaitMs,
-      pingIntervalMs: config.nats.pingIntervalMs,
+    const connect = (role: string) =>
+      createNatsBus({
+        prefix: config.prefix,
+        servers: config.nats.servers,
+        name: `gatehouse ${id} ${role}`,
+        log,
+        user: config.nats.user,
+        pass: config.nats.pass,
+        token: config.nats.token,
+        tls: config.nats.tls,
+        connectTimeoutMs: config.nats.connectTimeoutMs,
+        reconnectTimeWaitMs: config.nats.reconnectTimeWaitMs,
+        pingIntervalMs: config.nats.pingIntervalMs,
+      });
+    bus = await connect('data');
+    // The store (membership heartbeats, leases, snapshots) gets its own connection: on the data connection its
+    // replies would queue behind a busy node's actor traffic, and an overloaded node would miss its heartbeats and be
+    // declared dead by its own backlog (seen in bench migration at 20 k msg/s on a loaded host).
+    const storeBus = await connect('store').catch(async (err) => {
+      await bus.close();
+      throw err;
     });
-    bus = nb;
-    store = createNatsStore({ connection: nb.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
+    extraClose = () => storeBus.close();
+    store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
   }
   const worker = config.node.roles.includes('worker');
   const kinds = o.apps.flatMap((a) => a.kinds);
@@ -136,6 +147,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     await host.stop();
     await store.close();
     await bus.drain().catch(() => bus.close());
+    await extraClose().catch(() => undefined);
   };
   try {
     if (o.cluster) components.push(await o.cluster(ctx));

@@ -11,6 +11,9 @@ import type { SnapshotStore } from './snapshots.js';
 import type { TraceTaps } from './trace.js';
 import type { RuntimeMetrics } from './metrics.js';
 
+/** 'active'/'closed': an instance started or left. 'adopted': a migrated actor became available here (dormant). */
+export type LifecycleHook = (event: 'active' | 'closed' | 'adopted', kind: string, id: string, node: string) => void;
+
 export interface RuntimeLimits {
   mailboxLimit: number;
   lifecycleEvents?: boolean;
@@ -34,7 +37,7 @@ export interface CellContext {
   /** The cell has left memory (passivated, fenced, handed over): forget it (only if it is still this cell). */
   removed(kind: string, id: string, cell: object): void;
   /** Observes instances starting and leaving (tests check "never two live instances" with it). */
-  readonly lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
+  readonly lifecycle?: LifecycleHook;
   /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
 }

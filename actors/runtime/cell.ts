@@ -57,7 +57,7 @@ export class ActorCell {
   private seen?: Map<string, number>;
   private revision = 0;
   private crashes?: number[];
-  private readonly timers: ActorTimers;
+  private timersObj?: ActorTimers;
   private dirty = false;
   private flushTimer: unknown;
   private tracedVersion = -1;
@@ -70,7 +70,11 @@ export class ActorCell {
     readonly id: string,
   ) {
     this.lastActive = ctx.clock.now();
-    this.timers = new ActorTimers(ctx.clock, (fire) => this.enqueue({ k: 'timer', fire }));
+  }
+
+  /** Created on first start: dormant and never-started cells (most of a migration) need none. */
+  private get timers(): ActorTimers {
+    return (this.timersObj ??= new ActorTimers(this.ctx.clock, (fire) => this.enqueue({ k: 'timer', fire })));
   }
 
   private get log(): Logger {
@@ -86,12 +90,19 @@ export class ActorCell {
   }
 
   get pendingTimers(): number {
-    return this.timers.size;
+    return this.timersObj?.size ?? 0;
   }
 
   /** Accepts a message from the bus (or from a hand-over). */
   deliver(env: Envelope, msg: BusMsg): void {
     this.ctx.metrics.received++;
+    if (this.dormant && this.seen && env.s !== undefined && env.q !== undefined) {
+      const last = this.seen.get(env.s);
+      if (last !== undefined && env.q <= last) {
+        this.ctx.metrics.duplicates++;
+        return;
+      }
+    }
     if (this.mailbox.length >= this.ctx.limits.mailboxLimit) {
       this.ctx.metrics.busy++;
       if (msg.reply) {
@@ -115,6 +126,7 @@ export class ActorCell {
 
   /** Starts the actor from a hand-over or stored image instead of loading it. */
   restore(image: CellImage): void {
+    this.dormant = undefined;
     this.state = 'activating';
     this.start(image.record, image.revision);
     const p = this.kind.persistence;
@@ -130,7 +142,32 @@ export class ActorCell {
     else this.pump();
   }
 
+  /**
+   * Adopts an image without starting the actor: restoring an XState actor costs tens of µs, and most actors that a
+   * migration moves are idle. The first message (or `touch`) restores it; until then the image is all there is.
+   */
+  setDormant(image: () => CellImage, seen?: Array<[string, number]>): void {
+    this.dormant = image;
+    // The dedupe marks travel beside the image, so a dormant actor drops replayed duplicates without a restore.
+    if (seen?.length) this.seen = new Map(seen);
+  }
+
+  private dormant?: () => CellImage;
+
+  get isDormant(): boolean {
+    return this.dormant !== undefined;
+  }
+
   private activate(): void {
+    if (this.dormant) {
+      const image = this.dormant();
+      const queued = this.mailbox.drain();
+      this.restore(image);
+      // Messages that arrived before the restore go after the image's own queued messages.
+      for (const item of queued) this.mailbox.push(item);
+      this.pump();
+      return;
+    }
     this.state = 'activating';
     if (!isDurable(this.kind)) {
       this.start(null, 0);
@@ -470,6 +507,7 @@ export class ActorCell {
 
   /** The actor's state as stored or handed over. */
   image(): CellImage {
+    if (this.dormant) return this.dormant();
     const record: StoredActor | null = this.actor
       ? { v: 1, s: this.actor.getPersistedSnapshot(), t: this.timers.persisted(), d: this.seen ? [...this.seen] : [] }
       : null;
@@ -478,8 +516,10 @@ export class ActorCell {
 
   /** Whether the host may passivate this actor now. */
   idleSince(now: number): boolean {
-    if (this.busy || this.timers.size > 0 || this.flushTimer !== undefined) return false;
+    if (this.busy || (this.timersObj?.size ?? 0) > 0 || this.flushTimer !== undefined) return false;
     if (now - this.lastActive < (this.kind.passivateAfterMs ?? this.ctx.limits.passivateAfterMs)) return false;
+    // A dormant durable actor's image equals its stored snapshot (unsaved changes are restored at once): it may go.
+    if (this.dormant) return isDurable(this.kind);
     if (this.state === 'stopped') return true;
     if (this.state !== 'active') return false;
     const snap = this.actor!.getSnapshot() as AnySnapshot;
@@ -489,6 +529,13 @@ export class ActorCell {
 
   /** Passivates through the mailbox, after anything already queued. */
   passivate(): void {
+    if (this.dormant && this.state === 'new') {
+      this.dormant = undefined;
+      this.state = 'closed';
+      this.ctx.metrics.passivations++;
+      this.ctx.removed(this.kind.name, this.id, this);
+      return;
+    }
     this.enqueue({ k: 'task', run: () => this.deactivate(false) });
   }
 
@@ -550,15 +597,27 @@ export class ActorCell {
         if (wasLive) this.ctx.lifecycle?.('closed', this.kind.name, this.id, this.ctx.nodeId);
         if (this.flushTimer !== undefined) this.ctx.clock.clearTimeout(this.flushTimer);
         this.flushTimer = undefined;
-        try {
-          this.actor?.stop();
-        } catch {
-          /* errored */
+        // Stopping only matters for pending timers (children are not used); skipping it saves ~17 µs an actor
+        // when a migration hands over thousands.
+        if (image.record?.t.length) {
+          try {
+            this.actor?.stop();
+          } catch {
+            /* errored */
+          }
         }
         for (const item of this.mailbox.drain()) if (item.k === 'msg') image.queued.push({ env: item.env, msg: item.msg });
         this.ctx.removed(this.kind.name, this.id, this);
         resolve(image);
       };
+      if (this.state === 'new' && this.dormant) {
+        const image = this.dormant();
+        this.dormant = undefined;
+        this.state = 'closed';
+        this.ctx.removed(this.kind.name, this.id, this);
+        resolve(image);
+        return;
+      }
       if (this.state === 'new' || this.state === 'closed') {
         resolve({ record: null, revision: 0, queued: [] });
         return;

@@ -13,7 +13,7 @@ import { decodeId, PROBE_TOKEN, subjects } from '../../bus/subjects.js';
 import { systemClock, type Clock } from '../../common/clock.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import type { CellContext, RuntimeLimits } from './cell-context.js';
+import type { CellContext, LifecycleHook, RuntimeLimits } from './cell-context.js';
 import { ActorCell, type CellImage } from './cell.js';
 import { ActorClient } from './client.js';
 import type { ConnRef } from './effects.js';
@@ -37,7 +37,7 @@ export interface HostOptions {
   traceAlways?: boolean;
   /** Sender id for this host's client (defaults to node id + random incarnation). */
   senderId?: string;
-  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
+  lifecycle?: LifecycleHook;
 }
 
 /** The message a gateway receives on `gw.<node>.push`: one per gateway per push effect. */
@@ -59,6 +59,8 @@ export class ActorHost implements CellContext {
   snapshots?: SnapshotStore;
   private readonly kinds = new Map<string, ActorKind>();
   private readonly cells = new Map<string, Map<string, ActorCell>>();
+  /** `kind.shard` → its live cells: releasing a shard must not scan every actor of the kind. */
+  private readonly byShard = new Map<string, Set<ActorCell>>();
   private readonly shardSubs = new Map<string, Subscription>();
   /** Shards being moved in: messages wait here (arrival order) until the old owner's hand-over is adopted. */
   private readonly buffers = new Map<string, BusMsg[]>();
@@ -167,7 +169,7 @@ export class ActorHost implements CellContext {
    */
   dropShard(kind: string, shard: number): number {
     this.abandonShard(kind, shard);
-    const cells = [...this.cells.get(kind)!.values()].filter((c) => this.client.shardOf(c.id) === shard);
+    const cells = [...(this.byShard.get(`${kind}.${shard}`) ?? [])];
     for (const c of cells) c.close({ code: ErrorCode.NotOwner, message: `${kind}/${c.id} moved; retry` });
     return cells.length;
   }
@@ -200,18 +202,31 @@ export class ActorHost implements CellContext {
     this.shardSubs.delete(key);
     this.buffers.delete(key);
     const out: Array<{ id: string; image: CellImage }> = [];
-    const cells = this.cells.get(kind)!;
-    const mine = [...cells.values()].filter((c) => this.client.shardOf(c.id) === shard);
+    const mine = [...(this.byShard.get(key) ?? [])];
     await Promise.all(mine.map(async (c) => out.push({ id: c.id, image: await c.handOver() })));
     return out;
   }
 
-  /** Starts an actor here from a hand-over image (the receiving side of a migration). */
-  adopt(kind: string, id: string, image: CellImage): void {
+  /**
+   * Takes over an actor from a hand-over image (the receiving side of a migration). With `lazy`, the actor stays
+   * dormant until its first message: restoring costs tens of µs and most moved actors are idle.
+   */
+  adopt(kind: string, id: string, image: CellImage | (() => CellImage), opts?: { lazy?: boolean; seen?: Array<[string, number]> }): void {
     const k = this.requireKind(kind);
     const cell = new ActorCell(this, k, id);
     this.cells.get(kind)!.set(id, cell);
-    cell.restore(image);
+    this.index(cell);
+    const get = typeof image === 'function' ? image : () => image;
+    if (opts?.lazy) cell.setDormant(get, opts.seen);
+    else cell.restore(get());
+    this.lifecycle?.('adopted', kind, id, this.nodeId);
+  }
+
+  private index(cell: ActorCell): void {
+    const key = `${cell.kind.name}.${this.client.shardOf(cell.id)}`;
+    let set = this.byShard.get(key);
+    if (!set) this.byShard.set(key, (set = new Set()));
+    set.add(cell);
   }
 
   /** Creates a pinned actor (e.g. a connection) on this node. */
@@ -268,7 +283,10 @@ export class ActorHost implements CellContext {
   private cellFor(kind: string, id: string): ActorCell {
     const map = this.cells.get(kind)!;
     let cell = map.get(id);
-    if (!cell) map.set(id, (cell = new ActorCell(this, this.kinds.get(kind)!, id)));
+    if (!cell) {
+      map.set(id, (cell = new ActorCell(this, this.kinds.get(kind)!, id)));
+      if (this.kinds.get(kind)!.placement !== 'pinned') this.index(cell);
+    }
     return cell;
   }
 
@@ -297,6 +315,7 @@ export class ActorHost implements CellContext {
   removed(kind: string, id: string, cell: object): void {
     const map = this.cells.get(kind)!;
     if (map.get(id) === cell) map.delete(id);
+    this.byShard.get(`${kind}.${this.client.shardOf(id)}`)?.delete(cell as ActorCell);
   }
 
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void {

@@ -1,3 +1,4 @@
+import type { LifecycleHook } from '../../actors/runtime/cell-context.js';
 /** In-process cluster nodes for tests: several gatehouse nodes in one process on a shared bus (memory or NATS). */
 import { loadConfig, type DeepPartial } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
@@ -24,7 +25,7 @@ export interface TestNodeOptions {
   roles?: Array<'gateway' | 'worker'>;
   overrides?: DeepPartial<Config>;
   log?: Logger;
-  lifecycle?: (event: 'active' | 'closed', kind: string, id: string, node: string) => void;
+  lifecycle?: LifecycleHook;
 }
 
 export async function startTestNode(o: TestNodeOptions): Promise<GatehouseNode> {

@@ -26,7 +26,7 @@ export function ownersOf(leases: Map<string, Lease>): Map<string, number> {
  * on two nodes at once, ordering events by their cross-process timestamps.
  */
 export function watchLifecycle(bus: Bus) {
-  const events: Array<{ e: 'active' | 'closed'; k: string; i: string; n: string; t: number }> = [];
+  const events: Array<{ e: 'active' | 'closed' | 'adopted'; k: string; i: string; n: string; t: number }> = [];
   const sub = bus.subscribe(subjects.sys('lifecycle'), (m) => events.push(decode(m.data)));
   return {
     events,
@@ -37,6 +37,7 @@ export function watchLifecycle(bus: Bus) {
       const out: string[] = [];
       for (const ev of sorted) {
         const key = `${ev.k}/${ev.i}`;
+        if (ev.e === 'adopted') continue;
         if (ev.e === 'active') {
           const other = live.get(key);
           if (other !== undefined && other !== ev.n) out.push(`${key} active on ${other} and ${ev.n} at ${ev.t}`);

@@ -87,7 +87,8 @@ export function instanceTracker() {
   const violations: string[] = [];
   return {
     violations,
-    hook: (event: 'active' | 'closed', kind: string, id: string, node: string) => {
+    hook: (event: 'active' | 'closed' | 'adopted', kind: string, id: string, node: string) => {
+      if (event === 'adopted') return;
       const key = `${kind}/${id}`;
       if (event === 'active') {
         const other = live.get(key);

@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname } from 'node:path';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root, whether this file runs from test/support (vitest) or dist/test/support (benchmarks). */
+const up2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = basename(up2) === 'dist' ? dirname(up2) : up2;
 export const CLI = join(ROOT, 'dist', 'bin', 'gatehouse.js');
 
 const live = new Set<ChildProcess>();
