@@ -12,8 +12,16 @@ interface Pending {
   subject: string;
   resolve: (m: BusMsg) => void;
   reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  deadline: number;
+  timeoutMs: number;
 }
+
+/**
+ * Timeouts are swept, not timed one by one: a setTimeout + clearTimeout pair per request cost ~0.75 µs plus garbage
+ * (bench bus, requester 1.2–1.3× the raw floor). Requests are grouped by timeout, so within a group insertion order
+ * is deadline order and a sweep stops at the first entry not yet due. Timeouts fire up to SWEEP_MS late.
+ */
+const SWEEP_MS = 20;
 
 /** Header the NATS bus sets on server status messages (e.g. 503 no responders). */
 export const STATUS_HEADER = ':status';
@@ -27,6 +35,9 @@ export class RequestMux {
   private readonly base: string;
   private next = 0;
   private readonly pending = new Map<string, Pending>();
+  /** timeoutMs → tokens in deadline order. */
+  private readonly byTimeout = new Map<number, Map<string, Pending>>();
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly bus: Bus,
@@ -45,44 +56,68 @@ export class RequestMux {
     const token = (this.next++).toString(36);
     const reply = `${this.base}.${token}`;
     const promise = new Promise<BusMsg>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(token);
-        reject(new TimeoutError(`request to ${subject} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(token, { subject, resolve, reject, timer });
+      const p: Pending = { subject, resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs };
+      this.pending.set(token, p);
+      let group = this.byTimeout.get(timeoutMs);
+      if (!group) this.byTimeout.set(timeoutMs, (group = new Map()));
+      group.set(token, p);
+      if (!this.sweeper) {
+        this.sweeper = setInterval(this.sweep, SWEEP_MS);
+        this.sweeper.unref();
+      }
     });
     return { reply, promise };
   }
 
   fail(reply: string, err: Error): void {
-    const token = reply.slice(this.base.length + 1);
-    const p = this.pending.get(token);
-    if (!p) return;
-    this.pending.delete(token);
-    clearTimeout(p.timer);
-    p.reject(err);
+    const p = this.take(reply.slice(this.base.length + 1));
+    p?.reject(err);
   }
 
   close(err: Error = new ClosedError()): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
+    const all = [...this.pending.values()];
     this.pending.clear();
+    this.byTimeout.clear();
+    this.stopSweeper();
+    for (const p of all) p.reject(err);
     this.sub?.unsubscribe();
     this.sub = undefined;
   }
 
+  private take(token: string): Pending | undefined {
+    const p = this.pending.get(token);
+    if (!p) return undefined;
+    this.pending.delete(token);
+    this.byTimeout.get(p.timeoutMs)?.delete(token);
+    if (this.pending.size === 0) this.stopSweeper();
+    return p;
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const [timeoutMs, group] of this.byTimeout) {
+      for (const [token, p] of group) {
+        if (p.deadline > now) break;
+        this.take(token);
+        p.reject(new TimeoutError(`request to ${p.subject} timed out after ${timeoutMs} ms`));
+      }
+      if (group.size === 0) this.byTimeout.delete(timeoutMs);
+    }
+  };
+
   private readonly onReply = (msg: BusMsg): void => {
     const token = msg.subject.slice(this.base.length + 1);
-    const p = this.pending.get(token);
+    const p = this.take(token);
     if (!p) {
       // A reply after its timeout: expected under load; not worth more than debug.
       this.log.debug({ subject: msg.subject }, 'late reply dropped');
       return;
     }
-    this.pending.delete(token);
-    clearTimeout(p.timer);
     const status = msg.headers?.[STATUS_HEADER];
     if (status === '503') p.reject(new NoRespondersError(p.subject));
     else if (status !== undefined && status !== '200') {
