@@ -104,6 +104,8 @@ export class Connection {
       if (r) {
         this.session = r.session;
         this.gw.metrics.resumes++;
+        // The socket may have gone while the session was being resumed: the session must not stay attached to it.
+        if (this.endedAs) this.gw.sessions.connectionGone(this);
         await this.runResumeHooks(r.prev);
         return { session: r.session.id, ticket: this.gw.sessions.ticketOf(r.session), resumed: true };
       }

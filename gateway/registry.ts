@@ -80,7 +80,11 @@ export async function startRegistry(o: {
   return {
     all,
     async leastLoaded(protocol = 'native') {
-      const records = await all();
+      // With the store unreachable this gateway still knows one live gateway: itself.
+      const records = await all().catch((err: unknown) => {
+        o.log.warn({ err }, 'gateway registry unreadable; answering with this gateway');
+        return [] as GatewayRecord[];
+      });
       // This gateway's own record is always fresh; the others are at most one refresh old.
       const me = o.self();
       const list = records.filter((r) => r.node !== me.node).concat(me);

@@ -91,10 +91,7 @@ export class SessionService {
           s.materializing = undefined;
           this.announce(c);
           // The socket went away while the actor was being created: the actor must hear it, nobody else will tell it.
-          if (c.endedAs) {
-            const msg = c.endedAs === 'resumable' ? { type: 'detach', conn: c.ref } : { type: 'end', conn: c.ref };
-            this.actors.tell(sessionRef(s.id), msg);
-          }
+          if (c.endedAs) this.connectionGone(c);
         },
         (err: unknown) => {
           s.materializing = undefined;
@@ -171,6 +168,17 @@ export class SessionService {
     } catch (err) {
       this.log.warn({ err, session: s.id }, 'session end hooks failed');
     }
+  }
+
+  /**
+   * Tells a durable session that its connection is gone, for the cases the connection actor cannot (it had not
+   * learnt the session was durable before the socket closed).
+   */
+  connectionGone(c: Connection): void {
+    const s = c.session;
+    if (!s?.durable || !c.endedAs) return;
+    const msg = c.endedAs === 'resumable' ? { type: 'detach', conn: c.ref } : { type: 'end', conn: c.ref };
+    this.actors.tell(sessionRef(s.id), msg);
   }
 
   /** Tells the connection actor what session it carries now. */
