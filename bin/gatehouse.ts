@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (command === 'bots') return (await import('./commands/bots.js')).runBots(rest);
   const { flags, positionals } = parse(rest, {
     count: { type: 'string' },
     to: { type: 'string' },
