@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
-import { shardOf } from '../../bus/subjects.js';
+import { shardOf, subjects } from '../../bus/subjects.js';
 import type { Store } from '../../bus/store.js';
+import type { GatewayPush } from '../../actors/runtime/host.js';
+import { decode } from '../../bus/codec.js';
 import { ROOM_KIND } from '../../chat/room.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { fastClusterFlags, runCli, startNodeProcess, type Proc } from '../support/procs.js';
@@ -95,10 +97,23 @@ describe('chat across processes', () => {
     await until('ann hears ben and cat arrive', () => ann.of('onAdd').length === 2);
     expect(ann.of('onAdd')).toEqual([{ user: 'ben' }, { user: 'cat' }]);
 
+    // Watch the bus between the room's worker and the gateways: one message per gateway, not one per member.
+    const onBus: Array<{ subject: string; conns: number }> = [];
+    // Every gateway's push inbox (subjects.gateway(node, 'push')), as a wildcard: subjects.ts has no helper for it.
+    const tap = bus.subscribe('gw.*.push', (m) => {
+      const p = decode<GatewayPush>(m.data);
+      if ((p.b as { msg?: string }).msg === 'hello plaza') onBus.push({ subject: m.subject, conns: p.c.length });
+    });
+    await bus.flush();
     await ann.c.request('chat.send', { content: 'hello plaza', target: '*' });
     const hello = { msg: 'hello plaza', from: 'ann', target: '*' };
     await until('everyone hears ann', () => [ann, ben, cat].every((x) => x.of('onChat').length === 1));
     for (const x of [ann, ben, cat]) expect(x.of('onChat')).toEqual([hello]);
+    tap.unsubscribe();
+    expect(onBus.sort((a, b) => a.subject.localeCompare(b.subject))).toEqual([
+      { subject: subjects.gateway('g1', 'push'), conns: 1 },
+      { subject: subjects.gateway('g2', 'push'), conns: 2 },
+    ]);
 
     await cat.c.request('chat.send', { content: 'just you', target: 'ann' });
     await until('ann hears cat privately', () => ann.of('onChat').length === 2);
@@ -186,7 +201,10 @@ describe('chat across processes', () => {
     };
     const saidMore = async (n: number) => {
       const from = sent;
-      await eventually(() => sent >= from + n, { timeoutMs: 20_000, what: `${n} more messages sent` });
+      await eventually(() => sent >= from + n, {
+        timeoutMs: 40_000,
+        what: `${n} more messages sent (sent ${sent}, failures ${JSON.stringify(failures.slice(0, 3).map(String))})`,
+      });
     };
     await saidMore(100);
     await move(other);
@@ -205,5 +223,5 @@ describe('chat across processes', () => {
     }
     // The members came along with the room: nobody was dropped or duplicated by the moves.
     expect(await speaker.c.request('chat.members')).toEqual({ room, name: 'speaker', users: ['speaker', 'listener0', 'listener1'] });
-  });
+  }, 120_000); // two moves plus 300+ messages; shared CI machines can be slow
 });
