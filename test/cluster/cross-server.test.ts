@@ -18,7 +18,7 @@ import { eventually } from '../support/wait.js';
 
 const SHARDS = 16;
 
-describe('cluster across a 3-server NATS cluster, nodes as threads and processes', () => {
+describe('cluster across a 3-server NATS cluster, nodes as threads and processes', { timeout: 120_000 }, () => {
   let cluster: NatsCluster;
   const procs: Proc[] = [];
   const buses: Bus[] = [];

@@ -19,7 +19,7 @@ const app = { name: 'test', kinds: [counterKind, tallyKind] };
 const SHARDS = (FAST_CLUSTER.actors as { shards: number }).shards;
 
 for (const impl of impls) {
-  describe(`live migration [${impl.name}]`, () => {
+  describe(`live migration [${impl.name}]`, { timeout: 120_000 }, () => {
     let env: Env;
     const nodes: GatehouseNode[] = [];
     beforeAll(async () => {

@@ -18,7 +18,7 @@ import { loadConfig } from '../../config/load.js';
 
 const SHARDS = 16;
 
-describe('cluster of node processes [nats]', () => {
+describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
   let nats: NatsServerHandle;
   let procs: Proc[] = [];
   let buses: Bus[] = [];

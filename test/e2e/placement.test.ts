@@ -49,7 +49,7 @@ const EXPECTED = {
   inspected: 2,
 };
 
-describe('same scenario in every placement', () => {
+describe('same scenario in every placement', { timeout: 120_000 }, () => {
   let nats: NatsServerHandle;
   const procs: Proc[] = [];
   const buses: Bus[] = [];
