@@ -128,7 +128,7 @@ describe('chat web page in headless Chromium', () => {
     await ann.click('#leave');
     await ann.locator('#enter-form').waitFor({ state: 'visible' });
     await expectText(log(ben), 'ann left');
-  });
+  }, 90_000); // a real browser on a shared 2-core machine: generous, the steps themselves wait for what they need
 
   it('a reloaded tab resumes its session and is back in its room', async () => {
     const cat = await openPage();
@@ -138,5 +138,5 @@ describe('chat web page in headless Chromium', () => {
     await expectText(cat.locator('#current-room'), 'attic');
     await expect.poll(() => members(cat).allInnerTexts()).toEqual(['cat']);
     await cat.close();
-  });
+  }, 60_000);
 });
