@@ -51,7 +51,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     procs: 1,
   },
   log: { level: 'info', pretty: false },
-  metrics: { port: 7390 },
+  metrics: { enabled: true, port: 7390 },
   lobby: {
     servers: ['Open', 'Open', 'Open', 'Rookie', 'Rookie', 'Rookie', 'Expert', 'Expert', 'Expert', 'Recruiting', 'Recruiting', 'Recruiting'],
     hr: { Open: { min: 1, max: 999 }, Rookie: { min: 1, max: 30 }, Expert: { min: 31, max: 999 }, Recruiting: { min: 1, max: 999 } },

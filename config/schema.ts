@@ -111,7 +111,8 @@ export const configSchema = z
       })
       .strict(),
     log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),
-    metrics: z.object({ port: port }).strict(),
+    /** The node's ops endpoint: /metrics (Prometheus), /status, and a status page. Port 0 picks a free one. */
+    metrics: z.object({ enabled: z.boolean(), port: port }).strict(),
     /** The game lobby tree (lobby/): its shape, capacities and timings. Defaults model the MH3 community servers. */
     lobby: z
       .object({

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { startCluster, type ClusterOptions } from '../cluster/cluster.js';
 import { gatewayComponent, type GatewayOptions } from '../gateway/gateway.js';
 import type { NodeOptions } from './node.js';
+import { startOpsHttp } from './ops-http.js';
 
 export interface ComponentOptions {
   cluster?: ClusterOptions;
@@ -18,6 +19,9 @@ export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<N
   const clustered = config.bus.kind === 'nats' || o.forceCluster === true;
   return {
     cluster: clustered ? (ctx) => startCluster(ctx, o.cluster) : undefined,
-    components: config.node.roles.includes('gateway') ? [gatewayComponent(o.gateway)] : [],
+    components: [
+      ...(config.node.roles.includes('gateway') ? [gatewayComponent(o.gateway)] : []),
+      (ctx) => startOpsHttp(ctx, ctx.status),
+    ],
   };
 }

@@ -61,11 +61,12 @@ export interface NodeContext {
   readonly apps: App[];
   readonly clock: Clock;
   readonly log: Logger;
+  /** The node's status (actors, and every component's own status): for `status`, the ops page, tests. */
+  status(): Record<string, unknown>;
 }
 
 export interface GatehouseNode extends NodeContext {
   readonly components: NodeComponent[];
-  status(): Record<string, unknown>;
   stop(): Promise<void>;
 }
 
@@ -138,8 +139,13 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     lifecycle: o.lifecycle ?? (config.actors.lifecycleEvents ? publishLifecycle(bus) : undefined),
   });
   await host.start();
-  const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log };
   const components: NodeComponent[] = [];
+  const status = () => {
+    const out: Record<string, unknown> = { node: id, roles: config.node.roles, capacity: config.node.capacity, prefix: config.prefix, actors: host.stats() };
+    for (const c of components) if (c.status) out[c.name] = c.status();
+    return out;
+  };
+  const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log, status };
   const stopAll = async () => {
     for (const c of [...components].reverse()) {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
@@ -161,11 +167,6 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   return {
     ...ctx,
     components,
-    status() {
-      const out: Record<string, unknown> = { node: id, roles: config.node.roles, capacity: config.node.capacity, actors: host.stats() };
-      for (const c of components) if (c.status) out[c.name] = c.status();
-      return out;
-    },
     stop() {
       stopped ??= stopAll().then(() => log.info('node stopped'));
       return stopped;

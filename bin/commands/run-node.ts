@@ -92,6 +92,8 @@ function printBanner(config: Config, node: GatehouseNode | undefined, threads: T
     lines.push('  connect to');
     for (const [what, url] of Object.entries(gw.urls)) lines.push(`    ${what.padEnd(18)} ${url}`);
   }
+  const ops = s?.ops as { url?: string | null } | undefined;
+  if (ops?.url) lines.push(`  status page ${ops.url}   (metrics: ${ops.url}metrics)`);
   lines.push('  stop with Ctrl-C', '');
   process.stdout.write(lines.join('\n') + '\n');
 }

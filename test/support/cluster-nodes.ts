@@ -13,6 +13,7 @@ export const FAST_CLUSTER: DeepPartial<Config> = {
   cluster: { heartbeatMs: 100, deadAfterMs: 1500, maxConcurrentMoves: 256, rebalanceIntervalMs: 200 },
   actors: { shards: 16, askTimeoutMs: 5000 },
   log: { level: 'silent' },
+  metrics: { enabled: true, port: 0 },
 };
 
 export interface TestNodeOptions {

@@ -106,6 +106,7 @@ export function fastClusterFlags(shards = 16): string[] {
     '--set', 'cluster.maxConcurrentMoves=256',
     '--set', `actors.shards=${shards}`,
     '--set', 'actors.lifecycleEvents=true',
+    '--set', 'metrics.port=0',
     '--log-level', 'warn',
   ];
 }

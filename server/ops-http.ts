@@ -1,0 +1,93 @@
+/**
+ * Operations endpoint of a node (config `metrics.port`, loopback by default): `/metrics` in Prometheus text format
+ * (prom-client), `/status` as JSON, and `/` a small page that shows the status and refreshes itself.
+ * Port 0 picks a free port. A port already taken (several nodes on one host) disables the endpoint with a warning
+ * rather than failing the node.
+ */
+import { createServer, type Server } from 'node:http';
+import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
+import type { NodeComponent, NodeContext } from './node.js';
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>gatehouse node</title>
+<style>body{font:14px system-ui;margin:2em}pre{background:#f4f4f4;padding:1em}</style>
+<h1>gatehouse node <span id="id"></span></h1><p>refreshes every 2 s · <a href="/metrics">metrics</a></p><pre id="s">loading…</pre>
+<script>
+async function tick(){try{const s=await (await fetch('/status')).json();document.getElementById('id').textContent=s.node;
+document.getElementById('s').textContent=JSON.stringify(s,null,2)}catch(e){document.getElementById('s').textContent=String(e)}}
+tick();setInterval(tick,2000)</script>`;
+
+export async function startOpsHttp(ctx: NodeContext, status: () => Record<string, unknown>): Promise<NodeComponent & { url?: string }> {
+  if (!ctx.config.metrics.enabled) return { name: 'ops', status: () => ({ url: null }), stop: async () => undefined };
+  const registry = new Registry();
+  registry.setDefaultLabels({ node: ctx.id, prefix: ctx.config.prefix });
+  collectDefaultMetrics({ register: registry });
+  const host = ctx.host;
+  const actors = new Gauge({
+    name: 'gatehouse_actors',
+    help: 'Live actors on this node, per kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const [kind, n] of Object.entries(host.stats().perKind)) this.set({ kind }, n);
+    },
+  });
+  void actors;
+  const counters: Array<[keyof typeof host.metrics, string]> = [
+    ['received', 'Messages received by actors'],
+    ['processed', 'Turns completed'],
+    ['duplicates', 'Duplicate messages dropped (same sender, seq ≤ last seen)'],
+    ['busy', 'Messages refused because a mailbox was full'],
+    ['droppedTells', 'Tells dropped because a mailbox was full'],
+    ['badMessages', 'Messages refused as malformed'],
+    ['crashes', 'Actor crashes (restarted)'],
+    ['escalations', 'Actors stopped after repeated crashes'],
+    ['persisted', 'Snapshots written'],
+    ['fenced', 'Snapshot writes refused because a newer instance wrote (stale owner)'],
+    ['activations', 'Actor activations'],
+    ['passivations', 'Actor passivations'],
+  ];
+  for (const [key, help] of counters) {
+    // Gauges fed from the runtime's own counters at scrape time: nothing is counted twice on the hot path.
+    new Gauge({ name: `gatehouse_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}_total`, help, registers: [registry], collect() {
+      this.set(host.metrics[key]);
+    } });
+  }
+  new Gauge({ name: 'gatehouse_shards_owned', help: 'Shard subscriptions held by this node', registers: [registry], collect() {
+    this.set(host.ownedShards().length);
+  } });
+
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => send(200, registry.contentType, text),
+        (err) => send(500, 'text/plain', String(err)),
+      );
+    } else if (path === '/status') send(200, 'application/json', JSON.stringify(status()));
+    else if (path === '/') send(200, 'text/html; charset=utf-8', PAGE);
+    else send(404, 'text/plain', 'not found: try /, /status or /metrics\n');
+  });
+  const bindHost = ctx.config.gateway.host;
+  const url = await new Promise<string | undefined>((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      ctx.log.warn({ err, port: ctx.config.metrics.port }, `ops endpoint disabled: ${err.code === 'EADDRINUSE' ? 'port in use (set metrics.port)' : err.message}`);
+      resolve(undefined);
+    });
+    server.listen(ctx.config.metrics.port, bindHost, () => {
+      const a = server.address() as { port: number };
+      resolve(`http://${bindHost}:${a.port}/`);
+    });
+  });
+  return {
+    name: 'ops',
+    url,
+    status: () => ({ url: url ?? null }),
+    async stop() {
+      if (url) await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
