@@ -22,8 +22,13 @@ export function ensureDeps() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)) return;
   log('installing npm dependencies (npm ci)…');
-  const ok = run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);
-  if (!ok) fail('npm install failed: check network access to the npm registry, then run `npm ci`.');
+  if (existsSync(lock) && run('npm', ['ci', '--no-audit', '--no-fund'])) return;
+  // npm 11 with omit-lockfile-registry-resolved (set on these machines) writes locks whose other-platform optional
+  // packages `npm ci` then calls missing; `npm install` still installs the locked versions.
+  log('npm ci refused the lock file; installing with npm install (same locked versions)…');
+  if (!run('npm', ['install', '--no-audit', '--no-fund'])) {
+    fail('npm install failed: check network access to the npm registry, then run `npm install`.');
+  }
 }
 
 function newestMtime(dir) {
