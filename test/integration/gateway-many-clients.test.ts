@@ -11,7 +11,8 @@ import { eventually } from '../support/wait.js';
 
 const CLIENTS = 2000;
 const REQUESTS_EACH = 5;
-const BATCH = 200;
+// Generous timeouts and modest batches: the suite shares two cores with other work, and the test counts, not times.
+const BATCH = 100;
 
 describe(`${CLIENTS} concurrent WebSocket clients`, () => {
   let gw: GatewayNode;
@@ -26,7 +27,7 @@ describe(`${CLIENTS} concurrent WebSocket clients`, () => {
 
   it('holds them all, answers every request of every client, and reaches all with one push', async () => {
     for (let i = 0; i < CLIENTS; i += BATCH) {
-      clients.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, CLIENTS - i) }, () => connect({ url: gw.wsUrl, reconnect: false })))));
+      clients.push(...(await Promise.all(Array.from({ length: Math.min(BATCH, CLIENTS - i) }, () => connect({ url: gw.wsUrl, reconnect: false, connectTimeoutMs: 60_000, requestTimeoutMs: 60_000 })))));
     }
     expect(gw.gateway!.connections).toBe(CLIENTS);
 
@@ -45,7 +46,7 @@ describe(`${CLIENTS} concurrent WebSocket clients`, () => {
       { kind: 'pusher', id: 'broadcast' },
       { type: 'push', to: conns.map((w) => ({ gw: w.node, id: w.conn })), route: 'everyone', body: { hi: 'all' } },
     );
-    await eventually(() => received === CLIENTS, { timeoutMs: 20_000, what: `the push to reach all ${CLIENTS} clients` });
+    await eventually(() => received === CLIENTS, { timeoutMs: 60_000, what: `the push to reach all ${CLIENTS} clients` });
     expect(gw.gateway!.metrics.requests).toBeGreaterThanOrEqual(CLIENTS * (REQUESTS_EACH + 1));
-  }, 120_000);
+  }, 240_000);
 });
