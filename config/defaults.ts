@@ -13,7 +13,7 @@ function deepFreeze<T>(o: T): T {
 
 export const DEFAULTS: Readonly<Config> = deepFreeze({
   prefix: 'gh',
-  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [] },
+  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [], builtinApps: ['gateway', 'demo', 'chat', 'lobby'] },
   // Embedded mode by default: one process, no NATS needed.
   bus: { kind: 'memory' },
   nats: {

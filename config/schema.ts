@@ -42,6 +42,8 @@ export const configSchema = z
          * names; each module exports `app` (or `apps`, a list). Every node of a deployment needs the same apps.
          */
         apps: z.array(z.string().min(1)),
+        /** Which built-in apps this node hosts (every node of a deployment needs the same set). */
+        builtinApps: z.array(z.enum(['gateway', 'demo', 'chat', 'lobby'])),
       })
       .strict(),
     bus: z.object({ kind: z.enum(['memory', 'nats']) }).strict(),

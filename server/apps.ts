@@ -11,7 +11,14 @@ import type { App } from './app.js';
 
 export function defaultApps(config?: Config): App[] {
   // gatewayKindsApp on every node: `conn` actors live on gateways, `session` and `identity` actors on workers.
-  return [gatewayKindsApp, demoApp, chatApp, config ? createLobbyApp(config.lobby) : lobbyApp];
+  const all: Record<string, () => App> = {
+    gateway: () => gatewayKindsApp,
+    demo: () => demoApp,
+    chat: () => chatApp,
+    lobby: () => (config ? createLobbyApp(config.lobby) : lobbyApp),
+  };
+  const chosen = config?.node.builtinApps ?? Object.keys(all);
+  return chosen.map((name) => all[name]!());
 }
 
 const isApp = (a: unknown): a is App =>

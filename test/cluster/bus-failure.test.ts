@@ -9,7 +9,7 @@ import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
-import { startNodeProcess, type Proc } from '../support/procs.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
 import { ownersOf, readLeases } from '../support/cluster-watch.js';
 import { eventually } from '../support/wait.js';
 
@@ -29,8 +29,8 @@ describe('NATS server failure under load [3-server cluster]', { timeout: 120_000
   it('a node whose server dies reconnects; every acknowledged durable update survives', async () => {
     const prefix = 'busfail';
     // w1 knows only server 0 at start: it learns the others from the cluster and must fail over to them.
-    procs.push(await startNodeProcess({ natsUrl: cluster.urls[0]!, prefix, id: 'w1', extra: ['--replicas', '3'] }));
-    procs.push(await startNodeProcess({ natsUrl: cluster.urls[1]!, prefix, id: 'w2', extra: ['--replicas', '3'] }));
+    procs.push(await startNodeProcess({ natsUrl: cluster.urls[0]!, prefix, id: 'w1', extra: ['--replicas', '3', ...DEMO_ONLY] }));
+    procs.push(await startNodeProcess({ natsUrl: cluster.urls[1]!, prefix, id: 'w2', extra: ['--replicas', '3', ...DEMO_ONLY] }));
     const bus = await createNatsBus({ prefix, servers: [cluster.urls[2]!, cluster.urls[1]!] });
     buses.push(bus);
     const store = createNatsStore({ connection: bus.connection, prefix, replicas: 3 });

@@ -11,7 +11,7 @@ import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
 import { BUCKETS } from '../../cluster/records.js';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
-import { startNodeProcess, type Proc } from '../support/procs.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
 import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
 import { checkLog, startSeqLoad } from '../support/load.js';
 import { eventually } from '../support/wait.js';
@@ -33,7 +33,7 @@ describe('cluster across a 3-server NATS cluster, nodes as threads and processes
 
   it('moves shards between threads and processes on different servers: exactly once, in order, one instance', async () => {
     const prefix = 'xs';
-    const repl = ['--replicas', '3'];
+    const repl = ['--replicas', '3', ...DEMO_ONLY];
     procs.push(await startNodeProcess({ natsUrl: cluster.urls[0]!, prefix, id: 'pa', threads: 2, roles: 'worker', extra: repl }));
     procs.push(await startNodeProcess({ natsUrl: cluster.urls[1]!, prefix, id: 'pb', extra: repl }));
     procs.push(await startNodeProcess({ natsUrl: cluster.urls[2]!, prefix, id: 'pc', extra: repl }));

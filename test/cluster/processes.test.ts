@@ -9,7 +9,7 @@ import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { runCli, startNodeProcess, fastClusterFlags, type Proc } from '../support/procs.js';
+import { runCli, startNodeProcess, fastClusterFlags, type Proc, DEMO_ONLY } from '../support/procs.js';
 import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
 import { checkLog, startSeqLoad } from '../support/load.js';
 import { eventually } from '../support/wait.js';
@@ -39,7 +39,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     return { bus, client: new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 2000 }), store: createNatsStore({ connection: bus.connection, prefix }) };
   }
   async function node(prefix: string, id: string, extra?: string[]) {
-    const p = await startNodeProcess({ natsUrl: nats.url, prefix, id, extra });
+    const p = await startNodeProcess({ natsUrl: nats.url, prefix, id, extra: [...DEMO_ONLY, ...(extra ?? [])] });
     procs.push(p);
     return p;
   }

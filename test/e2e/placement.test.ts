@@ -12,7 +12,7 @@ import { silentLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode } from '../../server/node.js';
 import { defaultApps } from '../../server/apps.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { startNodeProcess, type Proc } from '../support/procs.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
 import { ownersOf, readLeases } from '../support/cluster-watch.js';
 import { eventually } from '../support/wait.js';
 
@@ -77,19 +77,19 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
 
   it('embedded: one process, in-memory bus and store', async () => {
     const embedded = createEmbedded();
-    const config = loadConfig({ overrides: { prefix: 'pl-emb', actors: { shards: SHARDS }, log: { level: 'silent' } } });
-    embeddedNode = await startNode({ config, apps: defaultApps(), embedded, log: silentLogger });
+    const config = loadConfig({ overrides: { prefix: 'pl-emb', actors: { shards: SHARDS }, log: { level: 'silent' }, node: { builtinApps: ['demo'] } } });
+    embeddedNode = await startNode({ config, apps: defaultApps(config), embedded, log: silentLogger });
     const client = new ActorClient(embedded.broker.connect({ prefix: 'pl-emb' }), { shards: SHARDS, askTimeoutMs: 5000 });
     expect(await scenario(client)).toEqual(EXPECTED);
   });
 
   it('worker threads: one process, two worker-thread nodes over NATS', async () => {
-    procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-thr', id: 'thr', threads: 2, roles: 'worker' }));
+    procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-thr', id: 'thr', threads: 2, roles: 'worker', extra: DEMO_ONLY }));
     expect(await scenario(await natsClient('pl-thr', ['thr-t0', 'thr-t1']))).toEqual(EXPECTED);
   });
 
   it('processes: three node processes over NATS', async () => {
-    for (const id of ['p1', 'p2', 'p3']) procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-proc', id }));
+    for (const id of ['p1', 'p2', 'p3']) procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-proc', id, extra: DEMO_ONLY }));
     expect(await scenario(await natsClient('pl-proc', ['p1', 'p2', 'p3']))).toEqual(EXPECTED);
   });
 });

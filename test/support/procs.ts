@@ -111,6 +111,9 @@ export function fastClusterFlags(shards = 16): string[] {
   ];
 }
 
+/** Only the demo app (counter, ledger, tally): cluster tests place fewer shards and start faster. */
+export const DEMO_ONLY = ['--set', 'node.builtinApps=demo'];
+
 /** Starts `gatehouse node` and waits until it says it is running. */
 export async function startNodeProcess(o: { natsUrl: string; prefix: string; id: string; roles?: string; threads?: number; extra?: string[] }): Promise<Proc> {
   const args = ['node', '--nats', o.natsUrl, '--prefix', o.prefix, '--node-id', o.id, '--roles', o.roles ?? 'worker', ...fastClusterFlags(), ...(o.extra ?? [])];

@@ -66,6 +66,8 @@ describe('codec', () => {
   it('property: every JSON value round-trips', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => {
+        // msgpackr renames __proto__ keys on decode (a prototype-pollution guard, tested above): not a round trip.
+        fc.pre(!JSON.stringify(v).includes('"__proto__"'));
         expect(decode(encode(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
       { numRuns: 2_000 },
