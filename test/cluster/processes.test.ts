@@ -51,7 +51,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
         const ok = leases.size > 0 && [...leases.values()].every((l) => l.st === 'owned' && ids.includes(l.o)) && ids.every((i) => (owners.get(i) ?? 0) > 0);
         return ok ? leases : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 100, what: `leases spread over ${ids.join(', ')}` },
+      { timeoutMs: 45_000, intervalMs: 100, what: `leases spread over ${ids.join(', ')}` },
     );
   }
 

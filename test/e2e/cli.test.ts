@@ -29,14 +29,14 @@ describe('gatehouse CLI', { timeout: 120_000 }, () => {
   it('spawns nodes, reports status, talks to actors, tails traffic and traces, inspects and moves', async () => {
     const spawn = runCli(['spawn', '--count', '2', '--roles', 'worker', ...common]);
     procs.push(spawn);
-    await eventually(() => (spawn.output().match(/is running/g) ?? []).length === 2, { timeoutMs: 30_000, what: 'two spawned nodes' });
+    await eventually(() => (spawn.output().match(/is running/g) ?? []).length === 2, { timeoutMs: 60_000, what: 'two spawned nodes' });
 
     const status = await eventually(async () => {
       const r = await cli(['status', '--json']);
       if (r.code !== 0) return undefined;
       const s = JSON.parse(r.out.slice(r.out.indexOf('{'))) as { nodes: Array<{ id: string }>; leader?: string; shardMap: Record<string, Record<string, number>>; unowned: number };
       return s.nodes.length === 2 && s.unowned === 0 && Object.keys(s.shardMap.ledger ?? {}).length === 2 ? s : undefined;
-    }, { timeoutMs: 20_000, what: 'status with two nodes sharing the shards' });
+    }, { timeoutMs: 45_000, what: 'status with two nodes sharing the shards' });
     const ids = status.nodes.map((n) => n.id);
     expect(ids).toContain(status.leader);
     const table = await cli(['status']);

@@ -71,7 +71,7 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
     await eventually(async () => {
       const owners = ownersOf(await readLeases(store));
       return nodes.every((n) => (owners.get(n) ?? 0) > 0) && [...owners.keys()].every((o) => nodes.includes(o));
-    }, { timeoutMs: 20_000, intervalMs: 100, what: `shards spread over ${nodes.join(', ')}` });
+    }, { timeoutMs: 45_000, intervalMs: 100, what: `shards spread over ${nodes.join(', ')}` });
     return new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 5000 });
   }
 

@@ -119,6 +119,6 @@ export async function startNodeProcess(o: { natsUrl: string; prefix: string; id:
   const args = ['node', '--nats', o.natsUrl, '--prefix', o.prefix, '--node-id', o.id, '--roles', o.roles ?? 'worker', ...fastClusterFlags(), ...(o.extra ?? [])];
   if (o.threads) args.push('--threads', String(o.threads));
   const p = runCli(args);
-  await p.waitFor(/is running/);
+  await p.waitFor(/is running/, 60_000);
   return p;
 }
