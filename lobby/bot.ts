@@ -34,6 +34,8 @@ export interface BotStats {
   relaysReceived: number;
   chats: number;
   moves: number;
+  /** Times it entered a city (joined or created). */
+  cityJoins: number;
   citiesCreated: number;
   circlesCreated: number;
   departures: number;
@@ -60,7 +62,7 @@ interface CityRow {
 export class LobbyBot {
   readonly id: string;
   readonly hr: number;
-  readonly stats: BotStats = { loggedIn: false, loc: [], relaysSent: 0, relaysReceived: 0, chats: 0, moves: 0, citiesCreated: 0, circlesCreated: 0, departures: 0, errors: {} };
+  readonly stats: BotStats = { loggedIn: false, loc: [], relaysSent: 0, relaysReceived: 0, chats: 0, moves: 0, cityJoins: 0, citiesCreated: 0, circlesCreated: 0, departures: 0, errors: {} };
   private running = false;
   private relayTimer: ReturnType<typeof setInterval> | undefined;
   private brain: Promise<void> | undefined;
@@ -68,8 +70,13 @@ export class LobbyBot {
   private readonly rnd: () => number;
   private nextWander = 0;
   private nextChat = 0;
+  private nextCircle = 0;
+  /** Next move goes to another server (a warp on the same connection). */
+  private hop = false;
   private servers: Array<{ id: string; type: string }> = [];
   private wake?: () => void;
+  private settled = false;
+  private thinking: Promise<void> | undefined;
 
   constructor(
     private readonly c: GatehouseClient,
@@ -108,6 +115,12 @@ export class LobbyBot {
     }, this.rnd() * every);
   }
 
+  /** Stays where it is from now on (no more moves or circles) but keeps relaying and chatting: a quiet lobby. */
+  async settle(): Promise<void> {
+    this.settled = true;
+    await this.thinking?.catch(() => undefined);
+  }
+
   /** Stops playing and logs out (the connection stays with the caller). */
   async stop(): Promise<void> {
     this.running = false;
@@ -138,7 +151,7 @@ export class LobbyBot {
   private async live(): Promise<void> {
     while (this.running) {
       try {
-        await this.think();
+        await (this.thinking = this.think());
       } catch (err) {
         this.fail(err);
       }
@@ -154,6 +167,7 @@ export class LobbyBot {
       const r = await this.c.request<{ loc: string[] }>('lobby.enter', { layer });
       this.stats.loc = r.loc;
       this.stats.moves++;
+      if (r.loc.length === 3) this.stats.cityJoins++;
       return true;
     } catch (err) {
       this.fail(err);
@@ -164,7 +178,9 @@ export class LobbyBot {
   /** One decision: get into a city if not in one, else chat, handle circles, or wander. */
   private async think(): Promise<void> {
     const loc = this.stats.loc;
-    if (loc.length < 2) {
+    if (this.settled && loc.length < 3) return;
+    if (loc.length < 2 || (this.hop && !this.settled)) {
+      this.hop = false;
       // Servers round-robin, gates skewed to the first few: players gather where others are, as in MH3.
       const server = this.servers[(this.o.index + Math.floor(this.rnd() * 3)) % this.servers.length]!;
       const gate = 1 + Math.floor(this.o.gates * this.rnd() ** 3);
@@ -178,14 +194,19 @@ export class LobbyBot {
       await this.c.request('lobby.chat', { text: `${GOALS[Math.floor(this.rnd() * GOALS.length)]} anyone?` });
       this.stats.chats++;
     }
+    if (this.settled) return;
     if (t > this.nextWander && !this.circle) {
       this.nextWander = t + this.o.wanderMs * (0.5 + this.rnd());
       // Mostly a city nearby; now and then another server, on the same connection.
-      if (this.rnd() < 0.15) this.stats.loc = [];
+      if (this.rnd() < 0.15) this.hop = true;
       else await this.go(loc[1]!);
       return;
     }
-    await this.circleStep(t);
+    // Circles at a human pace: a look at the city's circles every ten seconds or so.
+    if (t > this.nextCircle) {
+      this.nextCircle = t + 5000 + this.rnd() * 10_000;
+      await this.circleStep(t);
+    }
   }
 
   private async findCity(gate: string): Promise<void> {
@@ -205,6 +226,7 @@ export class LobbyBot {
       const r = await this.c.request<{ loc: string[] }>('lobby.city.open', { settings: { goal: GOALS[Math.floor(this.rnd() * GOALS.length)], seeking: 'anyone' } });
       this.stats.loc = r.loc;
       this.stats.citiesCreated++;
+      this.stats.cityJoins++;
       this.stats.moves++;
     } catch (err) {
       this.fail(err);
