@@ -1,7 +1,7 @@
 /**
  * A city gate (`s03-g12`): admits players up to its capacity (players in its cities count: MH3's "100 per gate"),
  * keeps what its cities report about themselves (the city list: counts, state, leader, settings) and reports its
- * own count to its server. The server already checked the Hunter Rank range, so the gate only checks capacity.
+ * own count to its server. Arrivals are checked for capacity and the server type's Hunter Rank range.
  *
  * `idle` / `live` as for servers: while anyone is here a refresh timer re-reports, audits and pokes the cities it
  * lists as in use (a city that emptied while its report was lost answers "empty").
@@ -25,11 +25,13 @@ import {
   type SocialEvent,
 } from './layer.js';
 import { ok, refuse, LobbyCode, type CitySummary, type MemberInfo } from './model.js';
-import { childKey, K, parentOf, statusOf } from './tree.js';
+import { childKey, K, parentOf, statusOf, type HrRange } from './tree.js';
 
 export interface GateInput {
   id: string;
   capacity: number;
+  /** The server type's Hunter Rank range (checked again here: a rank can change after entering the server). */
+  hr: HrRange;
   cities: number;
   cityCapacity: number;
   refreshMs: number;
@@ -107,7 +109,12 @@ export const gateMachine = setup({
   on: {
     enter: {
       actions: enqueueActions(({ context: c, event: e, enqueue }) => {
-        const refusal = () => (rosterSize(c.roster) >= c.capacity ? refuse(LobbyCode.Full, `gate ${c.id} is full (${c.capacity})`) : undefined);
+        const refusal = () =>
+          rosterSize(c.roster) >= c.capacity
+            ? refuse(LobbyCode.Full, `gate ${c.id} is full (${c.capacity})`)
+            : e.p.hr < c.hr.min || e.p.hr > c.hr.max
+              ? refuse(LobbyCode.HrLimit, `gate ${c.id} admits HR ${c.hr.min}–${c.hr.max}; yours is ${e.p.hr}`)
+              : undefined;
         apply(enqueue, enterStep(c.id, c.roster, e, refusal, (roster) => info({ ...c, roster }, e.here)));
       }),
     },

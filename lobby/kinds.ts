@@ -88,7 +88,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     persistence: 'snapshot',
     input(id) {
       if (parseLayer(tree, id)?.level !== 'gate') throw badMessage(`${id} is not a gate of this lobby`);
-      return { id, capacity: tree.gateCapacity, cities: tree.citiesPerGate, cityCapacity: tree.cityCapacity, refreshMs: tree.refreshMs };
+      return { id, capacity: tree.gateCapacity, hr: tree.hr[serverTypeOf(tree, id)], cities: tree.citiesPerGate, cityCapacity: tree.cityCapacity, refreshMs: tree.refreshMs };
     },
     toEvent(msg): GateEvent {
       const m = asMsg(msg);

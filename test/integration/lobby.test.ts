@@ -298,6 +298,10 @@ for (const impl of impls) {
       expect(items(await a.call('lobby.servers'))[1]).toMatchObject({ id: 's02', n: 1 });
       await b.end(); // twice: the gateway may run the hook again
       expect((await rig.client.ask<Rec>({ kind: 'lobby-player', id: cid(2) }, { type: 'whoami' })).online).toBe(false);
+      // lobby.logout ends the session the same way (the connection stays open).
+      await a.call('lobby.logout');
+      await expect(a.call('lobby.whoami')).rejects.toMatchObject({ code: 'NOT_LOGGED_IN' });
+      expect(items(await rig.session(9).call('lobby.servers'))[1]).toMatchObject({ id: 's02', n: 0 });
     });
   });
 }

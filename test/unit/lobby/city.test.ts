@@ -105,6 +105,17 @@ describe('an open city', () => {
     expect(c.clock.pending).toBe(0);
   });
 
+  it('answers a poke with its summary in every state (its gate checking a report that may have been lost)', () => {
+    const c = pure(cityMachine, input);
+    expect(tells(c.send({ type: 'poke' }), 'lobby-gate')[0]?.msg).toMatchObject({ child: input.id, n: 0, state: 'empty' });
+    c.send({ type: 'reserve', p: hunter(1, 50) });
+    expect(tells(c.send({ type: 'poke' }), 'lobby-gate')[0]?.msg).toMatchObject({ state: 'reserved' });
+    c.send({ type: 'open', p: hunter(1, 50), settings });
+    const before = c.snapshot;
+    expect(tells(c.send({ type: 'poke' }), 'lobby-gate')[0]?.msg).toMatchObject({ state: 'open', n: 1 });
+    expect(c.snapshot).toBe(before); // a poke writes nothing
+  });
+
   it('re-reports and audits its members every refresh period', () => {
     const c = openCity();
     c.clock.advance(15_000);

@@ -19,7 +19,7 @@ const serverInput = (over: Partial<ServerInput> = {}): ServerInput => ({
   refreshMs: 15_000,
   ...over,
 });
-const gateInput = { id: 's04-g02', capacity: 2, cities: 40, cityCapacity: 4, refreshMs: 15_000 };
+const gateInput = { id: 's04-g02', capacity: 2, hr: { min: 1, max: 30 }, cities: 40, cityCapacity: 4, refreshMs: 15_000 };
 
 describe('lobby tree ids', () => {
   it('spells the path: s03, s03-g12, s03-g12-c07, circles q1…', () => {
@@ -119,6 +119,12 @@ describe('gate layer', () => {
     g.send({ type: 'enter', p: hunter(1), here: false }); // went into a city: still counted
     g.send({ type: 'enter', p: hunter(2), here: true });
     expect(errorCode(g.send({ type: 'enter', p: hunter(3), here: true }))).toBe('FULL');
+  });
+
+  it("refuses a rank outside its server type's range (a rank raised after entering the server)", () => {
+    const g = pure(gateMachine, gateInput);
+    expect(errorCode(g.send({ type: 'enter', p: hunter(1, 31), here: true }))).toBe('HR_LIMIT');
+    expect(errorCode(g.send({ type: 'enter', p: hunter(1, 30), here: true }))).toBeUndefined();
   });
 
   it('answers a poke with its count (a parent checking on it after a lost report)', () => {
