@@ -10,6 +10,7 @@ import type { Store } from '../bus/store.js';
 import { MemoryBroker } from '../bus/memory-bus.js';
 import { MemoryKvServer } from '../bus/memory-store.js';
 import { createNatsBus } from '../bus/nats/nats-bus.js';
+import { natsOptions } from '../config/nats-options.js';
 import { createNatsStore } from '../bus/nats/nats-store.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, nodeLogger } from '../common/logger.js';
@@ -99,20 +100,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
     store = o.embedded.kv.store(config.prefix);
   } else {
-    const connect = (role: string) =>
-      createNatsBus({
-        prefix: config.prefix,
-        servers: config.nats.servers,
-        name: `gatehouse ${id} ${role}`,
-        log,
-        user: config.nats.user,
-        pass: config.nats.pass,
-        token: config.nats.token,
-        tls: config.nats.tls,
-        connectTimeoutMs: config.nats.connectTimeoutMs,
-        reconnectTimeWaitMs: config.nats.reconnectTimeWaitMs,
-        pingIntervalMs: config.nats.pingIntervalMs,
-      });
+    const connect = (role: string) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log });
     bus = await connect('data');
     // The store (membership heartbeats, leases, snapshots) gets its own connection: on the data connection its
     // replies would queue behind a busy node's actor traffic, and an overloaded node would miss its heartbeats and be

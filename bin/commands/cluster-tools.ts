@@ -8,6 +8,7 @@ import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { GatehouseError } from '../../common/errors.js';
 import type { Config } from '../../config/schema.js';
+import { natsOptions } from '../../config/nats-options.js';
 import { callNode } from '../../cluster/control.js';
 import { BUCKETS, decodeRecord, type Lease, type NodeRecord } from '../../cluster/records.js';
 
@@ -19,16 +20,7 @@ export interface ToolConnection {
 
 export async function connectCluster(config: Config): Promise<ToolConnection> {
   if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', 'this command needs the cluster\'s NATS: give --nats URL[,URL]');
-  const bus = await createNatsBus({
-    prefix: config.prefix,
-    servers: config.nats.servers,
-    name: 'gatehouse tool',
-    user: config.nats.user,
-    pass: config.nats.pass,
-    token: config.nats.token,
-    tls: config.nats.tls,
-    connectTimeoutMs: config.nats.connectTimeoutMs,
-  });
+  const bus = await createNatsBus(natsOptions(config, 'gatehouse tool'));
   const store = createNatsStore({ connection: bus.connection, prefix: config.prefix, replicas: config.nats.replicas });
   return { bus, store, close: async () => void (await bus.close()) };
 }

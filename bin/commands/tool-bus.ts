@@ -3,6 +3,7 @@ import type { Bus } from '../../bus/bus.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { GatehouseError } from '../../common/errors.js';
 import type { Config } from '../../config/schema.js';
+import { natsOptions } from '../../config/nats-options.js';
 
 export async function connectTool(config: Config): Promise<Bus> {
   if (config.bus.kind !== 'nats') {
@@ -11,14 +12,5 @@ export async function connectTool(config: Config): Promise<Bus> {
       'this command talks to a running deployment over NATS: give --nats URL (an embedded node keeps its bus inside its process)',
     );
   }
-  return createNatsBus({
-    prefix: config.prefix,
-    servers: config.nats.servers,
-    name: 'gatehouse tool',
-    user: config.nats.user,
-    pass: config.nats.pass,
-    token: config.nats.token,
-    tls: config.nats.tls,
-    connectTimeoutMs: config.nats.connectTimeoutMs,
-  });
+  return createNatsBus(natsOptions(config, 'gatehouse tool'));
 }

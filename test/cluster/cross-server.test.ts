@@ -13,7 +13,7 @@ import { BUCKETS } from '../../cluster/records.js';
 import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
 import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
 import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
-import { checkLog, startSeqLoad } from '../support/load.js';
+import { startSeqLoad, verifyLogs } from '../support/load.js';
 import { eventually } from '../support/wait.js';
 
 const SHARDS = 16;
@@ -78,15 +78,7 @@ describe('cluster across a 3-server NATS cluster, nodes as threads and processes
     }, { timeoutMs: 30_000, what: 'every pinned shard on its node' });
     await load.stop();
 
-    const problems: string[] = [];
-    for (const t of targets) {
-      const want = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
-      const got = await eventually(async () => {
-        const s = await senders[0]!.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
-        return s.log.length >= want ? s : undefined;
-      }, { timeoutMs: 10_000, what: `${t.kind}/${t.id} complete` }).catch(() => senders[0]!.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }));
-      problems.push(...checkLog(got.log, load.sent, `${t.kind}/${t.id}`));
-    }
+    const problems = await verifyLogs(senders[0]!, targets, load.sent);
     expect(problems).toEqual([]);
     expect(life.events.length).toBeGreaterThan(0);
     expect(life.violations()).toEqual([]);

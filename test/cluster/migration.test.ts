@@ -5,14 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
-import { encodeId } from '../../bus/subjects.js';
 import { BUCKETS } from '../../cluster/records.js';
 import type { GatehouseNode } from '../../server/node.js';
 import { impls, type Env } from '../support/impls.js';
 import { startTestNode, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
 import { createEmbedded } from '../../server/node.js';
 import { counterKind, tallyKind } from '../support/test-kinds.js';
-import { checkLog, instanceTracker, startSeqLoad } from '../support/load.js';
+import { instanceTracker, startSeqLoad, verifyLogs } from '../support/load.js';
 import { eventually } from '../support/wait.js';
 
 const app = { name: 'test', kinds: [counterKind, tallyKind] };
@@ -77,23 +76,10 @@ for (const impl of impls) {
       });
       expect(leaderStatus()!.balancer.moved).toBeGreaterThan(0);
 
-      const probe = senders[0]!;
-      const problems: string[] = [];
-      for (const t of targets) {
-        const expectedTotal = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
-        const state = await eventually(
-          async () => {
-            const s = await probe.ask<{ count: number; log: Array<[string, number]> }>(t, { type: 'get' }, { timeoutMs: 5000 });
-            return s.log.length >= expectedTotal ? s : undefined;
-          },
-          { timeoutMs: 20_000, what: `${t.kind}/${t.id} to receive ${expectedTotal} messages` },
-        ).catch(async () => probe.ask<{ count: number; log: Array<[string, number]> }>(t, { type: 'get' }));
-        problems.push(...checkLog(state.log, load.sent, `${t.kind}/${t.id}`));
-      }
+      const problems = await verifyLogs(senders[0]!, targets, load.sent, { timeoutMs: 20_000 });
       expect(problems).toEqual([]);
       expect(tracker.violations).toEqual([]);
       for (const s of senders) await s.bus.close();
-      void encodeId;
     });
   });
 }

@@ -10,8 +10,9 @@ import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { runCli, startNodeProcess, fastClusterFlags, type Proc, DEMO_ONLY } from '../support/procs.js';
-import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
-import { checkLog, startSeqLoad } from '../support/load.js';
+import { readLeases, watchLifecycle } from '../support/cluster-watch.js';
+import { allocate, parseUnitKey } from '../../cluster/allocation.js';
+import { startSeqLoad, verifyLogs } from '../support/load.js';
 import { eventually } from '../support/wait.js';
 import { readStatus } from '../../bin/commands/cluster-tools.js';
 import { loadConfig } from '../../config/load.js';
@@ -43,12 +44,14 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     procs.push(p);
     return p;
   }
+  /** Waits until the leases are exactly the balancer's target over `ids` (same pure allocation), nothing moving. */
   async function settled(store: Store, ids: string[]) {
     return eventually(
       async () => {
         const leases = await readLeases(store);
-        const owners = ownersOf(leases);
-        const ok = leases.size > 0 && [...leases.values()].every((l) => l.st === 'owned' && ids.includes(l.o)) && ids.every((i) => (owners.get(i) ?? 0) > 0);
+        if (leases.size === 0) return undefined;
+        const target = allocate([...leases.keys()].map(parseUnitKey), ids.map((id) => ({ id, capacity: 1 })));
+        const ok = [...leases].every(([k, l]) => l.st === 'owned' && l.o === target.get(k));
         return ok ? leases : undefined;
       },
       { timeoutMs: 45_000, intervalMs: 100, what: `leases spread over ${ids.join(', ')}` },
@@ -111,8 +114,8 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     await bus.flush();
     const senders = [client, ...(await Promise.all([1, 2].map(async () => (await connect(prefix)).client)))];
     const targets = Array.from({ length: 120 }, (_, i) => ({ kind: 'tally', id: `t${i}` }));
-    const load = startSeqLoad(senders, targets, { perTick: 4, maxPerSender: 100_000 });
-    await eventually(() => load.total() > 1500, { what: 'load running' });
+    const load = startSeqLoad(senders, targets, { perTick: 1, maxPerSender: 100_000 });
+    await eventually(() => load.total() > 500, { what: 'load running' });
     await node(prefix, 'j3');
     const after = await settled(store, ['j1', 'j2', 'j3']);
     let moved = 0;
@@ -140,15 +143,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     for (const x of live) expect(x.actors).toBeGreaterThan(mean * 0.4);
 
     await load.stop();
-    const problems: string[] = [];
-    for (const t of targets) {
-      const want = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
-      const got = await eventually(async () => {
-        const s = await client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
-        return s.log.length >= want ? s : undefined;
-      }, { what: `${t.id} complete` }).catch(() => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }));
-      problems.push(...checkLog(got.log, load.sent, `${t.kind}/${t.id}`));
-    }
+    const problems = await verifyLogs(client, targets, load.sent);
     expect(problems).toEqual([]);
     expect(life.violations()).toEqual([]);
     life.stop();
@@ -160,7 +155,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     const { client, store } = await connect(prefix);
     await settled(store, ['d1', 'd2']);
     const targets = Array.from({ length: 80 }, (_, i) => ({ kind: i % 2 ? 'tally' : 'ledger', id: `x${i}` }));
-    const load = startSeqLoad([client], targets, { perTick: 6, maxPerSender: 4000 });
+    const load = startSeqLoad([client], targets, { perTick: 3, maxPerSender: 4000 });
     await eventually(() => load.total() > 1000, { what: 'load running' });
     const drainCmd = runCli(['drain', 'd1', '--nats', nats.url, '--prefix', prefix, ...fastClusterFlags(SHARDS)]);
     procs.push(drainCmd);
@@ -172,15 +167,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     const leases = await readLeases(store);
     expect([...leases.values()].every((l) => l.o === 'd2')).toBe(true);
     await load.stop();
-    const problems: string[] = [];
-    for (const t of targets) {
-      const want = [...load.sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
-      const got = await eventually(async () => {
-        const s = await client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
-        return s.log.length >= want ? s : undefined;
-      }, { what: `${t.id} complete` }).catch(() => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }));
-      problems.push(...checkLog(got.log, load.sent, `${t.kind}/${t.id}`));
-    }
+    const problems = await verifyLogs(client, targets, load.sent);
     expect(problems).toEqual([]);
   });
 

@@ -98,3 +98,27 @@ export function instanceTracker() {
     },
   };
 }
+
+/**
+ * Reads every target's log (waiting, bounded, for late messages to land) and checks it against what was sent:
+ * returns the problems, empty when every message was applied exactly once and in per-sender order.
+ */
+export async function verifyLogs(
+  client: ActorClient,
+  targets: Array<{ kind: string; id: string }>,
+  sent: Map<string, number>,
+  opts: { timeoutMs?: number } = {},
+): Promise<string[]> {
+  const { eventually } = await import('./wait.js');
+  const problems: string[] = [];
+  for (const t of targets) {
+    const want = [...sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
+    const get = () => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
+    const state = await eventually(async () => {
+      const s = await get();
+      return s.log.length >= want ? s : undefined;
+    }, { timeoutMs: opts.timeoutMs ?? 10_000, what: `${t.kind}/${t.id} to receive ${want} messages` }).catch(get);
+    problems.push(...checkLog(state.log, sent, `${t.kind}/${t.id}`));
+  }
+  return problems;
+}
