@@ -23,7 +23,7 @@ const CITY_STATES = new Set(['empty', 'reserved', 'open']);
 function layerEvent(m: Msg & { type: string }): SocialEvent | { type: 'enter' | 'leave' | 'info' | 'poke' | 'list'; [k: string]: unknown } | undefined {
   switch (m.type) {
     case 'enter':
-      return { type: 'enter', p: member(m.p), here: bool(m, 'here', true) };
+      return { type: 'enter', p: member(m.p), here: bool(m, 'here', true), within: bool(m, 'within', false) };
     case 'leave':
       return { type: 'leave', id: capcomId(m, 'id') };
     case 'info':

@@ -58,7 +58,8 @@ export function planMove(from: readonly string[], to: readonly string[], p: Memb
     const wasHere = k === from.length;
     const isHere = k === to.length;
     if (wasHere !== isHere) {
-      steps.push({ to: layer(to[k - 1]!), msg: { type: 'enter', p, here: isHere }, required: true, undo: { type: 'enter', p, here: wasHere } });
+      const flip = { type: 'enter', p, within: true };
+      steps.push({ to: layer(to[k - 1]!), msg: { ...flip, here: isHere }, required: true, undo: { ...flip, here: wasHere } });
     }
   }
   // A circle lives in its city: leaving the city leaves the circle first (after the refusable steps, since a circle

@@ -1,28 +1,34 @@
 /**
- * A lobby server (`s03`): admits players up to its capacity and within its type's Hunter Rank range, and keeps the
- * gate counts its gates report (the gate list). Its own count is exact (a roster of everyone under it, durable), so
- * the server list asks servers directly.
+ * A lobby server (`s03`): admits arrivals up to its capacity and within its type's Hunter Rank range, keeps the
+ * players standing in the server layer itself (its pushes go to them) and the counts its gates report (the gate
+ * list). Its total is those two together.
  *
- * States: `idle` (nobody here: no timer, may passivate) and `live` (a refresh timer audits the roster and pokes the
- * gates it believes occupied, so counts lost with a crashed node or a dropped tell are correct again within one
+ * Why counts and not a roster of everyone under it, as gates keep: a server holds up to 2000 players, and a durable
+ * roster that size would be a ~100 KB snapshot rewritten on every arrival. Gates already keep exact, durable rosters
+ * (100 each) and report on every change, so the server's total is exact once their reports are in; two arrivals
+ * racing for the last place within a report's latency (milliseconds) can overshoot the capacity by one.
+ *
+ * States: `idle` (nobody under it: no timer, may passivate) and `live` (a refresh timer audits the players standing
+ * here and pokes the gates it believes occupied, so counts lost with a crashed node are correct again within one
  * period).
  */
 import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../actors/runtime/effects.js';
 import {
+  applyStep as apply,
   auditEffects,
-  enterStep,
+  emitAll,
+  entryOf,
   herePublic,
-  leaveStep,
   page,
   pokeEffects,
+  presenceEffects,
   rosterSize,
   socialEffects,
   SOCIAL_TYPES,
+  without,
   type Roster,
   type SocialEvent,
-  applyStep as apply,
-  emitAll,
 } from './layer.js';
 import { ok, refuse, LobbyCode, type MemberInfo } from './model.js';
 import { childKey, gateId, K, parentOf, statusOf, type HrRange, type ServerType } from './tree.js';
@@ -38,13 +44,15 @@ export interface ServerInput {
 }
 
 export interface ServerContext extends ServerInput {
+  /** The players standing in the server layer itself (all `here`). */
   roster: Roster;
-  /** Player count per gate (`g01` → n), as the gates last reported. */
+  /** Player count per gate (`g01` → n), as the gates last reported; absent = 0. */
   gateCounts: Record<string, number>;
 }
 
 export type ServerEvent =
-  | { type: 'enter'; p: MemberInfo; here: boolean }
+  /** `within`: the player is already under this server (moving between its gates and its own layer). */
+  | { type: 'enter'; p: MemberInfo; here: boolean; within: boolean }
   | { type: 'leave'; id: string }
   | { type: 'report'; child: string; n: number }
   | { type: 'list'; offset: number; limit: number }
@@ -52,15 +60,21 @@ export type ServerEvent =
   | SocialEvent;
 
 
+export function totalOf(c: Pick<ServerContext, 'roster' | 'gateCounts'>): number {
+  let n = rosterSize(c.roster);
+  for (const g in c.gateCounts) n += c.gateCounts[g]!;
+  return n;
+}
+
 function info(c: ServerContext, withMembers: boolean) {
-  const n = rosterSize(c.roster);
+  const n = totalOf(c);
   return { layer: c.id, level: 'server', type: c.type, n, capacity: c.capacity, status: statusOf(n, c.capacity), ...(withMembers ? { members: herePublic(c.roster) } : {}) };
 }
 
 export const serverMachine = setup({
   types: {} as { context: ServerContext; events: ServerEvent; input: ServerInput; emitted: Effect },
   delays: { refresh: ({ context }) => context.refreshMs },
-  guards: { occupied: ({ context }) => rosterSize(context.roster) > 0 },
+  guards: { occupied: ({ context }) => totalOf(context) > 0 },
   actions: {
     social: enqueueActions(({ context, event, enqueue }) => {
       if (SOCIAL_TYPES.has(event.type)) apply(enqueue, socialEffects(context.id, context.roster, event as SocialEvent));
@@ -73,7 +87,7 @@ export const serverMachine = setup({
   states: {
     idle: { always: { guard: 'occupied', target: 'live' } },
     live: {
-      always: { guard: ({ context }) => rosterSize(context.roster) === 0, target: 'idle' },
+      always: { guard: ({ context }) => totalOf(context) === 0, target: 'idle' },
       after: {
         refresh: {
           target: 'live',
@@ -89,16 +103,35 @@ export const serverMachine = setup({
   on: {
     enter: {
       actions: enqueueActions(({ context: c, event: e, enqueue }) => {
-        const refusal = () =>
-          rosterSize(c.roster) >= c.capacity
-            ? refuse(LobbyCode.Full, `server ${c.id} is full (${c.capacity})`)
-            : e.p.hr < c.hr.min || e.p.hr > c.hr.max
-              ? refuse(LobbyCode.HrLimit, `server ${c.id} (${c.type}) admits HR ${c.hr.min}–${c.hr.max}; yours is ${e.p.hr}`)
-              : undefined;
-        apply(enqueue, enterStep(c.id, c.roster, e, refusal, (roster) => info({ ...c, roster }, e.here)));
+        const cur = c.roster[e.p.id];
+        if (!cur && !e.within) {
+          if (totalOf(c) >= c.capacity) return enqueue.emit(refuse(LobbyCode.Full, `server ${c.id} is full (${c.capacity})`));
+          if (e.p.hr < c.hr.min || e.p.hr > c.hr.max) {
+            return enqueue.emit(refuse(LobbyCode.HrLimit, `server ${c.id} (${c.type}) admits HR ${c.hr.min}–${c.hr.max}; yours is ${e.p.hr}`));
+          }
+        }
+        // Standing here: on the roster. Passing through to a gate: counted by the gate's report instead.
+        let roster = c.roster;
+        if (e.here) {
+          roster = { ...c.roster, [e.p.id]: entryOf(e.p, true) };
+          if (!cur) emitAll(enqueue, presenceEffects(c.id, roster, e.p.id, true));
+        } else if (cur) {
+          emitAll(enqueue, presenceEffects(c.id, c.roster, e.p.id, false));
+          roster = without(c.roster, e.p.id);
+        }
+        if (roster !== c.roster) enqueue.assign({ roster });
+        enqueue.emit(ok(info({ ...c, roster }, e.here)));
       }),
     },
-    leave: { actions: enqueueActions(({ context: c, event: e, enqueue }) => apply(enqueue, leaveStep(c.id, c.roster, e.id))) },
+    leave: {
+      actions: enqueueActions(({ context: c, event: e, enqueue }) => {
+        if (c.roster[e.id]) {
+          emitAll(enqueue, presenceEffects(c.id, c.roster, e.id, false));
+          enqueue.assign({ roster: without(c.roster, e.id) });
+        }
+        enqueue.emit(ok());
+      }),
+    },
     report: {
       guard: ({ context, event }) => parentOf(event.child)?.id === context.id && (context.gateCounts[childKey(event.child)] ?? 0) !== event.n,
       actions: enqueueActions(({ context, event, enqueue }) => {

@@ -44,8 +44,9 @@ describe('server layer', () => {
     const s = pure(serverMachine, serverInput());
     for (let i = 1; i <= 3; i++) expect(reply(s.send({ type: 'enter', p: hunter(i), here: true }))?.error).toBeUndefined();
     expect(errorCode(s.send({ type: 'enter', p: hunter(4), here: true }))).toBe('FULL');
-    // Someone already on the roster moving within the server is no arrival: never refused.
-    expect(errorCode(s.send({ type: 'enter', p: hunter(1), here: false }))).toBeUndefined();
+    // Someone already under the server, moving between its layer and its gates, is no arrival: never refused.
+    expect(errorCode(s.send({ type: 'enter', p: hunter(1), here: false, within: true }))).toBeUndefined();
+    expect(errorCode(s.send({ type: 'enter', p: hunter(1), here: true, within: true }))).toBeUndefined();
     s.send({ type: 'leave', id: hunter(2).id });
     expect(errorCode(s.send({ type: 'enter', p: hunter(4), here: true }))).toBeUndefined();
   });
@@ -84,6 +85,16 @@ describe('server layer', () => {
     expect(targets(left[0]!)).toEqual(['c3']);
   });
 
+  it('counts players in its gates (their reports) toward its capacity, and warps through it into a gate', () => {
+    const s = pure(serverMachine, serverInput());
+    s.send({ type: 'report', child: 's04-g01', n: 2 });
+    // A warp into a gate passes through: checked, not kept (the gate's report will count the player).
+    expect(reply(s.send({ type: 'enter', p: hunter(1), here: false, within: false }))?.body).toMatchObject({ n: 2 });
+    s.send({ type: 'report', child: 's04-g01', n: 3 });
+    expect(errorCode(s.send({ type: 'enter', p: hunter(2), here: true, within: false }))).toBe('FULL');
+    expect(reply(s.send({ type: 'info' }))?.body).toMatchObject({ n: 3, status: 'FULL', members: [] });
+  });
+
   it('lists its gates with reported counts, paged', () => {
     const s = pure(serverMachine, serverInput());
     s.send({ type: 'report', child: 's04-g02', n: 100 });
@@ -107,6 +118,8 @@ describe('server layer', () => {
     expect(tells(fx, 'lobby-gate')).toEqual([{ type: 'tell', to: { kind: 'lobby-gate', id: 's04-g07' }, msg: { type: 'poke' } }]);
     expect(tells(fx, 'lobby-player')[0]).toMatchObject({ to: { id: hunter(1).id }, msg: { type: 'audit', layer: 's04' } });
     s.send({ type: 'leave', id: hunter(1).id });
+    expect(s.snapshot.value).toBe('live'); // its gate g07 still has players
+    s.send({ type: 'report', child: 's04-g07', n: 0 });
     expect(s.snapshot.value).toBe('idle');
     expect(s.clock.pending).toBe(0);
   });
