@@ -89,7 +89,6 @@ export class RequestMux {
     if (!p) return undefined;
     this.pending.delete(token);
     this.byTimeout.get(p.timeoutMs)?.delete(token);
-    if (this.pending.size === 0) this.stopSweeper();
     return p;
   }
 
@@ -99,6 +98,12 @@ export class RequestMux {
   }
 
   private readonly sweep = (): void => {
+    // The interval stops at the first sweep with nothing pending, not when the last reply arrives: at 1 request in
+    // flight that meant a setInterval + clearInterval per request (bench actors micro: ~0.6 µs of 8.5 µs per ask).
+    if (this.pending.size === 0) {
+      this.stopSweeper();
+      return;
+    }
     const now = Date.now();
     for (const [timeoutMs, group] of this.byTimeout) {
       for (const [token, p] of group) {

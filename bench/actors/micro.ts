@@ -6,7 +6,7 @@
  *
  *   responder  raw: unpack → XState send → pack → respond, vs ours: NatsBus callback → ActorHost → cell → XState →
  *              reply encode → respond. Both include the sender-side pack of the message.
- *   requester  64 in flight, replies delivered synchronously: the raw floor (Map + promise) vs ActorClient.ask
+ *   requester  64 in flight (MICRO_INFLIGHT), replies delivered synchronously: the raw floor (Map + promise) vs ActorClient.ask
  *              (envelope, subject, RequestMux, reply decode).
  */
 import type { Msg, NatsConnection } from 'nats';
@@ -25,7 +25,7 @@ import { EVENT, KIND, PREFIX, actorId, bareActor, benchKind, nodeConfig, rawPack
 const ACTORS = Number(process.argv[2] ?? 10_000);
 const N = 100_000;
 const ROUNDS = 7;
-const INFLIGHT = 64;
+const INFLIGHT = Number(process.env.MICRO_INFLIGHT ?? 64);
 /** MICRO=<section>[:<variant prefix>] runs one section (or one variant of it) alone, e.g. to profile it. */
 const [only, onlyVariant] = (process.env.MICRO ?? '').split(':');
 const te = new TextEncoder();
@@ -128,7 +128,7 @@ async function batches(issue: (i: number) => Promise<unknown>, c: ReturnType<typ
   }
 }
 
-await compare('requester', {
+await compare(`requester, ${INFLIGHT} in flight`, {
   'floor: Map + promise (+ pack)': () => batches((i) => floor.request(`rawq.actor.${ids[i % ACTORS]}`, rawPackr.pack(EVENT)), fl, rawReplyData, () => floorSub),
   'ours: ActorClient.ask': () => batches((i) => client.ask(addrs[i % ACTORS]!, EVENT), req, replyData, () => [...req.subs.values()][0]!),
 });
