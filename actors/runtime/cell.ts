@@ -363,6 +363,11 @@ export class ActorCell {
     if (snap !== prev) {
       if (this.ctx.taps.active) this.trace(prev, snap, label);
       const p = this.kind.persistence;
+      if (p === 'snapshot' && this.onlyTimersMoved(prev, snap, timersBefore)) {
+        // A periodic timer re-armed in the same state (a session's connection probe): nothing worth a store write.
+        this.finish(effects, msg, snap);
+        return;
+      }
       if (p === 'snapshot') {
         return this.persist().then((res) => {
           if (res === 'ok') this.finish(effects, msg, snap);
@@ -372,6 +377,22 @@ export class ActorCell {
       if (typeof p === 'object') this.markDirty(p.batchMs);
     }
     this.finish(effects, msg, snap);
+  }
+
+  /**
+   * True when a turn changed nothing but when its timers fire: same state value, same context object (XState keeps it
+   * when nothing was assigned), same status, same pending timer ids. Such a turn is not written; after a fail-over
+   * the stored due times are then older, so a periodic timer fires early once, which is harmless.
+   */
+  private onlyTimersMoved(prev: AnySnapshot, snap: AnySnapshot, timersBefore: PersistedTimer[]): boolean {
+    const a = prev as AnySnapshot & { value?: unknown; context?: unknown };
+    const b = snap as AnySnapshot & { value?: unknown; context?: unknown };
+    if (a.context !== b.context || a.status !== b.status) return false;
+    if (a.value !== b.value && JSON.stringify(a.value) !== JSON.stringify(b.value)) return false;
+    const now = this.timersObj?.persisted() ?? NO_TIMERS;
+    if (now.length !== timersBefore.length) return false;
+    const before = new Set(timersBefore.map(([id]) => id));
+    return now.every(([id]) => before.has(id));
   }
 
   /** Carries out a committed turn's effects and answers the asker. */

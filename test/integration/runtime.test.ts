@@ -11,10 +11,10 @@ import { decode } from '../../bus/codec.js';
 import { ManualClock } from '../../common/clock.js';
 import { impls, type Env } from '../support/impls.js';
 import { captureLogger, startHost, TEST_LIMITS } from '../support/hosts.js';
-import { counterKind, tallyKind, turnKind } from '../support/test-kinds.js';
+import { counterKind, pulseKind, tallyKind, turnKind } from '../support/test-kinds.js';
 import { deferred, eventually } from '../support/wait.js';
 
-const kinds = [counterKind, tallyKind, turnKind];
+const kinds = [counterKind, tallyKind, turnKind, pulseKind];
 
 for (const impl of impls) {
   describe(`actor runtime [${impl.name}]`, () => {
@@ -133,6 +133,22 @@ for (const impl of impls) {
       await eventually(async () => (await c.ask<{ fired: number }>({ kind: 'counter', id: 'ho-timer' }, { type: 'get' })).fired === 1, {
         what: 'timer fired on the new host',
       });
+    });
+
+    it('does not rewrite a durable actor whose only change is a re-armed periodic timer', async () => {
+      const clock = new ManualClock();
+      const h = await host({ clock });
+      const c = await client();
+      expect(await c.ask({ kind: 'pulse', id: 'p1' }, { type: 'bump' })).toBe(1);
+      const written = h.metrics.persisted;
+      const processed = h.metrics.processed;
+      for (let i = 1; i <= 5; i++) {
+        clock.advance(1000);
+        await eventually(() => h.metrics.processed >= processed + i, { what: `timer turn ${i}` });
+      }
+      expect(h.metrics.persisted).toBe(written);
+      expect(await c.ask({ kind: 'pulse', id: 'p1' }, { type: 'bump' })).toBe(2);
+      expect(h.metrics.persisted).toBe(written + 1);
     });
 
     it('supervises: error reply, restart from the state before the crash, stop after repeated crashes', async () => {

@@ -113,3 +113,18 @@ export const turnMachine = setup({
 });
 
 export const turnKind = defineKind({ name: 'turns', machine: turnMachine, persistence: 'none' });
+
+/** A durable actor with a periodic timer re-entering its own state (like a session's connection probe). */
+export const pulseMachine = setup({
+  types: {} as { context: { n: number; ticks: number }; events: { type: 'bump' } | { type: 'get' }; emitted: Effect },
+}).createMachine({
+  context: { n: 0, ticks: 0 },
+  initial: 'on',
+  // Like a session's probe: leave the state and come back within one turn (XState then makes a new snapshot object).
+  states: { on: { after: { 1000: 'checking' } }, checking: { always: 'on' } },
+  on: {
+    bump: { actions: [assign({ n: ({ context }) => context.n + 1 }), emit(({ context }) => ({ type: 'reply', body: context.n }))] },
+    get: { actions: emit(({ context }) => ({ type: 'reply', body: context.n })) },
+  },
+});
+export const pulseKind = defineKind({ name: 'pulse', machine: pulseMachine, persistence: 'snapshot' });
