@@ -150,6 +150,15 @@ class MemoryBucket implements KvBucket {
     return out;
   }
 
+  async entries(pattern = '>'): Promise<KvEntry[]> {
+    const out: KvEntry[] = [];
+    for (const key of [...this.s.slots.keys()]) {
+      const slot = this.live(key);
+      if (slot && matches(pattern, key)) out.push({ key, value: slot.value, revision: slot.revision });
+    }
+    return out;
+  }
+
   async watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {
     const w: MemWatcher = { owner: this.owner, pattern: opts?.key ?? '>', fn: onChange, queue: [] };
     if (opts?.initial) {

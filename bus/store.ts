@@ -49,7 +49,10 @@ export interface KvBucket {
   update(key: string, value: Uint8Array, expected: number): Promise<number>;
   /** Deletes; with `expected`, only if the current revision matches (else ConflictError). */
   delete(key: string, expected?: number): Promise<void>;
+  /** Live keys (not deleted, not expired) matching `pattern` ('*' one token, '>' the rest; default every key). */
   keys(pattern?: string): Promise<string[]>;
+  /** The current entry of every live key matching `pattern`, in no particular order. */
+  entries(pattern?: string): Promise<KvEntry[]>;
   /**
    * Calls `onChange` for each change, in revision order. Expiry (TTL) produces no event on JetStream, and a JetStream
    * watcher can go quiet for seconds after a leader fail-over: callers that must not miss a change also reconcile.

@@ -55,10 +55,9 @@ export class Balancer {
     const draining = new Set(nodes.filter((n) => n.draining).map((n) => n.id));
     if (workers.length === 0) return;
     const target = allocate(allUnits(this.ctx.kinds(), this.ctx.shards), workers);
-    for (const key of await this.ctx.pins.keys().catch(() => [] as string[])) {
-      const e = await this.ctx.pins.get(key).catch(() => null);
-      const node = e && new TextDecoder().decode(e.value);
-      if (node && target.has(key) && workers.some((w) => w.id === node)) target.set(key, node);
+    for (const e of await this.ctx.pins.entries().catch(() => [])) {
+      const node = new TextDecoder().decode(e.value);
+      if (target.has(e.key) && workers.some((w) => w.id === node)) target.set(e.key, node);
     }
     const views = new Map<string, LeaseView>();
     const now = clock.now();

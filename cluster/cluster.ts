@@ -3,6 +3,7 @@
  * live migration, and the reconcile loop that keeps this node's shard subscriptions equal to the leases it holds.
  */
 import { hostname } from 'node:os';
+import type { TimerHandle } from '../common/clock.js';
 import type { NodeComponent, NodeContext } from '../server/node.js';
 import type { ShardUnit } from './allocation.js';
 import { Balancer } from './balancer.js';
@@ -13,6 +14,9 @@ import { Membership } from './membership.js';
 import { DEFAULT_MIGRATION, Migrator, type MoveUnit } from './migration.js';
 import { BUCKETS, type NodeRecord } from './records.js';
 import { parseUnitKey } from './allocation.js';
+
+/** A cluster loop round taking longer than this is reported (every this long) until it ends. */
+const STUCK_MS = 15_000;
 
 export interface ClusterComponent extends NodeComponent {
   /** Resolves when a drain finished: this node owns no shard any more. */
@@ -146,13 +150,24 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     if (leader.leader) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
     reconcile();
   };
-  const every = (slot: number, ms: number, fn: () => Promise<void>) => {
+  // A round that never ends would stop its loop for good without a word; say so loudly while it lasts.
+  const every = (slot: number, ms: number, fn: () => Promise<void>, name: string) => {
     const run = () => {
       if (stopped) return;
       timers[slot] = clock.setTimeout(() => {
+        const started = clock.now();
+        let watchdog: TimerHandle;
+        const bark = () => {
+          log.error({ loop: name, stuckForMs: clock.now() - started }, 'cluster loop round is not finishing');
+          watchdog = clock.setTimeout(bark, STUCK_MS);
+        };
+        watchdog = clock.setTimeout(bark, STUCK_MS);
         fn()
-          .catch((err) => log.error({ err }, 'cluster loop failed'))
-          .finally(run);
+          .catch((err) => log.error({ err, loop: name }, 'cluster loop failed'))
+          .finally(() => {
+            clock.clearTimeout(watchdog);
+            run();
+          });
       }, ms);
     };
     run();
@@ -160,8 +175,8 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // First round at once: a lone first node leads and assigns every shard to itself without waiting a tick.
   await heartbeat().catch((err) => log.error({ err }, 'cluster heartbeat failed'));
   await balance().catch((err) => log.error({ err }, 'cluster balance failed'));
-  every(0, c.heartbeatMs, heartbeat);
-  every(1, c.rebalanceIntervalMs, balance);
+  every(0, c.heartbeatMs, heartbeat, 'heartbeat');
+  every(1, c.rebalanceIntervalMs, balance, 'balance');
 
   return {
     name: 'cluster',

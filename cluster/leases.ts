@@ -40,14 +40,12 @@ export class LeaseTable {
   }
 
   async refresh(): Promise<void> {
-    const keys = await this.bucket.keys();
-    const seen = new Set(keys);
-    await Promise.all(
-      keys.map(async (k) => {
-        const e = await this.bucket.get(k);
-        if (e) this.set(k, e.value, e.revision);
-      }),
-    );
+    const entries = await this.bucket.entries();
+    const seen = new Set<string>();
+    for (const e of entries) {
+      seen.add(e.key);
+      this.set(e.key, e.value, e.revision);
+    }
     for (const k of [...this.cache.keys()]) if (!seen.has(k)) this.cache.delete(k);
   }
 

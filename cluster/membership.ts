@@ -69,12 +69,8 @@ export class Membership {
   }
 
   async view(): Promise<NodeRecord[]> {
-    // A key updated while the listing runs can be listed twice.
-    const keys = [...new Set(await this.bucket.keys())];
-    const recs = await Promise.all(keys.map((k) => this.bucket.get(k).catch(() => null)));
     const out: NodeRecord[] = [];
-    for (const e of recs) {
-      if (!e) continue;
+    for (const e of await this.bucket.entries()) {
       try {
         out.push(decodeRecord<NodeRecord>(e.value));
       } catch {

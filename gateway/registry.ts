@@ -64,13 +64,11 @@ export async function startRegistry(o: {
     const now = o.clock.now();
     if (cache && now - cache.at < CACHE_MS) return cache.records;
     const records: GatewayRecord[] = [];
-    for (const k of await bucket.keys()) {
-      const e = await bucket.get(k).catch(() => null);
-      if (!e) continue;
+    for (const e of await bucket.entries()) {
       try {
         records.push(decode<GatewayRecord>(e.value));
       } catch (err) {
-        o.log.debug({ err, key: k }, 'gateway registry: unreadable record skipped');
+        o.log.debug({ err, key: e.key }, 'gateway registry: unreadable record skipped');
       }
     }
     cache = { at: now, records };

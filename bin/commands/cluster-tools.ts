@@ -39,10 +39,7 @@ export async function readStatus(t: ToolConnection, config: Config): Promise<Clu
   const clusterB = await t.store.bucket(BUCKETS.cluster, { ttlMs: config.cluster.deadAfterMs });
   const leasesB = await t.store.bucket(BUCKETS.leases);
   const nodes: ClusterStatus['nodes'] = [];
-  for (const k of await nodesB.keys()) {
-    const e = await nodesB.get(k);
-    if (e) nodes.push(decodeRecord<NodeRecord>(e.value));
-  }
+  for (const e of await nodesB.entries()) nodes.push(decodeRecord<NodeRecord>(e.value));
   await Promise.all(
     nodes.map(async (n) => {
       try {
@@ -57,10 +54,8 @@ export async function readStatus(t: ToolConnection, config: Config): Promise<Clu
   let moving = 0;
   let unowned = 0;
   const alive = new Set(nodes.map((n) => n.id));
-  for (const k of await leasesB.keys()) {
-    const e = await leasesB.get(k);
-    if (!e) continue;
-    const l = decodeRecord<Lease>(e.value);
+  for (const { key: k, value } of await leasesB.entries()) {
+    const l = decodeRecord<Lease>(value);
     const kind = k.slice(0, k.lastIndexOf('.'));
     const row = (shardMap[kind] ??= {});
     row[l.o] = (row[l.o] ?? 0) + 1;

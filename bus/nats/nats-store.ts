@@ -4,8 +4,13 @@
  * Reads go to the stream leader (`allow_direct: false`): a replicated "direct get" may be answered by a lagging
  * replica (0.5–2 % of reads right after an acknowledged write, measured on nats-server 2.9), which would break leases
  * and snapshot fencing.
+ *
+ * Listing keys does not use nats.js `kv.keys()`: its ordered consumer ends only when a delivered message reports zero
+ * pending, and on nats-server 2.9 with keys being rewritten or expiring meanwhile that can never happen (it hung a
+ * cluster's balancer for good; nats-server#3481 describes the same). The stream's own subject list (STREAM.INFO with
+ * a subjects filter, one request, paged by nats.js) cannot wait on anything; a get per key then drops tombstones.
  */
-import { KvWatchInclude, type JetStreamClient, type KV, type NatsConnection } from 'nats';
+import { KvWatchInclude, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../common/logger.js';
 import {
@@ -40,6 +45,7 @@ export function createNatsStore(o: NatsStoreOptions): Store {
 class NatsStore implements Store {
   readonly kind = 'nats' as const;
   private readonly js: JetStreamClient;
+  private jsm?: Promise<JetStreamManager>;
   private readonly buckets = new Map<string, Promise<KvBucket>>();
   private readonly watchers = new Set<KvWatcher>();
 
@@ -76,7 +82,8 @@ class NatsStore implements Store {
           replicas: this.o.replicas ?? 1,
           allow_direct: false,
         });
-        return new NatsBucket(name, kv, log, this.watchers);
+        this.jsm ??= this.o.connection.jetstreamManager({ timeout: this.o.timeoutMs ?? 5000, checkAPI: false });
+        return new NatsBucket(name, full, kv, await this.jsm, log, this.watchers);
       } catch (err) {
         const e = translateNatsError(err, `opening bucket ${full}`);
         const transient = e.code === 'TIMEOUT' || e.code === 'NO_RESPONDERS' || /temporarily unavailable|no suitable peers|503/i.test(e.message);
@@ -94,12 +101,20 @@ class NatsStore implements Store {
 }
 
 class NatsBucket implements KvBucket {
+  private readonly stream: string;
+  private readonly subjectPrefix: string;
+
   constructor(
     readonly name: string,
+    full: string,
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     private readonly log: Logger,
     private readonly watchers: Set<KvWatcher>,
-  ) {}
+  ) {
+    this.stream = `KV_${full}`;
+    this.subjectPrefix = `$KV.${full}.`;
+  }
 
   private async call<T>(what: string, key: string, fn: () => Promise<T>): Promise<T> {
     assertKey(key);
@@ -137,13 +152,19 @@ class NatsBucket implements KvBucket {
   }
 
   async keys(pattern = '>'): Promise<string[]> {
+    return (await this.entries(pattern)).map((e) => e.key);
+  }
+
+  async entries(pattern = '>'): Promise<KvEntry[]> {
+    let subjects: string[];
     try {
-      const out: string[] = [];
-      for await (const k of await this.kv.keys(pattern)) out.push(k);
-      return out;
+      const si = await this.jsm.streams.info(this.stream, { subjects_filter: this.subjectPrefix + pattern });
+      subjects = Object.keys(si.state.subjects ?? {});
     } catch (err) {
       throw translateNatsError(err, `keys ${this.name}/${pattern}`);
     }
+    const got = await Promise.all(subjects.map((s) => this.get(s.slice(this.subjectPrefix.length))));
+    return got.filter((e): e is KvEntry => e !== null);
   }
 
   async watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {

@@ -76,6 +76,19 @@ for (const impl of impls) {
       expect((await b.keys('lease.city.*')).sort()).toEqual(['lease.city.1', 'lease.city.2']);
     });
 
+    it('lists entries with their values and revisions, tombstones left out', async () => {
+      const b = await store.bucket('entries');
+      const r1 = await b.put('n.a', enc('a'));
+      await b.put('n.b', enc('b'));
+      const r3 = await b.update('n.b', enc('b2'), r1 + 1);
+      await b.put('x', enc('x'));
+      await b.delete('x');
+      const all = (await b.entries()).sort((p, q) => (p.key < q.key ? -1 : 1));
+      expect(all.map((e) => [e.key, dec(e.value), e.revision])).toEqual([['n.a', 'a', r1], ['n.b', 'b2', r3]]);
+      expect((await b.entries('n.*')).length).toBe(2);
+      expect(await (await store.bucket('entries-empty')).entries()).toEqual([]);
+    });
+
     it('watch delivers every change in revision order, deletes included', async () => {
       const b = await store.bucket('watch');
       const n = 200;

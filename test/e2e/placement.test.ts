@@ -2,7 +2,7 @@
  * DESIGN.md invariant 8: the same end-to-end scenario passes with all actors in one process (embedded bus), in worker
  * threads of one process, and in several processes. Nothing in the scenario knows which.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
 import type { Bus } from '../../bus/bus.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
@@ -68,10 +68,15 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
     const bus = await createNatsBus({ prefix, servers: [nats.url] });
     buses.push(bus);
     const store = createNatsStore({ connection: bus.connection, prefix });
+    let seen = 'nothing read';
     await eventually(async () => {
-      const owners = ownersOf(await readLeases(store));
+      const leases = await readLeases(store);
+      const owners = ownersOf(leases);
+      seen = `${leases.size} leases: ${[...owners].map(([n, c]) => `${n}=${c}`).join(' ')}; moving ${[...leases.values()].filter((l) => l.st === 'moving').length}`;
       return nodes.every((n) => (owners.get(n) ?? 0) > 0) && [...owners.keys()].every((o) => nodes.includes(o));
-    }, { timeoutMs: 45_000, intervalMs: 100, what: `shards spread over ${nodes.join(', ')}` });
+    }, { timeoutMs: 45_000, intervalMs: 100, what: `shards spread over ${nodes.join(', ')}` }).catch((err: Error) => {
+      throw new Error(`${err.message} (last seen: ${seen})`);
+    });
     return new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 5000 });
   }
 
@@ -83,12 +88,20 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
     expect(await scenario(client)).toEqual(EXPECTED);
   });
 
+  /** On failure, what the nodes said (warnings and errors) goes with the test's error. */
+  const explainFailure = () =>
+    onTestFailed(() => {
+      for (const p of procs) process.stderr.write(`--- node process ${p.pid} ---\n${p.output().slice(-6000)}\n`);
+    });
+
   it('worker threads: one process, two worker-thread nodes over NATS', async () => {
+    explainFailure();
     procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-thr', id: 'thr', threads: 2, roles: 'worker', extra: DEMO_ONLY }));
     expect(await scenario(await natsClient('pl-thr', ['thr-t0', 'thr-t1']))).toEqual(EXPECTED);
   });
 
   it('processes: three node processes over NATS', async () => {
+    explainFailure();
     for (const id of ['p1', 'p2', 'p3']) procs.push(await startNodeProcess({ natsUrl: nats.url, prefix: 'pl-proc', id, extra: DEMO_ONLY }));
     expect(await scenario(await natsClient('pl-proc', ['p1', 'p2', 'p3']))).toEqual(EXPECTED);
   });

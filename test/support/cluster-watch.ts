@@ -8,10 +8,7 @@ import { BUCKETS, decodeRecord, type Lease } from '../../cluster/records.js';
 export async function readLeases(store: Store): Promise<Map<string, Lease>> {
   const b = await store.bucket(BUCKETS.leases);
   const out = new Map<string, Lease>();
-  for (const k of await b.keys()) {
-    const e = await b.get(k);
-    if (e) out.set(k, decodeRecord<Lease>(e.value));
-  }
+  for (const e of await b.entries()) out.set(e.key, decodeRecord<Lease>(e.value));
   return out;
 }
 
