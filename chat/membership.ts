@@ -5,7 +5,9 @@
  */
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
-import { ErrorCode, GatehouseError } from '../common/errors.js';
+import { GatehouseError } from '../common/errors.js';
+import { KeyedChain } from '../common/keyed-chain.js';
+import { askDelivered } from '../actors/runtime/redeliver.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import type { Logger } from 'pino';
 import { ChatErrorCode, chatError } from './errors.js';
@@ -41,45 +43,16 @@ export function badRequest(reason: string): GatehouseError {
   return new GatehouseError(ClientErrorCode.BadRequest, reason);
 }
 
-/**
- * Answers that prove the room did not see the message: nobody owned its shard at that instant (a node just died, or
- * the cluster is still placing shards), the asked node had just handed it over, or the room's mailbox was full. Every
- * room message is safe to send again then, so it is, a few times over about a second and a half, before the error
- * goes to the client. (A retried `say` can overtake a later one from the same session; that only happens in those
- * moments, never in a planned move.)
- */
-const NOT_DELIVERED: ReadonlySet<string> = new Set([ErrorCode.NoResponders, ErrorCode.NotOwner, ErrorCode.Busy]);
-const RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
-
-async function askRoom<T>(ctx: SeatContext, name: string, msg: unknown): Promise<T> {
-  const to = { kind: ROOM_KIND, id: name };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // First attempt without any await before it: requests of one session reach the room in the order sent.
-      return await ctx.actors.ask<T>(to, msg);
-    } catch (err) {
-      const code = (err as GatehouseError).code;
-      if (!NOT_DELIVERED.has(code) || attempt >= RETRY_DELAYS_MS.length) throw err;
-      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
-    }
-  }
+function askRoom<T>(ctx: SeatContext, name: string, msg: unknown): Promise<T> {
+  return askDelivered<T>(ctx.actors, { kind: ROOM_KIND, id: name }, msg);
 }
 
 /**
  * Membership changes of one session run one after another, so a double click on "switch" cannot leave the session
  * seated in two rooms. Keyed by session on this gateway; a session lives on one gateway at a time.
  */
-const chains = new Map<string, Promise<unknown>>();
-export function serial<T>(session: string, fn: () => Promise<T>): Promise<T> {
-  const prev = chains.get(session) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => undefined);
-  chains.set(session, tail);
-  void tail.then(() => {
-    if (chains.get(session) === tail) chains.delete(session);
-  });
-  return next;
-}
+const chain = new KeyedChain();
+export const serial = <T>(session: string, fn: () => Promise<T>): Promise<T> => chain.run(session, fn);
 
 /**
  * Seats the session in `target` under `name`. Enters the new room first and leaves the old one only once that

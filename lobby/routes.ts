@@ -64,7 +64,7 @@ export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     'lobby.servers': async (ctx, raw) => {
       // A dozen servers, asked at once: their counts are exact (durable rosters) even right after a failure.
       const b = check(raw, (m) => ({ ...paging(m), type: optStr(m, 'type', 16) }));
-      const ids = tree.servers.map((_, i) => serverId(i + 1)).filter((id, i) => !b.type || tree.servers[i] === b.type);
+      const ids = tree.servers.map((_, i) => serverId(i + 1)).filter((_, i) => !b.type || tree.servers[i] === b.type);
       const views = await Promise.all(ids.map((id) => askActor<Record<string, unknown>>(ctx, { kind: K.server, id }, { type: 'info', members: false })));
       const items = views.map(({ layer, type, n, capacity, status }) => ({ id: layer, type, n, capacity, status }));
       return page(items, b.offset, b.limit);

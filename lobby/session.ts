@@ -5,7 +5,9 @@
  * a time, see `serial`).
  */
 import type { Address } from '../actors/runtime/effects.js';
-import { ErrorCode, GatehouseError } from '../common/errors.js';
+import { GatehouseError } from '../common/errors.js';
+import { KeyedChain } from '../common/keyed-chain.js';
+import { askDelivered } from '../actors/runtime/redeliver.js';
 import type { RouteContext, SessionEndContext } from '../gateway/app-api.js';
 import { LobbyCode } from './model.js';
 import { K, kindOfLayer } from './tree.js';
@@ -42,39 +44,17 @@ export function requireLayer(ctx: Pick<RouteContext, 'get'>): { me: LobbySession
 
 export const playerOf = (id: string): Address => ({ kind: K.player, id });
 
-/**
- * Answers that prove the actor never saw the message (no owner for its shard at that instant, or the asked node had
- * just handed it over): sending again is always safe then, so we do, for about a second and a half.
- */
-const NOT_DELIVERED: ReadonlySet<string> = new Set([ErrorCode.NoResponders, ErrorCode.NotOwner]);
-const RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
-
-export async function askActor<T>(ctx: Pick<RouteContext, 'actors'>, to: Address, msg: unknown, timeoutMs?: number): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.actors.ask<T>(to, msg, timeoutMs ? { timeoutMs } : undefined);
-    } catch (err) {
-      if (!NOT_DELIVERED.has((err as GatehouseError).code) || attempt >= RETRY_DELAYS_MS.length) throw err;
-      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
-    }
-  }
+/** Asks again while the answer proves the actor never saw the message (see actors/runtime/redeliver.ts). */
+export function askActor<T>(ctx: Pick<RouteContext, 'actors'>, to: Address, msg: unknown, timeoutMs?: number): Promise<T> {
+  return askDelivered<T>(ctx.actors, to, msg, timeoutMs);
 }
 
 /**
  * Requests of one session that change where it stands run one after another on this gateway, so the session's copy
  * of the location is written in the order the record changed.
  */
-const chains = new Map<string, Promise<unknown>>();
-export function serial<T>(session: string, fn: () => Promise<T>): Promise<T> {
-  const prev = chains.get(session) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  const tail = next.catch(() => undefined);
-  chains.set(session, tail);
-  void tail.then(() => {
-    if (chains.get(session) === tail) chains.delete(session);
-  });
-  return next;
-}
+const chain = new KeyedChain();
+export const serial = <T>(session: string, fn: () => Promise<T>): Promise<T> => chain.run(session, fn);
 
 /** Logs the player out of the lobby when its session ends (idempotent: the gateway may run this twice). */
 export async function endSession(ctx: SessionEndContext): Promise<void> {
