@@ -150,6 +150,10 @@ class MemoryBucket implements KvBucket {
     return out;
   }
 
+  async lastRevision(): Promise<number> {
+    return this.s.seq;
+  }
+
   async entries(pattern = '>'): Promise<KvEntry[]> {
     const out: KvEntry[] = [];
     for (const key of [...this.s.slots.keys()]) {

@@ -54,6 +54,11 @@ export interface KvBucket {
   /** The current entry of every live key matching `pattern`, in no particular order. */
   entries(pattern?: string): Promise<KvEntry[]>;
   /**
+   * The revision of the bucket's latest write (put or delete; 0 when never written). Expiry does not change it. A
+   * reader that has seen this revision through `watch` has seen every change, so it can skip re-reading the bucket.
+   */
+  lastRevision(): Promise<number>;
+  /**
    * Calls `onChange` for each change, in revision order. Expiry (TTL) produces no event on JetStream, and a JetStream
    * watcher can go quiet for seconds after a leader fail-over: callers that must not miss a change also reconcile.
    */

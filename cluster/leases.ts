@@ -15,6 +15,8 @@ export interface CachedLease {
 export class LeaseTable {
   private readonly cache = new Map<string, CachedLease>();
   private watcher?: KvWatcher;
+  /** Highest revision the watch has delivered. */
+  private watched = 0;
   /** Called after any change seen (watch or write), with the unit key. */
   onChange?: (key: string) => void;
 
@@ -25,6 +27,7 @@ export class LeaseTable {
 
   async start(): Promise<void> {
     this.watcher = await this.bucket.watch((c) => {
+      this.watched = Math.max(this.watched, c.revision);
       if (c.op === 'delete') this.cache.delete(c.key);
       else {
         const cur = this.cache.get(c.key);
@@ -39,14 +42,24 @@ export class LeaseTable {
     this.watcher?.stop();
   }
 
+  /**
+   * Re-reads every lease unless the watch has already shown the bucket's latest revision (then nothing was missed).
+   * The check is one request; the full read is one get per lease, which a large cluster should not pay every round.
+   */
   async refresh(): Promise<void> {
+    const last = await this.bucket.lastRevision();
+    if (last > 0 && last <= this.watched) return;
     const entries = await this.bucket.entries();
     const seen = new Set<string>();
     for (const e of entries) {
       seen.add(e.key);
-      this.set(e.key, e.value, e.revision);
+      const cur = this.cache.get(e.key);
+      // A watch event newer than this read may have landed meanwhile.
+      if (!cur || cur.revision <= e.revision) this.set(e.key, e.value, e.revision);
     }
-    for (const k of [...this.cache.keys()]) if (!seen.has(k)) this.cache.delete(k);
+    // Gone from the bucket, unless the watch brought it in after the read (newer than `last`).
+    for (const [k, c] of [...this.cache]) if (!seen.has(k) && c.revision <= last) this.cache.delete(k);
+    this.watched = Math.max(this.watched, last);
   }
 
   private set(key: string, bytes: Uint8Array, revision: number): void {

@@ -100,6 +100,9 @@ class NatsStore implements Store {
   }
 }
 
+/** Gets in flight at once while listing a bucket's entries. */
+const ENTRIES_IN_FLIGHT = 32;
+
 class NatsBucket implements KvBucket {
   private readonly stream: string;
   private readonly subjectPrefix: string;
@@ -155,6 +158,14 @@ class NatsBucket implements KvBucket {
     return (await this.entries(pattern)).map((e) => e.key);
   }
 
+  async lastRevision(): Promise<number> {
+    try {
+      return (await this.jsm.streams.info(this.stream)).state.last_seq;
+    } catch (err) {
+      throw translateNatsError(err, `last revision of ${this.name}`);
+    }
+  }
+
   async entries(pattern = '>'): Promise<KvEntry[]> {
     let subjects: string[];
     try {
@@ -163,8 +174,18 @@ class NatsBucket implements KvBucket {
     } catch (err) {
       throw translateNatsError(err, `keys ${this.name}/${pattern}`);
     }
-    const got = await Promise.all(subjects.map((s) => this.get(s.slice(this.subjectPrefix.length))));
-    return got.filter((e): e is KvEntry => e !== null);
+    // A bounded number of gets in flight: a thousand at once (every lease) would hold this node's event loop for a
+    // burst long enough to show in request latency tails.
+    const out: KvEntry[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < subjects.length) {
+        const e = await this.get(subjects[next++]!.slice(this.subjectPrefix.length));
+        if (e) out.push(e);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ENTRIES_IN_FLIGHT, subjects.length) }, worker));
+    return out;
   }
 
   async watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {

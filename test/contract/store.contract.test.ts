@@ -89,6 +89,17 @@ for (const impl of impls) {
       expect(await (await store.bucket('entries-empty')).entries()).toEqual([]);
     });
 
+    it('reports the revision of the latest write, deletes included', async () => {
+      const b = await store.bucket('lastrev');
+      expect(await b.lastRevision()).toBe(0);
+      const r1 = await b.put('a', enc('1'));
+      expect(await b.lastRevision()).toBe(r1);
+      const r2 = await b.update('a', enc('2'), r1);
+      expect(await b.lastRevision()).toBe(r2);
+      await b.delete('a');
+      expect(await b.lastRevision()).toBeGreaterThan(r2);
+    });
+
     it('watch delivers every change in revision order, deletes included', async () => {
       const b = await store.bucket('watch');
       const n = 200;
