@@ -131,8 +131,11 @@ export class LobbyBot {
     this.stats.loggedIn = false;
   }
 
+  /** Whether position relays go out (a benchmark pauses them to measure other things on a quiet lobby). */
+  relaying = true;
+
   private relay(): void {
-    if (this.stats.loc.length !== 3) return;
+    if (!this.relaying || this.stats.loc.length !== 3) return;
     const d = new Uint8Array(20);
     const v = new DataView(d.buffer);
     v.setFloat64(0, now(), true);

@@ -38,7 +38,10 @@ export interface Proc {
 
 export function runCli(args: string[], opts: { env?: Record<string, string> } = {}): Proc {
   hook();
-  const child = spawn(process.execPath, [CLI, ...args], {
+  // GH_CHILD_NODE_ARGS: extra node flags for the gatehouse processes only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to see where a benchmark's server time goes (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = process.env.GH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
     cwd: ROOT,

@@ -1,0 +1,233 @@
+/**
+ * bench lobby — the lobby under a crowd, everything on one machine: nats-server (JetStream), one gateway process and
+ * two worker processes (`gatehouse node`), players on real WebSocket connections in load processes (bench/lobby/).
+ *   1. 600 bots, then 2 000 (lobby/bot.ts), spread over the servers, wander, chat, form circles and relay positions at 2 Hz:
+ *      relay latency p50/p99 (sender → gateway → city actor → gateway → the others in the city), relays delivered
+ *      per second, and server-side CPU (gateway + workers + nats-server) per second per 1 000 players.
+ *   2. 10 000 players online, the bots relaying and then with relays paused: player search p99 (`lobby.search.players`: fan-out over the
+ *      index shards; target ≤ 20 ms), next to a one-actor request (`lobby.whoami`) measured in the same run as the
+ *      baseline. The 8 000 beyond the bots are put straight into the search index (what a player record sends it at
+ *      login) unless BENCH_IDLE_LOGIN=1 logs them in over the gateway: on a shared 2-core machine those 8 000 logins
+ *      (about ten durable writes each) take minutes and measure login, not search; the index cannot tell the two
+ *      apart, and the query path measured is the same.
+ * Run: `npm run bench -- lobby` (BENCH_BOTS, BENCH_BOTS_LOW, BENCH_IDLE, BENCH_IDLE_LOGIN, BENCH_WINDOWS, BENCH_WINDOW_MS). Killed
+ * at 12 minutes.
+ */
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { ActorClient } from '../actors/runtime/client.js';
+import { createNatsBus } from '../bus/nats/nats-bus.js';
+import { createNatsStore } from '../bus/nats/nats-store.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { botCapcomId } from '../lobby/bot.js';
+import { indexShardOf, K } from '../lobby/tree.js';
+import { startNatsServer, type NatsServerHandle } from '../test/support/nats-server.js';
+import { startNodeProcess, type Proc } from '../test/support/procs.js';
+import { ownersOf, readLeases } from '../test/support/cluster-watch.js';
+import { eventually } from '../test/support/wait.js';
+import { Histogram, hardDeadline, planFromEnv, procCpuSeconds, runInterleaved, sleep, stats, type HistogramData } from './harness/measure.js';
+import { startPeer, stopAll, type Peer } from './harness/procs.js';
+import { metric, printTable, writeResult, type Metric } from './harness/report.js';
+
+const WANTED = Number(process.env.BENCH_BOTS ?? 2000);
+/** The first, smaller crowd measured on the way to WANTED. */
+const LOW = Number(process.env.BENCH_BOTS_LOW ?? 600);
+/** How long bots may take to log in and start; the run goes on with those that did (the table says how many). */
+const START_BUDGET_MS = Number(process.env.BENCH_START_S ?? 240) * 1000;
+const IDLE = Number(process.env.BENCH_IDLE ?? 8000);
+const plan = planFromEnv({ windows: 5, windowMs: 4000 });
+const PREFIX = 'lobbybench';
+const SHARDS = 64;
+hardDeadline(720_000, 'bench lobby');
+const log = (s: string) => process.stderr.write(`[bench lobby] ${s}\n`);
+const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+// Failure detection at the product default (4 s): the test suite's 1.5 s is too eager for a machine at full load.
+// Layers' refresh at 5 minutes: index entries put directly (see above) must not age out during the run.
+const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000'];
+const GATEWAY = [...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]), '--set', 'gateway.requestsPerSecond=100', '--set', 'gateway.requestBurst=200'];
+
+interface WindowOut {
+  seconds: number;
+  sent: number;
+  received: number;
+  hist: HistogramData;
+  inCities: number;
+  cpuTotal: number;
+}
+interface QueryOut {
+  count: number;
+  errors: number;
+  hist: HistogramData;
+}
+
+const peers: Peer[] = [];
+const procs: Proc[] = [];
+let nats: NatsServerHandle | undefined;
+let bus: Awaited<ReturnType<typeof createNatsBus>> | undefined;
+try {
+  nats = await startNatsServer();
+  const natsUrl = nats.url;
+  const started = await Promise.all([
+    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w1', roles: 'worker', extra: FLAGS }),
+    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w2', roles: 'worker', extra: FLAGS }),
+    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'g1', roles: 'gateway', extra: [...FLAGS, ...GATEWAY] }),
+  ]);
+  procs.push(...started);
+  const url = /(ws:\/\/\S+)/.exec(await started[2]!.waitFor(/native ws\s+ws:\/\//))![1]!;
+  bus = await createNatsBus({ prefix: PREFIX, servers: [natsUrl] });
+  const store = createNatsStore({ connection: bus.connection, prefix: PREFIX });
+  let last = '';
+  let since = Date.now();
+  await eventually(
+    async () => {
+      const leases = await readLeases(store);
+      const map = JSON.stringify([...leases].map(([k, l]) => `${k}=${l.o}/${l.st}`).sort());
+      if (map !== last) [last, since] = [map, Date.now()];
+      const owners = ownersOf(leases);
+      return Object.values(K).every((k) => leases.get(`${k}.0`)?.st === 'owned') && owners.has('w1') && owners.has('w2') && Date.now() - since > 3000;
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: 'lobby shards owned by w1 and w2, settled' },
+  );
+  const serverPids = { gateway: started[2]!.pid, workers: [started[0]!.pid, started[1]!.pid], nats: nats.pid };
+  const cpuParts = () => ({ gateway: procCpuSeconds(serverPids.gateway), workers: serverPids.workers.reduce((s, p) => s + procCpuSeconds(p), 0), nats: procCpuSeconds(serverPids.nats) });
+  const serverCpu = () => {
+    const c = cpuParts();
+    return c.gateway + c.workers + c.nats;
+  };
+  log(`cluster up (gateway ${url}); ${load()}`);
+  // What the cluster costs with nobody online (heartbeats, leases, balancer): the baseline for CPU per player.
+  const idleCpu: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c0 = serverCpu();
+    const w0 = performance.now();
+    await sleep(plan.windowMs);
+    idleCpu.push((serverCpu() - c0) / ((performance.now() - w0) / 1000));
+  }
+
+  const peer = (name: string) => startPeer(new URL('./lobby/player-peer.js', import.meta.url), { name, lifetimeMs: 700_000 });
+  const botPeers = await Promise.all([peer('bots0'), peer('bots1')]);
+  peers.push(...botPeers);
+  // The players who search log in now, before the crowd makes every new login slow.
+  const idlePeers = await Promise.all([peer('idle0'), peer('idle1')]);
+  peers.push(...idlePeers);
+  await idlePeers[0]!.call('searchers', { url, clients: 4, first: 1 }, 60_000);
+  // Two crowd sizes, one after the other: LOW bots (a load this machine carries), then the rest up to WANTED.
+  const startBots = async (perPeer: number, offset: number) => {
+    const t0 = Date.now();
+    const r = await Promise.all(
+      botPeers.map((p, i) => p.call<{ started: number; failed: number; retried: number; firstError: string }>('bots', { url, from: 1 + i * Math.ceil(WANTED / 2) + offset, count: perPeer, ramp: 30, relayHz: 2, wanderMs: 60_000, chatMs: 30_000, budgetMs: START_BUDGET_MS }, START_BUDGET_MS + 120_000)),
+    );
+    const total = r.reduce((s, x) => s + x.started, 0);
+    log(`${total} bots online after ${((Date.now() - t0) / 1000).toFixed(0)} s (${r.reduce((s, x) => s + x.retried, 0)} retries, ${r.reduce((s, x) => s + x.failed, 0)} failed ${r.find((x) => x.firstError)?.firstError ?? ''}); ${load()}`);
+    // Bots find or make cities over their first seconds; measure once most are in one (or after two minutes anyway:
+    // the table says how many were).
+    await eventually(async () => {
+      const st = await Promise.all(botPeers.map((p) => p.call<{ inCities: number }>('status')));
+      return st.reduce((s, x) => s + x.inCities, 0) >= total * 0.85;
+    }, { timeoutMs: 120_000, intervalMs: 1000, what: '85 % of the bots in cities' }).catch((err: Error) => log(err.message));
+    return total;
+  };
+
+  // Relay windows: both bot processes measure at once; server CPU read around each window.
+  const relayWindow = async () => {
+    const p0 = cpuParts();
+    const c0 = serverCpu();
+    const w0 = performance.now();
+    const rs = await Promise.all(botPeers.map((p) => p.call<Omit<WindowOut, 'cpuTotal'>>('window', { ms: plan.windowMs }, plan.windowMs + 30_000)));
+    const secs = (performance.now() - w0) / 1000;
+    const h = new Histogram();
+    for (const r of rs) h.merge(r.hist);
+    const p1 = cpuParts();
+    const parts = { gateway: p1.gateway - p0.gateway, workers: p1.workers - p0.workers, nats: p1.nats - p0.nats };
+    return { h, secs, parts, cpu: serverCpu() - c0, received: rs.reduce((s, r) => s + r.received, 0), sent: rs.reduce((s, r) => s + r.sent, 0), inCities: rs.reduce((s, r) => s + r.inCities, 0) };
+  };
+  type RelayRun = Awaited<ReturnType<typeof relayWindow>>;
+  const measureRelays = async (bots: number): Promise<{ bots: number; runs: RelayRun[] }> => {
+    log(`relay windows with ${bots} bots: ${plan.warmups} warm-up + ${plan.windows} × ${plan.windowMs} ms`);
+    const runs = (await runInterleaved(plan, { relays: relayWindow })).relays!;
+    log(`relay windows done: ${runs.map((r) => `${(r.received / r.secs).toFixed(0)}/s p99 ${r.h.percentile(99).toFixed(0)} µs`).join(', ')}; ${load()}`);
+    return { bots, runs };
+  };
+  const lowPerPeer = Math.min(Math.ceil(LOW / 2), Math.ceil(WANTED / 2));
+  const low = await measureRelays(await startBots(lowPerPeer, 0));
+  const BOTS = await startBots(Math.ceil(WANTED / 2) - lowPerPeer, lowPerPeer);
+  const high = await measureRelays(BOTS);
+
+  // 10 000 online: the bots plus a population standing in gates (see the header for how it gets there).
+  const servers = DEFAULTS.lobby.servers.map((type, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, type })).filter((s) => s.type !== 'Rookie');
+  const client = new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 10_000 });
+  const t1 = Date.now();
+  let online = BOTS;
+  if (process.env.BENCH_IDLE_LOGIN) {
+    const perIdle = Math.ceil(IDLE / 2);
+    const idleStarts = await Promise.all(idlePeers.map((p, i) => p.call<{ idle: number; failed: number; retried: number; firstError: string }>('idle', { url, from: 1 + i * perIdle, count: perIdle, ramp: 75, servers, gates: 40 }, 400_000)));
+    online += idleStarts.reduce((s, r) => s + r.idle, 0);
+    log(`${online - BOTS} idle players logged in in ${((Date.now() - t1) / 1000).toFixed(0)} s (${idleStarts.reduce((s, r) => s + r.retried, 0)} retries, ${idleStarts.reduce((s, r) => s + r.failed, 0)} failed ${idleStarts.find((r) => r.firstError)?.firstError ?? ''}); ${load()}`);
+  } else {
+    for (let n = 1; n <= IDLE; n++) {
+      const id = botCapcomId('I', n);
+      const server = servers[n % servers.length]!.id;
+      const loc = [server, `${server}-g${String(1 + (Math.floor(n / servers.length) % 40)).padStart(2, '0')}`];
+      client.tell({ kind: K.playerIndex, id: indexShardOf(id, DEFAULTS.lobby.searchShards) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
+      if (n % 500 === 0) await bus.flush();
+    }
+    online += IDLE;
+    log(`${IDLE} more players put in the search index in ${((Date.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
+  }
+  const indexed = async () => {
+    const counts = await Promise.all(Array.from({ length: DEFAULTS.lobby.searchShards }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
+    return counts.reduce((s, c) => s + c.n, 0);
+  };
+  await eventually(async () => (await indexed()) >= online * 0.98, { timeoutMs: 60_000, intervalMs: 1000, what: 'the search index to hold everyone online' }).catch((err: Error) => log(err.message));
+  const inIndex = await indexed();
+  log(`search index holds ${inIndex} players; ${load()}`);
+
+  const queryWindow = (route: string) => async () => {
+    const r = await idlePeers[0]!.call<QueryOut>('query', { ms: plan.windowMs, route, population: online - BOTS }, plan.windowMs + 60_000);
+    return { h: Histogram.from(r.hist), rate: r.count / (plan.windowMs / 1000), errors: r.errors };
+  };
+  log('search windows while the bots relay…');
+  const q = await runInterleaved(plan, { search: queryWindow('lobby.search.players'), whoami: queryWindow('lobby.whoami') });
+  log(`search windows in a quiet lobby (bots settled, relays paused)…; ${load()}`);
+  await Promise.all(botPeers.map((p) => p.call('quiet', {}, 60_000)));
+  const quiet = await runInterleaved(plan, { search: queryWindow('lobby.search.players'), whoami: queryWindow('lobby.whoami') });
+
+  const ms = (h: Histogram, p: number) => h.percentile(p) / 1000;
+  const relayMetrics = ({ bots, runs }: { bots: number; runs: RelayRun[] }): Metric[] => [
+    metric({ name: `relay latency p50 (${bots} bots, 2 Hz)`, unit: 'ms', runs: runs.map((r) => ms(r.h, 50)), higherIsBetter: false }),
+    metric({ name: `relay latency p99 (${bots} bots, 2 Hz)`, unit: 'ms', runs: runs.map((r) => ms(r.h, 99)), higherIsBetter: false }),
+    metric({ name: `relays delivered (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.received / r.secs), higherIsBetter: true }),
+    metric({ name: `relays sent (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.sent / r.secs), higherIsBetter: true }),
+    metric({ name: `bots in cities (${bots} bots)`, unit: 'players', runs: runs.map((r) => r.inCities), higherIsBetter: true }),
+    metric({ name: `server CPU (gateway + 2 workers + nats-server), ${bots} bots`, unit: 'CPU s/s', runs: runs.map((r) => r.cpu / r.secs), higherIsBetter: false, baseline: { name: 'nobody online', runs: idleCpu } }),
+    metric({ name: `server CPU per 1 k players above the idle cluster (${bots} bots)`, unit: 'CPU s/s', runs: runs.map((r) => (r.cpu / r.secs - stats(idleCpu).median) / (bots / 1000)), higherIsBetter: false }),
+    // Where it goes: each process's CPU per relay sent (a relay is one request, one tell, one push, ~1.5 deliveries).
+    metric({ name: `… gateway CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.gateway / r.sent) * 1e6), higherIsBetter: false }),
+    metric({ name: `… workers CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.workers / r.sent) * 1e6), higherIsBetter: false }),
+    metric({ name: `… nats-server CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.nats / r.sent) * 1e6), higherIsBetter: false }),
+  ];
+  const metrics: Metric[] = [
+    ...relayMetrics(low),
+    ...relayMetrics(high),
+    metric({ name: `player search p50 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: q.whoami!.map((r) => ms(r.h, 50)) } }),
+    metric({ name: `player search p99 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: q.whoami!.map((r) => ms(r.h, 99)) } }),
+    metric({ name: `player search p50 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: quiet.whoami!.map((r) => ms(r.h, 50)) } }),
+    metric({ name: `player search p99 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: quiet.whoami!.map((r) => ms(r.h, 99)) } }),
+  ];
+  printTable(`bench lobby — ${BOTS} bots + ${online - BOTS} more online on one machine (1 gateway, 2 workers, nats-server); medians over windows; ${load()}`, metrics);
+  log(`wrote ${writeResult('lobby', metrics)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
+  await Promise.all(peers.map((p) => p.call('stop', {}, 120_000).catch(() => undefined)));
+} catch (err) {
+  process.exitCode = 1;
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  // The nodes' own words (warnings and errors) for a closer look.
+  for (const [i, p] of procs.entries()) writeFileSync(`/tmp/bench-lobby-node${i}.log`, p.output());
+  log('node outputs in /tmp/bench-lobby-node<i>.log (w1, w2, g1)');
+} finally {
+  await stopAll(peers);
+  // SIGTERM first: a node stops cleanly (and writes its CPU profile when run with --cpu-prof); SIGKILL after 10 s.
+  await Promise.all(procs.map((p) => p.kill('SIGTERM')));
+  await bus?.close().catch(() => undefined);
+  await nats?.stop();
+}
+process.exit();
