@@ -134,7 +134,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
       procs.forEach((p, i) => writeFileSync(`/tmp/mig-${i ? 'b' : 'a'}${run}.log`, p.output()));
     }
     await stopAll([peer]);
-    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
+    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
     await bus.close();
   }
 }
