@@ -73,16 +73,25 @@ export interface GatehouseNode extends NodeContext {
 
 /**
  * Lifecycle events with a wall-clock timestamp precise across processes of one machine (timeOrigin + now, in µs), so
- * a checker can order one node's "closed" before another's "active".
+ * a checker can order one node's "closed" before another's "active". Events of one turn of the event loop go out as
+ * one message (an array): a migration hands over thousands of actors in a few turns, and a message per actor would
+ * load the very move it measures.
  */
 function publishLifecycle(bus: Bus) {
   const subject = subjects.sys('lifecycle');
-  return (e: 'active' | 'closed' | 'adopted', k: string, i: string, n: string) => {
+  let batch: Array<{ e: string; k: string; i: string; n: string; t: number }> = [];
+  const flush = () => {
+    const out = batch;
+    batch = [];
     try {
-      bus.publish(subject, encode({ e, k, i, n, t: Math.round((performance.timeOrigin + performance.now()) * 1000) }));
+      bus.publish(subject, encode(out));
     } catch {
       /* closing */
     }
+  };
+  return (e: 'active' | 'closed' | 'adopted', k: string, i: string, n: string) => {
+    if (batch.length === 0) setImmediate(flush);
+    batch.push({ e, k, i, n, t: Math.round((performance.timeOrigin + performance.now()) * 1000) });
   };
 }
 

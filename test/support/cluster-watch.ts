@@ -24,7 +24,8 @@ export function ownersOf(leases: Map<string, Lease>): Map<string, number> {
  */
 export function watchLifecycle(bus: Bus) {
   const events: Array<{ e: 'active' | 'closed' | 'adopted'; k: string; i: string; n: string; t: number }> = [];
-  const sub = bus.subscribe(subjects.sys('lifecycle'), (m) => events.push(decode(m.data)));
+  // Nodes send the events of one event-loop turn as one array (server/node.ts).
+  const sub = bus.subscribe(subjects.sys('lifecycle'), (m) => events.push(...decode<(typeof events)[number][]>(m.data)));
   return {
     events,
     stop: () => sub.unsubscribe(),
