@@ -98,6 +98,8 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
       const a = activeAt.get(id);
       if (a !== undefined) pauses.push((a - t) / 1000);
     }
+    // BENCH_EVENTS=1: the run's lifecycle events to /tmp for a closer look at where pauses come from.
+    if (process.env.BENCH_EVENTS) writeFileSync(`/tmp/mig-events-${run}.json`, JSON.stringify(life.events));
     const firstClose = Math.min(...closedAt.values());
     const lastActive = Math.max(...activeAt.values());
     // Lost / duplicated: every actor's log against what was sent to it.
