@@ -44,6 +44,13 @@ export class Balancer {
     private readonly o: BalancerOptions,
   ) {}
 
+  private stopped = false;
+
+  /** This node is leaving: moves it started may still land, so it must not revert them on the way out. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   get movesInFlight(): number {
     return this.inFlight.size;
   }
@@ -104,7 +111,9 @@ export class Balancer {
       log.warn({ err, mid, from, to, shards: units.length }, 'move failed; reverting what did not move');
     } finally {
       this.inFlight.delete(mid);
-      for (const u of units) {
+      // A stopping leader leaves unfinished moves to the next one (stale 'moving' leases are reverted after
+      // moveTimeoutMs); reverting now could undo a move that is about to complete.
+      for (const u of this.stopped ? [] : units) {
         const key = `${u.kind}.${u.shard}`;
         const cur = leases.get(key);
         if (cur?.lease.st === 'moving' && cur.lease.mid === mid) await this.revert(key, alive, target);

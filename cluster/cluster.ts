@@ -74,12 +74,15 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     if (stopped) return;
     let owned = 0;
     for (const [key, { lease }] of leases.entries()) {
+      // A lease naming this node counts even while its shard is being moved: a drain is complete only when the
+      // new owner has taken every lease, not when this node has merely sent everything (stopping then would make
+      // the leader revert moves still landing, and the new owner would drop shards it had just adopted).
+      if (lease.o === id) owned++;
       if (migrator.busy(key)) continue;
       const { kind, shard } = parseUnitKey(key);
       if (!host.kind(kind)) continue;
       const owns = host.ownsShard(kind, shard);
       if (lease.o === id) {
-        owned++;
         if (lease.st === 'owned' && !owns && worker) host.ownShard(kind, shard);
       } else if (owns) {
         log.warn({ shard: key, owner: lease.o }, 'lease is elsewhere: dropping shard');
@@ -198,6 +201,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     }),
     async stop() {
       stopped = true;
+      balancer.stop();
       leases.onChange = undefined;
       for (const t of timers) if (t !== undefined) clock.clearTimeout(t);
       control.stop();
