@@ -112,7 +112,11 @@ try {
   peers.push(...idlePeers);
   await idlePeers[0]!.call('searchers', { url, clients: 4, first: 1 }, 60_000);
   // Two crowd sizes, one after the other: LOW bots (a load this machine carries), then the rest up to WANTED.
+  const setRelays = (on: boolean) => Promise.all(botPeers.map((p) => p.call('relays', { on })));
   const startBots = async (perPeer: number, offset: number) => {
+    // New bots join quiet and the others pause meanwhile: logins must not queue behind a saturated relay load (on
+    // 2 cores, 2 000 bots took four minutes to log in with relays running and the start budget cut them at 1 856).
+    await setRelays(false);
     const t0 = Date.now();
     const r = await Promise.all(
       botPeers.map((p, i) => p.call<{ started: number; failed: number; retried: number; firstError: string }>('bots', { url, from: 1 + i * Math.ceil(WANTED / 2) + offset, count: perPeer, ramp: 30, relayHz: 2, wanderMs: 60_000, chatMs: 30_000, budgetMs: START_BUDGET_MS }, START_BUDGET_MS + 120_000)),
@@ -125,6 +129,7 @@ try {
       const st = await Promise.all(botPeers.map((p) => p.call<{ inCities: number }>('status')));
       return st.reduce((s, x) => s + x.inCities, 0) >= total * 0.85;
     }, { timeoutMs: 120_000, intervalMs: 1000, what: '85 % of the bots in cities' }).catch((err: Error) => log(err.message));
+    await setRelays(true);
     return total;
   };
 

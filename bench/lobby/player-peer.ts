@@ -93,6 +93,9 @@ await servePeer({
             gates: 40,
             onLatency: (ms) => hist.record(ms * 1000),
           });
+          // Bots join quiet (no relays) so a crowd's logins do not queue behind the relays of those already in;
+          // `relays {on: true}` starts everyone at once.
+          b.relaying = false;
           try {
             await b.start();
             return b;
