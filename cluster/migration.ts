@@ -7,9 +7,7 @@
  *    server routes that shard's traffic to B (a flush only proves B's own server knows); the same probe reaching the
  *    old owner A proves every message N published before it has reached A (per-publisher order).
  * 3. A waits for all probes of a shard, unsubscribes, lets the turn in progress finish, and sends each actor's image
- *    (snapshot, timers, per-sender marks, unprocessed messages) to B, shard by shard. B acknowledges each adopted
- *    shard, and A keeps at most `handoverWindow` shards unacknowledged: a shard released before B can take it would
- *    only pause longer (B adopts more slowly than A releases, since shards adopted late replay longer buffers).
+ *    (snapshot, timers, per-sender marks, unprocessed messages) to B, shard by shard.
  * 4. B adopts the images, then replays its buffer: messages A already applied are dropped by (sender, seq), the rest
  *    apply in order. B then takes the lease with compare-and-set.
  *
@@ -56,13 +54,9 @@ export interface MigrationOptions {
   probeTimeoutMs: number;
   handoverTimeoutMs: number;
   chunkBytes: number;
-  /** Shards handed over but not yet acknowledged by the new owner, at most. */
-  handoverWindow: number;
-  /** How long the old owner waits for an acknowledgement before it goes on anyway (acks pace, they do not guard). */
-  ackWaitMs: number;
 }
 
-export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024, handoverWindow: 2, ackWaitMs: 1000 };
+export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024 };
 
 export interface MigrationContext {
   host: ActorHost;
@@ -191,8 +185,6 @@ export class Migrator {
       images.set(chunk.u, list);
       if (!chunk.last) return;
       finished.set(chunk.u, this.adopt(u, list, stats));
-      // adopt() has adopted and replayed synchronously; its lease write goes on in the background.
-      bus.publish(subjects.handoverAck(from, mid), ACK);
       images.delete(chunk.u);
       if (finished.size === keys.length) allDone();
     });
@@ -259,22 +251,15 @@ export class Migrator {
 
   /** Old owner: hands over each unit once every prober's probe has arrived here. */
   async handover(units: ShardUnit[], mid: string, probers: string[], to: string): Promise<{ actors: number }> {
-    const { host, bus, nodeId } = this.ctx;
+    const { host, bus } = this.ctx;
     let actors = 0;
     const keys = units.map(unitKey);
     for (const k of keys) {
       this.active.add(k);
       host.moving.add(k);
     }
-    let acked = 0;
-    let onAck: (() => void) | undefined;
-    const acks = bus.subscribe(subjects.handoverAck(nodeId, mid), () => {
-      acked++;
-      onAck?.();
-    });
     try {
-      for (const [i, u] of units.entries()) {
-        if (i - acked >= this.o.handoverWindow) await this.waitAck(() => i - acked < this.o.handoverWindow, (f) => (onAck = f));
+      for (const u of units) {
         await this.waitProbes(mid, [unitKey(u)], probers);
         const cells = await host.releaseShard(u.kind, u.shard);
         actors += cells.length;
@@ -286,28 +271,12 @@ export class Migrator {
       await bus.flush();
       return { actors };
     } finally {
-      acks.unsubscribe();
       for (const k of keys) {
         this.active.delete(k);
         host.moving.delete(k);
       }
       this.probes.delete(mid);
     }
-  }
-
-  /** Resolves once `ready()` holds (checked on each ack) or after `ackWaitMs`, whichever comes first. */
-  private waitAck(ready: () => boolean, setOnAck: (f: (() => void) | undefined) => void): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.ctx.clock.clearTimeout(timer);
-        setOnAck(undefined);
-        resolve();
-      };
-      const timer = this.ctx.clock.setTimeout(done, this.o.ackWaitMs);
-      setOnAck(() => {
-        if (ready()) done();
-      });
-    });
   }
 
   private sendChunks(bus: Bus, to: string, mid: string, key: string, cells: Array<{ id: string; image: CellImage }>): void {
@@ -331,7 +300,6 @@ export class Migrator {
 }
 
 const EMPTY = new Uint8Array(0);
-const ACK = encode(1);
 
 function fromWire(blob: Uint8Array): CellImage {
   const [record, revision, queued, dirty] = decode<WireImage>(blob);

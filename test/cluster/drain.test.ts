@@ -6,12 +6,11 @@
  * of 12). The race needs a lease change to land in the instant after the last shard is sent, which this test does not
  * force; it checks the contract (drained = no lease names the node) and that an immediate stop loses nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
-import type { GatehouseNode } from '../../server/node.js';
 import { createEmbedded } from '../../server/node.js';
-import { impls, type Env } from '../support/impls.js';
-import { startTestNode, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
+import { impls } from '../support/impls.js';
+import { useTestCluster, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
 import { tallyKind } from '../support/test-kinds.js';
 import { readLeases } from '../support/cluster-watch.js';
 import { eventually } from '../support/wait.js';
@@ -22,42 +21,29 @@ const ACTORS = 1000;
 
 for (const impl of impls) {
   describe(`drain [${impl.name}]`, { timeout: 60_000 }, () => {
-    let env: Env;
-    const nodes: GatehouseNode[] = [];
-    beforeAll(async () => {
-      env = await impl.setup();
-    });
-    afterAll(async () => {
-      for (const n of nodes) await n.stop().catch(() => undefined);
-      await env?.teardown();
-    });
+    const cluster = useTestCluster(impl);
 
     it('completes only when no lease names the node; stopping right then loses no in-memory state', async () => {
       const prefix = 'drn';
       const embedded = createEmbedded();
-      const start = async (id: string) => {
-        const n = await startTestNode({ prefix, id, apps: [app], embedded, natsUrl: env.url });
-        nodes.push(n);
-        return n;
-      };
+      const start = (id: string) => cluster.start({ prefix, id, apps: [app], embedded });
       const a = await start('node-a');
       await eventually(() => a.host.ownedShards().length === SHARDS, { what: 'node-a owns every shard', timeoutMs: 10_000 });
-      const bus = impl.name === 'memory' ? embedded.broker.connect({ prefix }) : await env.connect(prefix);
-      const store = impl.name === 'memory' ? embedded.kv.store(prefix) : await env.store(prefix);
+      const bus = impl.name === 'memory' ? embedded.broker.connect({ prefix }) : await cluster.env.connect(prefix);
+      const store = impl.name === 'memory' ? embedded.kv.store(prefix) : await cluster.env.store(prefix);
       const client = new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 10_000 });
       const ids = Array.from({ length: ACTORS }, (_, i) => `t${i}`);
       await Promise.all(ids.map((id) => client.ask({ kind: 'tally', id }, { type: 'inc', by: 3 })));
 
       const b = await start('node-b');
       const drainedAt: Array<{ o: string; st: string }[]> = [];
-      const cluster = clusterOf(a);
-      const stopped = cluster.drained.then(async () => {
+      const component = clusterOf(a);
+      const stopped = component.drained.then(async () => {
         drainedAt.push([...(await readLeases(store)).values()].map((l) => ({ o: l.o, st: l.st })));
-        await a.stop();
+        await cluster.stop(a);
       });
-      cluster.drain();
+      component.drain();
       await stopped;
-      nodes.splice(nodes.indexOf(a), 1);
 
       expect(drainedAt[0]!.length).toBe(SHARDS);
       expect(drainedAt[0]!.filter((l) => l.o === 'node-a')).toEqual([]);

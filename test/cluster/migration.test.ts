@@ -3,12 +3,11 @@
  * continuous sequenced load from several senders, while nodes join and shards are moved back and forth at random
  * moments, every message is applied exactly once and in per-sender order, and no actor is ever live on two nodes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
 import { BUCKETS } from '../../cluster/records.js';
-import type { GatehouseNode } from '../../server/node.js';
-import { impls, type Env } from '../support/impls.js';
-import { startTestNode, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
+import { impls } from '../support/impls.js';
+import { useTestCluster, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
 import { createEmbedded } from '../../server/node.js';
 import { counterKind, tallyKind } from '../support/test-kinds.js';
 import { instanceTracker, startSeqLoad, verifyLogs } from '../support/load.js';
@@ -19,29 +18,17 @@ const SHARDS = (FAST_CLUSTER.actors as { shards: number }).shards;
 
 for (const impl of impls) {
   describe(`live migration [${impl.name}]`, { timeout: 120_000 }, () => {
-    let env: Env;
-    const nodes: GatehouseNode[] = [];
-    beforeAll(async () => {
-      env = await impl.setup();
-    });
-    afterAll(async () => {
-      for (const n of nodes) await n.stop().catch(() => undefined);
-      await env?.teardown();
-    });
+    const cluster = useTestCluster(impl);
 
     it('moves shards under load: exactly once, in order, one instance at a time', async () => {
       const prefix = 'mig';
       const embedded = createEmbedded();
       const tracker = instanceTracker();
-      const start = async (id: string) => {
-        const n = await startTestNode({ prefix, id, apps: [app], embedded, natsUrl: env.url, lifecycle: tracker.hook });
-        nodes.push(n);
-        return n;
-      };
+      const start = (id: string) => cluster.start({ prefix, id, apps: [app], embedded, lifecycle: tracker.hook });
       const a = await start('node-a');
       await eventually(() => a.host.ownedShards().length === SHARDS * 2, { what: 'first node owns every shard', timeoutMs: 10_000 });
 
-      const conn = async () => (impl.name === 'memory' ? embedded.broker.connect({ prefix }) : env.connect(prefix));
+      const conn = async () => (impl.name === 'memory' ? embedded.broker.connect({ prefix }) : cluster.env.connect(prefix));
       const senders = await Promise.all([0, 1, 2, 3].map(async () => new ActorClient(await conn(), { shards: SHARDS, askTimeoutMs: 20_000 })));
       const targets = [
         ...Array.from({ length: 40 }, (_, i) => ({ kind: 'tally', id: `t${i}` })),
@@ -51,7 +38,7 @@ for (const impl of impls) {
 
       const b = await start('node-b');
       await eventually(() => b.host.ownedShards().length > 0, { what: 'second node took shards', timeoutMs: 10_000 });
-      const pins = await (impl.name === 'memory' ? embedded.kv.store(prefix) : await env.store(prefix)).bucket(BUCKETS.pins);
+      const pins = await (impl.name === 'memory' ? embedded.kv.store(prefix) : await cluster.env.store(prefix)).bucket(BUCKETS.pins);
       // Random moves back and forth while the load runs.
       let rnd = 7;
       for (let round = 0; round < 6 && load.total() < senders.length * 2500; round++) {

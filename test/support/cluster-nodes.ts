@@ -8,6 +8,8 @@ import type { App } from '../../server/app.js';
 import type { ClusterComponent } from '../../cluster/cluster.js';
 import { silentLogger } from '../../common/logger.js';
 import type { Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
+import type { Env, Impl } from './impls.js';
 
 export const FAST_CLUSTER: DeepPartial<Config> = {
   cluster: { heartbeatMs: 100, deadAfterMs: 1500, maxConcurrentMoves: 256, rebalanceIntervalMs: 200 },
@@ -51,4 +53,37 @@ export async function startTestNode(o: TestNodeOptions): Promise<GatehouseNode> 
 
 export function clusterOf(node: GatehouseNode): ClusterComponent {
   return node.components.find((c) => c.name === 'cluster') as ClusterComponent;
+}
+
+/**
+ * A test cluster in one process over one implementation (memory or a real nats-server), for a describe block:
+ * sets the environment up before the tests and stops every node it started, then the environment, after them.
+ */
+export function useTestCluster(impl: Impl) {
+  let env: Env | undefined;
+  const nodes: GatehouseNode[] = [];
+  beforeAll(async () => {
+    env = await impl.setup();
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.stop().catch(() => undefined);
+    await env?.teardown();
+  });
+  return {
+    get env(): Env {
+      if (!env) throw new Error('useTestCluster: the environment is not set up yet');
+      return env;
+    },
+    /** Starts a node on this cluster's bus (`embedded` for memory; the NATS server otherwise) and tracks it. */
+    async start(o: Omit<TestNodeOptions, 'natsUrl'>): Promise<GatehouseNode> {
+      const n = await startTestNode({ ...o, natsUrl: this.env.url });
+      nodes.push(n);
+      return n;
+    },
+    /** Stops a node now and forgets it (it will not be stopped again at teardown). */
+    async stop(n: GatehouseNode): Promise<void> {
+      nodes.splice(nodes.indexOf(n), 1);
+      await n.stop();
+    },
+  };
 }
