@@ -69,14 +69,17 @@ export function useTestCluster(impl: Impl) {
     for (const n of nodes) await n.stop().catch(() => undefined);
     await env?.teardown();
   });
+  const ready = (): Env => {
+    if (!env) throw new Error('useTestCluster: the environment is not set up yet');
+    return env;
+  };
   return {
     get env(): Env {
-      if (!env) throw new Error('useTestCluster: the environment is not set up yet');
-      return env;
+      return ready();
     },
     /** Starts a node on this cluster's bus (`embedded` for memory; the NATS server otherwise) and tracks it. */
     async start(o: Omit<TestNodeOptions, 'natsUrl'>): Promise<GatehouseNode> {
-      const n = await startTestNode({ ...o, natsUrl: this.env.url });
+      const n = await startTestNode({ ...o, natsUrl: ready().url });
       nodes.push(n);
       return n;
     },
