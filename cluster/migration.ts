@@ -24,6 +24,7 @@ import type { ActorHost } from '../actors/runtime/host.js';
 import type { CellImage } from '../actors/runtime/cell.js';
 import type { Envelope } from '../actors/runtime/envelope.js';
 import type { StoredActor } from '../actors/runtime/snapshots.js';
+import { CountedSet } from '../common/counted-set.js';
 import { unitKey, type ShardUnit } from './allocation.js';
 import { callNode } from './control.js';
 import type { LeaseTable } from './leases.js';
@@ -86,8 +87,9 @@ export class Migrator {
   /** moveId → unit key → nodes whose probe arrived here. */
   private readonly probes = new Map<string, Map<string, Set<string>>>();
   private readonly waiters = new Set<() => void>();
-  /** Unit keys with a move in progress on this node (either side): the reconcile loop leaves them alone. */
-  private readonly active = new Set<string>();
+  /** Unit keys with a move in progress on this node (either side, a claim per move): the reconcile loop leaves them
+   * alone. */
+  private readonly active = new CountedSet();
 
   constructor(
     private readonly ctx: MigrationContext,
@@ -230,6 +232,12 @@ export class Migrator {
   private async adopt(u: MoveUnit, list: WireActor[], stats: MoveStats): Promise<void> {
     const { host, leases, nodeId, log, clock } = this.ctx;
     const t0 = performance.now();
+    if (!host.ownsShard(u.kind, u.shard)) {
+      // Something dropped the buffering subscription mid-move (it must not: moves claim their shards). Messages sent
+      // meanwhile had no subscriber; take the shard live now so the handed-over actors are not lost as well.
+      log.error({ shard: unitKey(u) }, 'shard subscription lost during a move-in: adopting into a new subscription');
+      host.ownShard(u.kind, u.shard);
+    }
     for (const [id, needsWork, seen, blob] of list) host.adopt(u.kind, id, () => fromWire(blob), { lazy: !needsWork, seen });
     stats.actors += list.length;
     const t1 = performance.now();

@@ -11,6 +11,7 @@ import { encode } from '../../bus/codec.js';
 import type { Store } from '../../bus/store.js';
 import { decodeId, PROBE_TOKEN, subjects } from '../../bus/subjects.js';
 import { systemClock, type Clock } from '../../common/clock.js';
+import { CountedSet } from '../../common/counted-set.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import type { CellContext, LifecycleHook, RuntimeLimits } from './cell-context.js';
@@ -64,8 +65,8 @@ export class ActorHost implements CellContext {
   private readonly shardSubs = new Map<string, Subscription>();
   /** Shards being moved in: messages wait here (arrival order) until the old owner's hand-over is adopted. */
   private readonly buffers = new Map<string, BusMsg[]>();
-  /** Shards being moved out or in: their actors are not passivated meanwhile. */
-  readonly moving = new Set<string>();
+  /** Shards being moved out or in (a claim per move): their actors are not passivated meanwhile. */
+  readonly moving = new CountedSet();
   /** Called for each migration probe seen on an owned or buffered shard. */
   onProbe?: (kind: string, shard: number, payload: Uint8Array) => void;
   private readonly pinnedSubs = new Map<string, Subscription>();
