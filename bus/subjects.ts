@@ -81,6 +81,8 @@ export const subjects = {
   gateway: (node: string, topic: string): string => `gw.${encodeId(node)}.${topic}`,
   /** Hand-over chunks of one move, sent by the old owner to the new one. */
   handover: (node: string, moveId: string): string => `sys.ho.${encodeId(node)}.${encodeId(moveId)}`,
+  /** The new owner's "adopted" for each shard of a move, to the old owner (flow control of the hand-over). */
+  handoverAck: (node: string, moveId: string): string => `sys.hoack.${encodeId(node)}.${encodeId(moveId)}`,
 } as const;
 
 /** Splits an actor inbox subject back into its parts (for tools); null when it is not one. */

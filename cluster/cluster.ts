@@ -31,7 +31,7 @@ export interface ClusterOptions {
 }
 
 export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}): Promise<ClusterComponent> {
-  const { config, store, bus, host, clock, log, id } = ctx;
+  const { config, store, bus, control: controlBus, host, clock, log, id } = ctx;
   const c = config.cluster;
   const [nodesB, clusterB, leasesB, pinsB] = await Promise.all([
     store.bucket(BUCKETS.nodes, { ttlMs: c.deadAfterMs }),
@@ -58,10 +58,10 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   const membership = new Membership(nodesB, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs });
   const leader = new LeaderElection(clusterB, id, log);
   const leases = new LeaseTable(leasesB, log);
-  const control = new Control(bus, id, log);
-  const migrator = new Migrator({ host, bus, nodeId: id, log, clock, leases, membership }, DEFAULT_MIGRATION);
+  const control = new Control(controlBus, id, log);
+  const migrator = new Migrator({ host, bus, control: controlBus, nodeId: id, log, clock, leases, membership }, DEFAULT_MIGRATION);
   const balancer = new Balancer(
-    { bus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
+    { bus: controlBus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
     { maxConcurrentMoves: c.maxConcurrentMoves, moveTimeoutMs: Math.max(30_000, c.deadAfterMs * 4) },
   );
   host.onProbe = migrator.onProbe;

@@ -57,6 +57,9 @@ export interface NodeContext {
   readonly id: string;
   readonly config: Config;
   readonly bus: Bus;
+  /** A second connection for cluster control and migration hand-over, so they never queue behind actor traffic (the
+   * same bus as `bus` seen from outside: any connection can reach what is subscribed here). */
+  readonly control: Bus;
   readonly store: Store;
   readonly host: ActorHost;
   readonly apps: App[];
@@ -103,22 +106,36 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   const log = nodeLogger(root, id);
   let bus: Bus;
   let store: Store;
+  let control: Bus;
   let extraClose: () => Promise<void> = async () => undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
+    control = o.embedded.broker.connect({ prefix: config.prefix, log, name: `${id} control` });
+    extraClose = () => control.close();
     store = o.embedded.kv.store(config.prefix);
   } else {
     const connect = (role: string) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log });
     bus = await connect('data');
-    // The store (membership heartbeats, leases, snapshots) gets its own connection: on the data connection its
-    // replies would queue behind a busy node's actor traffic, and an overloaded node would miss its heartbeats and be
-    // declared dead by its own backlog (seen in bench migration at 20 k msg/s on a loaded host).
-    const storeBus = await connect('store').catch(async (err) => {
-      await bus.close();
+    // The store (membership heartbeats, leases, snapshots) and cluster control (node requests, migration hand-over)
+    // get their own connections: on the data connection they would queue behind a busy node's actor traffic. An
+    // overloaded node missed its heartbeats and was declared dead by its own backlog (bench migration at 20 k msg/s on
+    // a loaded host), and a shard's hand-over waited behind the messages of shards already moved, pausing its actors
+    // for that long (the same reason Akka's Artery keeps system messages on their own stream).
+    type NatsBus = Awaited<ReturnType<typeof createNatsBus>>;
+    const others: NatsBus[] = [];
+    try {
+      others.push(await connect('store'));
+      others.push(await connect('control'));
+    } catch (err) {
+      await Promise.all([bus, ...others].map((b) => b.close()));
       throw err;
-    });
-    extraClose = () => storeBus.close();
+    }
+    const [storeBus, controlBus] = others as [NatsBus, NatsBus];
+    control = controlBus;
+    extraClose = async () => {
+      await Promise.all(others.map((b) => b.close()));
+    };
     store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
   }
   const worker = config.node.roles.includes('worker');
@@ -142,7 +159,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     for (const c of components) if (c.status) out[c.name] = c.status();
     return out;
   };
-  const ctx: NodeContext = { id, config, bus, store, host, apps: o.apps, clock, log, status };
+  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status };
   const stopAll = async () => {
     for (const c of [...components].reverse()) {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
