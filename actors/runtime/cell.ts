@@ -17,6 +17,7 @@ import { isEffect, type Effect } from './effects.js';
 import type { Envelope } from './envelope.js';
 import { defaultToEvent, isDurable, type ActorKind } from './kind.js';
 import { Queue } from './mailbox.js';
+import { persistedSnapshot } from './persisted.js';
 import { SeenMarks } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import { ActorTimers, type PersistedTimer } from './timers.js';
@@ -553,7 +554,7 @@ export class ActorCell {
   image(): CellImage {
     if (this.dormant) return this.dormant();
     const record: StoredActor | null = this.actor
-      ? { v: 1, s: this.actor.getPersistedSnapshot(), t: this.timers.persisted(), d: this.seen ? this.seen.entries() : [] }
+      ? { v: 1, s: persistedSnapshot(this.actor), t: this.timers.persisted(), d: this.seen ? this.seen.entries() : [] }
       : null;
     return { record, revision: this.revision, queued: [], dirty: this.dirty };
   }
