@@ -64,7 +64,7 @@ export interface MigrationOptions {
   ackWaitMs: number;
 }
 
-export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024, handoverWindowActors: 400, ackWaitMs: 1000 };
+export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024, handoverWindowActors: 300, ackWaitMs: 1000 };
 
 export interface MigrationContext {
   host: ActorHost;
