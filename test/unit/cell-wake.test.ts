@@ -42,6 +42,19 @@ function ledgerImage(n: number): { image: CellImage; seen: Array<[string, number
   return { image: { record: { v: 1, s: persistedSnapshot(a) as never, t: [], d: seen }, revision: 0, queued: [] }, seen };
 }
 
+/** A tally cell adopted dormant with that image; `restores()` counts how often its image was read. */
+function dormantLedger(id: string, applied: number) {
+  const { ctx, toWake } = stubContext();
+  const cell = new ActorCell(ctx, tallyKind, id);
+  const { image, seen } = ledgerImage(applied);
+  let reads = 0;
+  cell.setDormant(() => {
+    reads++;
+    return structuredClone(image);
+  }, seen);
+  return { ctx, toWake, cell, restores: () => reads };
+}
+
 const inc = (n: number, q: number): [Envelope, { subject: string; data: Uint8Array }] => [
   { m: { type: 'inc', from: 's', n }, s: 's', q },
   { subject: 'x', data: new Uint8Array(0) },
@@ -49,40 +62,26 @@ const inc = (n: number, q: number): [Envelope, { subject: string; data: Uint8Arr
 
 describe('dormant actor wake-up', () => {
   it('queues the first message and restores only when the host wakes it; order is kept', () => {
-    const { ctx, toWake } = stubContext();
-    const cell = new ActorCell(ctx, tallyKind, 't1');
-    const { image, seen } = ledgerImage(2);
-    let restores = 0;
-    cell.setDormant(() => {
-      restores++;
-      return structuredClone(image);
-    }, seen);
+    const { ctx, toWake, cell, restores } = dormantLedger('t1', 2);
 
     cell.deliver(...inc(1, 2)); // already applied by the old owner: dropped without a restore
-    expect(restores).toBe(0);
+    expect(restores()).toBe(0);
     expect(ctx.metrics.duplicates).toBe(1);
     cell.deliver(...inc(2, 3));
     cell.deliver(...inc(3, 4));
-    expect(restores).toBe(0);
+    expect(restores()).toBe(0);
     expect(cell.isDormant).toBe(true);
     expect(toWake).toEqual([cell]); // asked once, not once per message
 
     for (const c of toWake.splice(0)) c.wake();
-    expect(restores).toBe(1);
+    expect(restores()).toBe(1);
     expect(cell.isDormant).toBe(false);
     const snap = cell.image().record!.s as { context: { log: Array<[string, number]> } };
     expect(snap.context.log).toEqual([['s', 0], ['s', 1], ['s', 2], ['s', 3]]);
   });
 
   it('hands over a dormant actor still waiting for its wake-up with the messages that arrived meanwhile', async () => {
-    const { ctx, toWake } = stubContext();
-    const cell = new ActorCell(ctx, tallyKind, 't2');
-    const { image, seen } = ledgerImage(1);
-    let restores = 0;
-    cell.setDormant(() => {
-      restores++;
-      return structuredClone(image);
-    }, seen);
+    const { toWake, cell, restores } = dormantLedger('t2', 1);
     cell.deliver(...inc(1, 2));
     cell.deliver(...inc(2, 3));
 
@@ -91,7 +90,7 @@ describe('dormant actor wake-up', () => {
     expect(out.record!.d).toEqual([['s', 1]]);
     // The wake-up that was already queued finds the actor gone and does nothing.
     for (const c of toWake.splice(0)) c.wake();
-    expect(restores).toBe(1); // the image was read once, for the hand-over
+    expect(restores()).toBe(1); // the image was read once, for the hand-over
     expect(cell.state).toBe('closed');
   });
 });
