@@ -1,0 +1,395 @@
+/**
+ * How a live actor runs its turns: the XState actor, the mailbox pump, effects and supervision. Turns run
+ * one at a time (a turn that awaits, for a snapshot write or an `ask` effect, holds the mailbox until it ends);
+ * per-sender order is the arrival order; duplicates (seq ≤ last seen from that sender) are dropped. Failures are
+ * handled here as a supervisor would: the asker gets ACTOR_FAILED, the actor restarts from its state before the failing
+ * message, and too many crashes in a window stop it. The lifecycle (activation, passivation, hand-over) and the writes
+ * of its state are ActorCell's, in cell.ts.
+ */
+import { createActor, type AnyActor, type EventObject, type Snapshot } from 'xstate';
+import type { Logger } from 'pino';
+import type { BusMsg } from '../../bus/bus.js';
+import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
+import type { CellContext } from './cell-context.js';
+import { isEffect, type Effect } from './effects.js';
+import type { Envelope } from './envelope.js';
+import { defaultToEvent, type ActorKind } from './kind.js';
+import { Queue } from './mailbox.js';
+import { inspectView, onlyTimersMoved, transitionRecord } from './turn-views.js';
+import { persistedSnapshot } from './persisted.js';
+import { SeenMarks } from './seen.js';
+import type { StoredActor } from './snapshots.js';
+import { ActorTimers, type PersistedTimer } from './timers.js';
+
+export type AnySnapshot = Snapshot<unknown>;
+
+export type Item =
+  | { k: 'msg'; env: Envelope; msg: BusMsg }
+  | { k: 'timer'; fire: () => void }
+  | { k: 'task'; run: () => void | Promise<void> };
+
+export type CellState = 'new' | 'activating' | 'active' | 'stopped' | 'closed';
+
+/** Everything needed to continue an actor elsewhere (live migration) or later. */
+export interface CellImage {
+  record: StoredActor | null;
+  revision: number;
+  /** Messages received but not processed, in arrival order. */
+  queued: Array<{ env: Envelope; msg: BusMsg }>;
+  /** Batched persistence: changes not yet written travel with the image and are written by the new owner. */
+  dirty?: boolean;
+}
+
+const NO_TIMERS: PersistedTimer[] = [];
+const NO_EFFECTS = Object.freeze([]) as unknown as Effect[];
+const SWALLOW_ERRORS = { error: () => undefined };
+export const SEEN_MAX = 64;
+
+function wireError(err: unknown, fallback: string): WireError {
+  if (err instanceof GatehouseError) return err.toWire();
+  return { code: fallback, message: errorMessage(err) };
+}
+
+export abstract class CellRunner {
+  state: CellState = 'new';
+  lastActive: number;
+  protected actor?: AnyActor;
+  protected readonly mailbox = new Queue<Item>();
+  protected inTurn = false;
+  protected effects: Effect[] | null = null;
+  /** Effects emitted while the actor started, carried out by its next turn; a shared empty array until there are. */
+  protected startEffects: Effect[] = NO_EFFECTS;
+  protected seen?: SeenMarks;
+  protected revision = 0;
+  protected crashes?: number[];
+  protected timersObj?: ActorTimers;
+  protected dirty = false;
+  protected flushTimer: unknown;
+  protected tracedVersion = -1;
+  protected traced = false;
+  protected logger?: Logger;
+
+  constructor(
+    protected readonly ctx: CellContext,
+    readonly kind: ActorKind,
+    readonly id: string,
+  ) {
+    this.lastActive = ctx.clock.now();
+  }
+
+  /** Created on first start: dormant and never-started cells (most of a migration) need none. */
+  protected get timers(): ActorTimers {
+    return (this.timersObj ??= new ActorTimers(this.ctx.clock, this));
+  }
+
+  /** For ActorTimers: a due XState timer becomes a mailbox item, so it runs as a turn. */
+  enqueueTimer(fire: () => void): void {
+    this.enqueue({ k: 'timer', fire });
+  }
+
+  protected get log(): Logger {
+    return (this.logger ??= this.ctx.log.child({ actor: `${this.kind.name}/${this.id}` }));
+  }
+
+  get queued(): number {
+    return this.mailbox.length;
+  }
+
+  get busy(): boolean {
+    return this.inTurn || this.mailbox.length > 0 || this.state === 'activating';
+  }
+
+  get pendingTimers(): number {
+    return this.timersObj?.size ?? 0;
+  }
+
+  protected inputOverride?: unknown;
+
+  protected dormant?: () => CellImage;
+
+  protected start(record: StoredActor | null, revision: number): void {
+    this.revision = revision;
+    if (record?.d.length) this.seen = new SeenMarks(record.d, SEEN_MAX);
+    try {
+      this.actor = this.createX(record?.s, record?.t ?? NO_TIMERS);
+    } catch (err) {
+      this.log.error({ err }, 'cannot start actor from its state');
+      this.close({ code: ErrorCode.ActorFailed, message: `${this.kind.name}/${this.id} cannot start: ${errorMessage(err)}` });
+      return;
+    }
+    this.state = 'active';
+    this.ctx.metrics.activations++;
+    this.ctx.lifecycle?.('active', this.kind.name, this.id, this.ctx.nodeId);
+  }
+
+  protected createX(persisted: unknown, timers: readonly PersistedTimer[]): AnyActor {
+    this.timers.clear();
+    const started: Effect[] = [];
+    this.effects = started;
+    try {
+      // Only the options that have a value: XState spreads them over its defaults, and undefined-valued keys gave
+      // every actor its own hidden class there (~220 B per idle actor, seen in a heap snapshot).
+      const options: { clock: unknown; snapshot?: unknown; input?: unknown } = { clock: this.timers.xstateClock };
+      if (persisted !== undefined) options.snapshot = persisted;
+      else {
+        const input = this.inputOverride ?? this.kind.input?.(this.id);
+        if (input !== undefined) options.input = input;
+      }
+      const a = createActor(this.kind.machine, options as never);
+      this.timers.attach(a);
+      a.on('*', this.onEmit);
+      // Without an error observer XState re-throws an actor's error from a timer: an uncaught exception that would
+      // take the whole node down. The cell sees the error in the snapshot and supervises it.
+      a.subscribe(SWALLOW_ERRORS);
+      a.start();
+      if (timers.length) this.timers.restore(a, timers);
+      return a;
+    } finally {
+      this.effects = null;
+      if (started.length) this.startEffects = this.startEffects.length ? this.startEffects.concat(started) : started;
+    }
+  }
+
+  protected readonly onEmit = (e: EventObject): void => {
+    if (!isEffect(e)) return;
+    if (this.effects) this.effects.push(e);
+    else {
+      // Emitted outside a turn (e.g. from an invoked promise): carried out at once, but it breaks turn semantics.
+      this.log.warn({ effect: e.type }, 'effect emitted outside a turn; machines should use `ask` effects, not invoke');
+      this.finish([e], undefined, this.actor!.getSnapshot());
+    }
+  };
+
+  protected pump(): void {
+    if (this.inTurn || this.state === 'activating') return;
+    if (this.afterTurn) {
+      const take = this.afterTurn;
+      this.afterTurn = undefined;
+      take();
+      return;
+    }
+    for (;;) {
+      const item = this.mailbox.shift();
+      if (item === undefined) return;
+      if (this.state === 'closed') {
+        if (item.k === 'msg') this.ctx.redeliver(this.kind.name, this.id, item.env, item.msg);
+        continue;
+      }
+      let r: void | Promise<void> = undefined;
+      try {
+        r = this.turn(item);
+      } catch (err) {
+        this.log.error({ err }, 'runtime error in turn');
+      }
+      if (r) {
+        this.inTurn = true;
+        r.catch((err) => this.log.error({ err }, 'runtime error in turn')).then(() => {
+          this.inTurn = false;
+          this.pump();
+        });
+        return;
+      }
+    }
+  }
+
+  protected turn(item: Item): void | Promise<void> {
+    if (item.k === 'task') return item.run();
+    if (this.state === 'stopped') {
+      if (item.k === 'msg' && item.msg.reply) {
+        this.reply(item.msg, { code: ErrorCode.ActorStopped, message: `${this.kind.name}/${this.id} is stopped after repeated crashes` });
+      }
+      return;
+    }
+    if (item.k === 'timer') return this.step(item.fire, undefined, 'timer');
+    const { env, msg } = item;
+    if (env.s !== undefined && env.q !== undefined) {
+      const seen = (this.seen ??= new SeenMarks([], SEEN_MAX));
+      const last = seen.get(env.s);
+      if (last !== undefined && env.q <= last) {
+        this.ctx.metrics.duplicates++;
+        return;
+      }
+      seen.set(env.s, env.q);
+    }
+    const m = env.m as { type?: unknown };
+    if (typeof m?.type === 'string' && m.type.startsWith('$')) return this.runtimeMessage(m.type, msg);
+    let event: EventObject;
+    try {
+      event = (this.kind.toEvent ?? defaultToEvent)(env.m, { sender: env.s, ask: msg.reply !== undefined }) as EventObject;
+    } catch (err) {
+      this.ctx.metrics.badMessages++;
+      if (msg.reply) this.reply(msg, wireError(err, ErrorCode.BadMessage));
+      else this.log.debug({ err }, 'bad message dropped');
+      return;
+    }
+    return this.step(() => this.actor!.send(event), msg, event.type);
+  }
+
+  protected step(apply: () => void, msg: BusMsg | undefined, label: string): void | Promise<void> {
+    const actor = this.actor!;
+    const prev = actor.getSnapshot() as AnySnapshot;
+    const timersBefore = this.timers.size ? this.timers.persisted() : NO_TIMERS;
+    const effects: Effect[] = this.startEffects.length ? this.startEffects.splice(0) : [];
+    this.effects = effects;
+    try {
+      apply();
+    } finally {
+      this.effects = null;
+    }
+    const snap = actor.getSnapshot() as AnySnapshot;
+    if (snap.status === 'error') return this.crash((snap as { error?: unknown }).error, msg, label, prev, timersBefore);
+    for (const e of effects) if (e.type === 'ask') return this.askLoop(effects, msg, label, prev, timersBefore);
+    return this.commit(prev, effects, msg, label, timersBefore);
+  }
+
+  /** Carries out `ask` effects inside the turn, feeding each result back to the machine as an event. */
+  protected async askLoop(effects: Effect[], msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): Promise<void> {
+    const rest: Effect[] = [];
+    const asks: Array<Extract<Effect, { type: 'ask' }>> = [];
+    for (const e of effects) (e.type === 'ask' ? asks : rest).push(e as never);
+    for (let a = asks.shift(); a; a = asks.shift()) {
+      let result: EventObject;
+      try {
+        const body = await this.ctx.client.ask(a.to, a.msg, { timeoutMs: a.timeoutMs });
+        result = { type: a.then, ok: true, body } as EventObject;
+      } catch (err) {
+        result = { type: a.then, ok: false, error: wireError(err, ErrorCode.ActorFailed) } as EventObject;
+      }
+      const more: Effect[] = [];
+      this.effects = more;
+      try {
+        this.actor!.send(result);
+      } finally {
+        this.effects = null;
+      }
+      const snap = this.actor!.getSnapshot() as AnySnapshot;
+      if (snap.status === 'error') return this.crash((snap as { error?: unknown }).error, msg, label, prev, timersBefore);
+      for (const e of more) (e.type === 'ask' ? asks : rest).push(e as never);
+    }
+    return this.commit(prev, rest, msg, label, timersBefore);
+  }
+
+  protected commit(prev: AnySnapshot, effects: Effect[], msg: BusMsg | undefined, label: string, timersBefore: PersistedTimer[]): void | Promise<void> {
+    const snap = this.actor!.getSnapshot() as AnySnapshot;
+    if (snap !== prev) {
+      if (this.ctx.taps.active) this.trace(prev, snap, label);
+      const p = this.kind.persistence;
+      if (p === 'snapshot' && onlyTimersMoved(prev, snap, timersBefore, this.timersObj?.persisted() ?? NO_TIMERS)) {
+        // A periodic timer re-armed in the same state (a session's connection probe): nothing worth a store write.
+        this.finish(effects, msg, snap);
+        return;
+      }
+      if (p === 'snapshot') {
+        return this.persist().then((res) => {
+          if (res === 'ok') this.finish(effects, msg, snap);
+          else this.unsaved(res, msg, label, prev, timersBefore);
+        });
+      }
+      if (typeof p === 'object') this.markDirty(p.batchMs);
+    }
+    this.finish(effects, msg, snap);
+  }
+
+  /** Carries out a committed turn's effects and answers the asker. */
+  protected finish(effects: Effect[], msg: BusMsg | undefined, snap: AnySnapshot): void {
+    let replied = false;
+    let passivate: Extract<Effect, { type: 'passivate' }> | undefined;
+    for (const e of effects) {
+      try {
+        switch (e.type) {
+          case 'reply':
+            if (!replied && msg?.reply) this.ctx.respond(msg, e.error ? { ok: false, e: e.error } : { ok: true, v: e.body });
+            replied = true;
+            break;
+          case 'tell':
+            this.ctx.client.tell(e.to, e.msg);
+            break;
+          case 'push':
+            this.ctx.push(Array.isArray(e.to) ? e.to : [e.to], e.route, e.body);
+            break;
+          case 'passivate':
+            passivate = e;
+            break;
+        }
+      } catch (err) {
+        this.log.warn({ err, effect: e.type }, 'effect failed');
+      }
+    }
+    if (!replied && msg?.reply) this.ctx.respond(msg, { ok: true, v: this.kind.defaultReply?.(snap as never) ?? null });
+    this.ctx.metrics.processed++;
+    if (passivate && this.mailbox.length === 0) {
+      const forget = passivate.forget === true;
+      this.enqueue({ k: 'task', run: () => this.deactivate(forget) });
+    }
+  }
+
+  protected crash(err: unknown, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
+    this.ctx.metrics.crashes++;
+    const now = this.ctx.clock.now();
+    const window = this.ctx.limits.restartWindowMs;
+    this.crashes = (this.crashes ?? []).filter((t) => now - t < window);
+    this.crashes.push(now);
+    if (msg?.reply) {
+      this.reply(msg, { code: ErrorCode.ActorFailed, message: `${this.kind.name}/${this.id} failed handling ${label}: ${errorMessage(err)}` });
+    }
+    try {
+      this.actor?.stop();
+    } catch {
+      /* already stopped by the error */
+    }
+    if (this.crashes.length > this.ctx.limits.maxRestarts) {
+      this.state = 'stopped';
+      this.ctx.metrics.escalations++;
+      this.log.error({ err, event: label, crashes: this.crashes.length, windowMs: window }, 'actor keeps crashing: stopped');
+      return;
+    }
+    this.log.warn({ err, event: label }, 'actor crashed: restarting from its state before the failing message');
+    this.actor = this.createX(this.kind.machine.getPersistedSnapshot(prev as never), timersBefore);
+  }
+
+  protected runtimeMessage(type: string, msg: BusMsg): void {
+    if (type === '$inspect' && msg.reply) {
+      const snap = this.actor?.getSnapshot() as AnySnapshot | undefined;
+      const where = { kind: this.kind, id: this.id, node: this.ctx.nodeId, stopped: this.state === 'stopped' };
+      this.ctx.respond(msg, { ok: true, v: inspectView(where, snap, { mailbox: this.mailbox.length, timers: this.timers.size, revision: this.revision }) });
+      return;
+    }
+    if (msg.reply) this.reply(msg, { code: ErrorCode.BadMessage, message: `unknown runtime message ${type}` });
+  }
+
+  protected trace(prev: AnySnapshot, snap: AnySnapshot, label: string): void {
+    if (this.tracedVersion !== this.ctx.taps.version) {
+      this.tracedVersion = this.ctx.taps.version;
+      this.traced = this.ctx.taps.isTraced(this.kind.name, this.id);
+    }
+    if (this.traced) this.ctx.taps.publish(transitionRecord(this.kind.name, this.id, label, prev, snap));
+  }
+
+  protected reply(msg: BusMsg, e: WireError): void {
+    if (msg.reply) this.ctx.respond(msg, { ok: false, e });
+  }
+
+  /** The actor's state as stored or handed over. */
+  image(): CellImage {
+    if (this.dormant) return this.dormant();
+    const record: StoredActor | null = this.actor
+      ? { v: 1, s: persistedSnapshot(this.actor), t: this.timers.persisted(), d: this.seen ? this.seen.entries() : [] }
+      : null;
+    return { record, revision: this.revision, queued: [], dirty: this.dirty };
+  }
+
+  protected afterTurn?: () => void;
+
+  /** Writes the actor's state now ('snapshot' persistence): 'fenced' when a newer owner has written since. */
+  protected abstract persist(): Promise<'ok' | 'fenced' | Error>;
+  /** A turn whose snapshot could not be written: nothing of it is acknowledged or carried out. */
+  protected abstract unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void;
+  /** Batched persistence: the state changed; write it within `batchMs`. */
+  protected abstract markDirty(batchMs: number): void;
+  /** Queues work for a later turn (a passivation, a batched write): the lifecycle half decides how it starts. */
+  protected abstract enqueue(item: Item): void;
+  /** Leaves memory after a passivation (writing unsaved state first, deleting it with `forget`). */
+  protected abstract deactivate(forget: boolean): Promise<void>;
+  /** Leaves memory now; queued asks get `error` when given. */
+  abstract close(error?: WireError): void;
+}
