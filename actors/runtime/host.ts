@@ -20,10 +20,10 @@ import { ActorClient } from './client.js';
 import type { ConnRef } from './effects.js';
 import { decodeEnvelope, encodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
-import { Queue } from './mailbox.js';
 import { newRuntimeMetrics } from './metrics.js';
 import { SNAPSHOT_BUCKET, SnapshotStore } from './snapshots.js';
 import { TraceTaps } from './trace.js';
+import { WakeQueue, type Wakeable } from './wake-queue.js';
 
 export interface HostOptions {
   nodeId: string;
@@ -49,9 +49,6 @@ export interface GatewayPush {
   b: unknown;
 }
 
-/** Restores per event-loop turn: 16 × 60-80 µs keeps a turn near 1 ms, so the sockets (a hand-over in progress, heartbeats) are read in between (bench migration: pause p99 ~10 ms lower than with 64). */
-const WAKE_BATCH = 16;
-
 export class ActorHost implements CellContext {
   readonly nodeId: string;
   readonly clock: Clock;
@@ -74,9 +71,8 @@ export class ActorHost implements CellContext {
   /** Called for each migration probe seen on an owned or buffered shard. */
   onProbe?: (kind: string, shard: number, payload: Uint8Array) => void;
   private readonly pinnedSubs = new Map<string, Subscription>();
-  /** Dormant cells with a first message waiting, restored WAKE_BATCH at a time (see ActorCell.activate). */
-  private readonly toWake = new Queue<{ wake(): void }>();
-  private wakeScheduled = false;
+  /** Dormant cells with a first message waiting (see ActorCell.activate). */
+  private readonly toWake = new WakeQueue((err) => this.log.error({ err }, 'runtime error restoring an actor'));
   private sweepTimer: unknown;
   private started = false;
   private stopping = false;
@@ -326,29 +322,9 @@ export class ActorHost implements CellContext {
     this.byShard.get(`${kind}.${this.client.shardOf(id)}`)?.delete(cell as ActorCell);
   }
 
-  wakeLater(cell: { wake(): void }): void {
+  wakeLater(cell: Wakeable): void {
     this.toWake.push(cell);
-    if (this.wakeScheduled) return;
-    this.wakeScheduled = true;
-    setImmediate(this.wakeSome);
   }
-
-  /** One batch of restores, then back to the event loop (sockets are read between batches). */
-  private readonly wakeSome = (): void => {
-    this.wakeScheduled = false;
-    for (let i = 0; i < WAKE_BATCH; i++) {
-      const cell = this.toWake.shift();
-      if (cell === undefined) return;
-      try {
-        cell.wake();
-      } catch (err) {
-        this.log.error({ err }, 'runtime error restoring an actor');
-      }
-    }
-    if (this.toWake.length === 0) return;
-    this.wakeScheduled = true;
-    setImmediate(this.wakeSome);
-  };
 
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void {
     const k = this.kinds.get(kind)!;

@@ -13,6 +13,7 @@ import { persistedSnapshot } from '../../actors/runtime/persisted.js';
 import { tallyKind } from '../../actors/demo/ledger.js';
 import { ManualClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
+import { WakeQueue } from '../../actors/runtime/wake-queue.js';
 
 function stubContext() {
   const toWake: Array<{ wake(): void }> = [];
@@ -92,5 +93,32 @@ describe('dormant actor wake-up', () => {
     for (const c of toWake.splice(0)) c.wake();
     expect(restores()).toBe(1); // the image was read once, for the hand-over
     expect(cell.state).toBe('closed');
+  });
+});
+
+describe('WakeQueue', () => {
+  it('wakes a batch per scheduled turn, in order, and goes on past a failing wake-up', () => {
+    const turns: Array<() => void> = [];
+    const errors: unknown[] = [];
+    const q = new WakeQueue((err) => errors.push(err), 3, (fn) => turns.push(fn));
+    const woken: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      q.push({
+        wake: () => {
+          if (i === 1) throw new Error('bad image');
+          woken.push(i);
+        },
+      });
+    }
+    expect(turns).toHaveLength(1); // one turn scheduled, not one per actor
+    turns.shift()!();
+    expect(woken).toEqual([0, 2]);
+    expect(errors).toHaveLength(1);
+    expect(turns).toHaveLength(1);
+    turns.shift()!();
+    turns.shift()!();
+    expect(woken).toEqual([0, 2, 3, 4, 5, 6]);
+    expect(turns).toHaveLength(0);
+    expect(q.length).toBe(0);
   });
 });
