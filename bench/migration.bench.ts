@@ -2,8 +2,9 @@
  * bench migration — 10 k actors under load moved to a new node: total time, per-actor pause p99, lost, duplicated
  * (targets ≤ 1 s, ≤ 50 ms, 0, 0; BENCHMARKS.md). Each run: node A (a process) hosts 10 k in-memory actors receiving
  * sequenced tells from a load-generator process; A is set draining while it is the only worker (so nothing moves),
- * then node B starts and every shard moves to it live. Pause per actor = its "active on B" minus its "closed on A"
- * (lifecycle events, µs clocks of one machine). Lost/duplicated come from each actor's sequence log afterwards.
+ * then node B starts and every shard moves to it live. Pause per actor = its "adopted on B" minus its "closed on A"
+ * (lifecycle events, µs clocks of one machine). What callers see is measured too: 50 timed `get` asks a second,
+ * their latency while the move runs against before it. Lost/duplicated come from each actor's sequence log afterwards.
  * Run: `npm run bench -- migration` (BENCH_RUNS, default 3; BENCH_ACTORS, default 10000).
  */
 import { loadavg } from 'node:os';
@@ -25,6 +26,8 @@ import { metric, printTable, writeResult } from './harness/report.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ACTORS = Number(process.env.BENCH_ACTORS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5000);
+/** `get` asks a second from the load process, timed: the latency callers see around the move. */
+const PROBE_RATE = Number(process.env.BENCH_PROBE_RATE ?? 50);
 const SHARDS = 64;
 hardDeadline(240_000, 'bench migration');
 const log = (s: string) => process.stderr.write(`[bench migration] ${s}\n`);
@@ -36,6 +39,10 @@ interface RunResult {
   totalMs: number;
   wallMs: number;
   pauses: number[];
+  /** Latency of `get` asks (ms) sent before the move started, and while it ran; asks that failed. */
+  askBefore: number[];
+  askDuring: number[];
+  askFailed: number;
   moved: number;
   lost: number;
   duplicated: number;
@@ -56,7 +63,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     const units = demoApp.kinds.length * SHARDS;
     await eventually(async () => (await callNode<{ shards: number }>(bus, `a${run}`, { type: 'status' }, 2000)).shards === units, { timeoutMs: 20_000, what: `node a${run} holding all ${units} shards` });
     peer = await startPeer(new URL('./migration/load-peer.js', import.meta.url), { name: 'load', args: [url, prefix, String(SHARDS)], lifetimeMs: 120_000 });
-    await peer.call('start', { actors: ACTORS, rate: RATE });
+    await peer.call('start', { actors: ACTORS, rate: RATE, probeRate: PROBE_RATE });
     await eventually(async () => (await callNode<{ actors: number }>(bus, `a${run}`, { type: 'status' }, 2000)).actors >= ACTORS, { timeoutMs: 30_000, what: `${ACTORS} actors active` });
     await callNode(bus, `a${run}`, { type: 'drain' }, 5000);
     const life = watchLifecycle(bus);
@@ -75,7 +82,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     const wallMs = Date.now() - t0;
 
     await eventually(() => life.events.filter((e) => e.e === 'active' && e.n === `b${run}`).length >= ACTORS, { timeoutMs: 10_000 }).catch(() => undefined);
-    const { sent } = (await peer.call('stop')) as unknown as { sent: Array<[string, number]> };
+    const { sent, probes } = (await peer.call('stop')) as unknown as { sent: Array<[string, number]>; probes: Array<[number, number]> };
     life.stop();
     // The new node may still be working through what it buffered during the move: wait until it has applied
     // everything (its processed count stops moving), bounded, before reading any log.
@@ -102,6 +109,12 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     if (process.env.BENCH_EVENTS) writeFileSync(`/tmp/mig-events-${run}.json`, JSON.stringify(life.events));
     const firstClose = Math.min(...closedAt.values());
     const lastActive = Math.max(...activeAt.values());
+    // What a caller sees: asks sent while the move ran against asks sent in the 1 s before node B was started (same
+    // actors, same load, every actor active on A).
+    const bStartUs = t0 * 1000;
+    const askBefore = probes.filter(([t, ms]) => t < bStartUs && t >= bStartUs - 1_000_000 && ms >= 0).map(([, ms]) => ms);
+    const askDuring = probes.filter(([t, ms]) => t >= firstClose && t <= lastActive && ms >= 0).map(([, ms]) => ms);
+    const askFailed = probes.filter(([, ms]) => ms < 0).length;
     // Lost / duplicated: every actor's log against what was sent to it.
     const expected = new Map(sent);
     let lost = 0;
@@ -133,7 +146,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     const total = sent.reduce((a, [, n]) => a + n, 0);
     if (samples.length) log(`lost samples:\n  ${samples.join('\n  ')}`);
     log(`run ${run}: moved ${activeAt.size} actors in ${((lastActive - firstClose) / 1000).toFixed(0)} ms (wall ${wallMs} ms incl. node start), pause p99 ${stats(pauses).max.toFixed(1)} max; lost ${lost}, dup ${duplicated} of ${total} sent`);
-    return { totalMs: (lastActive - firstClose) / 1000, wallMs, pauses, moved: activeAt.size, lost, duplicated, sent: total };
+    return { totalMs: (lastActive - firstClose) / 1000, wallMs, pauses, askBefore, askDuring, askFailed, moved: activeAt.size, lost, duplicated, sent: total };
   } finally {
     if (process.env.BENCH_LOG) {
       // Node logs for a closer look (BENCH_LOG=info shows each move's phase timings).
@@ -159,6 +172,9 @@ try {
     metric({ name: 'migration total time (first actor closed → last active)', unit: 'ms', runs: results.map((r) => r.totalMs), higherIsBetter: false, target: 1000 }),
     metric({ name: 'per-actor pause p99', unit: 'ms', runs: results.map((r) => p99(r.pauses)), higherIsBetter: false, target: 50 }),
     metric({ name: 'per-actor pause p50', unit: 'ms', runs: results.map((r) => stats(r.pauses).median), higherIsBetter: false }),
+    metric({ name: 'ask p99 while the move runs', unit: 'ms', runs: results.map((r) => p99(r.askDuring)), higherIsBetter: false, baseline: { name: 'before node B started', runs: results.map((r) => p99(r.askBefore)) } }),
+    metric({ name: 'ask p50 while the move runs', unit: 'ms', runs: results.map((r) => stats(r.askDuring).median), higherIsBetter: false, baseline: { name: 'before node B started', runs: results.map((r) => stats(r.askBefore).median) } }),
+    metric({ name: 'asks failed (timeout or error)', unit: 'asks', runs: results.map((r) => r.askFailed), higherIsBetter: false, target: 0 }),
     metric({ name: 'actors moved', unit: 'actors', runs: results.map((r) => r.moved), higherIsBetter: true, target: ACTORS }),
     metric({ name: 'messages lost', unit: 'msgs', runs: results.map((r) => r.lost), higherIsBetter: false, target: 0 }),
     metric({ name: 'messages duplicated', unit: 'msgs', runs: results.map((r) => r.duplicated), higherIsBetter: false, target: 0 }),

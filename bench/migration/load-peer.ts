@@ -1,6 +1,8 @@
 /**
  * Load generator for bench migration (a separate process): sequenced tells `inc {from, n}` to N tally actors at a
  * fixed rate, round robin, from two senders. `stop` returns how many messages each (sender, actor) pair was sent.
+ * A third client asks `get` of actors spread over all shards (`probeRate` a second) and times each answer: the
+ * latency a caller sees before, during and after the move.
  */
 import { ActorClient } from '../../actors/runtime/client.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
@@ -9,17 +11,24 @@ import { servePeer } from '../harness/peer-protocol.js';
 const [url, prefix, shardsArg] = process.argv.slice(2);
 const shards = Number(shardsArg);
 let clients: ActorClient[] = [];
+let prober: ActorClient | undefined;
 let timer: NodeJS.Timeout | undefined;
+let probeTimer: NodeJS.Timeout | undefined;
+/** [sent at (µs, timeOrigin-based like lifecycle events), latency ms or -1 when the ask failed]. */
+const probes: Array<[number, number]> = [];
+const pendingProbes = new Set<Promise<void>>();
+const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const sent = new Map<string, number>();
 let total = 0;
 
 await servePeer({
   async setup() {
     clients = await Promise.all([0, 1].map(async () => new ActorClient(await createNatsBus({ prefix: prefix!, servers: [url!] }), { shards, askTimeoutMs: 10_000 })));
+    prober = new ActorClient(await createNatsBus({ prefix: prefix!, servers: [url!] }), { shards, askTimeoutMs: 10_000 });
   },
   commands: {
     start(args) {
-      const { actors, rate } = args as unknown as { actors: number; rate: number };
+      const { actors, rate, probeRate = 0 } = args as unknown as { actors: number; rate: number; probeRate?: number };
       const tickMs = 5;
       const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
       let next = 0;
@@ -35,6 +44,22 @@ await servePeer({
         next += perTick;
         total += perTick;
       }, tickMs);
+      if (probeRate > 0) {
+        const every = Math.max(1, Math.round(1000 / probeRate));
+        let p = 0;
+        probeTimer = setInterval(() => {
+          // A stride coprime with the actor count visits every actor, spread over all shards.
+          const id = `a${(p++ * 7919) % actors}`;
+          const at = nowUs();
+          const t0 = performance.now();
+          const done = prober!.ask({ kind: 'tally', id }, { type: 'get' }, { timeoutMs: 10_000 }).then(
+            () => void probes.push([at, performance.now() - t0]),
+            () => void probes.push([at, -1]),
+          );
+          pendingProbes.add(done);
+          void done.finally(() => pendingProbes.delete(done));
+        }, every);
+      }
       return {};
     },
     progress() {
@@ -42,11 +67,13 @@ await servePeer({
     },
     async stop() {
       if (timer) clearInterval(timer);
+      if (probeTimer) clearInterval(probeTimer);
       await Promise.all(clients.map((c) => c.bus.flush()));
-      return { total, sent: [...sent] };
+      await Promise.all(pendingProbes);
+      return { total, sent: [...sent], probes };
     },
   },
   async close() {
-    await Promise.all(clients.map((c) => c.bus.close()));
+    await Promise.all([...clients, ...(prober ? [prober] : [])].map((c) => c.bus.close()));
   },
 });
