@@ -26,6 +26,7 @@ import type { ActorHost } from '../actors/runtime/host.js';
 import type { CellImage } from '../actors/runtime/cell.js';
 import type { Envelope } from '../actors/runtime/envelope.js';
 import type { StoredActor } from '../actors/runtime/snapshots.js';
+import { forEachBounded } from '../common/bounded.js';
 import { CountedSet } from '../common/counted-set.js';
 import { unitKey, type ShardUnit } from './allocation.js';
 import { callNode } from './control.js';
@@ -235,7 +236,7 @@ export class Migrator {
       const t0 = clockMs();
       await this.flipLeases(units.filter((u) => finished.has(unitKey(u))));
       stats.leaseMs = Math.round(clockMs() - t0);
-      log.info({ mid, from, ...stats, failed: stats.failed.length }, 'move-in complete');
+      log.info({ mid, from, ...stats, failed: stats.failed.length }, 'move-in ended');
       for (const k of keys) {
         if (!finished.has(k)) {
           const u = byKey.get(k)!;
@@ -286,7 +287,7 @@ export class Migrator {
         host.dropShard(u.kind, u.shard);
       }
     };
-    for (let i = 0; i < units.length; i += LEASE_WRITES_IN_FLIGHT) await Promise.all(units.slice(i, i + LEASE_WRITES_IN_FLIGHT).map(flip));
+    await forEachBounded(units, LEASE_WRITES_IN_FLIGHT, flip);
   }
 
   /** Old owner: hands over each unit once every prober's probe has arrived here. */
@@ -298,36 +299,22 @@ export class Migrator {
       this.active.add(k);
       host.moving.add(k);
     }
-    // Flow control: actors handed over and not yet adopted, per unit. Counted in actors, not shards: the new owner's
-    // work is per actor, and the empty shards of other kinds should not each cost a round trip.
-    const unacked = new Map<string, number>();
-    let unackedActors = 0;
-    let onAck: (() => void) | undefined;
+    const window = new AckWindow(this.ctx.clock, this.o.handoverWindowActors, this.o.ackWaitMs);
     const acks = control.subscribe(subjects.handoverAck(nodeId, mid), (m) => {
-      let key: unknown;
       try {
-        key = decode(m.data);
+        window.acked(decode(m.data));
       } catch {
-        return;
+        /* not an ack of ours */
       }
-      const n = typeof key === 'string' ? unacked.get(key) : undefined;
-      if (n === undefined) return;
-      unacked.delete(key as string);
-      unackedActors -= n;
-      onAck?.();
     });
-    const windowOpen = () => unackedActors < this.o.handoverWindowActors;
     try {
       for (const u of units) {
-        if (!windowOpen()) await this.waitAck(windowOpen, (f) => (onAck = f));
+        await window.open();
         const key = unitKey(u);
         await this.waitProbes(mid, [key], probers);
         const cells = await host.releaseShard(u.kind, u.shard);
         actors += cells.length;
-        if (cells.length) {
-          unacked.set(key, cells.length);
-          unackedActors += cells.length;
-        }
+        window.sent(key, cells.length);
         this.sendChunks(control, to, mid, key, cells);
         // Let the socket write this shard's chunks now: without a turn of the event loop nats.js would send every
         // shard's chunks together at the end, and every actor would pause for the whole hand-over.
@@ -343,21 +330,6 @@ export class Migrator {
       }
       this.probes.delete(mid);
     }
-  }
-
-  /** Resolves once `ready()` holds (checked on each ack) or after `ackWaitMs`, whichever comes first. */
-  private waitAck(ready: () => boolean, setOnAck: (f: (() => void) | undefined) => void): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.ctx.clock.clearTimeout(timer);
-        setOnAck(undefined);
-        resolve();
-      };
-      const timer = this.ctx.clock.setTimeout(done, this.o.ackWaitMs);
-      setOnAck(() => {
-        if (ready()) done();
-      });
-    });
   }
 
   private sendChunks(bus: Bus, to: string, mid: string, key: string, cells: Array<{ id: string; image: CellImage }>): void {
@@ -377,6 +349,50 @@ export class Migrator {
       }
     }
     bus.publish(subject, encode({ u: key, c: batch, last: true } satisfies Chunk));
+  }
+}
+
+/**
+ * Flow control of a hand-over: actors sent to the new owner and not yet adopted, per unit. Counted in actors, not
+ * shards: the new owner's work is per actor, and the empty shards of other kinds should not each cost a round trip.
+ * Acks pace, they do not guard: past `waitMs` without one the old owner goes on.
+ */
+class AckWindow {
+  private readonly unacked = new Map<string, number>();
+  private actors = 0;
+  private wake?: () => void;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+    private readonly waitMs: number,
+  ) {}
+
+  sent(key: string, actors: number): void {
+    if (actors === 0) return;
+    this.unacked.set(key, actors);
+    this.actors += actors;
+  }
+
+  acked(key: unknown): void {
+    const n = typeof key === 'string' ? this.unacked.get(key) : undefined;
+    if (n === undefined) return;
+    this.unacked.delete(key as string);
+    this.actors -= n;
+    if (this.actors < this.limit) this.wake?.();
+  }
+
+  /** Resolves once fewer than `limit` actors are unacknowledged, or after `waitMs`. */
+  open(): Promise<void> {
+    if (this.actors < this.limit) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => this.wake?.(), this.waitMs);
+      this.wake = () => {
+        this.wake = undefined;
+        this.clock.clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 

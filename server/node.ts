@@ -57,8 +57,8 @@ export interface NodeContext {
   readonly id: string;
   readonly config: Config;
   readonly bus: Bus;
-  /** A second connection for cluster control and migration hand-over, so they never queue behind actor traffic (the
-   * same bus as `bus` seen from outside: any connection can reach what is subscribed here). */
+  /** A connection of its own for cluster control and migration hand-over, so they never queue behind actor traffic
+   * (the same bus as `bus` seen from outside: any connection reaches what is subscribed here). */
   readonly control: Bus;
   readonly store: Store;
   readonly host: ActorHost;
@@ -122,19 +122,22 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     // overloaded node missed its heartbeats and was declared dead by its own backlog (bench migration at 20 k msg/s on
     // a loaded host), and a shard's hand-over waited behind the messages of shards already moved, pausing its actors
     // for that long (the same reason Akka's Artery keeps system messages on their own stream).
-    type NatsBus = Awaited<ReturnType<typeof createNatsBus>>;
-    const others: NatsBus[] = [];
+    const opened: Bus[] = [];
+    const open = async (role: string) => {
+      const b = await connect(role);
+      opened.push(b);
+      return b;
+    };
+    let storeBus: Awaited<ReturnType<typeof connect>>;
     try {
-      others.push(await connect('store'));
-      others.push(await connect('control'));
+      storeBus = await open('store');
+      control = await open('control');
     } catch (err) {
-      await Promise.all([bus, ...others].map((b) => b.close()));
+      await Promise.all([bus, ...opened].map((b) => b.close()));
       throw err;
     }
-    const [storeBus, controlBus] = others as [NatsBus, NatsBus];
-    control = controlBus;
     extraClose = async () => {
-      await Promise.all(others.map((b) => b.close()));
+      await Promise.all(opened.map((b) => b.close()));
     };
     store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
   }

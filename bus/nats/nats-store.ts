@@ -12,6 +12,7 @@
  */
 import { KvWatchInclude, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { forEachBounded } from '../../common/bounded.js';
 import { silentLogger } from '../../common/logger.js';
 import {
   type BucketOptions,
@@ -177,14 +178,10 @@ class NatsBucket implements KvBucket {
     // A bounded number of gets in flight: a thousand at once (every lease) would hold this node's event loop for a
     // burst long enough to show in request latency tails.
     const out: KvEntry[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < subjects.length) {
-        const e = await this.get(subjects[next++]!.slice(this.subjectPrefix.length));
-        if (e) out.push(e);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ENTRIES_IN_FLIGHT, subjects.length) }, worker));
+    await forEachBounded(subjects, ENTRIES_IN_FLIGHT, async (subject) => {
+      const e = await this.get(subject.slice(this.subjectPrefix.length));
+      if (e) out.push(e);
+    });
     return out;
   }
 
