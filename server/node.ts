@@ -18,8 +18,7 @@ import type { Config } from '../config/schema.js';
 import { ActorHost } from '../actors/runtime/host.js';
 import type { App } from './app.js';
 import { newNodeId } from './node-id.js';
-import { encode } from '../bus/codec.js';
-import { subjects } from '../bus/subjects.js';
+import { publishLifecycle } from './lifecycle-events.js';
 
 /** An in-process bus + store shared by every embedded node of one process (the "server" side of embedded mode). */
 export interface Embedded {
@@ -74,30 +73,6 @@ export interface GatehouseNode extends NodeContext {
   stop(): Promise<void>;
 }
 
-/**
- * Lifecycle events with a wall-clock timestamp precise across processes of one machine (timeOrigin + now, in µs), so
- * a checker can order one node's "closed" before another's "active". Events of one turn of the event loop go out as
- * one message (an array): a migration hands over thousands of actors in a few turns, and a message per actor would
- * load the very move it measures.
- */
-function publishLifecycle(bus: Bus) {
-  const subject = subjects.sys('lifecycle');
-  let batch: Array<{ e: string; k: string; i: string; n: string; t: number }> = [];
-  const flush = () => {
-    const out = batch;
-    batch = [];
-    try {
-      bus.publish(subject, encode(out));
-    } catch {
-      /* closing */
-    }
-  };
-  return (e: 'active' | 'closed' | 'adopted', k: string, i: string, n: string) => {
-    if (batch.length === 0) setImmediate(flush);
-    batch.push({ e, k, i, n, t: Math.round((performance.timeOrigin + performance.now()) * 1000) });
-  };
-}
-
 export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   const { config } = o;
   const id = config.node.id ?? newNodeId();
@@ -143,6 +118,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   }
   const worker = config.node.roles.includes('worker');
   const kinds = o.apps.flatMap((a) => a.kinds);
+  const lifecycle = !o.lifecycle && config.actors.lifecycleEvents ? publishLifecycle(bus, id) : undefined;
   const host = new ActorHost({
     nodeId: id,
     bus,
@@ -153,7 +129,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     kinds,
     limits: { ...config.actors },
     ownAllShards: worker && !o.cluster,
-    lifecycle: o.lifecycle ?? (config.actors.lifecycleEvents ? publishLifecycle(bus) : undefined),
+    lifecycle: o.lifecycle ?? lifecycle?.hook,
   });
   await host.start();
   const components: NodeComponent[] = [];
@@ -168,6 +144,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
     }
     await host.stop();
+    lifecycle?.flush();
     await store.close();
     await bus.drain().catch(() => bus.close());
     await extraClose().catch(() => undefined);
