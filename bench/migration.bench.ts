@@ -16,7 +16,7 @@ import { callNode } from '../cluster/control.js';
 import { demoApp } from '../actors/demo/counter.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { startNodeProcess, type Proc } from '../test/support/procs.js';
-import { ownersOf, readLeases, watchLifecycle } from '../test/support/cluster-watch.js';
+import { ownersOf, watchLeases, watchLifecycle } from '../test/support/cluster-watch.js';
 import { checkLog } from '../test/support/load.js';
 import { eventually } from '../test/support/wait.js';
 import { hardDeadline, stats } from './harness/measure.js';
@@ -67,18 +67,19 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     await eventually(async () => (await callNode<{ actors: number }>(bus, `a${run}`, { type: 'status' }, 2000)).actors >= ACTORS, { timeoutMs: 30_000, what: `${ACTORS} actors active` });
     await callNode(bus, `a${run}`, { type: 'drain' }, 5000);
     const life = watchLifecycle(bus);
+    const leases = await watchLeases(store);
     await bus.flush();
     const t0 = Date.now();
     procs.push(await startNodeProcess({ natsUrl: url, prefix, id: `b${run}`, extra: flags }));
-    await eventually(async () => {
-      const owners = ownersOf(await readLeases(store));
-      return owners.size === 1 && owners.has(`b${run}`);
-    }, { timeoutMs: 60_000, intervalMs: 50, what: 'every shard on the new node' }).catch((err) => {
+    await leases.until((ls) => {
+      const owners = ownersOf(ls);
+      return ls.size === units && owners.size === 1 && owners.has(`b${run}`) && [...ls.values()].every((l) => l.st === 'owned');
+    }, 60_000, 'every shard on the new node').catch((err) => {
       writeFileSync(`/tmp/mig-a${run}.log`, procs[0]!.output());
       writeFileSync(`/tmp/mig-b${run}.log`, procs[1]?.output() ?? "");
       log(`node outputs in /tmp/mig-a${run}.log and /tmp/mig-b${run}.log`);
       throw err;
-    });
+    }).finally(() => leases.stop());
     const wallMs = Date.now() - t0;
 
     await eventually(() => life.events.filter((e) => e.e === 'active' && e.n === `b${run}`).length >= ACTORS, { timeoutMs: 10_000 }).catch(() => undefined);
