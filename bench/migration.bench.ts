@@ -83,7 +83,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     const wallMs = Date.now() - t0;
 
     await eventually(() => life.events.filter((e) => e.e === 'active' && e.n === `b${run}`).length >= ACTORS, { timeoutMs: 10_000 }).catch(() => undefined);
-    const { sent, probes } = (await peer.call('stop')) as unknown as { sent: Array<[string, number]>; probes: Array<[number, number]> };
+    const { sent, probes } = (await peer.call('stop')) as unknown as { sent: Array<[string, number]>; probes: Array<[number, number, string]> };
     life.stop();
     // The new node may still be working through what it buffered during the move: wait until it has applied
     // everything (its processed count stops moving), bounded, before reading any log.
@@ -106,8 +106,11 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
       const a = activeAt.get(id);
       if (a !== undefined) pauses.push((a - t) / 1000);
     }
-    // BENCH_EVENTS=1: the run's lifecycle events to /tmp for a closer look at where pauses come from.
-    if (process.env.BENCH_EVENTS) writeFileSync(`/tmp/mig-events-${run}.json`, JSON.stringify(life.events));
+    // BENCH_EVENTS=1: the run's lifecycle events and timed asks to /tmp for a closer look at where pauses come from.
+    if (process.env.BENCH_EVENTS) {
+      writeFileSync(`/tmp/mig-events-${run}.json`, JSON.stringify(life.events));
+      writeFileSync(`/tmp/mig-asks-${run}.json`, JSON.stringify(probes));
+    }
     const firstClose = Math.min(...closedAt.values());
     const lastActive = Math.max(...activeAt.values());
     // What a caller sees: asks sent while the move ran against asks sent in the 1 s before node B was started (same

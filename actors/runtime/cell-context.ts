@@ -38,8 +38,9 @@ export interface CellContext {
   removed(kind: string, id: string, cell: object): void;
   /** Observes instances starting and leaving (tests check "never two live instances" with it). */
   readonly lifecycle?: LifecycleHook;
-  /** A dormant (migrated, not yet restored) cell has work: call its `wake()` soon, in a batch with others. */
-  wakeLater(cell: { wake(): void }): void;
+  /** A dormant (migrated, not yet restored) cell has work: call its `wake()` soon, in a batch with others; `urgent`
+   * when an asker is waiting (those go first). */
+  wakeLater(cell: { wake(): void }, urgent?: boolean): void;
   /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
 }

@@ -57,7 +57,9 @@ export class ActorCell extends CellRunner {
   protected enqueue(item: Item): void {
     this.mailbox.push(item);
     this.lastActive = this.ctx.clock.now();
-    if (this.state === 'new') this.activate();
+    const ask = item.k === 'msg' && item.msg.reply !== undefined;
+    if (this.state === 'new') this.activate(ask);
+    else if (ask && this.dormant && this.state === 'activating') this.ctx.wakeLater(this, true); // an asker now waits
     else this.pump();
   }
 
@@ -86,13 +88,13 @@ export class ActorCell extends CellRunner {
     return this.dormant !== undefined;
   }
 
-  private activate(): void {
+  private activate(ask = false): void {
     if (this.dormant) {
       // Restoring costs tens of µs; right after a migration thousands of adopted actors get their first message in
       // one read from the socket. The host restores them in batches between turns of the event loop, so the next
       // shard's hand-over (on the control connection) is not kept waiting behind all of them.
       this.state = 'activating';
-      this.ctx.wakeLater(this);
+      this.ctx.wakeLater(this, ask);
       return;
     }
     this.state = 'activating';

@@ -328,8 +328,8 @@ export class ActorHost implements CellContext {
     this.byShard.get(`${kind}.${this.client.shardOf(id)}`)?.delete(cell as ActorCell);
   }
 
-  wakeLater(cell: Wakeable): void {
-    this.toWake.push(cell);
+  wakeLater(cell: Wakeable, urgent?: boolean): void {
+    this.toWake.push(cell, urgent);
   }
 
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void {

@@ -3,6 +3,12 @@
  * that brought their first messages. Restoring costs 60–80 µs, and right after a migration one read can carry
  * hundreds of first messages; between batches the node reads its sockets (the next shard's hand-over, heartbeats).
  * bench migration: pause p99 ~10 ms lower with batches of 16 than of 64, ~60 ms lower than restoring inline.
+ *
+ * Actors with an asker waiting go first: an ask has a deadline (its timeout) and a caller blocked on it, a tell has
+ * neither. After a 10 k actor move the new node restores for a second or more, and in one FIFO a `get` waited behind
+ * every tell-woken actor queued before it (bench migration: asks after the move took ~200 ms). A quarter of each batch
+ * stays for the others, so a stream of asks cannot starve them. Order within an actor is its mailbox's and does not
+ * change; actors never had an order among themselves.
  */
 import { Queue } from './mailbox.js';
 
@@ -12,6 +18,8 @@ export interface Wakeable {
 
 export class WakeQueue {
   private readonly queue = new Queue<Wakeable>();
+  /** Actors with an asker waiting. A cell can sit in both lanes: waking is idempotent, the second is a no-op. */
+  private readonly urgent = new Queue<Wakeable>();
   private scheduled = false;
 
   constructor(
@@ -21,12 +29,13 @@ export class WakeQueue {
     private readonly later: (fn: () => void) => void = setImmediate,
   ) {}
 
+  /** Entries waiting (a cell queued in both lanes counts twice). */
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.urgent.length;
   }
 
-  push(cell: Wakeable): void {
-    this.queue.push(cell);
+  push(cell: Wakeable, urgent = false): void {
+    (urgent ? this.urgent : this.queue).push(cell);
     if (this.scheduled) return;
     this.scheduled = true;
     this.later(this.run);
@@ -34,17 +43,26 @@ export class WakeQueue {
 
   private readonly run = (): void => {
     this.scheduled = false;
-    for (let i = 0; i < this.batch; i++) {
-      const cell = this.queue.shift();
-      if (cell === undefined) return;
+    const reserve = this.queue.length > 0 ? Math.max(1, this.batch >> 2) : 0;
+    let n = this.take(this.urgent, this.batch - reserve);
+    n += this.take(this.queue, this.batch - n);
+    if (n < this.batch) this.take(this.urgent, this.batch - n);
+    if (this.length === 0) return;
+    this.scheduled = true;
+    this.later(this.run);
+  };
+
+  private take(lane: Queue<Wakeable>, max: number): number {
+    let n = 0;
+    for (; n < max; n++) {
+      const cell = lane.shift();
+      if (cell === undefined) break;
       try {
         cell.wake();
       } catch (err) {
         this.onError(err);
       }
     }
-    if (this.queue.length === 0) return;
-    this.scheduled = true;
-    this.later(this.run);
-  };
+    return n;
+  }
 }

@@ -14,8 +14,8 @@ let clients: ActorClient[] = [];
 let prober: ActorClient | undefined;
 let timer: NodeJS.Timeout | undefined;
 let probeTimer: NodeJS.Timeout | undefined;
-/** [sent at (µs, timeOrigin-based like lifecycle events), latency ms or -1 when the ask failed]. */
-const probes: Array<[number, number]> = [];
+/** [sent at (µs, timeOrigin-based like lifecycle events), latency ms or -1 when the ask failed, actor id]. */
+const probes: Array<[number, number, string]> = [];
 const pendingProbes = new Set<Promise<void>>();
 const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const sent = new Map<string, number>();
@@ -53,8 +53,8 @@ await servePeer({
           const at = nowUs();
           const t0 = performance.now();
           const done = prober!.ask({ kind: 'tally', id }, { type: 'get' }, { timeoutMs: 10_000 }).then(
-            () => void probes.push([at, performance.now() - t0]),
-            () => void probes.push([at, -1]),
+            () => void probes.push([at, performance.now() - t0, id]),
+            () => void probes.push([at, -1, id]),
           );
           pendingProbes.add(done);
           void done.finally(() => pendingProbes.delete(done));

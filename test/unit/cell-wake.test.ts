@@ -17,6 +17,7 @@ import { WakeQueue } from '../../actors/runtime/wake-queue.js';
 
 function stubContext() {
   const toWake: Array<{ wake(): void }> = [];
+  const urgent: boolean[] = [];
   const replies: unknown[] = [];
   const ctx = {
     nodeId: 'n1',
@@ -30,9 +31,12 @@ function stubContext() {
     push: () => undefined,
     removed: () => undefined,
     redeliver: () => undefined,
-    wakeLater: (cell) => toWake.push(cell),
+    wakeLater: (cell, u) => {
+      toWake.push(cell);
+      urgent.push(u === true);
+    },
   } satisfies CellContext;
-  return { ctx, toWake, replies };
+  return { ctx, toWake, urgent, replies };
 }
 
 /** A ledger that has applied `n` messages from sender 's', as a hand-over image with its dedupe marks. */
@@ -45,7 +49,7 @@ function ledgerImage(n: number): { image: CellImage; seen: Array<[string, number
 
 /** A tally cell adopted dormant with that image; `restores()` counts how often its image was read. */
 function dormantLedger(id: string, applied: number) {
-  const { ctx, toWake } = stubContext();
+  const { ctx, toWake, urgent, replies } = stubContext();
   const cell = new ActorCell(ctx, tallyKind, id);
   const { image, seen } = ledgerImage(applied);
   let reads = 0;
@@ -53,7 +57,7 @@ function dormantLedger(id: string, applied: number) {
     reads++;
     return structuredClone(image);
   }, seen);
-  return { ctx, toWake, cell, restores: () => reads };
+  return { ctx, toWake, urgent, replies, cell, restores: () => reads };
 }
 
 const inc = (n: number, q: number): [Envelope, { subject: string; data: Uint8Array }] => [
@@ -79,6 +83,22 @@ describe('dormant actor wake-up', () => {
     expect(cell.isDormant).toBe(false);
     const snap = cell.image().record!.s as { context: { log: Array<[string, number]> } };
     expect(snap.context.log).toEqual([['s', 0], ['s', 1], ['s', 2], ['s', 3]]);
+  });
+
+  it('asks for an urgent wake-up when an asker waits, first message or later; order is still the mailbox order', () => {
+    const a = dormantLedger('t3', 0);
+    a.cell.deliver(...inc(0, 1));
+    a.cell.deliver(...inc(1, 2));
+    const get = { subject: 'x', data: new Uint8Array(0), reply: '_INBOX.1' };
+    a.cell.deliver({ m: { type: 'get' } }, get);
+    expect(a.urgent).toEqual([false, true]); // queued by the tell, hurried by the ask
+    for (const c of a.toWake.splice(0)) c.wake(); // the second wake-up finds it awake: a no-op
+    expect(a.restores()).toBe(1);
+    expect(a.replies).toEqual([{ ok: true, v: { count: 2, log: [['s', 0], ['s', 1]] } }]);
+
+    const b = dormantLedger('t4', 0);
+    b.cell.deliver({ m: { type: 'get' } }, get);
+    expect(b.urgent).toEqual([true]);
   });
 
   it('hands over a dormant actor still waiting for its wake-up with the messages that arrived meanwhile', async () => {
@@ -120,5 +140,24 @@ describe('WakeQueue', () => {
     expect(woken).toEqual([0, 2, 3, 4, 5, 6]);
     expect(turns).toHaveLength(0);
     expect(q.length).toBe(0);
+  });
+
+  it('wakes urgent entries first, keeping a quarter of each batch for the others', () => {
+    const turns: Array<() => void> = [];
+    const q = new WakeQueue(() => undefined, 4, (fn) => turns.push(fn));
+    const woken: string[] = [];
+    const cell = (name: string) => ({ wake: () => void woken.push(name) });
+    for (let i = 0; i < 3; i++) q.push(cell(`t${i}`));
+    for (let i = 0; i < 5; i++) q.push(cell(`a${i}`), true);
+    expect(q.length).toBe(8);
+    turns.shift()!();
+    expect(woken).toEqual(['a0', 'a1', 'a2', 't0']);
+    turns.shift()!();
+    expect(woken.slice(4)).toEqual(['a3', 'a4', 't1', 't2']); // urgent lane empty: the rest of the batch goes to tells
+    expect(turns).toHaveLength(0);
+    q.push(cell('a5'), true);
+    q.push(cell('a6'), true);
+    turns.shift()!();
+    expect(woken.slice(8)).toEqual(['a5', 'a6']); // nothing else waiting: no reserve
   });
 });
