@@ -26,6 +26,7 @@ commands:
   status [--json]            nodes, capacity, shard map, actor counts, messages/s
   drain <node>               move everything off a node; the node exits 0 when empty
   move <kind>:<shard> --to <node>   live-move a shard (and keep it there)
+  move <kind>/<id> --to <node>      the same for the shard that actor lives in
   tail <pattern>             print messages on subjects matching <pattern> (relative to the prefix) as JSON lines
   inspect <kind>/<id>        show an actor's current state
   tell <kind>/<id> <json>    send a message to an actor
@@ -94,7 +95,7 @@ async function main(argv: string[]): Promise<void> {
           if (!positionals[0]) throw new GatehouseError('USAGE', 'usage: gatehouse drain <node-id>');
           await drain(t, config, positionals[0], timeoutMs, progress);
         } else {
-          if (!positionals[0] || typeof flags.to !== 'string') throw new GatehouseError('USAGE', 'usage: gatehouse move <kind>:<shard> --to <node-id>');
+          if (!positionals[0] || typeof flags.to !== 'string') throw new GatehouseError('USAGE', 'usage: gatehouse move <kind>:<shard>|<kind>/<id> --to <node-id>');
           await moveShard(t, config, positionals[0], flags.to, timeoutMs, progress);
         }
       } finally {

@@ -11,6 +11,7 @@ import type { Config } from '../../config/schema.js';
 import { natsOptions } from '../../config/nats-options.js';
 import { callNode } from '../../cluster/control.js';
 import { BUCKETS, decodeRecord, type Lease, type NodeRecord } from '../../cluster/records.js';
+import { shardOf } from '../../bus/subjects.js';
 
 export interface ToolConnection {
   bus: Bus;
@@ -106,26 +107,64 @@ export async function drain(t: ToolConnection, config: Config, node: string, tim
   }
 }
 
-/** Pins a shard to a node; the balancer moves it there (live) and keeps it there while that node lives. */
-export async function moveShard(t: ToolConnection, config: Config, unit: string, to: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
-  const m = /^([a-z][a-z0-9-]*):(\d+)$/.exec(unit);
-  if (!m) {
-    throw new GatehouseError('USAGE', `expected <kind>:<shard> (e.g. room:12), got ${JSON.stringify(unit)}; moving a single actor (<kind>/<id>) is not supported yet: move its shard`);
+/** What `move` names: a shard (`room:12`), or an actor (`room/lobby-1`), which moves with its shard. */
+export function parseMoveTarget(arg: string, shards: number): { kind: string; shard: number; actor?: string } {
+  const byShard = /^([a-z][a-z0-9-]*):(\d+)$/.exec(arg);
+  if (byShard) {
+    const shard = Number(byShard[2]);
+    if (shard >= shards) throw new GatehouseError('USAGE', `shard ${shard} out of range: this deployment has ${shards} shards per kind`);
+    return { kind: byShard[1]!, shard };
   }
-  const shard = Number(m[2]);
-  if (shard >= config.actors.shards) throw new GatehouseError('USAGE', `shard ${shard} out of range: this deployment has ${config.actors.shards} shards per kind`);
-  const key = `${m[1]}.${shard}`;
-  await (await t.store.bucket(BUCKETS.pins)).put(key, new TextEncoder().encode(to));
+  const slash = arg.indexOf('/');
+  if (slash > 0 && slash < arg.length - 1 && /^[a-z][a-z0-9-]*$/.test(arg.slice(0, slash))) {
+    const actor = arg.slice(slash + 1);
+    return { kind: arg.slice(0, slash), shard: shardOf(actor, shards), actor };
+  }
+  throw new GatehouseError('USAGE', `expected <kind>:<shard> (e.g. room:12) or <kind>/<id> (e.g. room/lobby-1), got ${JSON.stringify(arg)}`);
+}
+
+/**
+ * Pins a shard to a node; the balancer moves it there (live) and keeps it there while that node lives. An actor is
+ * placed by its shard (DESIGN.md), so `move <kind>/<id>` moves the actor's whole shard, and says so.
+ */
+export async function moveShard(t: ToolConnection, config: Config, arg: string, to: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
+  const target = parseMoveTarget(arg, config.actors.shards);
+  const key = `${target.kind}.${target.shard}`;
   const leases = await t.store.bucket(BUCKETS.leases);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const e = await leases.get(key);
-    const l = e && decodeRecord<Lease>(e.value);
-    if (l && l.o === to && l.st === 'owned') {
-      progress(`${key} is on ${to}`);
-      return;
-    }
-    if (Date.now() > deadline) throw new GatehouseError('TIMEOUT', `${key} not on ${to} after ${timeoutMs} ms (now ${l ? `${l.st} on ${l.o}` : 'unassigned'})`);
-    await new Promise((r) => setTimeout(r, 200));
+  if (!(await leases.get(key))) {
+    const kinds = [...new Set((await leases.keys()).map((k) => k.slice(0, k.lastIndexOf('.'))))].sort();
+    throw new GatehouseError('USAGE', `no shard ${key} in this deployment (kinds with shards: ${kinds.join(', ') || 'none yet'})`);
+  }
+  const nodes = (await (await t.store.bucket(BUCKETS.nodes, { ttlMs: config.cluster.deadAfterMs })).entries()).map((e) => decodeRecord<NodeRecord>(e.value));
+  const dest = nodes.find((n) => n.id === to);
+  if (!dest || !dest.roles.includes('worker') || dest.draining) {
+    const workers = nodes.filter((n) => n.roles.includes('worker') && !n.draining).map((n) => n.id);
+    throw new GatehouseError('USAGE', `${to} ${dest ? 'takes no shards (not a worker, or draining)' : 'is not a live node'}; workers: ${workers.join(', ') || 'none'}`);
+  }
+  if (target.actor !== undefined) progress(`${target.kind}/${target.actor} is in shard ${target.kind}:${target.shard}; its shard's other actors move with it`);
+  await (await t.store.bucket(BUCKETS.pins)).put(key, new TextEncoder().encode(to));
+  // Watch the lease rather than poll it (the current value comes first): done when it names `to` as owner.
+  let watcher: { stop(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let last: Lease | undefined;
+  let settled = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new GatehouseError('TIMEOUT', `${key} not on ${to} after ${timeoutMs} ms (now ${last ? `${last.st} on ${last.o}` : 'unassigned'})`)), timeoutMs);
+      leases.watch(
+        (c) => {
+          if (c.op === 'delete') return;
+          last = decodeRecord<Lease>(c.value);
+          if (last.o === to && last.st === 'owned') resolve();
+          else if (last.st === 'moving') progress(`${key}: moving ${last.o} → ${last.to}`);
+        },
+        { key, initial: true },
+      ).then((w) => (settled ? w.stop() : (watcher = w)), reject);
+    });
+    progress(`${key} is on ${to}`);
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+    watcher?.stop();
   }
 }

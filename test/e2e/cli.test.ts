@@ -77,9 +77,22 @@ describe('gatehouse CLI', { timeout: 120_000 }, () => {
     const moved = await cli(['move', 'ledger:3', '--to', target]);
     expect(moved.code).toBe(0);
     expect(moved.out).toContain(`ledger.3 is on ${target}`);
-    const bad = await cli(['move', 'ledger/acct-1', '--to', target]);
-    expect(bad.code).toBe(2);
-    expect(bad.out).toMatch(/not supported yet/);
+    // move by actor: its shard goes (to each node in turn, so one of the two is a live move) and it keeps its state.
+    for (const to of ids) {
+      const byActor = await cli(['move', 'ledger/acct-1', '--to', to]);
+      expect(byActor.code).toBe(0);
+      expect(byActor.out).toMatch(/ledger\/acct-1 is in shard ledger:\d+; its shard's other actors move with it/);
+      expect(byActor.out).toMatch(new RegExp(`ledger\\.\\d+ is on ${to}`));
+    }
+    const after = await cli(['ask', 'ledger/acct-1', '{"type":"get"}']);
+    expect(after.code).toBe(0);
+    expect(after.out).toContain('"cli"');
+    const noKind = await cli(['move', 'nokind/x', '--to', target]);
+    expect(noKind.code).toBe(2);
+    expect(noKind.out).toMatch(/no shard nokind\.\d+ in this deployment \(kinds with shards: .*ledger/);
+    const noNode = await cli(['move', 'ledger:3', '--to', 'nosuch']);
+    expect(noNode.code).toBe(2);
+    expect(noNode.out).toMatch(/nosuch is not a live node; workers: /);
 
     const badJson = await cli(['tell', 'ledger/acct-1', '{nope']);
     expect(badJson.code).toBe(2);
