@@ -24,6 +24,7 @@ import { createEmbedded } from '../../server/node.js';
 import { createEchoApp } from '../support/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
 import { rawConnect } from '../support/native-raw.js';
+import { Changes } from '../support/wait.js';
 
 const MAX_FRAME = 4096;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -183,19 +184,19 @@ interface RawPomelo {
 
 async function rawPomelo(url: string): Promise<RawPomelo> {
   const inbox: PomeloPackage[] = [];
-  const waiters = new Set<() => void>();
+  const changes = new Changes();
   let isClosed = false;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   const decoder = createPackageStreamDecoder({ maxBodyLength: 1 << 20 });
   const onBytes = (b: Uint8Array) => {
     for (const p of decoder.push(b)) inbox.push(p);
-    for (const w of waiters) w();
+    changes.changed();
   };
   const onClose = () => {
     isClosed = true;
     resolveClosed();
-    for (const w of waiters) w();
+    changes.changed();
   };
   let send: (b: Uint8Array) => void;
   let destroy: () => void;
@@ -226,28 +227,16 @@ async function rawPomelo(url: string): Promise<RawPomelo> {
     closed,
     destroy,
     next(type, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
+      return changes.until(
+        () => {
           const i = inbox.findIndex((p) => type === 'any' || p.type === type);
-          if (i >= 0) {
-            done();
-            resolve(inbox.splice(0, i + 1)[i]!);
-          } else if (isClosed) {
-            done();
-            reject(new Error(`closed before a ${type} package`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${type} package within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          if (i >= 0) return inbox.splice(0, i + 1)[i]!;
+          if (isClosed) throw new Error(`closed before a ${type} package`);
+          return undefined;
+        },
+        timeoutMs,
+        () => new Error(`no ${type} package within ${timeoutMs} ms`),
+      );
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
 import { subjects } from '../../bus/subjects.js';
 import { decodeLifecycle, type LifecycleEvent } from '../../server/lifecycle-events.js';
+import { Changes } from './wait.js';
 import { BUCKETS, decodeRecord, type Lease } from '../../cluster/records.js';
 
 export async function readLeases(store: Store): Promise<Map<string, Lease>> {
@@ -26,12 +27,12 @@ export function ownersOf(leases: Map<string, Lease>): Map<string, number> {
 export async function watchLeases(store: Store) {
   const b = await store.bucket(BUCKETS.leases);
   const leases = new Map<string, Lease>();
-  const waiters = new Set<() => void>();
+  const changes = new Changes();
   const w = await b.watch(
     (c) => {
       if (c.op === 'delete') leases.delete(c.key);
       else leases.set(c.key, decodeRecord<Lease>(c.value));
-      for (const f of [...waiters]) f();
+      changes.changed();
     },
     { initial: true },
   );
@@ -40,23 +41,8 @@ export async function watchLeases(store: Store) {
     stop: () => w.stop(),
     /** Resolves when `pred(leases)` holds, rejects after `timeoutMs` naming `what`. */
     until(pred: (leases: Map<string, Lease>) => boolean, timeoutMs: number, what: string): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!pred(leases)) return;
-          done();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+      const timedOut = () => new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      return changes.until(() => (pred(leases) ? true : undefined), timeoutMs, timedOut).then(() => undefined);
     },
   };
 }

@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createTcpFrameDecoder, decodeFrame, encodeFrame, encodeTcp, type Frame } from '../../protocol/native/index.js';
-import { deferred } from './wait.js';
+import { Changes, deferred } from './wait.js';
 
 export interface RawClient {
   readonly frames: Frame[];
@@ -28,7 +28,7 @@ export interface RawClient {
 
 export async function rawConnect(url: string): Promise<RawClient> {
   const frames: Frame[] = [];
-  const waiters = new Set<() => void>();
+  const changes = new Changes();
   const closed = deferred<number>();
   let isClosed = false;
   let closeCode: number | undefined;
@@ -41,12 +41,12 @@ export async function rawConnect(url: string): Promise<RawClient> {
     }
     if (f.type === 'close') closeCode = f.code;
     frames.push(f);
-    for (const w of waiters) w();
+    changes.changed();
   };
   const onClose = (code: number) => {
     isClosed = true;
     closed.resolve(code);
-    for (const w of waiters) w();
+    changes.changed();
   };
   let socket!: Socket;
   let sendBytes: (b: Uint8Array, text?: boolean) => void;
@@ -88,28 +88,16 @@ export async function rawConnect(url: string): Promise<RawClient> {
     send: (f) => sendBytes(tcp ? encodeTcp(encodeFrame(f)) : encodeFrame(f)),
     sendRaw: (b, opts) => sendBytes(b, opts?.text),
     next(pred, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
+      return changes.until(
+        () => {
           const f = frames.find(pred);
-          if (f) {
-            done();
-            resolve(f);
-          } else if (isClosed) {
-            done();
-            reject(new Error(`connection closed before the expected frame; got ${JSON.stringify(frames.map((x) => x.type))}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no expected frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          if (f) return f;
+          if (isClosed) throw new Error(`connection closed before the expected frame; got ${JSON.stringify(frames.map((x) => x.type))}`);
+          return undefined;
+        },
+        timeoutMs,
+        () => new Error(`no expected frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`),
+      );
     },
     async hello(ticket) {
       client.send(ticket ? { type: 'hello', v: 1, ticket } : { type: 'hello', v: 1 });

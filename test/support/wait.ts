@@ -50,3 +50,44 @@ export function collector<T>(n: number, timeoutMs = 10_000) {
     done: d.promise,
   };
 }
+
+/**
+ * Waiting on state that callbacks update (frames arriving, leases changing) without polling: the owner calls
+ * `changed()` after each update, and `until(test, …)` resolves with `test`'s first result other than undefined,
+ * rejects with what `test` throws (say, "closed before …"), or with `onTimeout()` after `timeoutMs`.
+ */
+export class Changes {
+  private readonly waiters = new Set<() => void>();
+
+  changed(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  until<T>(test: () => T | undefined, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      const check = () => {
+        let v: T | undefined;
+        try {
+          v = test();
+        } catch (err) {
+          done();
+          reject(err);
+          return;
+        }
+        if (v === undefined) return;
+        done();
+        resolve(v);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(onTimeout());
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
