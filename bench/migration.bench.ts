@@ -149,7 +149,7 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
     }
     const total = sent.reduce((a, [, n]) => a + n, 0);
     if (samples.length) log(`lost samples:\n  ${samples.join('\n  ')}`);
-    log(`run ${run}: moved ${activeAt.size} actors in ${((lastActive - firstClose) / 1000).toFixed(0)} ms (wall ${wallMs} ms incl. node start), pause p99 ${stats(pauses).max.toFixed(1)} max; lost ${lost}, dup ${duplicated} of ${total} sent`);
+    log(`run ${run}: moved ${activeAt.size} actors in ${((lastActive - firstClose) / 1000).toFixed(0)} ms (wall ${wallMs} ms incl. node start), pause p99 ${p99(pauses).toFixed(1)} ms (max ${stats(pauses).max.toFixed(1)}); lost ${lost}, dup ${duplicated} of ${total} sent`);
     return { totalMs: (lastActive - firstClose) / 1000, wallMs, pauses, askBefore, askDuring, askFailed, moved: activeAt.size, lost, duplicated, sent: total };
   } finally {
     if (process.env.BENCH_LOG) {
