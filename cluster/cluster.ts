@@ -11,7 +11,7 @@ import { Control } from './control.js';
 import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
 import { Membership } from './membership.js';
-import { DEFAULT_MIGRATION, Migrator, type MoveUnit } from './migration.js';
+import { Migrator, type MoveUnit } from './migration.js';
 import { BUCKETS, type NodeRecord } from './records.js';
 import { parseUnitKey } from './allocation.js';
 
@@ -59,7 +59,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   const leader = new LeaderElection(clusterB, id, log);
   const leases = new LeaseTable(leasesB, log);
   const control = new Control(controlBus, id, log);
-  const migrator = new Migrator({ host, bus, control: controlBus, nodeId: id, log, clock, leases, membership }, DEFAULT_MIGRATION);
+  const migrator = new Migrator({ host, bus, control: controlBus, nodeId: id, log, clock, leases, membership }, c.migration);
   const balancer = new Balancer(
     { bus: controlBus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
     { maxConcurrentMoves: c.maxConcurrentMoves, moveTimeoutMs: Math.max(30_000, c.deadAfterMs * 4) },

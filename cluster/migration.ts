@@ -65,7 +65,6 @@ export interface MigrationOptions {
   ackWaitMs: number;
 }
 
-export const DEFAULT_MIGRATION: MigrationOptions = { probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 256 * 1024, handoverWindowActors: 300, ackWaitMs: 1000 };
 
 export interface MigrationContext {
   host: ActorHost;
@@ -106,7 +105,8 @@ export class Migrator {
 
   constructor(
     private readonly ctx: MigrationContext,
-    private readonly o: MigrationOptions = DEFAULT_MIGRATION,
+    /** From config (`cluster.migration`, defaults in config/defaults.ts). */
+    private readonly o: MigrationOptions,
   ) {}
 
   busy(key: string): boolean {

@@ -85,6 +85,21 @@ export const configSchema = z
         /** Shards in motion at once, cluster-wide. */
         maxConcurrentMoves: z.number().int().min(1),
         rebalanceIntervalMs: positiveMs,
+        /** Live migration (docs/ARCHITECTURE.md, "Live migration"). */
+        migration: z
+          .object({
+            /** How long a move waits for every node's probe before it is aborted (nothing moved yet). */
+            probeTimeoutMs: positiveMs,
+            /** How long the new owner waits for the old owner's whole hand-over. */
+            handoverTimeoutMs: positiveMs,
+            /** Hand-over message size, at most (one actor bigger than this goes alone). */
+            chunkBytes: z.number().int().min(1024).max(8 * 1024 * 1024),
+            /** Actors handed over and not yet adopted, at most: pauses grow with it, total move time shrinks. */
+            handoverWindowActors: z.number().int().min(1),
+            /** How long the old owner waits for an adoption ack before it goes on (acks pace, they do not guard). */
+            ackWaitMs: positiveMs,
+          })
+          .strict(),
       })
       .strict(),
     gateway: z

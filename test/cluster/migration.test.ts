@@ -24,7 +24,10 @@ for (const impl of impls) {
       const prefix = 'mig';
       const embedded = createEmbedded();
       const tracker = instanceTracker();
-      const start = (id: string) => cluster.start({ prefix, id, apps: [app], embedded, lifecycle: tracker.hook });
+      // A window of 3 actors and 1 KiB chunks (defaults: 300, 256 KiB): hand-overs wait on acks and split an actor
+      // list over several chunks, paths a move of a few dozen actors would otherwise never take.
+      const overrides = { cluster: { ...FAST_CLUSTER.cluster, migration: { handoverWindowActors: 3, chunkBytes: 1024 } } };
+      const start = (id: string) => cluster.start({ prefix, id, apps: [app], embedded, lifecycle: tracker.hook, overrides });
       const a = await start('node-a');
       await eventually(() => a.host.ownedShards().length === SHARDS * 2, { what: 'first node owns every shard', timeoutMs: 10_000 });
 
