@@ -70,8 +70,11 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   let resolveDrained!: () => void;
   const drained = new Promise<void>((r) => (resolveDrained = r));
 
+  /** Ownership rounds run so far (status: a test, or an operator, can see the loop is alive). */
+  let reconciles = 0;
   const reconcile = () => {
     if (stopped) return;
+    reconciles++;
     let owned = 0;
     for (const [key, { lease }] of leases.entries()) {
       // A lease naming this node counts even while its shard is being moved: a drain is complete only when the
@@ -198,6 +201,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       leases: leases.size,
       movesInFlight: balancer.movesInFlight,
       balancer: leader.leader ? balancer.totals : undefined,
+      reconciles,
     }),
     async stop() {
       stopped = true;
