@@ -137,7 +137,7 @@ describe('config', () => {
   });
 
   it('takes live-migration settings from a file, env or --set, and names bad ones', () => {
-    expect(loadConfig().cluster.migration).toEqual({ probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 262_144, handoverWindowActors: 300, ackWaitMs: 1000 });
+    expect(loadConfig().cluster.migration).toEqual({ probeTimeoutMs: 5000, handoverTimeoutMs: 30_000, chunkBytes: 262_144, handoverWindowActors: 200, ackWaitMs: 1000 });
     const c = loadConfig({ file: file({ cluster: { migration: { chunkBytes: 65_536 } } }), env: { GATEHOUSE_CLUSTER_MIGRATION_ACK_WAIT_MS: '500' }, flags: { set: ['cluster.migration.handoverWindowActors=150'] } });
     expect(c.cluster.migration).toMatchObject({ chunkBytes: 65_536, ackWaitMs: 500, handoverWindowActors: 150, probeTimeoutMs: 5000 });
     expect(errorOf(() => loadConfig({ flags: { set: ['cluster.migration.handoverWindowActors=0'] } })).fields).toContain('cluster.migration.handoverWindowActors');
