@@ -66,7 +66,6 @@ export interface MigrationOptions {
   ackWaitMs: number;
 }
 
-
 export interface MigrationContext {
   host: ActorHost;
   /** The data connection: probes travel here, behind the actor messages they vouch for. */
