@@ -20,6 +20,8 @@ export class WakeQueue {
   private readonly queue = new Queue<Wakeable>();
   /** Actors with an asker waiting. A cell can sit in both lanes: waking is idempotent, the second is a no-op. */
   private readonly urgent = new Queue<Wakeable>();
+  /** What the urgent lane holds: a hot actor's hundred asks take one place in it, not a hundred. */
+  private readonly inUrgent = new Set<Wakeable>();
   private scheduled = false;
 
   constructor(
@@ -35,7 +37,11 @@ export class WakeQueue {
   }
 
   push(cell: Wakeable, urgent = false): void {
-    (urgent ? this.urgent : this.queue).push(cell);
+    if (urgent) {
+      if (this.inUrgent.has(cell)) return;
+      this.inUrgent.add(cell);
+      this.urgent.push(cell);
+    } else this.queue.push(cell);
     if (this.scheduled) return;
     this.scheduled = true;
     this.later(this.run);
@@ -57,6 +63,7 @@ export class WakeQueue {
     for (; n < max; n++) {
       const cell = lane.shift();
       if (cell === undefined) break;
+      if (lane === this.urgent) this.inUrgent.delete(cell);
       try {
         cell.wake();
       } catch (err) {

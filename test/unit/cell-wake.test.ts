@@ -160,4 +160,17 @@ describe('WakeQueue', () => {
     turns.shift()!();
     expect(woken.slice(8)).toEqual(['a5', 'a6']); // nothing else waiting: no reserve
   });
+
+  it('holds a cell once in the urgent lane however many asks hurry it, and again after it was taken', () => {
+    const turns: Array<() => void> = [];
+    const q = new WakeQueue(() => undefined, 16, (fn) => turns.push(fn));
+    let wakes = 0;
+    const hot = { wake: () => void wakes++ };
+    for (let i = 0; i < 100; i++) q.push(hot, true);
+    expect(q.length).toBe(1);
+    turns.shift()!();
+    expect(wakes).toBe(1);
+    q.push(hot, true);
+    expect(q.length).toBe(1);
+  });
 });
