@@ -17,7 +17,6 @@ import { demoApp } from '../actors/demo/counter.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 import { startNodeProcess, type Proc } from '../test/support/procs.js';
 import { ownersOf, watchLeases, watchLifecycle } from '../test/support/cluster-watch.js';
-import { checkLog } from '../test/support/load.js';
 import { eventually } from '../test/support/wait.js';
 import { hardDeadline, stats } from './harness/measure.js';
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
@@ -143,7 +142,6 @@ async function oneRun(url: string, run: number): Promise<RunResult> {
             lost += missing.length;
             if (missing.length && samples.length < 8) samples.push(`${id} ${sender}: sent ${n}, got ${got.length}, missing ${missing.slice(0, 6).join(',')}${missing.length > 6 ? '…' : ''}`);
           }
-          void checkLog;
         }),
       );
     }

@@ -18,10 +18,11 @@ export interface Wakeable {
 
 export class WakeQueue {
   private readonly queue = new Queue<Wakeable>();
-  /** Actors with an asker waiting. A cell can sit in both lanes: waking is idempotent, the second is a no-op. */
-  private readonly urgent = new Queue<Wakeable>();
-  /** What the urgent lane holds: a hot actor's hundred asks take one place in it, not a hundred. */
-  private readonly inUrgent = new Set<Wakeable>();
+  /**
+   * Actors with an asker waiting, in arrival order; a set, so a hot actor's hundred asks take one place. A cell can
+   * sit in both lanes: waking is idempotent, the second is a no-op.
+   */
+  private readonly urgent = new Set<Wakeable>();
   private scheduled = false;
 
   constructor(
@@ -33,15 +34,12 @@ export class WakeQueue {
 
   /** Entries waiting (a cell queued in both lanes counts twice). */
   get length(): number {
-    return this.queue.length + this.urgent.length;
+    return this.queue.length + this.urgent.size;
   }
 
   push(cell: Wakeable, urgent = false): void {
-    if (urgent) {
-      if (this.inUrgent.has(cell)) return;
-      this.inUrgent.add(cell);
-      this.urgent.push(cell);
-    } else this.queue.push(cell);
+    if (urgent) this.urgent.add(cell);
+    else this.queue.push(cell);
     if (this.scheduled) return;
     this.scheduled = true;
     this.later(this.run);
@@ -50,26 +48,35 @@ export class WakeQueue {
   private readonly run = (): void => {
     this.scheduled = false;
     const reserve = this.queue.length > 0 ? Math.max(1, this.batch >> 2) : 0;
-    let n = this.take(this.urgent, this.batch - reserve);
-    n += this.take(this.queue, this.batch - n);
-    if (n < this.batch) this.take(this.urgent, this.batch - n);
+    let n = this.takeUrgent(this.batch - reserve);
+    for (; n < this.batch; n++) {
+      const cell = this.queue.shift();
+      if (cell === undefined) break;
+      this.wakeOne(cell);
+    }
+    if (n < this.batch) this.takeUrgent(this.batch - n);
     if (this.length === 0) return;
     this.scheduled = true;
     this.later(this.run);
   };
 
-  private take(lane: Queue<Wakeable>, max: number): number {
+  /** One pass over the set (deleting the visited entry is safe while iterating). */
+  private takeUrgent(max: number): number {
     let n = 0;
-    for (; n < max; n++) {
-      const cell = lane.shift();
-      if (cell === undefined) break;
-      if (lane === this.urgent) this.inUrgent.delete(cell);
-      try {
-        cell.wake();
-      } catch (err) {
-        this.onError(err);
-      }
+    for (const cell of this.urgent) {
+      if (n >= max) break;
+      this.urgent.delete(cell);
+      this.wakeOne(cell);
+      n++;
     }
     return n;
+  }
+
+  private wakeOne(cell: Wakeable): void {
+    try {
+      cell.wake();
+    } catch (err) {
+      this.onError(err);
+    }
   }
 }
