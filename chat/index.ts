@@ -2,8 +2,8 @@
  * The chat app (PRODUCT.md F): Pomelo-style rooms spread over the workers, reachable from the native protocol (SDK,
  * web page) and from the Pomelo chat sample's client.
  */
-import type { App } from '../server/app.js';
-import type { GatewayApp } from '../gateway/app-api.js';
+import type { App } from '../node-api/app.js';
+import type { GatewayApp } from '../node-api/gateway-app.js';
 import { POMELO_CHAT_DICTIONARY, pomeloChatRoutes } from './pomelo-routes.js';
 import { roomKind } from './room.js';
 import { chatRoutes, chatSessionHooks } from './routes.js';

@@ -9,7 +9,7 @@
  * The sample's client trusts nothing it sends: `from` and `rid` are ignored in favour of the session's seat, so a
  * client cannot speak under another name or into a room it is not in. Leaving on disconnect is the session-end hook.
  */
-import type { RouteContext, RouteHandler } from '../gateway/app-api.js';
+import type { RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { GatehouseError } from '../common/errors.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import { ChatErrorCode } from './errors.js';

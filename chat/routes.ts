@@ -10,7 +10,7 @@
  *
  * Pushes: onChat {msg, from, target}, onAdd {user}, onLeave {user} (the Pomelo chat sample's).
  */
-import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../gateway/app-api.js';
+import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../node-api/gateway-app.js';
 import { badRequest, leaveSeat, members, rebind, requireSeat, say, serial, takeSeat } from './membership.js';
 import { checkContent, checkName, checkRoom, checkTarget, isObject } from './validate.js';
 

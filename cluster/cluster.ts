@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { TimerHandle } from '../common/clock.js';
-import type { NodeComponent, NodeContext } from '../server/node.js';
+import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { ShardUnit } from './allocation.js';
 import { Balancer } from './balancer.js';
 import { Control } from './control.js';

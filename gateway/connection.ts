@@ -13,7 +13,7 @@ import { connAddress } from '../actors/connection/connection.js';
 import type { Clock } from '../common/clock.js';
 import type { WireError } from '../common/errors.js';
 import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
-import type { GatewayEntry, RouteContext, RouteHandler } from './app-api.js';
+import type { GatewayEntry, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { ClientError, toClientError } from './errors.js';
 import type { RouteTable } from './routes.js';
 import type { LocalSession, SessionService } from './sessions.js';

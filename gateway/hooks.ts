@@ -11,7 +11,7 @@ import type { ConnRef } from '../actors/runtime/effects.js';
 import { decodeEnvelope, encodeReply } from '../actors/runtime/envelope.js';
 import type { Bus, BusMsg, Subscription } from '../bus/bus.js';
 import { subjects } from '../bus/subjects.js';
-import type { SessionEndContext } from './app-api.js';
+import type { SessionEndContext } from '../node-api/gateway-app.js';
 import type { RouteTable } from './routes.js';
 
 export interface SessionEndInfo {

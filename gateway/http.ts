@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { Protocol } from './connection.js';
-import type { GatewayEntry } from './app-api.js';
+import type { GatewayEntry } from '../node-api/gateway-app.js';
 import type { SdkFiles } from './sdk-files.js';
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -6,7 +6,7 @@
 import { connKind } from '../actors/connection/connection.js';
 import { identityKind } from '../actors/session/identity.js';
 import { sessionKind } from '../actors/session/session.js';
-import type { App } from '../server/app.js';
+import type { App } from '../node-api/app.js';
 
 export const gatewayKindsApp: App = { name: 'gateway', kinds: [connKind, sessionKind, identityKind] };
 

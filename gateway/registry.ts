@@ -10,7 +10,7 @@ import type { KvBucket, Store } from '../bus/store.js';
 import { encodeId } from '../bus/subjects.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
-import type { GatewayEntry } from './app-api.js';
+import type { GatewayEntry } from '../node-api/gateway-app.js';
 import type { Protocol } from './connection.js';
 import { ClientError } from './errors.js';
 

@@ -4,8 +4,8 @@
  */
 import { GatehouseError, ErrorCode } from '../common/errors.js';
 import { createRouteDict, type RouteDict } from '../protocol/pomelo/index.js';
-import type { App } from '../server/app.js';
-import type { GatewayApp, RouteHandler } from './app-api.js';
+import type { App } from '../node-api/app.js';
+import type { GatewayApp, RouteHandler } from '../node-api/gateway-app.js';
 
 export interface RouteTable {
   native(route: string): RouteHandler | undefined;
@@ -20,7 +20,8 @@ export interface RouteTable {
 export type Builtins = Record<string, RouteHandler>;
 
 export function gatewayAppOf(app: App): GatewayApp | undefined {
-  const g = app.gateway as GatewayApp | undefined;
+  // Typed, but apps loaded from modules (`--app`) are not checked by the compiler.
+  const g = app.gateway;
   if (g === undefined) return undefined;
   if (!g || typeof g !== 'object' || !g.routes || typeof g.routes !== 'object') {
     throw new GatehouseError(ErrorCode.Config, `app ${app.name}: gateway must be {routes: {...}, ...}`);

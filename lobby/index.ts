@@ -4,7 +4,7 @@
  * comes from config (`lobby`). docs/ARCHITECTURE.md ("Lobby") explains the design.
  */
 import { DEFAULTS } from '../config/defaults.js';
-import type { App } from '../server/app.js';
+import type { App } from '../node-api/app.js';
 import { lobbyKinds } from './kinds.js';
 import { lobbyGateway } from './routes.js';
 import type { LobbyTree } from './tree.js';

@@ -3,7 +3,7 @@
  * Chat and relays are tells to the layer (no answer awaited from it): the route returns as soon as the message is
  * on the bus, and the pushes prove delivery.
  */
-import type { RouteHandler } from '../gateway/app-api.js';
+import type { RouteHandler } from '../node-api/gateway-app.js';
 import { LobbyCode } from './model.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
 import { askActor, lobbyError, playerOf, requireLayer, requirePlayer } from './session.js';

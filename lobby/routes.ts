@@ -15,7 +15,7 @@
  *
  * Pushes: see Push in model.ts (lobby.onJoin, lobby.onChat, lobby.onRelay, …).
  */
-import type { GatewayApp, RouteContext, RouteHandler } from '../gateway/app-api.js';
+import type { GatewayApp, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { socialRoutes } from './routes-social.js';
 import { page } from './layer.js';
 import { askActor, endSession, lobbyError, playerOf, requireLayer, requirePlayer, serial, SESSION_KEY, sessionOf, type LobbySession } from './session.js';

@@ -8,7 +8,7 @@ import type { Address } from '../actors/runtime/effects.js';
 import { GatehouseError } from '../common/errors.js';
 import { KeyedChain } from '../common/keyed-chain.js';
 import { askDelivered } from '../actors/runtime/redeliver.js';
-import type { RouteContext, SessionEndContext } from '../gateway/app-api.js';
+import type { RouteContext, SessionEndContext } from '../node-api/gateway-app.js';
 import { LobbyCode } from './model.js';
 import { K, kindOfLayer } from './tree.js';
 

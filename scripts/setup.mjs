@@ -43,7 +43,7 @@ function newestMtime(dir) {
   return newest;
 }
 
-const SOURCE_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'server', 'lobby', 'chat', 'client', 'bench', 'test/support'];
+export const SOURCE_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'node-api', 'server', 'lobby', 'chat', 'client', 'bench', 'test/support'];
 
 export function ensureBuild() {
   const stamp = join(root, 'dist', '.tsbuildinfo');

@@ -3,13 +3,20 @@
 // Extra arguments go to vitest, e.g. `npm test -- test/contract`.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { root, ensureDeps, ensureNatsServer, ensureBuild, ensureChromium } from './setup.mjs';
+import { root, ensureDeps, ensureNatsServer, ensureBuild, ensureChromium, fail, SOURCE_DIRS } from './setup.mjs';
 
 ensureDeps();
 ensureNatsServer();
 // The browser tests (test/e2e/*-browser.test.ts) drive this Chromium through playwright-core; they read CHROMIUM_BIN.
 const chromium = ensureChromium();
 ensureBuild();
+// Import rules first (.dependency-cruiser.cjs: no file cycles, no import against the layer order): a few seconds, and
+// a structural regression fails the run before the suite starts.
+const deps = spawnSync(process.execPath, [join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'err', ...SOURCE_DIRS.filter((d) => !d.startsWith('test')), 'test'], {
+  stdio: 'inherit',
+  cwd: root,
+});
+if (deps.status !== 0) fail('import rules broken (see above): fix the import, or move the code to the layer it belongs to (docs/ARCHITECTURE.md).');
 const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...process.argv.slice(2)], {
   stdio: 'inherit',
   cwd: root,

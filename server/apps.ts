@@ -7,7 +7,7 @@ import { ConfigError, errorMessage } from '../common/errors.js';
 import type { Config } from '../config/schema.js';
 import { gatewayKindsApp } from '../gateway/kinds.js';
 import { createLobbyApp, lobbyApp } from '../lobby/index.js';
-import type { App } from './app.js';
+import type { App } from '../node-api/app.js';
 
 export function defaultApps(config?: Config): App[] {
   // gatewayKindsApp on every node: `conn` actors live on gateways, `session` and `identity` actors on workers.

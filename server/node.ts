@@ -16,7 +16,8 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, nodeLogger } from '../common/logger.js';
 import type { Config } from '../config/schema.js';
 import { ActorHost } from '../actors/runtime/host.js';
-import type { App } from './app.js';
+import type { App } from '../node-api/app.js';
+import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import { newNodeId } from './node-id.js';
 import { publishLifecycle } from './lifecycle-events.js';
 
@@ -43,29 +44,6 @@ export interface NodeOptions {
   lifecycle?: LifecycleHook;
   /** Extra components (gateway, metrics...) started after the actor host, stopped before it. */
   components?: Array<(ctx: NodeContext) => Promise<NodeComponent>>;
-}
-
-export interface NodeComponent {
-  readonly name: string;
-  stop(): Promise<void>;
-  /** Contributes to `status`. */
-  status?(): Record<string, unknown>;
-}
-
-export interface NodeContext {
-  readonly id: string;
-  readonly config: Config;
-  readonly bus: Bus;
-  /** A connection of its own for cluster control and migration hand-over, so they never queue behind actor traffic
-   * (the same bus as `bus` seen from outside: any connection reaches what is subscribed here). */
-  readonly control: Bus;
-  readonly store: Store;
-  readonly host: ActorHost;
-  readonly apps: App[];
-  readonly clock: Clock;
-  readonly log: Logger;
-  /** The node's status (actors, and every component's own status): for `status`, the ops page, tests. */
-  status(): Record<string, unknown>;
 }
 
 export interface GatehouseNode extends NodeContext {

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
-import type { NodeComponent, NodeContext } from './node.js';
+import type { NodeComponent, NodeContext } from '../node-api/node.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>gatehouse node</title>
 <style>body{font:14px system-ui;margin:2em}pre{background:#f4f4f4;padding:1em}</style>

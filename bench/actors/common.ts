@@ -10,7 +10,7 @@ import { createActor, type AnyActor } from 'xstate';
 import { counterMachine } from '../../actors/demo/counter.machine.js';
 import { defineKind } from '../../actors/runtime/kind.js';
 import { loadConfig, type Config } from '../../config/index.js';
-import type { App } from '../../server/app.js';
+import type { App } from '../../node-api/app.js';
 
 export const KIND = 'bench';
 export const benchMachine = counterMachine;

@@ -17,7 +17,7 @@ import { silentLogger } from '../../common/logger.js';
 import { roomKind, ROOM_KIND } from '../../chat/room.js';
 import { chatRoutes, chatSessionHooks } from '../../chat/routes.js';
 import { pomeloChatRoutes } from '../../chat/pomelo-routes.js';
-import type { RouteContext } from '../../gateway/app-api.js';
+import type { RouteContext } from '../../node-api/gateway-app.js';
 import { impls, type Env } from '../support/impls.js';
 import { startHost, TEST_LIMITS } from '../support/hosts.js';
 import { eventually } from '../support/wait.js';

@@ -4,7 +4,7 @@ import { loadConfig, type DeepPartial } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { startNode, type Embedded, type GatehouseNode } from '../../server/node.js';
 import { nodeComponents } from '../../server/components.js';
-import type { App } from '../../server/app.js';
+import type { App } from '../../node-api/app.js';
 import type { ClusterComponent } from '../../cluster/cluster.js';
 import { silentLogger } from '../../common/logger.js';
 import type { Logger } from 'pino';

@@ -8,8 +8,8 @@ import { emit, enqueueActions, setup } from 'xstate';
 import type { ConnRef, Effect } from '../../actors/runtime/effects.js';
 import { defineKind } from '../../actors/runtime/kind.js';
 import { GatehouseError } from '../../common/errors.js';
-import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../../gateway/app-api.js';
-import type { App } from '../../server/app.js';
+import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../../node-api/gateway-app.js';
+import type { App } from '../../node-api/app.js';
 
 type PusherEvent =
   | { type: 'flood'; to: ConnRef; n: number; size: number; route: string }

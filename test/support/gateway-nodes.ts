@@ -8,7 +8,7 @@ import { loadConfig, type DeepPartial } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { gatewayComponent, type Gateway } from '../../gateway/gateway.js';
 import { withGatewayKinds } from '../../gateway/kinds.js';
-import type { App } from '../../server/app.js';
+import type { App } from '../../node-api/app.js';
 import { startNode, type Embedded, type GatehouseNode } from '../../server/node.js';
 import { silentLogger } from '../../common/logger.js';
 

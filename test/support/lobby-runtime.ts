@@ -14,7 +14,7 @@ import type { Clock } from '../../common/clock.js';
 import { GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { DEFAULTS } from '../../config/defaults.js';
-import type { GatewayApp, RouteContext } from '../../gateway/app-api.js';
+import type { GatewayApp, RouteContext } from '../../node-api/gateway-app.js';
 import { lobbyKinds } from '../../lobby/kinds.js';
 import { lobbyGateway } from '../../lobby/routes.js';
 import type { LobbyTree } from '../../lobby/tree.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ErrorCode, GatehouseError } from '../../common/errors.js';
 import { loadConfig } from '../../config/load.js';
-import type { RouteHandler } from '../../gateway/app-api.js';
+import type { RouteHandler } from '../../node-api/gateway-app.js';
 import { toClientError } from '../../gateway/errors.js';
 import { buildRouteTable } from '../../gateway/routes.js';
 import { loadApps } from '../../server/apps.js';

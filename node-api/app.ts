@@ -3,13 +3,11 @@
  * Nodes are built from a list of apps; nothing in the runtime knows which apps exist.
  */
 import type { ActorKind } from '../actors/runtime/kind.js';
+import type { GatewayApp } from './gateway-app.js';
 
 export interface App {
   readonly name: string;
   readonly kinds: ActorKind[];
-  /**
-   * Client-facing routes and hooks, typed by the gateway (gateway/routes.ts). Kept opaque here so the runtime and
-   * the cluster do not depend on the gateway.
-   */
-  readonly gateway?: unknown;
+  /** Client-facing routes and session hooks, served by gateway nodes. */
+  readonly gateway?: GatewayApp;
 }
