@@ -4,21 +4,11 @@
  */
 import type { Effect } from '../actors/runtime/effects.js';
 import type { WireError } from '../common/errors.js';
-import type { CityContext } from './city.machine.js';
+import type { CircleSlot, CityContext } from './city-context.js';
 import { circleList, reportEffects } from './city-view.js';
 import { hereConns, pushAll } from './layer.js';
 import { ok, Push, type LobbyCode } from './model.js';
 import { circleId } from './tree.js';
-
-export interface CircleSlot {
-  n: number;
-  state: 'forming' | 'departed';
-  /** Leader's hunter name, for the list. */
-  leader: string;
-  goal: string;
-  /** Whether joining needs a password. */
-  locked: boolean;
-}
 
 export function freeSlot(c: Pick<CityContext, 'circles' | 'circleSlots'>): number | null {
   for (let q = 1; q <= c.circleSlots; q++) if (!c.circles[q]) return q;

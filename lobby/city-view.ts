@@ -3,7 +3,7 @@
  * gets on entering. Pure functions of the city's context.
  */
 import type { Effect } from '../actors/runtime/effects.js';
-import type { CityContext } from './city.machine.js';
+import type { CityContext } from './city-context.js';
 import { herePublic, rosterSize } from './layer.js';
 import type { CitySummary } from './model.js';
 import { circleId, K, parentOf } from './tree.js';

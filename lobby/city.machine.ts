@@ -11,46 +11,12 @@
  */
 import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../actors/runtime/effects.js';
-import { circleEffects, freeSlot, type CircleSlot } from './city-circles.js';
+import { circleEffects, freeSlot } from './city-circles.js';
+import type { CityContext, CityEvent, CityInput } from './city-context.js';
 import { cityInfo, reportEffects } from './city-view.js';
-import { applyStep as apply, emitAll, presenceEffects, pushAll, hereConns, rosterSize, socialEffects, SOCIAL_TYPES, without, type Roster, type SocialEvent } from './layer.js';
-import { NO_SETTINGS, ok, Push, refuse, LobbyCode, type CitySettings, type MemberInfo } from './model.js';
-import { circleId, K, type ServerType } from './tree.js';
-
-export interface CityInput {
-  id: string;
-  serverType: ServerType;
-  capacity: number;
-  circleSlots: number;
-  reservationMs: number;
-  refreshMs: number;
-}
-
-export interface CityContext extends CityInput {
-  roster: Roster;
-  /** Join order: the leader's successor is the one who came first. */
-  order: string[];
-  leader: string | null;
-  settings: CitySettings;
-  reservedBy: MemberInfo | null;
-  circles: Record<string, CircleSlot>;
-  /** The slot being created while the city waits for the circle's answer (inside one turn). */
-  creating: { slot: number; p: MemberInfo; locked: boolean; goal: string } | null;
-}
-
-export type CityEvent =
-  | { type: 'reserve'; p: MemberInfo }
-  | { type: 'unreserve'; id: string }
-  | { type: 'open'; p: MemberInfo; settings: CitySettings }
-  | { type: 'enter'; p: MemberInfo; here: boolean }
-  | { type: 'leave'; id: string }
-  | { type: 'settings'; from: string; settings: CitySettings }
-  | { type: 'circleOpen'; p: MemberInfo; password: string; goal: string }
-  | { type: 'circleCreated'; ok: boolean; body?: unknown; error?: { code: string; message: string } }
-  | { type: 'circleReport'; slot: number; n: number; state: CircleSlot['state']; leader: string; closed: boolean }
-  | { type: 'info' }
-  | { type: 'poke' }
-  | SocialEvent;
+import { applyStep as apply, emitAll, presenceEffects, pushAll, hereConns, rosterSize, socialEffects, SOCIAL_TYPES, without, type SocialEvent } from './layer.js';
+import { NO_SETTINGS, ok, Push, refuse, LobbyCode } from './model.js';
+import { circleId, K } from './tree.js';
 
 const RESET = { roster: {}, order: [], leader: null, settings: NO_SETTINGS, reservedBy: null, circles: {}, creating: null };
 

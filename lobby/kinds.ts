@@ -6,7 +6,8 @@
  */
 import { badMessage, defineKind, type ActorKind } from '../actors/runtime/kind.js';
 import { cityIndexMachine, type CityIndexEvent } from './city-index.machine.js';
-import { cityMachine, type CityEvent } from './city.machine.js';
+import type { CityEvent } from './city-context.js';
+import { cityMachine } from './city.machine.js';
 import { circleMachine, type CircleEvent } from './circle.machine.js';
 import { gateMachine, type GateEvent } from './gate.machine.js';
 import type { SocialEvent } from './layer.js';

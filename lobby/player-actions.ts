@@ -5,15 +5,13 @@
 import type { Effect } from '../actors/runtime/effects.js';
 import type { WireError } from '../common/errors.js';
 import { ok, Push, refuse, LobbyCode } from './model.js';
-import type { Outcome } from './player-friends.js';
 import { friendLists } from './player-friends.js';
 import { askFor, planMove, type Nav, type NavPurpose } from './player-nav.js';
-import type { PlayerContext, PlayerEvent } from './player.machine.js';
+import type { Answer, Outcome, PlayerContext, PlayerEvent } from './player-context.js';
 import { memberOf, publicRecord } from './player-view.js';
 import { chainOf, indexShardOf, K, kindOfLayer } from './tree.js';
 
 type Ev<T extends PlayerEvent['type']> = Extract<PlayerEvent, { type: T }>;
-type Answer = { ok: boolean; body?: unknown; error?: WireError };
 
 function indexUpdate(c: PlayerContext, loc: string[] | null, seq: number): Effect {
   const to = { kind: K.playerIndex, id: indexShardOf(c.id, c.searchShards) };

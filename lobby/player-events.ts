@@ -3,8 +3,7 @@
  * answers to the record's own asks and are refused from outside.
  */
 import { badMessage } from '../actors/runtime/kind.js';
-import type { FriendEvent } from './player-friends.js';
-import type { PlayerEvent } from './player.machine.js';
+import type { FriendEvent, PlayerEvent } from './player-context.js';
 import { chainOf, parseCircle, parseLayer, PROFILE_BYTES, type LobbyTree } from './tree.js';
 import { asMsg, bool, bytes, capcomId, conn, int, LIMITS, optStr, settings, str } from './validate.js';
 

@@ -8,26 +8,10 @@
  */
 import type { Effect } from '../actors/runtime/effects.js';
 import { ok, Push, refuse, LobbyCode } from './model.js';
-import type { PlayerContext } from './player.machine.js';
+import type { FriendEvent, Outcome, PlayerContext } from './player-context.js';
 import { K } from './tree.js';
 
-export type FriendEvent =
-  | { type: 'friendRequest'; to: string }
-  | { type: 'friendAccept'; from: string }
-  | { type: 'friendDecline'; from: string }
-  | { type: 'friendDelete'; id: string }
-  | { type: 'friends' }
-  | { type: 'friendAsk'; from: string; name: string }
-  | { type: 'friendAdded'; by: string; name: string }
-  | { type: 'friendDeclined'; by: string }
-  | { type: 'friendRemoved'; by: string };
-
 export const FRIEND_TYPES = new Set(['friendRequest', 'friendAccept', 'friendDecline', 'friendDelete', 'friends', 'friendAsk', 'friendAdded', 'friendDeclined', 'friendRemoved']);
-
-export interface Outcome {
-  patch?: Partial<PlayerContext>;
-  effects: Effect[];
-}
 
 const tellPlayer = (id: string, msg: Record<string, unknown>): Effect => ({ type: 'tell', to: { kind: K.player, id }, msg });
 const drop = (r: Record<string, string>, id: string) => {

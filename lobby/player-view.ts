@@ -1,6 +1,6 @@
 /** How a player record looks to others and to the layers it enters. */
 import type { MemberInfo } from './model.js';
-import type { PlayerContext } from './player.machine.js';
+import type { PlayerContext } from './player-context.js';
 
 export function memberOf(c: PlayerContext): MemberInfo {
   return { id: c.id, name: c.name, hr: c.hr, conn: c.online!.conn };

@@ -7,70 +7,14 @@
  * action; the two-state part is online/offline, which decides what a player may do.
  */
 import { enqueueActions, setup } from 'xstate';
-import type { ConnRef, Effect } from '../actors/runtime/effects.js';
-import type { WireError } from '../common/errors.js';
-import { ok, refuse, LobbyCode, type CitySettings } from './model.js';
-import { friendStep, FRIEND_TYPES, friendLists, type FriendEvent, type Outcome } from './player-friends.js';
-import { advance, type Nav } from './player-nav.js';
+import type { Effect } from '../actors/runtime/effects.js';
+import { ok, refuse, LobbyCode } from './model.js';
+import type { Answer, Outcome, PlayerContext, PlayerEvent, PlayerInput } from './player-context.js';
+import { friendStep, FRIEND_TYPES, friendLists } from './player-friends.js';
+import { advance } from './player-nav.js';
 import { actionStep } from './player-actions.js';
 import { publicRecord } from './player-view.js';
 import { PROFILE_BYTES } from './tree.js';
-
-export interface PlayerInput {
-  id: string;
-  searchShards: number;
-}
-
-export interface PlayerContext extends PlayerInput {
-  /** False until the first login: such a record is no player (friend requests to it are declined). */
-  created: boolean;
-  name: string;
-  hr: number;
-  status: string;
-  profile: Uint8Array;
-  /** Friend id → hunter name. */
-  friends: Record<string, string>;
-  /** Incoming friend requests not yet answered: id → name. Delivered with the next login. */
-  pending: Record<string, string>;
-  /** Outgoing requests not yet answered. */
-  sent: Record<string, string>;
-  online: { conn: ConnRef; session: string } | null;
-  /** Where the player stands: server, gate, city ids (a prefix of that chain), empty when nowhere. */
-  loc: string[];
-  circle: string | null;
-  reserved: string | null;
-  /** Bumped on every move: search index updates carry it, so an older update never overwrites a newer one. */
-  seq: number;
-  /** A move in progress (only ever set within one turn). */
-  nav: Nav | null;
-  /** A single ask in progress (only within one turn): what its answer is for. */
-  waiting: { purpose: 'reserve' | 'circleCreate' | 'circleJoin' | 'circleLeave' | 'circleAct'; arg: string } | null;
-}
-
-type Answer = { ok: boolean; body?: unknown; error?: WireError };
-
-export type PlayerEvent =
-  | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean }
-  | { type: 'logout'; session: string }
-  | { type: 'conn'; conn: ConnRef; session: string }
-  | { type: 'go'; to: string[] }
-  | { type: 'reserve'; city: string }
-  | { type: 'unreserve' }
-  | { type: 'openCity'; settings: CitySettings }
-  | { type: 'circleCreate'; password: string; goal: string }
-  | { type: 'circleJoin'; circle: string; password: string }
-  | { type: 'circleLeave' }
-  | { type: 'circleAct'; op: 'ready' | 'depart'; ready: boolean }
-  | { type: 'circleGone'; circle: string }
-  | ({ type: 'navStep' } & Answer)
-  | ({ type: 'answer' } & Answer)
-  | { type: 'audit'; layer: string }
-  | { type: 'tellMsg'; from: string; name: string; text: string }
-  | { type: 'profileWrite'; offset: number; bytes: Uint8Array }
-  | { type: 'profileRead' }
-  | { type: 'setStatus'; status?: string; hr?: number }
-  | { type: 'whoami' }
-  | FriendEvent;
 
 /** Steps of a move, and what to do when the last one answered (nav.purpose). */
 function navStep(c: PlayerContext, e: Answer): Outcome {

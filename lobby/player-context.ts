@@ -1,0 +1,83 @@
+/**
+ * The player record's input, context and events, and the `Outcome` its pure handlers return: the types the player
+ * machine (player.machine.ts) and its handlers (player-actions.ts, player-friends.ts, player-view.ts) share, kept
+ * apart from the machine so the handlers need not import it.
+ */
+import type { ConnRef, Effect } from '../actors/runtime/effects.js';
+import type { WireError } from '../common/errors.js';
+import type { CitySettings } from './model.js';
+import type { Nav } from './player-nav.js';
+
+export interface PlayerInput {
+  id: string;
+  searchShards: number;
+}
+
+export interface PlayerContext extends PlayerInput {
+  /** False until the first login: such a record is no player (friend requests to it are declined). */
+  created: boolean;
+  name: string;
+  hr: number;
+  status: string;
+  profile: Uint8Array;
+  /** Friend id → hunter name. */
+  friends: Record<string, string>;
+  /** Incoming friend requests not yet answered: id → name. Delivered with the next login. */
+  pending: Record<string, string>;
+  /** Outgoing requests not yet answered. */
+  sent: Record<string, string>;
+  online: { conn: ConnRef; session: string } | null;
+  /** Where the player stands: server, gate, city ids (a prefix of that chain), empty when nowhere. */
+  loc: string[];
+  circle: string | null;
+  reserved: string | null;
+  /** Bumped on every move: search index updates carry it, so an older update never overwrites a newer one. */
+  seq: number;
+  /** A move in progress (only ever set within one turn). */
+  nav: Nav | null;
+  /** A single ask in progress (only within one turn): what its answer is for. */
+  waiting: { purpose: 'reserve' | 'circleCreate' | 'circleJoin' | 'circleLeave' | 'circleAct'; arg: string } | null;
+}
+
+/** The runtime's answer to one of the record's own asks. */
+export type Answer = { ok: boolean; body?: unknown; error?: WireError };
+
+export type PlayerEvent =
+  | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean }
+  | { type: 'logout'; session: string }
+  | { type: 'conn'; conn: ConnRef; session: string }
+  | { type: 'go'; to: string[] }
+  | { type: 'reserve'; city: string }
+  | { type: 'unreserve' }
+  | { type: 'openCity'; settings: CitySettings }
+  | { type: 'circleCreate'; password: string; goal: string }
+  | { type: 'circleJoin'; circle: string; password: string }
+  | { type: 'circleLeave' }
+  | { type: 'circleAct'; op: 'ready' | 'depart'; ready: boolean }
+  | { type: 'circleGone'; circle: string }
+  | ({ type: 'navStep' } & Answer)
+  | ({ type: 'answer' } & Answer)
+  | { type: 'audit'; layer: string }
+  | { type: 'tellMsg'; from: string; name: string; text: string }
+  | { type: 'profileWrite'; offset: number; bytes: Uint8Array }
+  | { type: 'profileRead' }
+  | { type: 'setStatus'; status?: string; hr?: number }
+  | { type: 'whoami' }
+  | FriendEvent;
+
+export type FriendEvent =
+  | { type: 'friendRequest'; to: string }
+  | { type: 'friendAccept'; from: string }
+  | { type: 'friendDecline'; from: string }
+  | { type: 'friendDelete'; id: string }
+  | { type: 'friends' }
+  | { type: 'friendAsk'; from: string; name: string }
+  | { type: 'friendAdded'; by: string; name: string }
+  | { type: 'friendDeclined'; by: string }
+  | { type: 'friendRemoved'; by: string };
+
+/** What a pure handler returns: the record patch and the effects (asks, tells, pushes, the reply). */
+export interface Outcome {
+  patch?: Partial<PlayerContext>;
+  effects: Effect[];
+}
