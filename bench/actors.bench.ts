@@ -11,7 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import { DEFAULTS } from '../config/index.js';
-import { startNatsServer, type NatsServerHandle } from '../test/support/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../dev/nats-server.js';
 import { hardDeadline, planFromEnv } from './harness/measure.js';
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { printTable, writeResult, type Metric } from './harness/report.js';

@@ -7,7 +7,7 @@
  * stopped on exit.
  */
 import { loadavg } from 'node:os';
-import { startNatsServer, type NatsServerHandle } from '../test/support/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../dev/nats-server.js';
 import { hardDeadline, planFromEnv } from './harness/measure.js';
 import { printTable, writeResult, type Metric } from './harness/report.js';
 import { pubsubPhase } from './bus/pubsub-phase.js';

@@ -1,10 +1,10 @@
 /** Reads a running cluster's leases and lifecycle events from a test, over its NATS. */
-import type { Bus } from '../../bus/bus.js';
-import type { Store } from '../../bus/store.js';
-import { subjects } from '../../bus/subjects.js';
-import { decodeLifecycle, type LifecycleEvent } from '../../server/lifecycle-events.js';
+import type { Bus } from '../bus/bus.js';
+import type { Store } from '../bus/store.js';
+import { subjects } from '../bus/subjects.js';
+import { decodeLifecycle, type LifecycleEvent } from '../server/lifecycle-events.js';
 import { Changes } from './wait.js';
-import { BUCKETS, decodeRecord, type Lease } from '../../cluster/records.js';
+import { BUCKETS, decodeRecord, type Lease } from '../cluster/records.js';
 
 export async function readLeases(store: Store): Promise<Map<string, Lease>> {
   const b = await store.bucket(BUCKETS.leases);

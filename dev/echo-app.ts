@@ -5,11 +5,11 @@
  * `app` export.
  */
 import { emit, enqueueActions, setup } from 'xstate';
-import type { ConnRef, Effect } from '../../actors/runtime/effects.js';
-import { defineKind } from '../../actors/runtime/kind.js';
-import { GatehouseError } from '../../common/errors.js';
-import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../../node-api/gateway-app.js';
-import type { App } from '../../node-api/app.js';
+import type { ConnRef, Effect } from '../actors/runtime/effects.js';
+import { defineKind } from '../actors/runtime/kind.js';
+import { GatehouseError } from '../common/errors.js';
+import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../node-api/gateway-app.js';
+import type { App } from '../node-api/app.js';
 
 type PusherEvent =
   | { type: 'flood'; to: ConnRef; n: number; size: number; route: string }

@@ -3,14 +3,14 @@
  * nats-server. Ports are 0 (free ports), logs silent unless asked. Each node comes with its own teardown.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../common/clock.js';
-import { loadConfig, type DeepPartial } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
-import { gatewayComponent, type Gateway } from '../../gateway/gateway.js';
-import { withGatewayKinds } from '../../gateway/kinds.js';
-import type { App } from '../../node-api/app.js';
-import { startNode, type Embedded, type GatehouseNode } from '../../server/node.js';
-import { silentLogger } from '../../common/logger.js';
+import type { Clock } from '../common/clock.js';
+import { loadConfig, type DeepPartial } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { gatewayComponent, type Gateway } from '../gateway/gateway.js';
+import { withGatewayKinds } from '../gateway/kinds.js';
+import type { App } from '../node-api/app.js';
+import { startNode, type Embedded, type GatehouseNode } from '../server/node.js';
+import { silentLogger } from '../common/logger.js';
 
 export interface GatewayNodeOptions {
   apps: App[];

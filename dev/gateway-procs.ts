@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { fastClusterFlags, ROOT, runCli, type Proc } from './procs.js';
 
-export const ECHO_APP = join(ROOT, 'dist', 'test', 'support', 'echo-app.js');
+export const ECHO_APP = join(ROOT, 'dist', 'dev', 'echo-app.js');
 
 export interface GatewayProc {
   readonly proc: Proc;

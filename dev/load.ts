@@ -3,7 +3,7 @@
  * (sender, actor) from 0. At the end every actor's log must hold, per sender, exactly 0..count-1 in order:
  * nothing lost, nothing applied twice, per-sender order kept.
  */
-import type { ActorClient } from '../../actors/runtime/client.js';
+import type { ActorClient } from '../actors/runtime/client.js';
 
 export interface SeqLoad {
   /** Messages sent so far per `${sender}|${kind}/${id}`. */

@@ -1,14 +1,14 @@
 /**
- * Gatehouse CLI processes for tests (compiled dist/, loopback only). Each is killed by PID at teardown and on test
- * process exit; output is kept (last 20 kB) for failure messages.
+ * Gatehouse CLI processes for tests and benchmarks (compiled dist/, loopback only). Each is killed by PID at teardown
+ * and on process exit; output is kept (last 20 kB) for failure messages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { basename, join, dirname } from 'node:path';
 
-/** The repository root, whether this file runs from test/support (vitest) or dist/test/support (benchmarks). */
-const up2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const ROOT = basename(up2) === 'dist' ? dirname(up2) : up2;
+/** The repository root, whether this file runs from dev/ (vitest, from the sources) or dist/dev/ (benchmarks). */
+const up1 = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = basename(up1) === 'dist' ? dirname(up1) : up1;
 export const CLI = join(ROOT, 'dist', 'bin', 'gatehouse.js');
 
 const live = new Set<ChildProcess>();

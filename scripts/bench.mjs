@@ -24,7 +24,7 @@ ensureDeps();
 ensureNatsServer();
 ensureBuild();
 const script = join(root, 'dist', 'bench', `${name}.bench.js`);
-if (!existsSync(script)) fail(`${script} is missing after the build (is bench/ in tsconfig.build.json?)`);
+if (!existsSync(script)) fail(`${script} is missing after the build (is bench/ in tsconfig.dev.json?)`);
 
 const child = spawn(process.execPath, [script, ...rest], {
   stdio: 'inherit',

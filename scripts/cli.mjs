@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { root, ensureDeps, ensureBuild } from './setup.mjs';
 
 ensureDeps();
-ensureBuild();
+ensureBuild('production');
 const child = spawn(process.execPath, [join(root, 'dist', 'bin', 'gatehouse.js'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

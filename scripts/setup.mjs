@@ -43,15 +43,26 @@ function newestMtime(dir) {
   return newest;
 }
 
-export const SOURCE_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'node-api', 'server', 'lobby', 'chat', 'client', 'bench', 'test/support'];
+/** Folders of the production build (tsconfig.build.json, `npm run build`). */
+export const PRODUCTION_DIRS = ['bin', 'bus', 'config', 'common', 'actors', 'protocol', 'gateway', 'cluster', 'node-api', 'server', 'lobby', 'chat', 'client'];
+/** Every compiled folder: production plus dev tooling and benchmarks (tsconfig.dev.json). test/ runs from source. */
+export const SOURCE_DIRS = [...PRODUCTION_DIRS, 'dev', 'bench'];
 
-export function ensureBuild() {
-  const stamp = join(root, 'dist', '.tsbuildinfo');
-  const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-  const src = Math.max(...SOURCE_DIRS.map((d) => newestMtime(join(root, d))));
+const BUILDS = {
+  // Tests and benchmarks fork compiled dev/ and bench/ code (dist/dev/…, dist/bench/…) next to dist/bin/gatehouse.js.
+  dev: { tsconfig: 'tsconfig.dev.json', stamp: '.tsbuildinfo-dev', dirs: SOURCE_DIRS },
+  production: { tsconfig: 'tsconfig.build.json', stamp: '.tsbuildinfo', dirs: PRODUCTION_DIRS },
+};
+
+/** Compiles to dist/ when a source is newer than the last build of that kind ('dev' for tests and benchmarks). */
+export function ensureBuild(kind = 'dev') {
+  const { tsconfig, stamp, dirs } = BUILDS[kind];
+  const stampPath = join(root, 'dist', stamp);
+  const built = existsSync(stampPath) ? statSync(stampPath).mtimeMs : 0;
+  const src = Math.max(...dirs.map((d) => newestMtime(join(root, d))));
   if (built >= src) return;
-  log('compiling TypeScript to dist/ …');
-  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'])) {
+  log(`compiling TypeScript to dist/ (${tsconfig}) …`);
+  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig])) {
     fail('TypeScript compilation failed (see errors above).');
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { root, ensureDeps, ensureBuild } from './setup.mjs';
 
 ensureDeps();
-ensureBuild();
+ensureBuild('production');
 const child = spawn(process.execPath, [join(root, 'dist', 'bin', 'gatehouse.js'), 'start', ...process.argv.slice(2)], {
   stdio: 'inherit',
   cwd: root,

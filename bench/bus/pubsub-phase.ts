@@ -2,7 +2,7 @@
  * Pub/sub throughput, ours vs raw nats.js: publisher and subscriber in separate processes, measured at the subscriber
  * (messages received per second over a window), with windows of both implementations interleaved.
  */
-import type { NatsServerHandle } from '../../test/support/nats-server.js';
+import type { NatsServerHandle } from '../../dev/nats-server.js';
 import { procCpuSeconds, runInterleaved, sleep, stats } from '../harness/measure.js';
 import { startPeer, stopAll, type Peer } from '../harness/procs.js';
 import { metric, type Metric } from '../harness/report.js';

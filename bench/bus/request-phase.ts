@@ -3,7 +3,7 @@
  * request floor (bench/raw-request-floor.ts) and nc.request() against a raw responder. Requesters and responders are
  * separate processes; windows of the three variants are interleaved.
  */
-import type { NatsServerHandle } from '../../test/support/nats-server.js';
+import type { NatsServerHandle } from '../../dev/nats-server.js';
 import { Histogram, procCpuSeconds, runInterleaved, stats, type HistogramData } from '../harness/measure.js';
 import { startPeer, stopAll, type Peer } from '../harness/procs.js';
 import { metric, type Metric } from '../harness/report.js';

@@ -1,13 +1,13 @@
 /**
  * `gatehouse start` / `gatehouse node` as benchmark processes (compiled dist/bin/gatehouse.js, loopback only), like
- * test/support/procs.ts's runCli but with Node flags: BENCH_CPU_PROF=<regex> adds `--cpu-prof` for the processes
+ * dev/procs.ts's runCli but with Node flags: BENCH_CPU_PROF=<regex> adds `--cpu-prof` for the processes
  * whose name it matches (Node refuses that flag in NODE_OPTIONS). Killed by PID when stopped and when the benchmark
  * exits; the last 20 kB of output is kept for error messages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT } from '../../test/support/procs.js';
+import { CLI, ROOT } from '../../dev/procs.js';
 
 const live = new Set<ChildProcess>();
 let hooked = false;

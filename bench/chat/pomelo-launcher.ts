@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../harness/paths.js';
 import { procCpuSeconds, sleep } from '../harness/measure.js';
-import { freePort } from '../../test/support/nats-server.js';
+import { freePort } from '../../dev/nats-server.js';
 import { pomeloOpener } from './clients/pomelo.js';
 
 const groups = new Set<number>();

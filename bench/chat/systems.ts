@@ -6,8 +6,8 @@
 import { procCpuSeconds, sleep } from '../harness/measure.js';
 import { startPeer, type Peer } from '../harness/procs.js';
 import { startCli, type CliProc } from './cli-proc.js';
-import { startNatsServer, type NatsServerHandle } from '../../test/support/nats-server.js';
-import { readLeases, ownersOf } from '../../test/support/cluster-watch.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { readLeases, ownersOf } from '../../dev/cluster-watch.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { ROOM_KIND } from '../../chat/room.js';

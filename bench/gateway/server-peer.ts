@@ -9,8 +9,8 @@ import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { servePeer } from '../harness/peer-protocol.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp } from '../../test/support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../../test/support/gateway-nodes.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 
 const kind = process.argv[2] === 'bare' ? 'bare' : 'ours';
 let node: GatewayNode | undefined;

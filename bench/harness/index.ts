@@ -14,7 +14,7 @@
  *   // bench/foo.bench.ts — the orchestrator
  *   hardDeadline(170_000);                                   // the run stops by itself, whatever hangs
  *   const plan = planFromEnv({ windows: 5, windowMs: 1000 }); // 1 warm-up + ≥3 measured windows per variant
- *   const server = await startNatsServer();                  // test/support/nats-server.ts
+ *   const server = await startNatsServer();                  // dev/nats-server.ts
  *   const p = await startPeer(new URL('./foo/peer.js', import.meta.url), { name: 'gen', args: [server.url] });
  *   try {
  *     const r = await runInterleaved(plan, {                 // rounds rotate the variant order: drift hits all alike

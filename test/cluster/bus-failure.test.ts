@@ -8,10 +8,10 @@ import { ActorClient } from '../../actors/runtime/client.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
-import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
-import { ownersOf, readLeases } from '../support/cluster-watch.js';
-import { eventually } from '../support/wait.js';
+import { startNatsCluster, type NatsCluster } from '../../dev/nats-cluster.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../../dev/procs.js';
+import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
+import { eventually } from '../../dev/wait.js';
 
 describe('NATS server failure under load [3-server cluster]', { timeout: 120_000 }, () => {
   let cluster: NatsCluster;

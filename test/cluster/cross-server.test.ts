@@ -10,11 +10,11 @@ import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
 import { BUCKETS } from '../../cluster/records.js';
-import { startNatsCluster, type NatsCluster } from '../support/nats-cluster.js';
-import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
-import { ownersOf, readLeases, watchLifecycle } from '../support/cluster-watch.js';
-import { startSeqLoad, verifyLogs } from '../support/load.js';
-import { eventually } from '../support/wait.js';
+import { startNatsCluster, type NatsCluster } from '../../dev/nats-cluster.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../../dev/procs.js';
+import { ownersOf, readLeases, watchLifecycle } from '../../dev/cluster-watch.js';
+import { startSeqLoad, verifyLogs } from '../../dev/load.js';
+import { eventually } from '../../dev/wait.js';
 
 const SHARDS = 16;
 

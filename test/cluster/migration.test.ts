@@ -10,8 +10,8 @@ import { impls } from '../support/impls.js';
 import { useTestCluster, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
 import { createEmbedded } from '../../server/node.js';
 import { counterKind, tallyKind } from '../support/test-kinds.js';
-import { instanceTracker, startSeqLoad, verifyLogs } from '../support/load.js';
-import { eventually } from '../support/wait.js';
+import { instanceTracker, startSeqLoad, verifyLogs } from '../../dev/load.js';
+import { eventually } from '../../dev/wait.js';
 
 const app = { name: 'test', kinds: [counterKind, tallyKind] };
 const SHARDS = (FAST_CLUSTER.actors as { shards: number }).shards;

@@ -8,12 +8,12 @@ import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { runCli, startNodeProcess, fastClusterFlags, type Proc, DEMO_ONLY } from '../support/procs.js';
-import { readLeases, watchLifecycle } from '../support/cluster-watch.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { runCli, startNodeProcess, fastClusterFlags, type Proc, DEMO_ONLY } from '../../dev/procs.js';
+import { readLeases, watchLifecycle } from '../../dev/cluster-watch.js';
 import { allocate, parseUnitKey } from '../../cluster/allocation.js';
-import { startSeqLoad, verifyLogs } from '../support/load.js';
-import { eventually } from '../support/wait.js';
+import { startSeqLoad, verifyLogs } from '../../dev/load.js';
+import { eventually } from '../../dev/wait.js';
 import { readStatus } from '../../bin/commands/cluster-tools.js';
 import { loadConfig } from '../../config/load.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bus, BusMsg } from '../../bus/bus.js';
 import { decode, encode } from '../../bus/codec.js';
 import { impls, type Env } from '../support/impls.js';
-import { collector, deferred } from '../support/wait.js';
+import { collector, deferred } from '../../dev/wait.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvBucket, KvChange, Store } from '../../bus/store.js';
 import { impls, type Env } from '../support/impls.js';
-import { collector, eventually } from '../support/wait.js';
+import { collector, eventually } from '../../dev/wait.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -11,8 +11,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApp } from '../../chat/index.js';
 import { createEmbedded } from '../../server/node.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
-import { ROOT } from '../support/procs.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { ROOT } from '../../dev/procs.js';
 
 // npm test installs Chromium when it is missing (scripts/setup.mjs ensureChromium) and passes its path.
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';

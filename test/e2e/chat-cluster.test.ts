@@ -14,10 +14,10 @@ import type { Store } from '../../bus/store.js';
 import type { GatewayPush } from '../../actors/runtime/host.js';
 import { decode } from '../../bus/codec.js';
 import { ROOM_KIND } from '../../chat/room.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { fastClusterFlags, runCli, startNodeProcess, type Proc } from '../support/procs.js';
-import { ownersOf, readLeases } from '../support/cluster-watch.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { fastClusterFlags, runCli, startNodeProcess, type Proc } from '../../dev/procs.js';
+import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
+import { eventually } from '../../dev/wait.js';
 
 const PREFIX = 'chat-e2e';
 const SHARDS = 16; // what fastClusterFlags() sets

@@ -2,9 +2,9 @@
  * The operator CLI against a live cluster: spawn, status, tell/ask, tail (actor traffic and traces), inspect, move.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { fastClusterFlags, runCli, type Proc } from '../support/procs.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { fastClusterFlags, runCli, type Proc } from '../../dev/procs.js';
+import { eventually } from '../../dev/wait.js';
 
 describe('gatehouse CLI', { timeout: 120_000 }, () => {
   let nats: NatsServerHandle;

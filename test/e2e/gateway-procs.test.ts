@@ -9,10 +9,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { startNodeProcess, type Proc } from '../support/procs.js';
-import { ECHO_APP, startGatewayProcess, type GatewayProc } from '../support/gateway-procs.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { startNodeProcess, type Proc } from '../../dev/procs.js';
+import { ECHO_APP, startGatewayProcess, type GatewayProc } from '../../dev/gateway-procs.js';
+import { eventually } from '../../dev/wait.js';
 
 interface Whoami {
   session: string;

@@ -13,10 +13,10 @@ import { createNatsStore } from '../../bus/nats/nats-store.js';
 import type { Store } from '../../bus/store.js';
 import { LobbyBot } from '../../lobby/bot.js';
 import { K } from '../../lobby/tree.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { startNodeProcess, type Proc } from '../support/procs.js';
-import { ownersOf, readLeases } from '../support/cluster-watch.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { startNodeProcess, type Proc } from '../../dev/procs.js';
+import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
+import { eventually } from '../../dev/wait.js';
 
 const PREFIX = 'lobby-e2e';
 const SHARDS = 16; // what fastClusterFlags() sets

@@ -11,10 +11,10 @@ import { loadConfig } from '../../config/load.js';
 import { silentLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode } from '../../server/node.js';
 import { defaultApps } from '../../server/apps.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { startNodeProcess, type Proc, DEMO_ONLY } from '../support/procs.js';
-import { ownersOf, readLeases } from '../support/cluster-watch.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { startNodeProcess, type Proc, DEMO_ONLY } from '../../dev/procs.js';
+import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
+import { eventually } from '../../dev/wait.js';
 
 const SHARDS = 16;
 

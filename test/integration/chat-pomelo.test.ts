@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApp } from '../../chat/index.js';
 import { createEmbedded } from '../../server/node.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { connectPomelo, type PomeloTestClient } from '../support/pomelo-client.js';
 
 describe('Pomelo chat sample against gatehouse', () => {

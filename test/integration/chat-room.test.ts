@@ -20,7 +20,7 @@ import { pomeloChatRoutes } from '../../chat/pomelo-routes.js';
 import type { RouteContext } from '../../node-api/gateway-app.js';
 import { impls, type Env } from '../support/impls.js';
 import { startHost, TEST_LIMITS } from '../support/hosts.js';
-import { eventually } from '../support/wait.js';
+import { eventually } from '../../dev/wait.js';
 
 interface Seen {
   conn: string;

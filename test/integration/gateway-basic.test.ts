@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { ManualClock } from '../../common/clock.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp, type SessionEndRecord } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { createEchoApp, type SessionEndRecord } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { rawConnect } from '../support/native-raw.js';
 import { connectPomelo } from '../support/pomelo-client.js';
-import { collector, eventually } from '../support/wait.js';
+import { collector, eventually } from '../../dev/wait.js';
 
 describe('gateway basics (embedded)', () => {
   let gw: GatewayNode;

@@ -21,10 +21,10 @@ import {
   type PomeloPackage,
 } from '../../protocol/pomelo/index.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { rawConnect } from '../support/native-raw.js';
-import { Changes } from '../support/wait.js';
+import { Changes } from '../../dev/wait.js';
 
 const MAX_FRAME = 4096;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);

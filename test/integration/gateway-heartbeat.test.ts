@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/clock.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp, type SessionEndRecord } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { createEchoApp, type SessionEndRecord } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { rawConnect } from '../support/native-raw.js';
 import { connectPomelo } from '../support/pomelo-client.js';
-import { eventually } from '../support/wait.js';
+import { eventually } from '../../dev/wait.js';
 
 const H = 1000;
 const GRACE = 5000;

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../client/node.js';
 import { ManualClock } from '../../common/clock.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
-import { eventually } from '../support/wait.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { eventually } from '../../dev/wait.js';
 
 describe('gateway HTTP: entry endpoint, web pages, browser SDK', () => {
   const clock = new ManualClock();

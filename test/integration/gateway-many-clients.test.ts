@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
-import { eventually } from '../support/wait.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { eventually } from '../../dev/wait.js';
 
 const CLIENTS = 2000;
 const REQUESTS_EACH = 5;

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
-import { createEchoApp, type SessionEndRecord } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { createEchoApp, type SessionEndRecord } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
 import { rawConnect } from '../support/native-raw.js';
-import { eventually } from '../support/wait.js';
+import { eventually } from '../../dev/wait.js';
 
 describe('sessions across two gateways (NATS)', () => {
   let nats: NatsServerHandle;

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { createEmbedded } from '../../server/node.js';
-import { createEchoApp } from '../support/echo-app.js';
-import { startGatewayNode, type GatewayNode } from '../support/gateway-nodes.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { captureLogger } from '../support/hosts.js';
 import { rawConnect } from '../support/native-raw.js';
-import { collector, eventually } from '../support/wait.js';
+import { collector, eventually } from '../../dev/wait.js';
 
 const OTHERS = 20;
 const REQUESTS_EACH = 100;

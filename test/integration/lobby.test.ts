@@ -11,7 +11,7 @@ import type { ActorHost } from '../../actors/runtime/host.js';
 import { ManualClock } from '../../common/clock.js';
 import { impls, type Env } from '../support/impls.js';
 import { cid, startLobby, type LobbyRig, type Session } from '../support/lobby-runtime.js';
-import { eventually } from '../support/wait.js';
+import { eventually } from '../../dev/wait.js';
 
 type Rec = Record<string, unknown>;
 

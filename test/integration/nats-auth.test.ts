@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { runCli, startNodeProcess, type Proc } from '../support/procs.js';
-import { eventually } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { runCli, startNodeProcess, type Proc } from '../../dev/procs.js';
+import { eventually } from '../../dev/wait.js';
 
 const ACCOUNTS = `
 accounts {

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import type { Bus, BusStatus } from '../../bus/bus.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { deferred } from '../support/wait.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
+import { deferred } from '../../dev/wait.js';
 
 describe('NATS bus status events', () => {
   let server: NatsServerHandle | undefined;

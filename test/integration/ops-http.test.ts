@@ -3,7 +3,7 @@ import { ActorClient } from '../../actors/runtime/client.js';
 import { createEmbedded, type GatehouseNode } from '../../server/node.js';
 import { demoApp } from '../../actors/demo/counter.js';
 import { startTestNode } from '../support/cluster-nodes.js';
-import { eventually } from '../support/wait.js';
+import { eventually } from '../../dev/wait.js';
 
 describe('ops endpoint', () => {
   let node: GatehouseNode | undefined;

@@ -12,7 +12,7 @@ import { ManualClock } from '../../common/clock.js';
 import { impls, type Env } from '../support/impls.js';
 import { captureLogger, startHost, TEST_LIMITS } from '../support/hosts.js';
 import { counterKind, pulseKind, tallyKind, turnKind } from '../support/test-kinds.js';
-import { deferred, eventually } from '../support/wait.js';
+import { deferred, eventually } from '../../dev/wait.js';
 
 const kinds = [counterKind, tallyKind, turnKind, pulseKind];
 

@@ -9,7 +9,7 @@ import { MemoryKvServer } from '../../bus/memory-store.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { ManualClock, systemClock, type Clock } from '../../common/clock.js';
-import { startNatsServer } from './nats-server.js';
+import { startNatsServer } from '../../dev/nats-server.js';
 
 export interface Env {
   connect(prefix: string): Promise<Bus>;

@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createTcpFrameDecoder, decodeFrame, encodeFrame, encodeTcp, type Frame } from '../../protocol/native/index.js';
-import { Changes, deferred } from './wait.js';
+import { Changes, deferred } from '../../dev/wait.js';
 
 export interface RawClient {
   readonly frames: Frame[];

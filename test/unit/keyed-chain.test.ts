@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyedChain } from '../../common/keyed-chain.js';
 import { askDelivered } from '../../actors/runtime/redeliver.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
-import { deferred } from '../support/wait.js';
+import { deferred } from '../../dev/wait.js';
 
 describe('KeyedChain', () => {
   it('runs tasks of one key in order, other keys at once, and forgets a key when its work ends', async () => {
