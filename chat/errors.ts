@@ -2,8 +2,6 @@
  * Chat's own error codes. They cross the wire as `{code, message}` (the gateway passes a thrown GatehouseError's code
  * to the client), so they are a contract with clients and the web page: add, never rename.
  */
-import { GatehouseError } from '../common/errors.js';
-
 export const ChatErrorCode = {
   /** Another member of that room already uses the name. */
   NameTaken: 'NAME_TAKEN',
@@ -13,7 +11,3 @@ export const ChatErrorCode = {
   NoSuchUser: 'NO_SUCH_USER',
 } as const;
 export type ChatErrorCode = (typeof ChatErrorCode)[keyof typeof ChatErrorCode];
-
-export function chatError(code: ChatErrorCode, message: string): GatehouseError {
-  return new GatehouseError(code, message);
-}

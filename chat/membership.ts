@@ -5,12 +5,12 @@
  */
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
-import { GatehouseError } from '../common/errors.js';
-import { KeyedChain } from '../common/keyed-chain.js';
-import { askDelivered } from '../actors/runtime/redeliver.js';
-import { ClientErrorCode } from '../protocol/error-codes.js';
+import type { GatehouseError } from '../common/errors.js';
+import { appError } from '../node-api/app-error.js';
+import { askActor } from '../node-api/ask-actor.js';
+import { sessionSerial } from '../node-api/session-serial.js';
 import type { Logger } from 'pino';
-import { ChatErrorCode, chatError } from './errors.js';
+import { ChatErrorCode } from './errors.js';
 import { ROOM_KIND } from './room.js';
 
 /** Session data key; the value is a `Seat` or null. */
@@ -39,20 +39,12 @@ async function remember(ctx: SeatContext, seat: Seat | null): Promise<void> {
   await ctx.set?.(SEAT_KEY, seat);
 }
 
-export function badRequest(reason: string): GatehouseError {
-  return new GatehouseError(ClientErrorCode.BadRequest, reason);
-}
-
 function askRoom<T>(ctx: SeatContext, name: string, msg: unknown): Promise<T> {
-  return askDelivered<T>(ctx.actors, { kind: ROOM_KIND, id: name }, msg);
+  return askActor<T>(ctx, { kind: ROOM_KIND, id: name }, msg);
 }
 
-/**
- * Membership changes of one session run one after another, so a double click on "switch" cannot leave the session
- * seated in two rooms. Keyed by session on this gateway; a session lives on one gateway at a time.
- */
-const chain = new KeyedChain();
-export const serial = <T>(session: string, fn: () => Promise<T>): Promise<T> => chain.run(session, fn);
+/** Membership changes of one session run one after another, so a double click on "switch" cannot seat it in two rooms. */
+export const serial = sessionSerial();
 
 /**
  * Seats the session in `target` under `name`. Enters the new room first and leaves the old one only once that
@@ -87,7 +79,7 @@ async function leaveRoom(ctx: SeatContext, name: string): Promise<boolean> {
 
 export function requireSeat(ctx: SeatContext): Seat {
   const seat = seatOf(ctx);
-  if (!seat) throw chatError(ChatErrorCode.NotInRoom, 'enter a room first');
+  if (!seat) throw appError(ChatErrorCode.NotInRoom, 'enter a room first');
   return seat;
 }
 

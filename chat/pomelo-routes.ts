@@ -9,12 +9,14 @@
  * The sample's client trusts nothing it sends: `from` and `rid` are ignored in favour of the session's seat, so a
  * client cannot speak under another name or into a room it is not in. Leaving on disconnect is the session-end hook.
  */
+import { isObject } from '../common/is-object.js';
+import { badRequest } from '../node-api/app-error.js';
 import type { RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { GatehouseError } from '../common/errors.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import { ChatErrorCode } from './errors.js';
-import { badRequest, say, serial, takeSeat } from './membership.js';
-import { checkContent, checkName, checkRoom, checkTarget, isObject } from './validate.js';
+import { say, serial, takeSeat } from './membership.js';
+import { checkContent, checkName, checkRoom, checkTarget } from './validate.js';
 
 /** Where a Pomelo client should connect: the Pomelo port of a gateway. */
 export interface PomeloEntry {

@@ -9,8 +9,9 @@
  * heals itself without a store write per join and leave.
  */
 import { badMessage, defineKind } from '../actors/runtime/kind.js';
+import { isObject } from '../common/is-object.js';
 import { isEmptyRoom, roomMachine, type RoomEvent } from './room.machine.js';
-import { checkConn, checkContent, checkId, checkName, checkTarget, isObject } from './validate.js';
+import { checkConn, checkContent, checkId, checkName, checkTarget } from './validate.js';
 
 export const ROOM_KIND = 'chat-room';
 

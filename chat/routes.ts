@@ -10,9 +10,11 @@
  *
  * Pushes: onChat {msg, from, target}, onAdd {user}, onLeave {user} (the Pomelo chat sample's).
  */
+import { isObject } from '../common/is-object.js';
+import { badRequest } from '../node-api/app-error.js';
 import type { GatewayApp, RouteContext, RouteHandler, SessionEndContext } from '../node-api/gateway-app.js';
-import { badRequest, leaveSeat, members, rebind, requireSeat, say, serial, takeSeat } from './membership.js';
-import { checkContent, checkName, checkRoom, checkTarget, isObject } from './validate.js';
+import { leaveSeat, members, rebind, requireSeat, say, serial, takeSeat } from './membership.js';
+import { checkContent, checkName, checkRoom, checkTarget } from './validate.js';
 
 function body(v: unknown): Record<string, unknown> {
   // A client that sends no body at all means "nothing": treat it as {}.

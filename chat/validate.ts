@@ -57,7 +57,3 @@ export function checkConn(v: unknown, what = 'conn'): string | undefined {
   const c = v as Partial<ConnRef>;
   return checkId(c.gw, `${what}.gw`) ?? checkId(c.id, `${what}.id`);
 }
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
