@@ -3,10 +3,12 @@
  * Chat and relays are tells to the layer (no answer awaited from it): the route returns as soon as the message is
  * on the bus, and the pushes prove delivery.
  */
+import { appError } from '../node-api/app-error.js';
+import { askActor } from '../node-api/ask-actor.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
 import { LobbyCode } from './model.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
-import { askActor, lobbyError, playerOf, requireLayer, requirePlayer } from './session.js';
+import { playerOf, requireLayer, requirePlayer } from './player-link.js';
 import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
 import { bool, bytes, capcomId, check, int, LIMITS, optStr, str } from './validate.js';
 
@@ -68,7 +70,7 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
 
     'lobby.circles': async (ctx) => {
       const { layer } = requireLayer(ctx);
-      if (layer.kind !== K.city) throw lobbyError(LobbyCode.NotInLayer, 'quest circles are in cities');
+      if (layer.kind !== K.city) throw appError(LobbyCode.NotInLayer, 'quest circles are in cities');
       return ((await askActor(ctx, layer, { type: 'info' })) as { circles: unknown }).circles;
     },
     'lobby.circle.create': async (ctx, raw) => {

@@ -15,10 +15,12 @@
  *
  * Pushes: see Push in model.ts (lobby.onJoin, lobby.onChat, lobby.onRelay, …).
  */
+import { appError } from '../node-api/app-error.js';
+import { askActor } from '../node-api/ask-actor.js';
 import type { GatewayApp, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { socialRoutes } from './routes-social.js';
 import { page } from './layer.js';
-import { askActor, endSession, lobbyError, playerOf, requireLayer, requirePlayer, serial, SESSION_KEY, sessionOf, type LobbySession } from './session.js';
+import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, type PlayerLink } from './player-link.js';
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
 import { capcomId, check, int, LIMITS, optStr, settings, str, type Msg } from './validate.js';
@@ -31,11 +33,11 @@ function layerOf(tree: LobbyTree, m: Msg, key: string, level?: 'server' | 'gate'
   return l.id;
 }
 
-/** A move through the player record; the session's copy of the location follows. */
-async function move(ctx: RouteContext, me: LobbySession, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
+/** A move through the player record; the player link's copy of the location follows. */
+async function move(ctx: RouteContext, me: PlayerLink, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
   return serial(ctx.session.id, async () => {
     const r = await askActor<{ loc: string[]; view: unknown }>(ctx, playerOf(me.id), msg);
-    await ctx.set(SESSION_KEY, { ...(sessionOf(ctx) ?? me), loc: r.loc } satisfies LobbySession);
+    await ctx.set(LINK_KEY, { ...(linkOf(ctx) ?? me), loc: r.loc } satisfies PlayerLink);
     return r;
   });
 }
@@ -48,13 +50,13 @@ export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
         // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
         await ctx.login(b.id);
         const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true });
-        await ctx.set(SESSION_KEY, { id: b.id, name: b.name, loc: r.loc } satisfies LobbySession);
+        await ctx.set(LINK_KEY, { id: b.id, name: b.name, loc: r.loc } satisfies PlayerLink);
         return r;
       });
     },
     'lobby.logout': async (ctx) =>
       serial(ctx.session.id, async () => {
-        if (!sessionOf(ctx)) return null;
+        if (!linkOf(ctx)) return null;
         // Ending the session runs onSessionEnd, which logs the record out; the connection stays open.
         await ctx.logout();
         return null;
@@ -89,7 +91,7 @@ export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     },
     'lobby.leave': async (ctx) => {
       const me = requirePlayer(ctx);
-      if (me.loc.length === 0) throw lobbyError(LobbyCode.NotInLayer, 'you are not in any layer');
+      if (me.loc.length === 0) throw appError(LobbyCode.NotInLayer, 'you are not in any layer');
       return move(ctx, me, { type: 'go', to: me.loc.length > 1 ? me.loc[me.loc.length - 2]! : '' });
     },
 
@@ -105,7 +107,7 @@ export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     'lobby.city.settings': async (ctx, raw) => {
       const s = check(raw, (m) => settings(m.settings));
       const { me, layer } = requireLayer(ctx);
-      if (layer.kind !== K.city) throw lobbyError(LobbyCode.NotInLayer, 'enter your city first');
+      if (layer.kind !== K.city) throw appError(LobbyCode.NotInLayer, 'enter your city first');
       return askActor(ctx, layer, { type: 'settings', from: me.id, settings: s });
     },
 
@@ -118,10 +120,10 @@ export function lobbyGateway(tree: LobbyTree): GatewayApp {
   return {
     routes: lobbyRoutes(tree),
     async onSessionResume(ctx) {
-      const me = sessionOf(ctx);
+      const me = linkOf(ctx);
       if (me) await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });
     },
-    onSessionEnd: endSession,
+    onSessionEnd: logoutOnSessionEnd,
   };
 }
 

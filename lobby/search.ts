@@ -3,9 +3,9 @@
  * are merged (one round trip, however many nodes hold the shards); a shard that does not answer in time makes the
  * result `partial` instead of failing it. Cities: one index per server type, asked directly.
  */
+import { askActor } from '../node-api/ask-actor.js';
 import type { RouteContext } from '../node-api/gateway-app.js';
 import type { PlayerHit } from './model.js';
-import { askActor } from './session.js';
 import { indexShardOf, K, type ServerType } from './tree.js';
 
 const SEARCH_TIMEOUT_MS = 2000;

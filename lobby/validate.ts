@@ -5,7 +5,8 @@
 import type { ConnRef } from '../actors/runtime/effects.js';
 import { badMessage } from '../actors/runtime/kind.js';
 import { GatehouseError } from '../common/errors.js';
-import { ClientErrorCode } from '../protocol/error-codes.js';
+import { isObject } from '../common/is-object.js';
+import { badRequest } from '../node-api/app-error.js';
 import { NO_SETTINGS, type CitySettings, type MemberInfo } from './model.js';
 import { CAPCOM_ID_RE, parseLayer, type LobbyTree } from './tree.js';
 
@@ -89,12 +90,12 @@ export function settings(v: unknown): CitySettings {
 /** Checks a body with the actors' validators, reporting failures as the client's BAD_REQUEST. */
 export function check<T>(raw: unknown, fn: (m: Msg) => T): T {
   const m = raw === undefined || raw === null ? {} : raw;
-  if (typeof m !== 'object' || Array.isArray(m)) throw new GatehouseError(ClientErrorCode.BadRequest, 'body must be an object');
+  if (!isObject(m)) throw badRequest('body must be an object');
   try {
-    return fn(m as Msg);
+    return fn(m);
   } catch (err) {
     if (err instanceof GatehouseError && err.code !== 'BAD_MESSAGE') throw err;
-    throw new GatehouseError(ClientErrorCode.BadRequest, (err as Error).message);
+    throw badRequest((err as Error).message);
   }
 }
 
