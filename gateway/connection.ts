@@ -1,7 +1,8 @@
 /**
  * The transport-neutral connection core: one per socket, whatever the protocol. A protocol handler (native or Pomelo)
- * turns bytes into hello / request / close and calls in here; this core owns what every protocol shares: the session,
- * routing with a rate limit and a timeout, the outbound byte limit, and the connection actor's lifecycle.
+ * turns bytes into hello / request / close and calls in here; this core owns what every protocol shares: its session
+ * (kept by the gateway's attachments, attachments.ts, which see the connection as a ConnectionHandle), routing with a
+ * rate limit and a timeout, the outbound byte limit, and the connection actor's lifecycle.
  *
  * Kept small on purpose (a gateway holds tens of thousands): no per-connection logger, timers only in the protocol
  * rules, the route context allocated on the first request.
@@ -16,7 +17,7 @@ import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
 import type { GatewayEntry, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { ClientError, toClientError } from './errors.js';
 import type { RouteTable } from './routes.js';
-import type { LocalSession, SessionService } from './sessions.js';
+import type { Attachment, Attachments, ConnectionHandle } from './attachments.js';
 import type { GatewaySettings } from './settings.js';
 import type { Transport } from './transport.js';
 import { randomId } from './ids.js';
@@ -31,7 +32,7 @@ export interface GatewayServices {
   readonly log: Logger;
   readonly actors: ActorClient;
   readonly routes: RouteTable;
-  readonly sessions: SessionService;
+  readonly attachments: Attachments;
   readonly settings: GatewaySettings;
   readonly metrics: GatewayMetrics;
   entry(protocol?: Protocol): Promise<GatewayEntry>;
@@ -63,13 +64,12 @@ export interface Welcome {
   resumed: boolean;
 }
 
-export class Connection {
+export class Connection implements ConnectionHandle {
   readonly id = randomId(9);
   readonly ref: ConnRef;
   handler!: ProtocolHandler;
-  session: LocalSession | undefined;
-  /** Set when the transport is gone; also tells a late login what the session should hear. */
-  endedAs: 'resumable' | 'final' | undefined;
+  private current: Attachment | undefined;
+  private ending: 'resumable' | 'final' | undefined;
   private tokens: number;
   private refilledAt: number;
   private strikes = 0;
@@ -86,6 +86,21 @@ export class Connection {
     this.refilledAt = gw.clock.now();
   }
 
+  /** Its session, as the gateway's attachments keep it (none before the handshake). */
+  get attachment(): Attachment | undefined {
+    return this.current;
+  }
+
+  /** Set when the transport is gone; also tells a late login what the session should hear. */
+  get endedAs(): 'resumable' | 'final' | undefined {
+    return this.ending;
+  }
+
+  /** Called by the attachments only: the session this connection carries from now on. */
+  attach(a: Attachment): void {
+    this.current = a;
+  }
+
   /** Writes bytes; a client that lets more than the outbound limit pile up is closed (SLOW_CONSUMER). */
   write(bytes: Uint8Array): void {
     this.transport.send(bytes);
@@ -100,14 +115,11 @@ export class Connection {
   /** Native hello: resume the ticket's session when it can, else a new one. Rejects only when sessions are unreachable. */
   async hello(ticket: string | undefined): Promise<Welcome> {
     if (ticket !== undefined) {
-      const r = await this.gw.sessions.resume(this, ticket);
+      const r = await this.gw.attachments.resume(this, ticket);
       if (r) {
-        this.session = r.session;
         this.gw.metrics.resumes++;
-        // The socket may have gone while the session was being resumed: the session must not stay attached to it.
-        if (this.endedAs) this.gw.sessions.connectionGone(this);
         await this.runResumeHooks(r.prev);
-        return { session: r.session.id, ticket: this.gw.sessions.ticketOf(r.session), resumed: true };
+        return { session: r.attachment.session, ticket: this.gw.attachments.ticketOf(r.attachment), resumed: true };
       }
     }
     return this.anonymous();
@@ -115,15 +127,14 @@ export class Connection {
 
   /** A fresh session that exists only here until the app logs in or stores data (Pomelo clients always start so). */
   anonymous(): Welcome {
-    const s = this.gw.sessions.fresh();
-    this.session = s;
-    return { session: s.id, ticket: this.gw.sessions.ticketOf(s), resumed: false };
+    const a = this.gw.attachments.anonymous(this);
+    return { session: a.session, ticket: this.gw.attachments.ticketOf(a), resumed: false };
   }
 
   /** The handshake is done: the connection actor learns its session. */
   opened(): void {
-    const s = this.session!;
-    this.gw.actors.tell(connAddress(this.ref), { type: 'open', session: s.id, identity: s.identity, durable: s.durable });
+    const a = this.current!;
+    this.gw.actors.tell(connAddress(this.ref), { type: 'open', session: a.session, identity: a.identity, durable: a.durable });
   }
 
   /** Runs a route for the client. Rejects with the WireError the client gets. */
@@ -164,12 +175,11 @@ export class Connection {
 
   /** The transport is gone (called once by the protocol handler). */
   ended(resumable: boolean): void {
-    if (this.endedAs) return;
-    this.endedAs = resumable ? 'resumable' : 'final';
+    if (this.ending) return;
+    this.ending = resumable ? 'resumable' : 'final';
     this.gw.forget(this);
     this.gw.actors.tell(connAddress(this.ref), { type: 'closed', resumable });
-    const s = this.session;
-    if (s && !s.durable && !s.materializing) void this.gw.sessions.endLocal(this, s);
+    this.gw.attachments.ended(this);
   }
 
   /** Closes from the server side (kick from an actor, shutdown). */
@@ -184,21 +194,21 @@ export class Connection {
     const gw = this.gw;
     const session = {
       get id() {
-        return c.session!.id;
+        return c.current!.session;
       },
       conn: c.ref,
       get identity() {
-        return c.session!.identity;
+        return c.current!.identity;
       },
     };
     this.ctx = {
       session,
       actors: gw.actors,
       log: gw.log,
-      login: (identity) => gw.sessions.login(c, identity),
-      logout: () => gw.sessions.logout(c),
-      get: <T>(key: string) => c.session!.data[key] as T | undefined,
-      set: (key, value) => gw.sessions.set(c, key, value),
+      login: (identity) => gw.attachments.login(c, identity),
+      logout: () => gw.attachments.logout(c),
+      get: <T>(key: string) => c.current!.data[key] as T | undefined,
+      set: (key, value) => gw.attachments.set(c, key, value),
       entry: (p) => gw.entry(p),
     };
     return this.ctx;
@@ -223,7 +233,7 @@ export class Connection {
       try {
         await gateway.onSessionResume(this.context(), prev);
       } catch (err) {
-        this.gw.log.warn({ err, app: name, session: this.session?.id }, 'onSessionResume failed');
+        this.gw.log.warn({ err, app: name, session: this.current?.session }, 'onSessionResume failed');
       }
     }
   }

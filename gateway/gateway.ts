@@ -16,6 +16,7 @@ import { GatehouseError, ErrorCode } from '../common/errors.js';
 import { CloseCode } from '../protocol/error-codes.js';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
+import { createAttachments } from './attachments.js';
 import { Connection, type GatewayServices, type Protocol, type PushCache } from './connection.js';
 import { runSessionEnd, startHookService } from './hooks.js';
 import { createHttpHandler } from './http.js';
@@ -27,7 +28,6 @@ import { createPomeloHandler } from './pomelo-handler.js';
 import { startRegistry } from './registry.js';
 import { buildRouteTable } from './routes.js';
 import { createSdkFiles } from './sdk-files.js';
-import { SessionService } from './sessions.js';
 import { gatewaySettings } from './settings.js';
 import { TcpTransport, WsTransport } from './transport.js';
 
@@ -69,7 +69,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const metrics = newGatewayMetrics();
   const conns = new Map<string, Connection>();
   const runEnd = (info: Parameters<typeof runSessionEnd>[3]) => runSessionEnd(routes, actors, log, info);
-  const sessions = new SessionService(actors, settings, log, runEnd);
+  const attachments = createAttachments(actors, settings, log, runEnd);
   let stopping = false;
   // Filled once the listeners know their ports; entry answers need them.
   let self: () => import('./registry.js').GatewayRecord = () => {
@@ -83,7 +83,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     log,
     actors,
     routes,
-    sessions,
+    attachments,
     settings,
     metrics,
     entry: (p) => registry!.leastLoaded(p),
