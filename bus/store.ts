@@ -1,7 +1,7 @@
 /**
  * Key/value buckets with revisions: the durable side of gatehouse (actor snapshots, shard leases, membership,
- * sessions). Two implementations pass one contract suite (test/contract/store.contract.ts): JetStream KV
- * (bus/nats/nats-store.ts) and in-memory (bus/memory-store.ts).
+ * sessions). Three implementations pass one contract suite (test/contract/store.contract.test.ts): JetStream KV
+ * (bus/nats/nats-store.ts), in-memory (bus/memory-store.ts) and on-disk LMDB for embedded mode (bus/lmdb-store.ts).
  *
  * Revisions are per-bucket sequence numbers that only grow. Every write that says which revision it expects is a
  * compare-and-set; that revision is the fencing token for leases and snapshots.
@@ -66,7 +66,7 @@ export interface KvBucket {
 }
 
 export interface Store {
-  readonly kind: 'memory' | 'nats';
+  readonly kind: 'memory' | 'nats' | 'lmdb';
   /** Opens (creating if needed) a bucket scoped to this store's prefix. */
   bucket(name: string, opts?: BucketOptions): Promise<KvBucket>;
   close(): Promise<void>;

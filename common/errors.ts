@@ -13,6 +13,7 @@ export const ErrorCode = {
   Conflict: 'CONFLICT',
   StoreError: 'STORE_ERROR',
   BadKey: 'BAD_KEY',
+  StoreLocked: 'STORE_LOCKED',
   // codec
   Decode: 'DECODE',
   Encode: 'ENCODE',
@@ -72,6 +73,19 @@ export class ConflictError extends GatehouseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Conflict, message, options);
     this.name = 'ConflictError';
+  }
+}
+
+/** Another live process holds the on-disk store's data directory (bus/lmdb/lock.ts). */
+export class StoreLockedError extends GatehouseError {
+  constructor(
+    readonly path: string,
+    readonly holderPid: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.StoreLocked, message, options);
+    this.name = 'StoreLockedError';
   }
 }
 

@@ -1,15 +1,16 @@
 /**
- * Invariant 1 (contract), store half: in-memory store and JetStream KV (real nats-server) pass the same tests.
+ * Invariant 1 (contract), store half: the in-memory store, JetStream KV (real nats-server) and the on-disk LMDB store
+ * pass the same tests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvBucket, KvChange, Store } from '../../bus/store.js';
-import { impls, type Env } from '../support/impls.js';
+import { storeImpls, type Env } from '../support/impls.js';
 import { collector, eventually } from '../../dev/wait.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-for (const impl of impls) {
+for (const impl of storeImpls) {
   describe(`store contract [${impl.name}]`, () => {
     let env: Env;
     let store: Store;

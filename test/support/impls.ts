@@ -6,15 +6,19 @@ import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { MemoryKvServer } from '../../bus/memory-store.js';
+import { openLmdbStore } from '../../bus/lmdb-store.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { ManualClock, systemClock, type Clock } from '../../common/clock.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNatsServer } from '../../dev/nats-server.js';
 
 export interface Env {
   connect(prefix: string): Promise<Bus>;
   store(prefix: string): Promise<Store>;
-  /** Lets stored entries age: moves the injected clock (memory) or waits for real time to pass (NATS). */
+  /** Lets stored entries age: moves the injected clock (memory, lmdb) or waits for real time to pass (NATS). */
   age(ms: number): Promise<void>;
   readonly clock: Clock;
   readonly url?: string;
@@ -22,7 +26,7 @@ export interface Env {
 }
 
 export interface Impl {
-  name: 'memory' | 'nats';
+  name: 'memory' | 'nats' | 'lmdb';
   setup(): Promise<Env>;
 }
 
@@ -89,4 +93,41 @@ export const natsImpl: Impl = {
   },
 };
 
+/**
+ * The embedded on-disk store: LMDB in a temporary directory per setup (removed in teardown), its expiry on a
+ * ManualClock; the bus is the in-memory one, as in embedded mode.
+ */
+export const lmdbImpl: Impl = {
+  name: 'lmdb',
+  async setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lmdb-'));
+    const broker = new MemoryBroker();
+    const clock = new ManualClock();
+    const opened: Array<Bus | Store> = [];
+    return {
+      clock,
+      async connect(prefix) {
+        const b = broker.connect({ prefix });
+        opened.push(b);
+        return b;
+      },
+      async store(prefix) {
+        const s = await openLmdbStore({ path: dir, prefix, clock });
+        opened.push(s);
+        return s;
+      },
+      async age(ms) {
+        clock.advance(ms);
+      },
+      async teardown() {
+        await Promise.all(opened.map((o) => o.close()));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
 export const impls: Impl[] = [memoryImpl, natsImpl];
+
+/** The Store contract runs on every Store: the embedded on-disk one too. */
+export const storeImpls: Impl[] = [memoryImpl, natsImpl, lmdbImpl];

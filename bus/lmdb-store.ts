@@ -1,0 +1,61 @@
+/**
+ * On-disk Store for embedded mode, on LMDB (the `lmdb` package: crash-safe, MVCC, prebuilt binaries in the registry
+ * package). Same contract as JetStream KV and the memory store (test/contract/store.contract.test.ts): per-bucket
+ * revisions that only grow, compare-and-set, watch, TTL on an injected clock, listing by pattern, prefix isolation.
+ *
+ * One process per data directory (bus/lmdb/lock.ts: a second one gets StoreLockedError naming the holder's pid);
+ * within a process, every handle on a directory shares one environment (bus/lmdb/files.ts). Layout on disk:
+ * bus/lmdb/record.ts. Writes, durability, watch and expiry: bus/lmdb/bucket.ts.
+ */
+import type { Clock } from '../common/clock.js';
+import { systemClock } from '../common/clock.js';
+import { ClosedError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { silentLogger } from '../common/logger.js';
+import { LmdbBucket } from './lmdb/bucket.js';
+import { acquireEnv, releaseEnv, type LmdbEnv } from './lmdb/files.js';
+import { type BucketOptions, type KvBucket, type Store, assertBucketName } from './store.js';
+
+export { LOCK_FILE } from './lmdb/lock.js';
+
+export interface LmdbStoreOptions {
+  /** The data directory (created if missing). Config `store.path`, default `./data`. */
+  path: string;
+  /** Scopes bucket names, as the NATS prefix does: `<prefix>_<bucket>`. */
+  prefix: string;
+  /** Drives TTL expiry. Shared by all handles on the directory: the first opener's counts. */
+  clock?: Clock;
+  log?: Logger;
+}
+
+class LmdbStore implements Store {
+  readonly kind = 'lmdb' as const;
+  closed = false;
+
+  constructor(
+    private readonly env: LmdbEnv,
+    private readonly prefix: string,
+  ) {}
+
+  async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
+    assertBucketName(name);
+    if (this.closed) throw new ClosedError(`store closed (bucket ${name})`);
+    return new LmdbBucket(name, this.env.state(`${this.prefix}_${name}`, opts?.ttlMs ?? 0), this);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.env.dropWatchers(this);
+    await releaseEnv(this.env);
+  }
+}
+
+/**
+ * Opens the store in `path`. Rejects with StoreLockedError (code STORE_LOCKED) while another live process holds the
+ * directory; a lock left by a dead process is taken over (logged at warn).
+ */
+export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
+  const env = await acquireEnv(opts.path, opts.clock ?? systemClock, opts.log ?? silentLogger);
+  return new LmdbStore(env, opts.prefix);
+}

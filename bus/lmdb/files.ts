@@ -1,0 +1,110 @@
+/**
+ * The LMDB environment of one data directory, shared by every store handle of this process that opens it (nodes of
+ * one embedded process, tests), as MemoryKvServer's state is: one environment, one write queue, one lock file, one
+ * set of bucket states. Closed when its last handle closes.
+ */
+import { mkdirSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Clock } from '../../common/clock.js';
+import { ClosedError, GatehouseError, ErrorCode, errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { BucketState, type LmdbFiles } from './bucket.js';
+import { lockDataDir, type DirLock } from './lock.js';
+
+export class LmdbEnv implements LmdbFiles {
+  failure: unknown = null;
+  closing = false;
+  refs = 0;
+  private readonly states = new Map<string, BucketState>();
+
+  constructor(
+    readonly dir: string,
+    readonly root: RootDatabase<Buffer, string>,
+    readonly data: Database<Buffer, string>,
+    readonly meta: Database<Buffer, string>,
+    private readonly lock: DirLock,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {}
+
+  /** The shared state of a bucket; the first opener's TTL holds (as JetStream and the memory store). */
+  state(full: string, ttlMs: number): BucketState {
+    let s = this.states.get(full);
+    if (!s) this.states.set(full, (s = new BucketState(full, ttlMs, this, this.clock, this.log)));
+    return s;
+  }
+
+  /** A closing handle's watchers stop; other handles' go on. */
+  dropWatchers(owner: object): void {
+    for (const s of this.states.values()) for (const w of s.watchers) if (w.owner === owner) s.watchers.delete(w);
+  }
+
+  assertWritable(): void {
+    if (this.closing) throw new ClosedError(`store ${this.dir} closed`);
+    if (this.failure !== null) {
+      throw new GatehouseError(
+        ErrorCode.StoreError,
+        `store ${this.dir} refused the write: an earlier commit failed (${errorMessage(this.failure)}); restart to reopen`,
+        { cause: this.failure },
+      );
+    }
+  }
+
+  fail(e: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    this.log.error({ err: e, dir: this.dir }, 'LMDB commit failed: the store refuses writes until reopened');
+  }
+
+  /** Waits for queued writes (lmdb-js close does), then releases the directory. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const s of this.states.values()) s.stop();
+    this.states.clear();
+    try {
+      await this.root.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+}
+
+const opened = new Map<string, LmdbEnv>();
+/** Directories whose environment is closing: a new open waits for the close (LMDB must not be opened twice). */
+const closing = new Map<string, Promise<void>>();
+
+export async function acquireEnv(path: string, clock: Clock, log: Logger): Promise<LmdbEnv> {
+  mkdirSync(path, { recursive: true });
+  const dir = realpathSync(resolve(path));
+  await closing.get(dir);
+  let env = opened.get(dir);
+  if (!env) {
+    const lock = lockDataDir(dir, log); // throws StoreLockedError when another process holds it
+    try {
+      // overlappingSync off: the commit promise then resolves after the fsync (see bucket.ts). encoding 'binary': we
+      // lay out the bytes ourselves (record.ts). maxDbs: data and meta.
+      const root = open<Buffer, string>({ path: dir, encoding: 'binary', overlappingSync: false, maxDbs: 4 });
+      const data = root.openDB<Buffer, string>({ name: 'data', encoding: 'binary' });
+      const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+      env = new LmdbEnv(dir, root, data, meta, lock, clock, log);
+    } catch (e) {
+      lock.release();
+      throw new GatehouseError(ErrorCode.StoreError, `cannot open the LMDB store in ${dir}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    opened.set(dir, env);
+    log.info({ dir }, 'LMDB store opened');
+  }
+  env.refs++;
+  return env;
+}
+
+export async function releaseEnv(env: LmdbEnv): Promise<void> {
+  if (--env.refs > 0) return;
+  opened.delete(env.dir);
+  const done = env.close().finally(() => closing.delete(env.dir));
+  closing.set(env.dir, done);
+  await done;
+}
