@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { ActorClient } from '../actors/runtime/client.js';
 import { createNatsBus } from '../bus/nats/nats-bus.js';
 import { createNatsStore } from '../bus/nats/nats-store.js';
-import { DEFAULTS } from '../config/defaults.js';
+import { LOBBY_DEFAULTS } from '../lobby/config.js';
 import { botCapcomId } from '../lobby/bot.js';
 import { indexShardOf, K } from '../lobby/tree.js';
 import { startNatsServer, type NatsServerHandle } from '../dev/nats-server.js';
@@ -159,7 +159,7 @@ try {
   const high = await measureRelays(BOTS);
 
   // 10 000 online: the bots plus a population standing in gates (see the header for how it gets there).
-  const servers = DEFAULTS.lobby.servers.map((type, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, type })).filter((s) => s.type !== 'Rookie');
+  const servers = LOBBY_DEFAULTS.servers.map((type, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, type })).filter((s) => s.type !== 'Rookie');
   const client = new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 10_000 });
   const t1 = Date.now();
   let online = BOTS;
@@ -173,14 +173,14 @@ try {
       const id = botCapcomId('I', n);
       const server = servers[n % servers.length]!.id;
       const loc = [server, `${server}-g${String(1 + (Math.floor(n / servers.length) % 40)).padStart(2, '0')}`];
-      client.tell({ kind: K.playerIndex, id: indexShardOf(id, DEFAULTS.lobby.searchShards) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
+      client.tell({ kind: K.playerIndex, id: indexShardOf(id, LOBBY_DEFAULTS.searchShards) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
       if (n % 500 === 0) await bus.flush();
     }
     online += IDLE;
     log(`${IDLE} more players put in the search index in ${((Date.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
   }
   const indexed = async () => {
-    const counts = await Promise.all(Array.from({ length: DEFAULTS.lobby.searchShards }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
+    const counts = await Promise.all(Array.from({ length: LOBBY_DEFAULTS.searchShards }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
     return counts.reduce((s, c) => s + c.n, 0);
   };
   await eventually(async () => (await indexed()) >= online * 0.98, { timeoutMs: 60_000, intervalMs: 1000, what: 'the search index to hold everyone online' }).catch((err: Error) => log(err.message));

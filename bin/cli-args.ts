@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
+import { BUILTIN_CONFIG_SECTIONS } from '../server/apps.js';
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
@@ -31,6 +32,7 @@ export function parse(argv: string[], extra: Record<string, { type: 'string' | '
   return { flags: values as Flags, positionals };
 }
 
+/** The node's config: the core plus the built-in apps' sections (`lobby.…`), each validated with the rest. */
 export function configFrom(flags: Flags): Config {
-  return loadConfig({ file: flags.config as string | undefined, env: process.env, flags });
+  return loadConfig({ file: flags.config as string | undefined, env: process.env, flags, sections: BUILTIN_CONFIG_SECTIONS });
 }

@@ -1,5 +1,6 @@
 /**
  * Documented defaults, frozen. Ports 0 mean "pick a free one" (tests); the CLI's `start` sets the well-known ports.
+ * Apps' sections have their own defaults (sections.ts).
  */
 import type { Config } from './schema.js';
 
@@ -13,7 +14,7 @@ function deepFreeze<T>(o: T): T {
 
 export const DEFAULTS: Readonly<Config> = deepFreeze({
   prefix: 'gh',
-  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [], builtinApps: ['gateway', 'demo', 'chat', 'lobby'] },
+  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [] },
   // Embedded mode by default: one process, no NATS needed.
   bus: { kind: 'memory' },
   nats: {
@@ -60,18 +61,4 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   },
   log: { level: 'info', pretty: false },
   metrics: { enabled: true, port: 7390 },
-  lobby: {
-    servers: ['Open', 'Open', 'Open', 'Rookie', 'Rookie', 'Rookie', 'Expert', 'Expert', 'Expert', 'Recruiting', 'Recruiting', 'Recruiting'],
-    hr: { Open: { min: 1, max: 999 }, Rookie: { min: 1, max: 30 }, Expert: { min: 31, max: 999 }, Recruiting: { min: 1, max: 999 } },
-    serverCapacity: 2000,
-    gatesPerServer: 40,
-    gateCapacity: 100,
-    citiesPerGate: 40,
-    cityCapacity: 4,
-    circlesPerCity: 4,
-    circleCapacity: 4,
-    reservationMs: 40_000,
-    refreshMs: 15_000,
-    searchShards: 8,
-  },
 });

@@ -1,12 +1,14 @@
 /**
  * Loads the configuration from defaults < JSON file < environment < CLI flags, then validates it. Every error names
- * the field, where the bad value came from (file, env variable or flag) and what is allowed.
+ * the field, where the bad value came from (file, env variable or flag) and what is allowed. Apps' sections
+ * (sections.ts) given in `sections` are layered and validated the same way, under their own top-level keys.
  */
 import { readFileSync } from 'node:fs';
 import type { ZodIssue } from 'zod';
 import { ConfigError } from '../common/errors.js';
 import { DEFAULTS } from './defaults.js';
 import { configSchema, type Config } from './schema.js';
+import type { ConfigSection } from './sections.js';
 
 type Plain = Record<string, unknown>;
 
@@ -19,27 +21,30 @@ export interface ConfigSources {
   flags?: Record<string, string | string[] | boolean | undefined>;
   /** Programmatic overrides (tests, embedding), applied last. */
   overrides?: DeepPartial<Config>;
+  /** Apps' config sections to layer and validate (the wiring's list: server/apps.ts). Without one, its key is unknown. */
+  sections?: readonly ConfigSection[];
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
-/** Leaf paths that are optional strings (no default to infer a type from). */
-const OPTIONAL_STRING_LEAVES = [
-  'node.id',
-  'nats.user',
-  'nats.pass',
-  'nats.token',
-  'nats.tls.certFile',
-  'nats.tls.keyFile',
-  'nats.tls.caFile',
-  'gateway.publicHost',
-  'gateway.tls.certFile',
-  'gateway.tls.keyFile',
-];
-
 type LeafType = 'string' | 'number' | 'boolean' | 'list';
 
-function leafTypes(): Map<string, LeafType> {
+/** Optional leaves (no default to infer a type from). */
+const OPTIONAL_LEAVES: Record<string, LeafType> = {
+  'node.id': 'string',
+  'node.builtinApps': 'list',
+  'nats.user': 'string',
+  'nats.pass': 'string',
+  'nats.token': 'string',
+  'nats.tls.certFile': 'string',
+  'nats.tls.keyFile': 'string',
+  'nats.tls.caFile': 'string',
+  'gateway.publicHost': 'string',
+  'gateway.tls.certFile': 'string',
+  'gateway.tls.keyFile': 'string',
+};
+
+function leafTypes(defaults: Plain): Map<string, LeafType> {
   const out = new Map<string, LeafType>();
   const walk = (o: Plain, path: string) => {
     for (const [k, v] of Object.entries(o)) {
@@ -49,18 +54,14 @@ function leafTypes(): Map<string, LeafType> {
       else out.set(p, typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string');
     }
   };
-  walk(DEFAULTS as unknown as Plain, '');
-  for (const p of OPTIONAL_STRING_LEAVES) out.set(p, 'string');
+  walk(defaults, '');
+  for (const [p, t] of Object.entries(OPTIONAL_LEAVES)) out.set(p, t);
   return out;
 }
 
-const LEAVES = leafTypes();
-/** 'gatewaywsport' → 'gateway.wsPort', for environment variable names. */
-const ENV_INDEX = new Map([...LEAVES.keys()].map((p) => [p.replace(/\./g, '').toLowerCase(), p]));
-
 /** Turns a string from env or a flag into the type the field expects (bad input is left for validation to name). */
-function coerce(path: string, raw: string): unknown {
-  switch (LEAVES.get(path)) {
+function coerce(leaves: Map<string, LeafType>, path: string, raw: string): unknown {
+  switch (leaves.get(path)) {
     case 'number': {
       const n = Number(raw);
       return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
@@ -126,8 +127,23 @@ const FLAG_PATHS: Record<string, string> = {
   'gateway-procs': 'gateway.procs',
 };
 
+/** The defaults and the schema of the core plus the given app sections. */
+function withSections(sections: readonly ConfigSection[]) {
+  const defaults = structuredClone(DEFAULTS) as unknown as Plain;
+  for (const s of sections) {
+    if (s.key in defaults) throw new Error(`config section ${JSON.stringify(s.key)} is declared twice or collides with a core section`);
+    defaults[s.key] = structuredClone(s.defaults);
+  }
+  const schema = sections.length ? configSchema.extend(Object.fromEntries(sections.map((s) => [s.key, s.schema]))) : configSchema;
+  return { defaults, schema };
+}
+
 export function loadConfig(src: ConfigSources = {}): Config {
-  const merged = structuredClone(DEFAULTS) as unknown as Plain;
+  const { defaults, schema } = withSections(src.sections ?? []);
+  const leaves = leafTypes(defaults);
+  /** 'gatewaywsport' → 'gateway.wsPort', for environment variable names. */
+  const envIndex = new Map([...leaves.keys()].map((p) => [p.replace(/\./g, '').toLowerCase(), p]));
+  const merged = structuredClone(defaults);
   const sources = new Map<string, string>();
   const problems: string[] = [];
   const fields: string[] = [];
@@ -138,13 +154,13 @@ export function loadConfig(src: ConfigSources = {}): Config {
   for (const [name, raw] of Object.entries(src.env ?? {})) {
     if (!name.startsWith('GATEHOUSE_') || name === 'GATEHOUSE_CONFIG' || raw === undefined) continue;
     const key = name.slice('GATEHOUSE_'.length).replace(/_/g, '').toLowerCase();
-    const path = ENV_INDEX.get(key);
+    const path = envIndex.get(key);
     if (!path) {
       problems.push(`environment variable ${name}: no such setting (e.g. GATEHOUSE_PREFIX, GATEHOUSE_NATS_SERVERS)`);
       fields.push(name);
       continue;
     }
-    setPath(merged, path, coerce(path, raw), sources, `env ${name}`);
+    setPath(merged, path, coerce(leaves, path, raw), sources, `env ${name}`);
     if (path === 'nats.servers') setPath(merged, 'bus.kind', 'nats', sources, `env ${name}`);
   }
 
@@ -154,28 +170,28 @@ export function loadConfig(src: ConfigSources = {}): Config {
       for (const kv of Array.isArray(raw) ? raw : [String(raw)]) {
         const eq = kv.indexOf('=');
         const path = eq > 0 ? kv.slice(0, eq) : '';
-        if (!LEAVES.has(path)) {
+        if (!leaves.has(path)) {
           problems.push(`--set ${kv}: no such setting ${JSON.stringify(path)} (expected path=value, e.g. gateway.wsPort=9000)`);
           fields.push(path || kv);
           continue;
         }
-        setPath(merged, path, coerce(path, kv.slice(eq + 1)), sources, `flag --set ${kv}`);
+        setPath(merged, path, coerce(leaves, path, kv.slice(eq + 1)), sources, `flag --set ${kv}`);
       }
       continue;
     }
     const path = FLAG_PATHS[flag];
     if (!path) continue; // not a config flag (the CLI owns it)
-    setPath(merged, path, coerce(path, String(raw)), sources, `flag --${flag}`);
+    setPath(merged, path, coerce(leaves, path, String(raw)), sources, `flag --${flag}`);
     if (flag === 'nats') setPath(merged, 'bus.kind', 'nats', sources, `flag --${flag}`);
   }
 
   if (src.overrides) mergeLayer(merged, src.overrides as Plain, sources, 'overrides');
   if (problems.length) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`, fields);
 
-  const parsed = configSchema.safeParse(merged);
-  if (parsed.success) return parsed.data;
+  const parsed = schema.safeParse(merged);
+  if (parsed.success) return parsed.data as Config;
   for (const issue of parsed.error.issues) {
-    const { path, text } = describeIssue(issue, merged);
+    const { path, text } = describeIssue(issue, merged, defaults);
     fields.push(path);
     problems.push(`${path}${sourceOf(path, sources)}: ${text}`);
   }
@@ -196,12 +212,12 @@ function valueAt(o: unknown, path: (string | number)[]): unknown {
   return v;
 }
 
-function describeIssue(issue: ZodIssue, input: unknown): { path: string; text: string } {
+function describeIssue(issue: ZodIssue, input: unknown, defaults: Plain): { path: string; text: string } {
   const path = issue.path.join('.') || '<root>';
   const got = JSON.stringify(valueAt(input, issue.path));
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const parent = valueAt(DEFAULTS, issue.path) as Plain | undefined;
+      const parent = valueAt(defaults, issue.path) as Plain | undefined;
       const allowed = Object.keys(parent ?? {});
       const keys = issue.keys.map((k) => {
         const near = allowed.find((a) => similar(a, k));

@@ -1,6 +1,7 @@
 /**
- * The one typed configuration. Every field is documented here; defaults live in defaults.ts (frozen). Unknown fields
- * are errors (a typo must not silently fall back to a default).
+ * The runtime's typed configuration. Every field is documented here; defaults live in defaults.ts (frozen). Unknown
+ * fields are errors (a typo must not silently fall back to a default). Apps' own settings are not here: each app
+ * declares its section (sections.ts; the lobby's is lobby/config.ts) and loadConfig validates it alongside.
  */
 import { z } from 'zod';
 
@@ -12,14 +13,6 @@ const natsUrl = z
 const port = z.number().int().min(0).max(65535);
 const positiveMs = z.number().int().positive();
 const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected one subject token: A-Z a-z 0-9 _ - (1–64 chars)');
-
-const hrRange = z
-  .object({ min: z.number().int().min(1).max(999), max: z.number().int().min(1).max(999) })
-  .strict()
-  .refine((r) => r.min <= r.max, { message: 'hr range: min must be ≤ max' });
-const count = (max: number) => z.number().int().min(1).max(max);
-
-export const serverTypeSchema = z.enum(['Open', 'Rookie', 'Expert', 'Recruiting']);
 
 export const roleSchema = z.enum(['gateway', 'worker']);
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -42,8 +35,11 @@ export const configSchema = z
          * names; each module exports `app` (or `apps`, a list). Every node of a deployment needs the same apps.
          */
         apps: z.array(z.string().min(1)),
-        /** Which built-in apps this node hosts (every node of a deployment needs the same set). */
-        builtinApps: z.array(z.enum(['gateway', 'demo', 'chat', 'lobby'])),
+        /**
+         * Which built-in apps this node hosts (every node of a deployment needs the same set); all of them when
+         * absent. The names are the wiring's (server/apps.ts), which refuses an unknown one.
+         */
+        builtinApps: z.array(z.string().min(1)).optional(),
       })
       .strict(),
     bus: z.object({ kind: z.enum(['memory', 'nats']) }).strict(),
@@ -130,28 +126,6 @@ export const configSchema = z
     log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),
     /** The node's ops endpoint: /metrics (Prometheus), /status, and a status page. Port 0 picks a free one. */
     metrics: z.object({ enabled: z.boolean(), port: port }).strict(),
-    /** The game lobby tree (lobby/): its shape, capacities and timings. Defaults model the MH3 community servers. */
-    lobby: z
-      .object({
-        /** One entry per server, in order (s01, s02, …): the server's type. */
-        servers: z.array(serverTypeSchema).min(1).max(99),
-        /** Hunter Rank range each server type admits. */
-        hr: z.object({ Open: hrRange, Rookie: hrRange, Expert: hrRange, Recruiting: hrRange }).strict(),
-        serverCapacity: count(100_000),
-        gatesPerServer: count(99),
-        gateCapacity: count(10_000),
-        citiesPerGate: count(99),
-        cityCapacity: count(64),
-        circlesPerCity: count(9),
-        circleCapacity: count(64),
-        /** A reserved city not opened within this time is empty again. */
-        reservationMs: positiveMs,
-        /** Occupied layers re-report counts, re-index and audit members this often (self-healing after failures). */
-        refreshMs: positiveMs,
-        /** Player-search index shards (actors queried in parallel). */
-        searchShards: count(1024),
-      })
-      .strict(),
   })
   .strict();
 

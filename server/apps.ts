@@ -5,20 +5,38 @@ import { demoApp } from '../actors/demo/counter.js';
 import { chatApp } from '../chat/index.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { Config } from '../config/schema.js';
+import { readSection, type ConfigSection } from '../config/sections.js';
 import { gatewayKindsApp } from '../gateway/kinds.js';
-import { createLobbyApp, lobbyApp } from '../lobby/index.js';
+import { createLobbyApp, lobbyApp, lobbyConfig } from '../lobby/index.js';
 import type { App } from '../node-api/app.js';
+
+/** The built-in apps' names (`node.builtinApps` picks among them; all of them by default). */
+export const BUILTIN_APPS = ['gateway', 'demo', 'chat', 'lobby'] as const;
+export type BuiltinApp = (typeof BUILTIN_APPS)[number];
+
+/**
+ * The config sections of the built-in apps (chat and demo have none): whoever loads a node's config passes these to
+ * loadConfig so `lobby.…` settings are layered and validated with the rest.
+ */
+export const BUILTIN_CONFIG_SECTIONS: readonly ConfigSection[] = [lobbyConfig];
+
+const isBuiltin = (name: string): name is BuiltinApp => (BUILTIN_APPS as readonly string[]).includes(name);
 
 export function defaultApps(config?: Config): App[] {
   // gatewayKindsApp on every node: `conn` actors live on gateways, `session` and `identity` actors on workers.
-  const all: Record<string, () => App> = {
+  const all: Record<BuiltinApp, () => App> = {
     gateway: () => gatewayKindsApp,
     demo: () => demoApp,
     chat: () => chatApp,
-    lobby: () => (config ? createLobbyApp(config.lobby) : lobbyApp),
+    lobby: () => (config ? createLobbyApp(readSection(config, lobbyConfig)) : lobbyApp),
   };
-  const chosen = config?.node.builtinApps ?? Object.keys(all);
-  return chosen.map((name) => all[name]!());
+  const chosen = config?.node.builtinApps ?? BUILTIN_APPS;
+  const unknown = chosen.filter((name) => !isBuiltin(name));
+  if (unknown.length) {
+    const names = unknown.map((n) => JSON.stringify(n)).join(', ');
+    throw new ConfigError(`node.builtinApps: no built-in app ${names}; built-in apps: ${BUILTIN_APPS.join(', ')}`, ['node.builtinApps']);
+  }
+  return chosen.filter(isBuiltin).map((name) => all[name]());
 }
 
 const isApp = (a: unknown): a is App =>

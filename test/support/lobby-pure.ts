@@ -6,10 +6,10 @@ import { createActor, type AnyStateMachine, type InputFrom, type SnapshotFrom } 
 import type { ConnRef, Effect } from '../../actors/runtime/effects.js';
 import { ManualClock } from '../../common/clock.js';
 import type { MemberInfo } from '../../lobby/model.js';
-import { DEFAULTS } from '../../config/defaults.js';
+import { LOBBY_DEFAULTS } from '../../lobby/config.js';
 import type { LobbyTree } from '../../lobby/tree.js';
 
-export const TREE: LobbyTree = DEFAULTS.lobby;
+export const TREE: LobbyTree = LOBBY_DEFAULTS;
 
 export interface Pure<M extends AnyStateMachine> {
   send(event: Record<string, unknown> & { type: string }): Effect[];

@@ -13,7 +13,7 @@ import { subjects } from '../../bus/subjects.js';
 import type { Clock } from '../../common/clock.js';
 import { GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import { DEFAULTS } from '../../config/defaults.js';
+import { LOBBY_DEFAULTS } from '../../lobby/config.js';
 import type { GatewayApp, RouteContext } from '../../node-api/gateway-app.js';
 import { lobbyKinds } from '../../lobby/kinds.js';
 import { lobbyGateway } from '../../lobby/routes.js';
@@ -23,7 +23,7 @@ import { startHost, TEST_LIMITS } from './hosts.js';
 
 /** A small tree: three servers (Open, Rookie, Expert) of 6, 3 gates of 4, 4 cities of 4, 2 circle slots of 3. */
 export const SMALL_TREE: LobbyTree = {
-  ...DEFAULTS.lobby,
+  ...LOBBY_DEFAULTS,
   servers: ['Open', 'Rookie', 'Expert'],
   serverCapacity: 6,
   gatesPerServer: 3,

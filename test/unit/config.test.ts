@@ -2,8 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, loadConfig } from '../../config/index.js';
+import { DEFAULTS, loadConfig as loadCore, readSection, type ConfigSources } from '../../config/index.js';
 import { ConfigError } from '../../common/errors.js';
+import { lobbyConfig } from '../../lobby/config.js';
+import { BUILTIN_CONFIG_SECTIONS, defaultApps } from '../../server/apps.js';
+
+/** As a node loads it: the core plus the built-in apps' sections (the lobby's). */
+const loadConfig = (src: ConfigSources = {}) => loadCore({ ...src, sections: BUILTIN_CONFIG_SECTIONS });
+const lobbyOf = (c: ReturnType<typeof loadConfig>) => readSection(c, lobbyConfig);
 
 function file(content: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
@@ -105,7 +111,7 @@ describe('config', () => {
   });
 
   it('has a lobby tree modelled on MH3: 12 servers of 4 types, 40 gates of 100, 40 cities of 4, 4 circles', () => {
-    const l = loadConfig().lobby;
+    const l = lobbyOf(loadConfig());
     expect(l.servers).toHaveLength(12);
     expect(new Set(l.servers)).toEqual(new Set(['Open', 'Rookie', 'Expert', 'Recruiting']));
     expect([l.serverCapacity, l.gatesPerServer, l.gateCapacity, l.citiesPerGate, l.cityCapacity, l.circlesPerCity]).toEqual([2000, 40, 100, 40, 4, 4]);
@@ -116,9 +122,9 @@ describe('config', () => {
 
   it('takes the lobby tree from env and flags, and names bad lobby fields', () => {
     const c = loadConfig({ env: { GATEHOUSE_LOBBY_SERVERS: 'Open,Expert', GATEHOUSE_LOBBY_HR_ROOKIE_MAX: '20' }, flags: { set: ['lobby.refreshMs=2000'] } });
-    expect(c.lobby.servers).toEqual(['Open', 'Expert']);
-    expect(c.lobby.hr.Rookie.max).toBe(20);
-    expect(c.lobby.refreshMs).toBe(2000);
+    expect(lobbyOf(c).servers).toEqual(['Open', 'Expert']);
+    expect(lobbyOf(c).hr.Rookie.max).toBe(20);
+    expect(lobbyOf(c).refreshMs).toBe(2000);
     expect(errorOf(() => loadConfig({ env: { GATEHOUSE_LOBBY_SERVERS: 'Open,Casual' } })).message).toContain('lobby.servers.1');
     expect(errorOf(() => loadConfig({ flags: { set: ['lobby.hr.Expert.min=1000'] } })).fields).toContain('lobby.hr.Expert.min');
   });
@@ -143,5 +149,20 @@ describe('config', () => {
     expect(errorOf(() => loadConfig({ flags: { set: ['cluster.migration.handoverWindowActors=0'] } })).fields).toContain('cluster.migration.handoverWindowActors');
     expect(errorOf(() => loadConfig({ flags: { set: ['cluster.migration.chunkBytes=10'] } })).message).toContain('cluster.migration.chunkBytes');
     expect(errorOf(() => loadConfig({ file: file({ cluster: { migration: { window: 1 } } }) })).message).toContain('unknown field "window"');
+  });
+
+  it('leaves app sections to their apps: without the lobby section `lobby` is unknown and the lobby gets its defaults', () => {
+    expect(errorOf(() => loadCore({ file: file({ lobby: { refreshMs: 1 } }) })).message).toContain('unknown field "lobby"');
+    expect(readSection(loadCore(), lobbyConfig)).toBe(lobbyConfig.defaults);
+    expect(errorOf(() => loadConfig({ file: file({ lobby: { refreshMs: 0 } }) })).message).toMatch(/lobby\.refreshMs \(from file .*gatehouse\.json\)/);
+    expect(errorOf(() => loadConfig({ file: file({ lobby: { gates: 1 } }) })).message).toContain('unknown field "gates"');
+  });
+
+  it('takes built-in app names as strings; the wiring names an unknown one', () => {
+    expect(loadConfig({ flags: { set: ['node.builtinApps=demo,chat'] } }).node.builtinApps).toEqual(['demo', 'chat']);
+    expect(defaultApps(loadConfig()).map((a) => a.name)).toEqual(['gateway', 'demo', 'chat', 'lobby']);
+    const e = errorOf(() => defaultApps(loadConfig({ env: { GATEHOUSE_NODE_BUILTIN_APPS: 'demo,lobbby' } })));
+    expect(e.message).toContain('node.builtinApps: no built-in app "lobbby"');
+    expect(e.fields).toEqual(['node.builtinApps']);
   });
 });

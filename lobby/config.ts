@@ -1,0 +1,65 @@
+/**
+ * The lobby's config section (`lobby`): the tree's shape, capacities and timings. The wiring hands it to loadConfig
+ * (server/apps.ts), so a file's `"lobby": {…}`, GATEHOUSE_LOBBY_* variables and `--set lobby.refreshMs=2000` set it,
+ * and a bad value fails at start naming the field and where it came from. Defaults model the MH3 community servers.
+ */
+import { z } from 'zod';
+import type { ConfigSection } from '../config/sections.js';
+import { SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
+
+const positiveMs = z.number().int().positive();
+const count = (max: number) => z.number().int().min(1).max(max);
+const hrRange = z
+  .object({ min: z.number().int().min(1).max(999), max: z.number().int().min(1).max(999) })
+  .strict()
+  .refine((r) => r.min <= r.max, { message: 'hr range: min must be ≤ max' });
+
+const serverTypeSchema = z.enum(SERVER_TYPES as [ServerType, ...ServerType[]]);
+
+export const lobbyConfigSchema = z
+  .object({
+    /** One entry per server, in order (s01, s02, …): the server's type. */
+    servers: z.array(serverTypeSchema).min(1).max(99),
+    /** Hunter Rank range each server type admits. */
+    hr: z.object({ Open: hrRange, Rookie: hrRange, Expert: hrRange, Recruiting: hrRange }).strict(),
+    serverCapacity: count(100_000),
+    gatesPerServer: count(99),
+    gateCapacity: count(10_000),
+    citiesPerGate: count(99),
+    cityCapacity: count(64),
+    circlesPerCity: count(9),
+    circleCapacity: count(64),
+    /** A reserved city not opened within this time is empty again. */
+    reservationMs: positiveMs,
+    /** Occupied layers re-report counts, re-index and audit members this often (self-healing after failures). */
+    refreshMs: positiveMs,
+    /** Player-search index shards (actors queried in parallel). */
+    searchShards: count(1024),
+  })
+  .strict();
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** The MH3 tree: 12 servers of four types with 2000 places, 40 gates of 100, 40 cities of 4, 4 circles of 4. */
+export const LOBBY_DEFAULTS: LobbyTree = deepFreeze({
+  servers: ['Open', 'Open', 'Open', 'Rookie', 'Rookie', 'Rookie', 'Expert', 'Expert', 'Expert', 'Recruiting', 'Recruiting', 'Recruiting'],
+  hr: { Open: { min: 1, max: 999 }, Rookie: { min: 1, max: 30 }, Expert: { min: 31, max: 999 }, Recruiting: { min: 1, max: 999 } },
+  serverCapacity: 2000,
+  gatesPerServer: 40,
+  gateCapacity: 100,
+  citiesPerGate: 40,
+  cityCapacity: 4,
+  circlesPerCity: 4,
+  circleCapacity: 4,
+  reservationMs: 40_000,
+  refreshMs: 15_000,
+  searchShards: 8,
+});
+
+export const lobbyConfig: ConfigSection<LobbyTree> = { key: 'lobby', schema: lobbyConfigSchema, defaults: LOBBY_DEFAULTS };
