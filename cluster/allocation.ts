@@ -5,6 +5,7 @@
  * promises. Pure and deterministic: every node computes the same answer from the same inputs.
  */
 import { hashId } from '../bus/subjects.js';
+import { parseShardKey, shardKey } from '../actors/runtime/shard-key.js';
 
 export interface NodeWeight {
   id: string;
@@ -17,13 +18,10 @@ export interface ShardUnit {
 }
 
 export function unitKey(u: ShardUnit): string {
-  return `${u.kind}.${u.shard}`;
+  return shardKey(u.kind, u.shard);
 }
 
-export function parseUnitKey(key: string): ShardUnit {
-  const dot = key.lastIndexOf('.');
-  return { kind: key.slice(0, dot), shard: Number(key.slice(dot + 1)) };
-}
+export const parseUnitKey: (key: string) => ShardUnit = parseShardKey;
 
 /** murmur3's finalizer: FNV-1a alone leaves similar strings (node-1|room.3, node-1|room.4) correlated. */
 function fmix(h: number): number {

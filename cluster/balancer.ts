@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.js';
 import type { KvBucket } from '../bus/store.js';
 import type { Clock } from '../common/clock.js';
-import { allocate, allUnits, parseUnitKey, plan, type LeaseView, type NodeWeight } from './allocation.js';
+import { allocate, allUnits, parseUnitKey, plan, unitKey, type LeaseView, type NodeWeight } from './allocation.js';
 import { callNode } from './control.js';
 import type { LeaseTable } from './leases.js';
 import type { MoveStats, MoveUnit } from './migration.js';
@@ -114,7 +114,7 @@ export class Balancer {
       // A stopping leader leaves unfinished moves to the next one (stale 'moving' leases are reverted after
       // moveTimeoutMs); reverting now could undo a move that is about to complete.
       for (const u of this.stopped ? [] : units) {
-        const key = `${u.kind}.${u.shard}`;
+        const key = unitKey(u);
         const cur = leases.get(key);
         if (cur?.lease.st === 'moving' && cur.lease.mid === mid) await this.revert(key, alive, target);
       }
