@@ -64,7 +64,6 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     { bus: controlBus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
     { maxConcurrentMoves: c.maxConcurrentMoves, moveTimeoutMs: Math.max(30_000, c.deadAfterMs * 4) },
   );
-  host.onProbe = migrator.onProbe;
 
   let stopped = false;
   let resolveDrained!: () => void;

@@ -21,7 +21,6 @@ import type { Bus } from '../bus/bus.js';
 import { decode, encode } from '../bus/codec.js';
 import { subjects } from '../bus/subjects.js';
 import type { Clock } from '../common/clock.js';
-import { GatehouseError } from '../common/errors.js';
 import type { ActorHost } from '../actors/runtime/host.js';
 import type { CellImage } from '../actors/runtime/cell.js';
 import type { Envelope } from '../actors/runtime/envelope.js';
@@ -96,9 +95,6 @@ export interface MoveStats {
 }
 
 export class Migrator {
-  /** moveId → unit key → nodes whose probe arrived here. */
-  private readonly probes = new Map<string, Map<string, Set<string>>>();
-  private readonly waiters = new Set<() => void>();
   /** Unit keys with a move in progress on this node (either side, a claim per move): the reconcile loop leaves them
    * alone. */
   private readonly active = new CountedSet();
@@ -113,55 +109,14 @@ export class Migrator {
     return this.active.has(key);
   }
 
-  readonly onProbe = (kind: string, shard: number, payload: Uint8Array): void => {
-    let p: { n?: unknown; mid?: unknown };
-    try {
-      p = decode(payload);
-    } catch {
-      return;
-    }
-    if (typeof p?.n !== 'string' || typeof p.mid !== 'string') return;
-    let byUnit = this.probes.get(p.mid);
-    if (!byUnit) this.probes.set(p.mid, (byUnit = new Map()));
-    const key = `${kind}.${shard}`;
-    let nodes = byUnit.get(key);
-    if (!nodes) byUnit.set(key, (nodes = new Set()));
-    nodes.add(p.n);
-    for (const w of [...this.waiters]) w();
-  };
-
-  /** Any node: publish a probe on each unit's subject, flushed before we answer. */
-  async probe(units: ShardUnit[], mid: string): Promise<void> {
-    const payload = encode({ n: this.ctx.nodeId, mid });
-    for (const u of units) this.ctx.bus.publish(subjects.probe(u.kind, u.shard), payload);
-    await this.ctx.bus.flush();
+  /** Any node: publish a probe on each unit's subject, flushed before we answer. The probes arrive in the hosts'
+   * shard inboxes (host.probes). */
+  probe(units: ShardUnit[], mid: string): Promise<void> {
+    return this.ctx.host.probes.publish(units, mid);
   }
 
   private waitProbes(mid: string, keys: string[], nodes: string[]): Promise<void> {
-    const missing = () => {
-      const byUnit = this.probes.get(mid);
-      const out: string[] = [];
-      for (const k of keys) for (const n of nodes) if (!byUnit?.get(k)?.has(n)) out.push(`${k}<-${n}`);
-      return out;
-    };
-    if (missing().length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (missing().length) return;
-        cleanup();
-        resolve();
-      };
-      const timer = this.ctx.clock.setTimeout(() => {
-        cleanup();
-        const m = missing();
-        reject(new GatehouseError('MOVE_ABORTED', `probes missing after ${this.o.probeTimeoutMs} ms: ${m.slice(0, 5).join(', ')}${m.length > 5 ? '…' : ''}`));
-      }, this.o.probeTimeoutMs);
-      const cleanup = () => {
-        this.waiters.delete(check);
-        this.ctx.clock.clearTimeout(timer);
-      };
-      this.waiters.add(check);
-    });
+    return this.ctx.host.probes.wait(mid, keys, nodes, this.o.probeTimeoutMs);
   }
 
   /** New owner: runs the whole move of `units` from `from` to this node. */
@@ -245,7 +200,7 @@ export class Migrator {
         this.active.delete(k);
         host.moving.delete(k);
       }
-      this.probes.delete(mid);
+      host.probes.forget(mid);
     }
   }
 
@@ -328,7 +283,7 @@ export class Migrator {
         this.active.delete(k);
         host.moving.delete(k);
       }
-      this.probes.delete(mid);
+      host.probes.forget(mid);
     }
   }
 

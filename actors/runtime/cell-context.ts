@@ -10,6 +10,7 @@ import type { Envelope, Reply } from './envelope.js';
 import type { SnapshotStore } from './snapshots.js';
 import type { TraceTaps } from './trace.js';
 import type { RuntimeMetrics } from './metrics.js';
+import type { Wakeable } from './wake-queue.js';
 
 /** 'active'/'closed': an instance started or left. 'adopted': a migrated actor became available here (dormant). */
 export type LifecycleHook = (event: 'active' | 'closed' | 'adopted', kind: string, id: string, node: string) => void;
@@ -23,24 +24,35 @@ export interface RuntimeLimits {
   askTimeoutMs: number;
 }
 
+/** Effects leaving the node (EffectSink): a committed turn's replies and pushes. */
+export interface CellEffects {
+  respond(msg: BusMsg, reply: Reply): void;
+  push(to: ConnRef[], route: string, body: unknown): void;
+}
+
+/** What a cell asks of the registry holding it (CellRegistry). */
+export interface CellHome {
+  /** The cell has left memory (passivated, fenced, handed over): forget it (only if it is still this cell). */
+  removed(kind: string, id: string, cell: object): void;
+  /** A dormant (migrated, not yet restored) cell has work: call its `wake()` soon, in a batch with others; `urgent`
+   * when an asker is waiting (those go first). */
+  wakeLater(cell: Wakeable, urgent?: boolean): void;
+  /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
+  redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
+}
+
 export interface CellContext {
   readonly nodeId: string;
   readonly clock: Clock;
   readonly log: Logger;
   readonly client: ActorClient;
-  readonly snapshots?: SnapshotStore;
+  /** Set by the host's start() when a kind is durable. */
+  snapshots?: SnapshotStore;
   readonly taps: TraceTaps;
   readonly limits: RuntimeLimits;
   readonly metrics: RuntimeMetrics;
-  respond(msg: BusMsg, reply: Reply): void;
-  push(to: ConnRef[], route: string, body: unknown): void;
-  /** The cell has left memory (passivated, fenced, handed over): forget it (only if it is still this cell). */
-  removed(kind: string, id: string, cell: object): void;
   /** Observes instances starting and leaving (tests check "never two live instances" with it). */
   readonly lifecycle?: LifecycleHook;
-  /** A dormant (migrated, not yet restored) cell has work: call its `wake()` soon, in a batch with others; `urgent`
-   * when an asker is waiting (those go first). */
-  wakeLater(cell: { wake(): void }, urgent?: boolean): void;
-  /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
-  redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
+  readonly effects: CellEffects;
+  readonly home: CellHome;
 }

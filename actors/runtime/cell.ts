@@ -1,36 +1,81 @@
 /**
- * One actor on this node: its lifecycle around CellRunner's turns. It activates on its first message (loading its
- * stored state, or from a migration image), sleeps as a dormant image until then when it was adopted, passivates when
- * idle, and hands itself over (state plus unprocessed messages) when its shard moves.
+ * One actor on this node: its lifecycle (cell-lifecycle.ts) around the turns its TurnRunner runs (turn-runner.ts).
+ * It activates on its first message (loading its stored state, or from a migration image), sleeps as a dormant
+ * image until then when it was adopted, passivates when idle, writes its state, and hands itself over (state plus
+ * unprocessed messages) when its shard moves. The cell owns its runner and is the runner's TurnOwner.
  */
 import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
-import { CellRunner, SEEN_MAX, type AnySnapshot, type CellImage, type Item } from './cell-runner.js';
+import type { CellContext } from './cell-context.js';
+import { ACTIVE, CLOSED, NEW, STARTING, STOPPED, type CellImage, type CellLifecycle } from './cell-lifecycle.js';
 import type { Envelope } from './envelope.js';
-import { isDurable } from './kind.js';
+import { isDurable, type ActorKind } from './kind.js';
 import { SeenMarks } from './seen.js';
+import type { StoredActor } from './snapshots.js';
 import type { PersistedTimer } from './timers.js';
+import { SEEN_MAX, TurnRunner, type AnySnapshot, type Item, type TurnOwner } from './turn-runner.js';
 
-export type { CellImage, CellState } from './cell-runner.js';
+export type { CellImage, CellLifecycle } from './cell-lifecycle.js';
 
-export class ActorCell extends CellRunner {
+export class ActorCell implements TurnOwner {
+  private life: CellLifecycle = NEW;
+  lastActive: number;
+  revision = 0;
+  private readonly runner: TurnRunner;
+  /** Batched persistence: changes not written yet, and the timer that will write them. */
+  private dirty = false;
+  private flushTimer: unknown;
+
+  constructor(
+    private readonly ctx: CellContext,
+    readonly kind: ActorKind,
+    readonly id: string,
+  ) {
+    this.lastActive = ctx.clock.now();
+    this.runner = new TurnRunner(this, ctx, kind, id);
+  }
+
+  get lifecycle(): CellLifecycle {
+    return this.life;
+  }
+
+  get queued(): number {
+    return this.runner.mailbox.length;
+  }
+
+  get busy(): boolean {
+    const t = this.life.type;
+    return this.runner.busy || t === 'starting' || t === 'waking';
+  }
+
+  get pendingTimers(): number {
+    return this.runner.pendingTimers;
+  }
+
+  get isDormant(): boolean {
+    const t = this.life.type;
+    return t === 'dormant' || t === 'waking';
+  }
+
   /** Accepts a message from the bus (or from a hand-over). */
   deliver(env: Envelope, msg: BusMsg): void {
     this.ctx.metrics.received++;
-    if (this.dormant && this.seen && env.s !== undefined && env.q !== undefined) {
-      const last = this.seen.get(env.s);
+    const t = this.life.type;
+    const seen = this.runner.seen;
+    if ((t === 'dormant' || t === 'waking') && seen && env.s !== undefined && env.q !== undefined) {
+      const last = seen.get(env.s);
       if (last !== undefined && env.q <= last) {
         this.ctx.metrics.duplicates++;
         return;
       }
     }
-    if (this.mailbox.length >= this.ctx.limits.mailboxLimit) {
+    if (this.runner.mailbox.length >= this.ctx.limits.mailboxLimit) {
       this.ctx.metrics.busy++;
       if (msg.reply) {
         this.reply(msg, { code: ErrorCode.Busy, message: `${this.kind.name}/${this.id} mailbox is full` });
       } else {
         this.ctx.metrics.droppedTells++;
-        this.log.warn({ limit: this.ctx.limits.mailboxLimit }, 'mailbox full: tell dropped');
+        this.runner.log.warn({ limit: this.ctx.limits.mailboxLimit }, 'mailbox full: tell dropped');
       }
       return;
     }
@@ -39,28 +84,29 @@ export class ActorCell extends CellRunner {
 
   /** Activates without a message (pinned actors created by their node), optionally with an explicit input. */
   touch(input?: unknown): void {
-    if (input !== undefined) this.inputOverride = input;
-    if (this.state === 'new') this.activate();
+    if (input !== undefined) this.runner.input = input;
+    const t = this.life.type;
+    if (t === 'new' || t === 'dormant') this.activate();
   }
 
   /** Starts the actor from a hand-over or stored image instead of loading it. */
   restore(image: CellImage): void {
-    this.dormant = undefined;
-    this.state = 'activating';
+    this.life = STARTING;
     this.start(image.record, image.revision);
     const p = this.kind.persistence;
     if (image.dirty && typeof p === 'object') this.markDirty(p.batchMs);
-    for (const q of image.queued) this.mailbox.push({ k: 'msg', env: q.env, msg: q.msg });
-    this.pump();
+    for (const q of image.queued) this.runner.mailbox.push({ k: 'msg', env: q.env, msg: q.msg });
+    this.runner.pump();
   }
 
-  protected enqueue(item: Item): void {
-    this.mailbox.push(item);
+  enqueue(item: Item): void {
+    this.runner.mailbox.push(item);
     this.lastActive = this.ctx.clock.now();
-    const ask = item.k === 'msg' && item.msg.reply !== undefined;
-    if (this.state === 'new') this.activate(ask);
-    else if (ask && this.dormant && this.state === 'activating') this.ctx.wakeLater(this, true); // an asker now waits
-    else this.pump();
+    const t = this.life.type;
+    if (t === 'new' || t === 'dormant') this.activate(item.k === 'msg' && item.msg.reply !== undefined);
+    else if (t === 'waking') {
+      if (item.k === 'msg' && item.msg.reply !== undefined) this.ctx.home.wakeLater(this, true); // an asker now waits
+    } else if (t !== 'starting') this.runner.pump(); // starting: the messages wait until the actor has started
   }
 
   /**
@@ -68,39 +114,35 @@ export class ActorCell extends CellRunner {
    * migration moves are idle. The first message (or `touch`) restores it; until then the image is all there is.
    */
   setDormant(image: () => CellImage, seen?: Array<[string, number]>): void {
-    this.dormant = image;
+    this.life = { type: 'dormant', image };
     // The dedupe marks travel beside the image, so a dormant actor drops replayed duplicates without a restore.
-    if (seen?.length) this.seen = new SeenMarks(seen, SEEN_MAX);
+    if (seen?.length) this.runner.seen = new SeenMarks(seen, SEEN_MAX);
   }
 
   /** Host: restores a dormant actor whose first message is waiting (queued by `activate`). */
   wake(): void {
-    if (this.state !== 'activating' || !this.dormant) return; // closed or handed over meanwhile
-    const image = this.dormant();
-    const queued = this.mailbox.drain();
+    if (this.life.type !== 'waking') return; // closed or handed over meanwhile
+    const image = this.life.image();
+    const queued = this.runner.mailbox.drain();
     this.restore(image);
     // Messages that arrived before the restore go after the image's own queued messages.
-    for (const item of queued) this.mailbox.push(item);
-    this.pump();
-  }
-
-  get isDormant(): boolean {
-    return this.dormant !== undefined;
+    for (const item of queued) this.runner.mailbox.push(item);
+    this.runner.pump();
   }
 
   private activate(ask = false): void {
-    if (this.dormant) {
+    if (this.life.type === 'dormant') {
       // Restoring costs tens of µs; right after a migration thousands of adopted actors get their first message in
       // one read from the socket. The host restores them in batches between turns of the event loop, so the next
       // shard's hand-over (on the control connection) is not kept waiting behind all of them.
-      this.state = 'activating';
-      this.ctx.wakeLater(this, ask);
+      this.life = { type: 'waking', image: this.life.image };
+      this.ctx.home.wakeLater(this, ask);
       return;
     }
-    this.state = 'activating';
+    this.life = STARTING;
     if (!isDurable(this.kind)) {
       this.start(null, 0);
-      this.pump();
+      this.runner.pump();
       return;
     }
     const store = this.ctx.snapshots;
@@ -108,48 +150,65 @@ export class ActorCell extends CellRunner {
     store.load(this.kind.name, this.id).then(
       (r) => {
         this.start(r?.record ?? null, r?.revision ?? 0);
-        this.pump();
+        this.runner.pump();
       },
       (err) => {
-        this.log.error({ err }, 'cannot load stored state; failing queued requests');
+        this.runner.log.error({ err }, 'cannot load stored state; failing queued requests');
         this.close({ code: ErrorCode.StoreError, message: `cannot load state of ${this.kind.name}/${this.id}: ${errorMessage(err)}` });
       },
     );
   }
 
+  private start(record: StoredActor | null, revision: number): void {
+    this.revision = revision;
+    const err = this.runner.start(record);
+    if (err !== undefined) {
+      this.runner.log.error({ err }, 'cannot start actor from its state');
+      this.close({ code: ErrorCode.ActorFailed, message: `${this.kind.name}/${this.id} cannot start: ${errorMessage(err)}` });
+      return;
+    }
+    this.life = ACTIVE;
+    this.ctx.metrics.activations++;
+    this.ctx.lifecycle?.('active', this.kind.name, this.id, this.ctx.nodeId);
+  }
+
+  escalate(): void {
+    this.life = STOPPED;
+  }
+
   /** Whether the host may passivate this actor now. */
   idleSince(now: number): boolean {
-    if (this.busy || (this.timersObj?.size ?? 0) > 0 || this.flushTimer !== undefined) return false;
+    if (this.busy || this.runner.pendingTimers > 0 || this.flushTimer !== undefined) return false;
     if (now - this.lastActive < (this.kind.passivateAfterMs ?? this.ctx.limits.passivateAfterMs)) return false;
+    const t = this.life.type;
     // A dormant durable actor's image equals its stored snapshot (unsaved changes are restored at once): it may go.
-    if (this.dormant) return isDurable(this.kind);
-    if (this.state === 'stopped') return true;
-    if (this.state !== 'active') return false;
-    const snap = this.actor!.getSnapshot() as AnySnapshot;
+    if (t === 'dormant') return isDurable(this.kind);
+    if (t === 'stopped') return true;
+    if (t !== 'active') return false;
+    const snap = this.runner.actor!.getSnapshot() as AnySnapshot;
     if (this.kind.canPassivate) return this.kind.canPassivate(snap as never);
     return isDurable(this.kind) || snap.status === 'done';
   }
 
   /** Passivates through the mailbox, after anything already queued. */
   passivate(): void {
-    if (this.dormant && this.state === 'new') {
-      this.dormant = undefined;
-      this.state = 'closed';
+    if (this.life.type === 'dormant') {
+      this.life = CLOSED;
       this.ctx.metrics.passivations++;
-      this.ctx.removed(this.kind.name, this.id, this);
+      this.ctx.home.removed(this.kind.name, this.id, this);
       return;
     }
     this.enqueue({ k: 'task', run: () => this.deactivate(false) });
   }
 
-  protected async deactivate(forget: boolean): Promise<void> {
-    if (this.state === 'closed') return;
+  async deactivate(forget: boolean): Promise<void> {
+    if (this.life.type === 'closed') return;
     if (this.dirty) await this.flush();
-    if (forget && isDurable(this.kind) && this.revision > 0 && this.state === 'active') {
+    if (forget && isDurable(this.kind) && this.revision > 0 && this.life.type === 'active') {
       try {
         await this.ctx.snapshots!.remove(this.kind.name, this.id, this.revision);
       } catch (err) {
-        this.log.warn({ err }, 'could not delete stored state');
+        this.runner.log.warn({ err }, 'could not delete stored state');
       }
     }
     this.ctx.metrics.passivations++;
@@ -161,25 +220,20 @@ export class ActorCell extends CellRunner {
    * host, which delivers them to a fresh instance.
    */
   close(error?: WireError): void {
-    if (this.state === 'closed') return;
+    if (this.life.type === 'closed') return;
     this.markClosed();
-    try {
-      this.actor?.stop();
-    } catch {
-      /* stopping an errored actor */
-    }
-    this.ctx.removed(this.kind.name, this.id, this);
-    if (this.afterTurn) {
+    this.runner.stopActor();
+    this.ctx.home.removed(this.kind.name, this.id, this);
+    const take = this.runner.takeAfterTurn();
+    if (take) {
       // A hand-over was waiting for this cell: it takes the queued messages with it.
-      const take = this.afterTurn;
-      this.afterTurn = undefined;
       take();
       return;
     }
-    for (const item of this.mailbox.drain()) {
+    for (const item of this.runner.mailbox.drain()) {
       if (item.k !== 'msg') continue;
       if (error) this.reply(item.msg, error);
-      else this.ctx.redeliver(this.kind.name, this.id, item.env, item.msg);
+      else this.ctx.home.redeliver(this.kind.name, this.id, item.env, item.msg);
     }
   }
 
@@ -191,7 +245,7 @@ export class ActorCell extends CellRunner {
     const now = this.handOverNow();
     if (now) return Promise.resolve(now);
     // In a turn (or loading its state): after it, before the next one.
-    return new Promise((resolve) => (this.afterTurn = () => resolve(this.take())));
+    return new Promise((resolve) => this.runner.afterThisTurn(() => resolve(this.take())));
   }
 
   /**
@@ -199,19 +253,26 @@ export class ActorCell extends CellRunner {
    * undefined when a turn must end first (then use handOver()).
    */
   handOverNow(): CellImage | undefined {
-    if (this.dormant) {
+    const life = this.life;
+    if (life.type === 'dormant' || life.type === 'waking') {
       // Never restored here (possibly waiting for the host to wake it): the image goes on as it came, with any
       // message that arrived meanwhile.
-      const image = this.withQueued(this.dormant());
-      this.dormant = undefined;
+      const image = this.withQueued(life.image());
       this.markClosed();
-      this.ctx.removed(this.kind.name, this.id, this);
+      this.ctx.home.removed(this.kind.name, this.id, this);
       return image;
     }
-    if (this.state === 'new' || this.state === 'closed') return { record: null, revision: 0, queued: [] };
+    if (life.type === 'new' || life.type === 'closed') return { record: null, revision: 0, queued: [] };
     // Jump the queue: queued messages travel with the image instead of being processed here.
-    if (!this.inTurn && this.state !== 'activating') return this.take();
+    if (!this.runner.inTurn && life.type !== 'starting') return this.take();
     return undefined;
+  }
+
+  /** The actor's state as stored or handed over. */
+  image(): CellImage {
+    const life = this.life;
+    if (life.type === 'dormant' || life.type === 'waking') return life.image();
+    return { record: this.runner.record(), revision: this.revision, queued: [], dirty: this.dirty };
   }
 
   private take(): CellImage {
@@ -219,21 +280,15 @@ export class ActorCell extends CellRunner {
     this.markClosed();
     // Stopping only matters for pending timers (children are not used); skipping it saves ~17 µs an actor
     // when a migration hands over thousands.
-    if (image.record?.t.length) {
-      try {
-        this.actor?.stop();
-      } catch {
-        /* errored */
-      }
-    }
-    this.ctx.removed(this.kind.name, this.id, this);
+    if (image.record?.t.length) this.runner.stopActor();
+    this.ctx.home.removed(this.kind.name, this.id, this);
     return this.withQueued(image);
   }
 
   /** No more turns: its 'closed' event if it was live, no batched write pending. */
   private markClosed(): void {
-    const wasLive = this.state === 'active' || this.state === 'stopped';
-    this.state = 'closed';
+    const wasLive = this.life.type === 'active' || this.life.type === 'stopped';
+    this.life = CLOSED;
     if (wasLive) this.ctx.lifecycle?.('closed', this.kind.name, this.id, this.ctx.nodeId);
     if (this.flushTimer !== undefined) this.ctx.clock.clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
@@ -241,13 +296,17 @@ export class ActorCell extends CellRunner {
 
   /** The image with the messages received and not processed here appended (they travel with it). */
   private withQueued(image: CellImage): CellImage {
-    for (const item of this.mailbox.drain()) if (item.k === 'msg') image.queued.push({ env: item.env, msg: item.msg });
+    for (const item of this.runner.mailbox.drain()) if (item.k === 'msg') image.queued.push({ env: item.env, msg: item.msg });
     return image;
+  }
+
+  private reply(msg: BusMsg, e: WireError): void {
+    if (msg.reply) this.ctx.effects.respond(msg, { ok: false, e });
   }
 
   // ---- persistence ----------------------------------------------------------------------------------------------
 
-  protected async persist(): Promise<'ok' | 'fenced' | Error> {
+  async persist(): Promise<'ok' | 'fenced' | Error> {
     try {
       this.revision = await this.ctx.snapshots!.save(this.kind.name, this.id, this.image().record!, this.revision);
       this.ctx.metrics.persisted++;
@@ -258,21 +317,20 @@ export class ActorCell extends CellRunner {
     }
   }
 
-  protected unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
+  unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
     if (res === 'fenced') {
       this.ctx.metrics.fenced++;
-      this.log.warn({ revision: this.revision, event: label }, 'snapshot write fenced: a newer instance owns this actor; leaving');
+      this.runner.log.warn({ revision: this.revision, event: label }, 'snapshot write fenced: a newer instance owns this actor; leaving');
       if (msg?.reply) this.reply(msg, { code: ErrorCode.NotOwner, message: `${this.kind.name}/${this.id} moved; retry` });
       this.close();
       return;
     }
-    this.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
+    this.runner.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
     if (msg?.reply) this.reply(msg, { code: ErrorCode.StoreError, message: `state of ${this.kind.name}/${this.id} not saved: ${res.message}` });
-    this.actor?.stop();
-    this.actor = this.createX(this.kind.machine.getPersistedSnapshot(prev as never), timersBefore);
+    this.runner.rollback(prev, timersBefore);
   }
 
-  protected markDirty(batchMs: number): void {
+  markDirty(batchMs: number): void {
     this.dirty = true;
     if (this.flushTimer !== undefined) return;
     this.flushTimer = this.ctx.clock.setTimeout(() => {
@@ -282,14 +340,14 @@ export class ActorCell extends CellRunner {
   }
 
   private async flush(): Promise<void> {
-    if (!this.dirty || this.state !== 'active') return;
+    if (!this.dirty || this.life.type !== 'active') return;
     this.dirty = false;
     const res = await this.persist();
     if (res === 'fenced') {
       this.ctx.metrics.fenced++;
       this.close();
     } else if (res !== 'ok') {
-      this.log.warn({ err: res }, 'batched snapshot write failed; will retry');
+      this.runner.log.warn({ err: res }, 'batched snapshot write failed; will retry');
       const p = this.kind.persistence;
       if (typeof p === 'object') this.markDirty(p.batchMs);
     }

@@ -27,13 +27,17 @@ function stubContext() {
     taps: { active: false } as CellContext['taps'],
     limits: { mailboxLimit: 100, maxRestarts: 3, restartWindowMs: 10_000, passivateAfterMs: 60_000, askTimeoutMs: 1000 },
     metrics: newRuntimeMetrics(),
-    respond: (_msg, reply) => replies.push(reply),
-    push: () => undefined,
-    removed: () => undefined,
-    redeliver: () => undefined,
-    wakeLater: (cell, u) => {
-      toWake.push(cell);
-      urgent.push(u === true);
+    effects: {
+      respond: (_msg, reply) => void replies.push(reply),
+      push: () => undefined,
+    },
+    home: {
+      removed: () => undefined,
+      redeliver: () => undefined,
+      wakeLater: (cell, u) => {
+        toWake.push(cell);
+        urgent.push(u === true);
+      },
     },
   } satisfies CellContext;
   return { ctx, toWake, urgent, replies };
@@ -112,7 +116,7 @@ describe('dormant actor wake-up', () => {
     // The wake-up that was already queued finds the actor gone and does nothing.
     for (const c of toWake.splice(0)) c.wake();
     expect(restores()).toBe(1); // the image was read once, for the hand-over
-    expect(cell.state).toBe('closed');
+    expect(cell.lifecycle.type).toBe('closed');
   });
 });
 

@@ -3,14 +3,18 @@
  * one at a time (a turn that awaits, for a snapshot write or an `ask` effect, holds the mailbox until it ends);
  * per-sender order is the arrival order; duplicates (seq ≤ last seen from that sender) are dropped. Failures are
  * handled here as a supervisor would: the asker gets ACTOR_FAILED, the actor restarts from its state before the failing
- * message, and too many crashes in a window stop it. The lifecycle (activation, passivation, hand-over) and the writes
- * of its state are ActorCell's, in cell.ts.
+ * message, and too many crashes in a window stop it.
+ *
+ * Each ActorCell (cell.ts) owns one runner and is its TurnOwner: the lifecycle (activation, passivation, hand-over)
+ * and the writes of its state stay the cell's, and the runner asks for them through that narrow interface. The cell
+ * passes itself, not callbacks: a closure per actor would cost memory on every idle actor.
  */
 import { createActor, type AnyActor, type EventObject, type Snapshot } from 'xstate';
 import type { Logger } from 'pino';
 import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
 import type { CellContext } from './cell-context.js';
+import type { CellLifecycle } from './cell-lifecycle.js';
 import { isEffect, type Effect } from './effects.js';
 import type { Envelope } from './envelope.js';
 import { defaultToEvent, type ActorKind } from './kind.js';
@@ -19,7 +23,7 @@ import { inspectView, onlyTimersMoved, transitionRecord } from './turn-views.js'
 import { persistedSnapshot } from './persisted.js';
 import { SeenMarks } from './seen.js';
 import type { StoredActor } from './snapshots.js';
-import { ActorTimers, type PersistedTimer } from './timers.js';
+import { ActorTimers, type PersistedTimer, type TimerOwner } from './timers.js';
 
 export type AnySnapshot = Snapshot<unknown>;
 
@@ -28,16 +32,24 @@ export type Item =
   | { k: 'timer'; fire: () => void }
   | { k: 'task'; run: () => void | Promise<void> };
 
-export type CellState = 'new' | 'activating' | 'active' | 'stopped' | 'closed';
-
-/** Everything needed to continue an actor elsewhere (live migration) or later. */
-export interface CellImage {
-  record: StoredActor | null;
-  revision: number;
-  /** Messages received but not processed, in arrival order. */
-  queued: Array<{ env: Envelope; msg: BusMsg }>;
-  /** Batched persistence: changes not yet written travel with the image and are written by the new owner. */
-  dirty?: boolean;
+/** What the runner needs from the cell owning it (ActorCell): its lifecycle and the writes of its state. */
+export interface TurnOwner {
+  /** No turns run unless active (the cell starts the pump only then); stopped refuses, closed hands messages back. */
+  readonly lifecycle: CellLifecycle;
+  /** The store revision last written or loaded (for `$inspect`). */
+  readonly revision: number;
+  /** Writes the actor's state now ('snapshot' persistence): 'fenced' when a newer owner has written since. */
+  persist(): Promise<'ok' | 'fenced' | Error>;
+  /** A turn whose snapshot could not be written: nothing of it is acknowledged or carried out. */
+  unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void;
+  /** Batched persistence: the state changed; write it within `batchMs`. */
+  markDirty(batchMs: number): void;
+  /** Queues work for a later turn (a due timer, a passivation): the cell decides how it starts. */
+  enqueue(item: Item): void;
+  /** Leaves memory after a passivation (writing unsaved state first, deleting it with `forget`). */
+  deactivate(forget: boolean): Promise<void>;
+  /** Supervision gave up (too many crashes in the window): the actor is stopped until it passivates. */
+  escalate(): void;
 }
 
 const NO_TIMERS: PersistedTimer[] = [];
@@ -50,79 +62,92 @@ function wireError(err: unknown, fallback: string): WireError {
   return { code: fallback, message: errorMessage(err) };
 }
 
-export abstract class CellRunner {
-  state: CellState = 'new';
-  lastActive: number;
-  protected actor?: AnyActor;
-  protected readonly mailbox = new Queue<Item>();
-  protected inTurn = false;
-  protected effects: Effect[] | null = null;
+export class TurnRunner implements TimerOwner {
+  actor?: AnyActor;
+  readonly mailbox = new Queue<Item>();
+  /** A turn awaits (a snapshot write, an `ask` effect): the mailbox waits for it. */
+  inTurn = false;
+  private effects: Effect[] | null = null;
   /** Effects emitted while the actor started, carried out by its next turn; a shared empty array until there are. */
-  protected startEffects: Effect[] = NO_EFFECTS;
-  protected seen?: SeenMarks;
-  protected revision = 0;
-  protected crashes?: number[];
-  protected timersObj?: ActorTimers;
-  protected dirty = false;
-  protected flushTimer: unknown;
-  protected tracedVersion = -1;
-  protected traced = false;
-  protected logger?: Logger;
+  private startEffects: Effect[] = NO_EFFECTS;
+  /** Per-sender dedupe marks; the cell sets them for a dormant actor (they travel beside its image). */
+  seen?: SeenMarks;
+  /** Input for the first start instead of the kind's (`touch(input)`: pinned actors created by their node). */
+  input?: unknown;
+  /** A hand-over waiting for the turn in progress: it runs instead of the next turn. */
+  private afterTurn?: () => void;
+  private crashes?: number[];
+  private timersObj?: ActorTimers;
+  private tracedVersion = -1;
+  private traced = false;
+  private logger?: Logger;
 
   constructor(
-    protected readonly ctx: CellContext,
+    private readonly cell: TurnOwner,
+    private readonly ctx: CellContext,
     readonly kind: ActorKind,
     readonly id: string,
-  ) {
-    this.lastActive = ctx.clock.now();
-  }
+  ) {}
 
   /** Created on first start: dormant and never-started cells (most of a migration) need none. */
-  protected get timers(): ActorTimers {
+  private get timers(): ActorTimers {
     return (this.timersObj ??= new ActorTimers(this.ctx.clock, this));
   }
 
   /** For ActorTimers: a due XState timer becomes a mailbox item, so it runs as a turn. */
   enqueueTimer(fire: () => void): void {
-    this.enqueue({ k: 'timer', fire });
+    this.cell.enqueue({ k: 'timer', fire });
   }
 
-  protected get log(): Logger {
+  get log(): Logger {
     return (this.logger ??= this.ctx.log.child({ actor: `${this.kind.name}/${this.id}` }));
   }
 
-  get queued(): number {
-    return this.mailbox.length;
-  }
-
   get busy(): boolean {
-    return this.inTurn || this.mailbox.length > 0 || this.state === 'activating';
+    return this.inTurn || this.mailbox.length > 0;
   }
 
   get pendingTimers(): number {
     return this.timersObj?.size ?? 0;
   }
 
-  protected inputOverride?: unknown;
-
-  protected dormant?: () => CellImage;
-
-  protected start(record: StoredActor | null, revision: number): void {
-    this.revision = revision;
+  /** Starts the XState actor from a stored or handed-over record (or fresh); the error when it cannot start. */
+  start(record: StoredActor | null): unknown {
     if (record?.d.length) this.seen = new SeenMarks(record.d, SEEN_MAX);
     try {
       this.actor = this.createX(record?.s, record?.t ?? NO_TIMERS);
+      return undefined;
     } catch (err) {
-      this.log.error({ err }, 'cannot start actor from its state');
-      this.close({ code: ErrorCode.ActorFailed, message: `${this.kind.name}/${this.id} cannot start: ${errorMessage(err)}` });
-      return;
+      return err;
     }
-    this.state = 'active';
-    this.ctx.metrics.activations++;
-    this.ctx.lifecycle?.('active', this.kind.name, this.id, this.ctx.nodeId);
   }
 
-  protected createX(persisted: unknown, timers: readonly PersistedTimer[]): AnyActor {
+  /** Stops the XState actor (errors from an already errored actor are ignored). */
+  stopActor(): void {
+    try {
+      this.actor?.stop();
+    } catch {
+      /* stopping an errored actor */
+    }
+  }
+
+  /** A turn that could not be saved is undone: the actor restarts from its state before the turn. */
+  rollback(prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
+    this.actor?.stop();
+    this.actor = this.createX(this.kind.machine.getPersistedSnapshot(prev as never), timersBefore);
+  }
+
+  /** For a hand-over: `take` runs after the turn in progress, before the next one (or when the cell closes). */
+  afterThisTurn(take: () => void): void {
+    this.afterTurn = take;
+  }
+  takeAfterTurn(): (() => void) | undefined {
+    const take = this.afterTurn;
+    this.afterTurn = undefined;
+    return take;
+  }
+
+  private createX(persisted: unknown, timers: readonly PersistedTimer[]): AnyActor {
     this.timers.clear();
     const started: Effect[] = [];
     this.effects = started;
@@ -132,7 +157,7 @@ export abstract class CellRunner {
       const options: { clock: unknown; snapshot?: unknown; input?: unknown } = { clock: this.timers.xstateClock };
       if (persisted !== undefined) options.snapshot = persisted;
       else {
-        const input = this.inputOverride ?? this.kind.input?.(this.id);
+        const input = this.input ?? this.kind.input?.(this.id);
         if (input !== undefined) options.input = input;
       }
       const a = createActor(this.kind.machine, options as never);
@@ -150,7 +175,7 @@ export abstract class CellRunner {
     }
   }
 
-  protected readonly onEmit = (e: EventObject): void => {
+  private readonly onEmit = (e: EventObject): void => {
     if (!isEffect(e)) return;
     if (this.effects) this.effects.push(e);
     else {
@@ -160,19 +185,15 @@ export abstract class CellRunner {
     }
   };
 
-  protected pump(): void {
-    if (this.inTurn || this.state === 'activating') return;
-    if (this.afterTurn) {
-      const take = this.afterTurn;
-      this.afterTurn = undefined;
-      take();
-      return;
-    }
+  /** Runs queued turns until one awaits or the mailbox is empty. The cell calls it only once the actor started. */
+  pump(): void {
+    if (this.inTurn) return;
+    if (this.afterTurn) return this.takeAfterTurn()!();
     for (;;) {
       const item = this.mailbox.shift();
       if (item === undefined) return;
-      if (this.state === 'closed') {
-        if (item.k === 'msg') this.ctx.redeliver(this.kind.name, this.id, item.env, item.msg);
+      if (this.cell.lifecycle.type === 'closed') {
+        if (item.k === 'msg') this.ctx.home.redeliver(this.kind.name, this.id, item.env, item.msg);
         continue;
       }
       let r: void | Promise<void> = undefined;
@@ -192,9 +213,9 @@ export abstract class CellRunner {
     }
   }
 
-  protected turn(item: Item): void | Promise<void> {
+  private turn(item: Item): void | Promise<void> {
     if (item.k === 'task') return item.run();
-    if (this.state === 'stopped') {
+    if (this.cell.lifecycle.type === 'stopped') {
       if (item.k === 'msg' && item.msg.reply) {
         this.reply(item.msg, { code: ErrorCode.ActorStopped, message: `${this.kind.name}/${this.id} is stopped after repeated crashes` });
       }
@@ -225,7 +246,7 @@ export abstract class CellRunner {
     return this.step(() => this.actor!.send(event), msg, event.type);
   }
 
-  protected step(apply: () => void, msg: BusMsg | undefined, label: string): void | Promise<void> {
+  private step(apply: () => void, msg: BusMsg | undefined, label: string): void | Promise<void> {
     const actor = this.actor!;
     const prev = actor.getSnapshot() as AnySnapshot;
     const timersBefore = this.timers.size ? this.timers.persisted() : NO_TIMERS;
@@ -243,7 +264,7 @@ export abstract class CellRunner {
   }
 
   /** Carries out `ask` effects inside the turn, feeding each result back to the machine as an event. */
-  protected async askLoop(effects: Effect[], msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): Promise<void> {
+  private async askLoop(effects: Effect[], msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): Promise<void> {
     const rest: Effect[] = [];
     const asks: Array<Extract<Effect, { type: 'ask' }>> = [];
     for (const e of effects) (e.type === 'ask' ? asks : rest).push(e as never);
@@ -269,7 +290,7 @@ export abstract class CellRunner {
     return this.commit(prev, rest, msg, label, timersBefore);
   }
 
-  protected commit(prev: AnySnapshot, effects: Effect[], msg: BusMsg | undefined, label: string, timersBefore: PersistedTimer[]): void | Promise<void> {
+  private commit(prev: AnySnapshot, effects: Effect[], msg: BusMsg | undefined, label: string, timersBefore: PersistedTimer[]): void | Promise<void> {
     const snap = this.actor!.getSnapshot() as AnySnapshot;
     if (snap !== prev) {
       if (this.ctx.taps.active) this.trace(prev, snap, label);
@@ -280,32 +301,32 @@ export abstract class CellRunner {
         return;
       }
       if (p === 'snapshot') {
-        return this.persist().then((res) => {
+        return this.cell.persist().then((res) => {
           if (res === 'ok') this.finish(effects, msg, snap);
-          else this.unsaved(res, msg, label, prev, timersBefore);
+          else this.cell.unsaved(res, msg, label, prev, timersBefore);
         });
       }
-      if (typeof p === 'object') this.markDirty(p.batchMs);
+      if (typeof p === 'object') this.cell.markDirty(p.batchMs);
     }
     this.finish(effects, msg, snap);
   }
 
   /** Carries out a committed turn's effects and answers the asker. */
-  protected finish(effects: Effect[], msg: BusMsg | undefined, snap: AnySnapshot): void {
+  private finish(effects: Effect[], msg: BusMsg | undefined, snap: AnySnapshot): void {
     let replied = false;
     let passivate: Extract<Effect, { type: 'passivate' }> | undefined;
     for (const e of effects) {
       try {
         switch (e.type) {
           case 'reply':
-            if (!replied && msg?.reply) this.ctx.respond(msg, e.error ? { ok: false, e: e.error } : { ok: true, v: e.body });
+            if (!replied && msg?.reply) this.ctx.effects.respond(msg, e.error ? { ok: false, e: e.error } : { ok: true, v: e.body });
             replied = true;
             break;
           case 'tell':
             this.ctx.client.tell(e.to, e.msg);
             break;
           case 'push':
-            this.ctx.push(Array.isArray(e.to) ? e.to : [e.to], e.route, e.body);
+            this.ctx.effects.push(Array.isArray(e.to) ? e.to : [e.to], e.route, e.body);
             break;
           case 'passivate':
             passivate = e;
@@ -315,15 +336,15 @@ export abstract class CellRunner {
         this.log.warn({ err, effect: e.type }, 'effect failed');
       }
     }
-    if (!replied && msg?.reply) this.ctx.respond(msg, { ok: true, v: this.kind.defaultReply?.(snap as never) ?? null });
+    if (!replied && msg?.reply) this.ctx.effects.respond(msg, { ok: true, v: this.kind.defaultReply?.(snap as never) ?? null });
     this.ctx.metrics.processed++;
     if (passivate && this.mailbox.length === 0) {
       const forget = passivate.forget === true;
-      this.enqueue({ k: 'task', run: () => this.deactivate(forget) });
+      this.cell.enqueue({ k: 'task', run: () => this.cell.deactivate(forget) });
     }
   }
 
-  protected crash(err: unknown, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
+  private crash(err: unknown, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
     this.ctx.metrics.crashes++;
     const now = this.ctx.clock.now();
     const window = this.ctx.limits.restartWindowMs;
@@ -338,7 +359,7 @@ export abstract class CellRunner {
       /* already stopped by the error */
     }
     if (this.crashes.length > this.ctx.limits.maxRestarts) {
-      this.state = 'stopped';
+      this.cell.escalate();
       this.ctx.metrics.escalations++;
       this.log.error({ err, event: label, crashes: this.crashes.length, windowMs: window }, 'actor keeps crashing: stopped');
       return;
@@ -347,17 +368,17 @@ export abstract class CellRunner {
     this.actor = this.createX(this.kind.machine.getPersistedSnapshot(prev as never), timersBefore);
   }
 
-  protected runtimeMessage(type: string, msg: BusMsg): void {
+  private runtimeMessage(type: string, msg: BusMsg): void {
     if (type === '$inspect' && msg.reply) {
       const snap = this.actor?.getSnapshot() as AnySnapshot | undefined;
-      const where = { kind: this.kind, id: this.id, node: this.ctx.nodeId, stopped: this.state === 'stopped' };
-      this.ctx.respond(msg, { ok: true, v: inspectView(where, snap, { mailbox: this.mailbox.length, timers: this.timers.size, revision: this.revision }) });
+      const where = { kind: this.kind, id: this.id, node: this.ctx.nodeId, stopped: this.cell.lifecycle.type === 'stopped' };
+      this.ctx.effects.respond(msg, { ok: true, v: inspectView(where, snap, { mailbox: this.mailbox.length, timers: this.timers.size, revision: this.cell.revision }) });
       return;
     }
     if (msg.reply) this.reply(msg, { code: ErrorCode.BadMessage, message: `unknown runtime message ${type}` });
   }
 
-  protected trace(prev: AnySnapshot, snap: AnySnapshot, label: string): void {
+  private trace(prev: AnySnapshot, snap: AnySnapshot, label: string): void {
     if (this.tracedVersion !== this.ctx.taps.version) {
       this.tracedVersion = this.ctx.taps.version;
       this.traced = this.ctx.taps.isTraced(this.kind.name, this.id);
@@ -365,31 +386,12 @@ export abstract class CellRunner {
     if (this.traced) this.ctx.taps.publish(transitionRecord(this.kind.name, this.id, label, prev, snap));
   }
 
-  protected reply(msg: BusMsg, e: WireError): void {
-    if (msg.reply) this.ctx.respond(msg, { ok: false, e });
+  private reply(msg: BusMsg, e: WireError): void {
+    if (msg.reply) this.ctx.effects.respond(msg, { ok: false, e });
   }
 
-  /** The actor's state as stored or handed over. */
-  image(): CellImage {
-    if (this.dormant) return this.dormant();
-    const record: StoredActor | null = this.actor
-      ? { v: 1, s: persistedSnapshot(this.actor), t: this.timers.persisted(), d: this.seen ? this.seen.entries() : [] }
-      : null;
-    return { record, revision: this.revision, queued: [], dirty: this.dirty };
+  /** The actor's state as stored or handed over (null before it started). */
+  record(): StoredActor | null {
+    return this.actor ? { v: 1, s: persistedSnapshot(this.actor), t: this.timers.persisted(), d: this.seen ? this.seen.entries() : [] } : null;
   }
-
-  protected afterTurn?: () => void;
-
-  /** Writes the actor's state now ('snapshot' persistence): 'fenced' when a newer owner has written since. */
-  protected abstract persist(): Promise<'ok' | 'fenced' | Error>;
-  /** A turn whose snapshot could not be written: nothing of it is acknowledged or carried out. */
-  protected abstract unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void;
-  /** Batched persistence: the state changed; write it within `batchMs`. */
-  protected abstract markDirty(batchMs: number): void;
-  /** Queues work for a later turn (a passivation, a batched write): the lifecycle half decides how it starts. */
-  protected abstract enqueue(item: Item): void;
-  /** Leaves memory after a passivation (writing unsaved state first, deleting it with `forget`). */
-  protected abstract deactivate(forget: boolean): Promise<void>;
-  /** Leaves memory now; queued asks get `error` when given. */
-  abstract close(error?: WireError): void;
 }
