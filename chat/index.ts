@@ -1,5 +1,5 @@
 /**
- * The chat app (PRODUCT.md F): Pomelo-style rooms spread over the workers, reachable from the native protocol (SDK,
+ * The chat app (docs/CHAT.md): Pomelo-style rooms spread over the workers, reachable from the native protocol (SDK,
  * web page) and from the Pomelo chat sample's client.
  */
 import type { App } from '../node-api/app.js';

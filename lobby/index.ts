@@ -1,5 +1,5 @@
 /**
- * The game lobby (PRODUCT.md E): an MH3-style tree of servers, city gates, cities and quest circles, durable player
+ * The game lobby: an MH3-style tree of servers, city gates, cities and quest circles, durable player
  * records, chat and relays in every layer, and search across the cluster. Every layer is an actor; the tree's shape
  * comes from its config section (`lobby`, config.ts). docs/ARCHITECTURE.md ("Lobby") explains the design.
  */

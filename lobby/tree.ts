@@ -12,7 +12,7 @@ export interface HrRange {
   max: number;
 }
 
-/** The `lobby` section of the config (config/schema.ts). */
+/** The `lobby` section of the config (its schema and defaults: config.ts). */
 export interface LobbyTree {
   servers: readonly ServerType[];
   hr: Readonly<Record<ServerType, HrRange>>;

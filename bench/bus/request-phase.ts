@@ -9,7 +9,7 @@ import { startPeer, stopAll, type Peer } from '../harness/procs.js';
 import { metric, type Metric } from '../harness/report.js';
 import type { Plan } from './pubsub-phase.js';
 
-/** The request size of the reference figures in BENCHMARKS.md. */
+/** The request size of the reference figures in docs/BENCHMARKS.md. */
 const REQUEST_BYTES = 200;
 const INFLIGHT = [1, 64] as const;
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md invariants 2 and 3, with nodes in one process on a shared bus (memory, and a real nats-server): under
+ * docs/DESIGN.md invariants 2 and 3, with nodes in one process on a shared bus (memory, and a real nats-server): under
  * continuous sequenced load from several senders, while nodes join and shards are moved back and forth at random
  * moments, every message is applied exactly once and in per-sender order, and no actor is ever live on two nodes.
  */
