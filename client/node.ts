@@ -8,7 +8,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import { createTcpFrameDecoder, encodeTcp } from '../protocol/native/tcp-framing.js';
+import { createTcpFrameDecoder, encodeTcp } from '../protocol/native/stream.js';
 import { encodeFrame } from '../protocol/native/codec.js';
 import { connectWith, type ConnectOptions, type GatehouseClient } from './client.js';
 import { webSocketOpener, type ClientSocket, type SocketOpener, type WebSocketConstructor } from './socket.js';

@@ -99,6 +99,26 @@ export function closeCodeFor(code: string): CloseCode {
 }
 
 /**
+ * Why a Pomelo connection closed, as its rules report it (the close action's `cause`): a Pomelo codec error code
+ * (PomeloErrorCode in pomelo/frames.ts) or one of these. Pomelo clients see a kick reason, never these codes.
+ */
+export const PomeloCloseCause = { Kicked: 'KICKED', ClientRefused: 'CLIENT_REFUSED' } as const;
+
+const closeByPomeloCause: Readonly<Partial<Record<string, CloseCode>>> = {
+  HEARTBEAT_TIMEOUT: CloseCode.HeartbeatTimeout,
+  HANDSHAKE_TIMEOUT: CloseCode.HandshakeTimeout,
+  PACKAGE_TOO_LARGE: CloseCode.FrameTooLarge,
+  UNEXPECTED_PACKAGE: CloseCode.ProtocolViolation,
+  CLIENT_REFUSED: CloseCode.UnsupportedVersion,
+  KICKED: CloseCode.Kicked,
+};
+
+/** The close code for a Pomelo close cause; any other protocol error closes as a bad frame. */
+export function pomeloCloseCodeFor(cause: string): CloseCode {
+  return closeByPomeloCause[cause] ?? CloseCode.BadFrame;
+}
+
+/**
  * Closes after which the server keeps the session for the resume grace period. The others end it on purpose: the
  * client said goodbye, or the server decided this client must not continue as is.
  */

@@ -10,6 +10,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { GatehouseError } from '../../common/errors.js';
 import { CLOSE_CODE_MAX, CLOSE_CODE_MIN, ClientErrorCode } from '../error-codes.js';
+import { utf8Length } from '../utf8.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FrameTag,
@@ -300,20 +301,6 @@ function isPlainData(v: unknown, depth: number, allowUndefined: boolean): boolea
   if (proto !== Object.prototype && proto !== null) return false;
   for (const k in v) if (!isPlainData((v as Record<string, unknown>)[k], depth + 1, allowUndefined)) return false;
   return true;
-}
-
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4; // a surrogate pair is one 4-byte code point; a lone surrogate goes out as the 3-byte U+FFFD
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 /** Reads a req id straight from the bytes, for errors about frames that did not parse. */

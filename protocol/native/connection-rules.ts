@@ -1,8 +1,9 @@
 /**
- * The connection protocol as pure rules: (state, input, now) -> (state, actions). The gateway feeds in decoded frames
- * and transport events and executes the actions (send a frame, dispatch a request, close); nothing here touches a
- * socket. `transition` is the whole logic and is tested without running anything; `createSessionRules` only adds the
- * one timer the rules need, through an injected Clock.
+ * The native protocol's connection rules (the contract: ../connection-rules.ts) as a pure function:
+ * (state, input, now) -> (state, actions). The gateway feeds in decoded frames and transport events and executes the
+ * actions (send a frame, dispatch a request, close); nothing here touches a socket or a timer. `transition` is the
+ * whole logic and is tested without running anything; `createNativeConnectionRules` holds the state for one
+ * connection behind the shared contract.
  *
  *   handshaking --accept--> open --(close in or out, error, timeout)--> closing --transport-closed--> closed
  *        \--(error, timeout, close)--> closing          any phase --transport-closed--> closed
@@ -10,21 +11,23 @@
  * Heartbeat rule (docs/PROTOCOL.md): once open, the server closes with HEARTBEAT_TIMEOUT when no complete frame has
  * arrived for 2 x heartbeatMs, i.e. at the first instant `now >= lastFrameAt + 2 * heartbeatMs`.
  */
-import type { Clock, TimerHandle } from '../../common/clock.js';
+import {
+  NO_DEADLINE,
+  type ConnectionAction,
+  type ConnectionEvent,
+  type ConnectionPhase,
+  type ConnectionRules,
+} from '../connection-rules.js';
 import { ClientErrorCode, CloseCode, clientErrorText, closeCodeFor, isResumableClose } from '../error-codes.js';
-import type { ProtocolError } from './codec.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   Limits,
   PROTOCOL_VERSION,
   type Frame,
   type HelloFrame,
-  type ReqFrame,
 } from './frames.js';
 
-export type SessionPhase = 'handshaking' | 'open' | 'closing' | 'closed';
-
-export interface SessionConfig {
+export interface ConnectionConfig {
   /** Announced in welcome; the client pings after this long without sending. */
   heartbeatMs: number;
   /** Announced in welcome (at least Limits.minFrameBytes); the gateway decodes and encodes with the same limit. */
@@ -36,7 +39,7 @@ export interface SessionConfig {
   versions: readonly number[];
 }
 
-export const defaultSessionConfig: Readonly<SessionConfig> = Object.freeze({
+export const defaultConnectionConfig: Readonly<ConnectionConfig> = Object.freeze({
   heartbeatMs: 15_000,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   handshakeTimeoutMs: 10_000,
@@ -44,8 +47,8 @@ export const defaultSessionConfig: Readonly<SessionConfig> = Object.freeze({
   versions: Object.freeze([PROTOCOL_VERSION]),
 });
 
-export interface SessionState {
-  readonly phase: SessionPhase;
+export interface ConnectionState {
+  readonly phase: ConnectionPhase;
   /** The hello being checked by the gateway (handshaking only). */
   readonly hello: HelloFrame | undefined;
   readonly lastFrameAt: number;
@@ -55,58 +58,49 @@ export interface SessionState {
   readonly resumable: boolean;
 }
 
-export type SessionInput =
+export type ConnectionInput =
   /** A frame decoded from the client. */
   | { type: 'frame'; frame: Frame }
-  /** decodeFrame or the TCP decoder threw. */
-  | { type: 'bad-frame'; error: ProtocolError }
-  /** The gateway accepted the hello (new session, or the ticket's session resumed). */
-  | { type: 'accept'; session: string; ticket: string; resumed: boolean }
-  /** The gateway refused the hello. */
-  | { type: 'reject'; code: ClientErrorCode; message?: string }
-  /** The server ends the connection: drain, kick, slow consumer, rate limit. */
-  | { type: 'close'; code: CloseCode; reason: string }
-  | { type: 'transport-closed' }
-  /** Time passed; createSessionRules sends these from its timer. */
+  /** bad-frame (decodeFrame or the TCP decoder threw), accept / reject of the hello, close, transport-closed. */
+  | ConnectionEvent
+  /** Time passed. */
   | { type: 'tick' };
 
-export type SessionAction =
-  | { type: 'send'; frame: Frame }
-  /** Check hello.ticket / hello.v against sessions, then input accept or reject. */
-  | { type: 'authenticate'; hello: HelloFrame }
-  /** Route the request; answer later with a `res` of the same id while the phase is open. */
-  | { type: 'dispatch'; req: ReqFrame }
-  /** Flush what was sent, then close: WebSocket close(code, reason), or on TCP a close frame and end. */
-  | { type: 'close'; code: CloseCode; reason: string }
-  /** Closing took too long: destroy the transport without flushing. */
-  | { type: 'destroy' }
-  /** Emitted once, on entering closed. */
-  | { type: 'ended'; resumable: boolean };
+/**
+ * `send` carries frames for the gateway to encode; `authenticate` is the hello's ticket; `dispatch` a request to
+ * answer later with a `res` of the same id while the phase is open; `close` means a WebSocket close(code, reason),
+ * or on TCP a close frame and the end of the stream.
+ */
+export type NativeAction = ConnectionAction<Frame>;
 
 export interface Transition {
-  state: SessionState;
-  actions: SessionAction[];
+  state: ConnectionState;
+  actions: NativeAction[];
 }
 
-export function initialSessionState(now: number, config: SessionConfig = defaultSessionConfig): SessionState {
+export function initialConnectionState(
+  now: number,
+  config: ConnectionConfig = defaultConnectionConfig,
+): ConnectionState {
   const deadline = now + config.handshakeTimeoutMs;
   return { phase: 'handshaking', hello: undefined, lastFrameAt: now, deadline, resumable: false };
 }
 
 const PONG: Frame = Object.freeze({ type: 'pong' });
-const NOTHING: SessionAction[] = [];
+const OPEN: NativeAction = Object.freeze({ type: 'open', anonymous: false });
+const NOTHING: NativeAction[] = [];
 
 /** When and under which settings an input is applied. */
 interface At {
   now: number;
-  config: SessionConfig;
+  config: ConnectionConfig;
 }
 
 export function transition(
-  s: SessionState,
-  input: SessionInput,
+  s: ConnectionState,
+  input: ConnectionInput,
   now: number,
-  config: SessionConfig = defaultSessionConfig,
+  config: ConnectionConfig = defaultConnectionConfig,
 ): Transition {
   const at: At = { now, config };
   if (s.phase === 'closed') return { state: s, actions: [] };
@@ -121,7 +115,7 @@ export function transition(
       return onFrame({ ...s, lastFrameAt: now, deadline }, input.frame, at);
     }
     case 'bad-frame':
-      return fail(s, at, input.error.code, input.error.message, input.error.id);
+      return fail(s, at, input.error.code as ClientErrorCode, input.error.message, input.error.id);
     case 'accept':
       if (s.phase !== 'handshaking' || !s.hello) return { state: s, actions: [] }; // stale answer: ignore
       return open(s.hello, input, at);
@@ -144,17 +138,17 @@ function open(hello: HelloFrame, a: { session: string; ticket: string; resumed: 
   const { heartbeatMs, maxFrameBytes } = at.config;
   const { session, ticket, resumed } = a;
   const welcome: Frame = { type: 'welcome', v: hello.v, session, ticket, heartbeatMs, maxFrameBytes, resumed };
-  const state: SessionState = {
+  const state: ConnectionState = {
     phase: 'open',
     hello: undefined,
     lastFrameAt: at.now,
     deadline: at.now + 2 * heartbeatMs,
     resumable: true,
   };
-  return { state, actions: [{ type: 'send', frame: welcome }] };
+  return { state, actions: [{ type: 'send', frame: welcome }, OPEN] };
 }
 
-function onFrame(s: SessionState, f: Frame, at: At): Transition {
+function onFrame(s: ConnectionState, f: Frame, at: At): Transition {
   switch (f.type) {
     case 'hello': {
       // A repeated hello is a client bug, but a harmless one: say so and carry on.
@@ -166,10 +160,10 @@ function onFrame(s: SessionState, f: Frame, at: At): Transition {
         const msg = `protocol version ${f.v} not supported (supported: ${versions.join(', ')})`;
         return fail(s, at, ClientErrorCode.UnsupportedVersion, msg);
       }
-      return { state: { ...s, hello: f }, actions: [{ type: 'authenticate', hello: f }] };
+      return { state: { ...s, hello: f }, actions: [{ type: 'authenticate', ticket: f.ticket }] };
     }
     case 'req':
-      if (s.phase === 'open') return { state: s, actions: [{ type: 'dispatch', req: f }] };
+      if (s.phase === 'open') return { state: s, actions: [{ type: 'dispatch', id: f.id, route: f.route, body: f.body }] };
       return fail(s, at, ClientErrorCode.NotReady, 'wait for welcome before sending requests', f.id);
     case 'ping':
       // The first frame must be hello, so a ping before it comes from something that does not speak this protocol.
@@ -186,12 +180,12 @@ function onFrame(s: SessionState, f: Frame, at: At): Transition {
 }
 
 /** A fatal error: tell the client why (with the request id when there is one), then close with the matching code. */
-function fail(s: SessionState, at: At, code: ClientErrorCode, message: string, id?: number): Transition {
+function fail(s: ConnectionState, at: At, code: ClientErrorCode, message: string, id?: number): Transition {
   return closing(s, at, closeCodeFor(code), message, [sendError(code, message, id)]);
 }
 
-function closing(s: SessionState, at: At, code: CloseCode, reason: string, before: SessionAction[]): Transition {
-  const state: SessionState = {
+function closing(s: ConnectionState, at: At, code: CloseCode, reason: string, before: NativeAction[]): Transition {
+  const state: ConnectionState = {
     ...s,
     phase: 'closing',
     hello: undefined,
@@ -201,12 +195,12 @@ function closing(s: SessionState, at: At, code: CloseCode, reason: string, befor
   return { state, actions: [...before, { type: 'close', code, reason: clip(reason, 40) }] };
 }
 
-function ended(s: SessionState, before: SessionAction[]): Transition {
-  const state: SessionState = { ...s, phase: 'closed', hello: undefined, deadline: Infinity };
+function ended(s: ConnectionState, before: NativeAction[]): Transition {
+  const state: ConnectionState = { ...s, phase: 'closed', hello: undefined, deadline: NO_DEADLINE };
   return { state, actions: [...before, { type: 'ended', resumable: s.resumable }] };
 }
 
-function sendError(code: ClientErrorCode, message: string, id?: number): SessionAction {
+function sendError(code: ClientErrorCode, message: string, id?: number): NativeAction {
   const text = clip(message, Limits.message);
   const frame: Frame = { type: 'error', code, message: text };
   if (id !== undefined) frame.id = id;
@@ -218,77 +212,32 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…';
 }
 
-export interface SessionRules {
-  readonly state: SessionState;
-  /** Applies an input and passes the resulting actions to `execute`, synchronously. Never throws by itself. */
-  handle(input: SessionInput): void;
-  /** Stops the timer for good; inputs are still applied but no deadline fires. Call when the connection is gone. */
-  dispose(): void;
-}
-
-/**
- * Runs `transition` with one lazily re-armed timer: it is set for the current deadline and, when it fires early
- * because frames moved the deadline on, re-armed for the rest, so receiving a frame never touches a timer.
- * Inputs given while `execute` runs (e.g. the transport reports closed synchronously) are queued, not nested.
- */
-export function createSessionRules(options: {
-  clock: Clock;
-  execute: (actions: SessionAction[]) => void;
-  config?: Partial<SessionConfig>;
-}): SessionRules {
-  const { clock, execute } = options;
-  const config: SessionConfig = { ...defaultSessionConfig, ...options.config };
-  let state = initialSessionState(clock.now(), config);
-  let timer: TimerHandle | undefined;
-  let timerAt = Infinity;
-  const queue: SessionInput[] = [];
-  let running = false;
-  let disposed = false;
-
-  function arm(): void {
-    if (disposed || state.deadline === Infinity) return disarm();
-    if (state.deadline === timerAt) return;
-    if (state.deadline > timerAt) return; // the armed timer fires first, finds time left and re-arms
-    disarm();
-    timerAt = state.deadline;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      timerAt = Infinity;
-      handle({ type: 'tick' });
-    }, Math.max(0, state.deadline - clock.now()));
-  }
-
-  function disarm(): void {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    timer = undefined;
-    timerAt = Infinity;
-  }
-
-  function handle(input: SessionInput): void {
-    queue.push(input);
-    if (running) return;
-    running = true;
-    try {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const t = transition(state, next, clock.now(), config);
-        state = t.state;
-        arm();
-        if (t.actions.length > 0) execute(t.actions);
-      }
-    } finally {
-      running = false;
-    }
-  }
-
-  arm(); // the handshake deadline runs from the moment the transport opened
+/** One connection's rules behind the shared contract: `transition` with the state kept here. */
+export function createNativeConnectionRules(
+  now: number,
+  config: Partial<ConnectionConfig> = {},
+): ConnectionRules<Frame, Frame> & { readonly state: ConnectionState } {
+  const c: ConnectionConfig = { ...defaultConnectionConfig, ...config };
+  let state = initialConnectionState(now, c);
+  const step = (input: ConnectionInput, at: number): NativeAction[] => {
+    const t = transition(state, input, at, c);
+    state = t.state;
+    return t.actions;
+  };
   return {
     get state() {
       return state;
     },
-    handle,
-    dispose() {
-      disposed = true;
-      disarm();
+    get phase() {
+      return state.phase;
     },
+    get deadline() {
+      return state.deadline;
+    },
+    receive: (frame, at) => step({ type: 'frame', frame }, at),
+    handle: step,
+    tick: (at) => step(TICK, at),
   };
 }
+
+const TICK: ConnectionInput = Object.freeze({ type: 'tick' });

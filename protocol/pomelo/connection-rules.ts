@@ -1,9 +1,11 @@
 /**
- * Server-side rules of one Pomelo connection, as pure logic: packages and clock ticks in, actions out. The gateway
- * owns the socket and performs the actions (write bytes, deliver messages, close); this module never does I/O and
- * never arms a timer: it reads the injected clock and tells the driver, via `deadline`, when to call `tick()`.
+ * Server-side rules of one Pomelo connection (the contract: ../connection-rules.ts), as pure logic: packages, events
+ * and clock ticks in, actions out. The gateway owns the socket and performs the actions (write bytes, dispatch
+ * messages, close); this module never does I/O and never arms a timer: time comes in as `now`, and `deadline` tells
+ * the driver when to call `tick`.
  *
- *   awaiting-handshake --handshake--> awaiting-ack --handshake-ack--> working --(error, kick, timeout)--> closed
+ *   awaiting-handshake --handshake--> awaiting-ack --handshake-ack--> working --(error, kick, timeout)--> closing
+ *   closing --(close linger passed: destroy)--> closing --transport-closed--> closed;  any --transport-closed--> closed
  *
  * Heartbeats follow Pomelo's server: it never heartbeats on its own timer, it answers each client heartbeat at once,
  * and it sends one unprompted heartbeat right after the handshake-ack. That first one matters: the stock JS client
@@ -11,8 +13,17 @@
  * A client silent (no package of any kind) for 2 × the announced interval is closed, as is one that has not
  * finished the handshake within `handshakeTimeoutMs`.
  */
-import type { Clock } from '../../common/clock.js';
 import {
+  NO_DEADLINE,
+  type ConnectionAction,
+  type ConnectionEvent,
+  type ConnectionPhase,
+  type ConnectionRules,
+} from '../connection-rules.js';
+import { ClientErrorCode, CloseCode, PomeloCloseCause, pomeloCloseCodeFor } from '../error-codes.js';
+import { PomeloErrorCode, PomeloProtocolError, type PomeloPackage } from './frames.js';
+import {
+  announcedDict,
   checkHeartbeatSeconds,
   encodeHandshakeError,
   encodeHandshakeOk,
@@ -23,95 +34,88 @@ import {
   type HandshakeRequest,
   type HandshakeSys,
 } from './handshake.js';
-import { decodeMessage, encodeDataPackage, type PomeloMessage } from './message.js';
-import { PomeloErrorCode, PomeloProtocolError, type PomeloPackage } from './package.js';
+import { decodeMessage } from './message.js';
 import type { RouteDict } from './route-dict.js';
 
-export type SessionStateName = 'awaiting-handshake' | 'awaiting-ack' | 'working' | 'closed';
+export type PomeloStateName = 'awaiting-handshake' | 'awaiting-ack' | 'working' | 'closing' | 'closed';
 
-/** Why a session closed: a protocol error code, or one of these. */
-export const SessionCloseCode = { ...PomeloErrorCode, Kicked: 'KICKED', ClientRefused: 'CLIENT_REFUSED' } as const;
-export type SessionCloseCode = (typeof SessionCloseCode)[keyof typeof SessionCloseCode];
+/**
+ * `send` carries whole packages, ready to write; `handshake` the client's accepted handshake request (`sys`, `user`);
+ * `open` (always anonymous: Pomelo has no tickets) follows the handshake-ack; `dispatch` bodies are raw (JSON for
+ * stock clients), with no id for a notify; `close` has a PomeloErrorCode or PomeloCloseCause as its `cause`.
+ */
+export type PomeloAction = ConnectionAction<Uint8Array>;
 
-export type SessionAction =
-  /** Write these bytes (one or more whole packages) to the client, in order with the other sends. */
-  | { type: 'send'; bytes: Uint8Array }
-  /** The client's handshake was accepted; its `sys` and `user` are here for logging or login. */
-  | { type: 'handshake'; request: HandshakeRequest }
-  /** Handshake-ack received: requests may now flow. */
-  | { type: 'ready' }
-  /** A request (answer it with `respond`) or a notify from the client. Bodies are raw (JSON for stock clients). */
-  | { type: 'message'; message: Extract<PomeloMessage, { type: 'request' | 'notify' }> }
-  /** Close the transport after the sends that precede this action. */
-  | { type: 'close'; code: SessionCloseCode; reason: string };
-
-export interface PomeloSessionOptions {
-  clock: Pick<Clock, 'now'>;
+export interface PomeloRulesOptions {
   /** Announced to the client; whole seconds, 1..3600. The client is dropped after 2 × this of silence. */
   heartbeatSeconds: number;
-  /** Announced in the handshake and used to compress pushes and expand compressed client routes. */
+  /** Announced in the handshake and used to expand compressed client routes. */
   dict?: RouteDict;
   /** From connection to handshake-ack. Default 10 s. */
   handshakeTimeoutMs?: number;
+  /** How long a closing connection may linger before the transport is destroyed. Default 2 s. */
+  closeTimeoutMs?: number;
   /** Return false to refuse a client by its `sys.type` / `sys.version` (answered with code 501). */
   checkClient?: (sys: HandshakeSys) => boolean;
   /** The handshake response's `user` object. */
   user?: Record<string, unknown>;
 }
 
-export interface PomeloSession {
-  readonly state: SessionStateName;
-  /** Clock time at which `tick()` must next be called; undefined once closed. */
-  readonly deadline: number | undefined;
-  receive(pkg: PomeloPackage): SessionAction[];
-  tick(): SessionAction[];
-  /**
-   * Answers request `id`. Nothing to do (empty list) unless working. Like `push`, throws PomeloProtocolError for an
-   * id or route that cannot be encoded: that is a server bug, not client input.
-   */
-  respond(id: number, body: Uint8Array): SessionAction[];
-  /** Server push on `route`; compressed when the route is in the announced dictionary. Empty list unless working. */
-  push(route: string, body: Uint8Array): SessionAction[];
-  /** Sends a kick package with `reason`, then closes. */
-  kick(reason: string): SessionAction[];
-  /** The transport closed underneath us: no further actions. */
-  closed(): void;
+export interface PomeloConnectionRules extends ConnectionRules<PomeloPackage, Uint8Array> {
+  /** Pomelo's own names for the phases. */
+  readonly state: PomeloStateName;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
-export function createPomeloSession(options: PomeloSessionOptions): PomeloSession {
+const PHASE: Readonly<Record<PomeloStateName, ConnectionPhase>> = {
+  'awaiting-handshake': 'handshaking',
+  'awaiting-ack': 'handshaking',
+  working: 'open',
+  closing: 'closing',
+  closed: 'closed',
+};
+const NOTHING: PomeloAction[] = [];
+const OPEN: PomeloAction = Object.freeze({ type: 'open', anonymous: true });
+const ENDED: PomeloAction = Object.freeze({ type: 'ended', resumable: false });
+
+export function createPomeloConnectionRules(now: number, options: PomeloRulesOptions): PomeloConnectionRules {
   checkHeartbeatSeconds(options.heartbeatSeconds);
-  const { clock } = options;
   const silenceLimitMs = options.heartbeatSeconds * 2000;
-  const handshakeDeadline = clock.now() + (options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
-  // Only a dictionary the client was actually sent may be used to compress.
-  const dict = options.dict && options.dict.size > 0 ? options.dict : undefined;
-  let state: SessionStateName = 'awaiting-handshake';
+  const handshakeDeadline = now + (options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+  const dict = announcedDict(options.dict);
+  let state: PomeloStateName = 'awaiting-handshake';
   let lastHeard = 0;
+  let lingerUntil = NO_DEADLINE;
 
-  const close = (code: SessionCloseCode, reason: string, notice?: Uint8Array): SessionAction[] => {
-    state = 'closed';
-    const actions: SessionAction[] = [];
-    if (notice) actions.push({ type: 'send', bytes: notice });
-    actions.push({ type: 'close', code, reason });
+  const close = (at: number, code: CloseCode, cause: string, reason: string, notice?: Uint8Array): PomeloAction[] => {
+    state = 'closing';
+    lingerUntil = at + closeTimeoutMs;
+    const actions: PomeloAction[] = [];
+    if (notice) actions.push({ type: 'send', frame: notice });
+    actions.push({ type: 'close', code, reason, cause });
     return actions;
   };
-  const fail = (code: SessionCloseCode, reason: string): SessionAction[] => close(code, reason, encodeKick(reason));
-  const unexpected = (what: string): SessionAction[] =>
-    fail(PomeloErrorCode.UnexpectedPackage, `${what} package while ${state}`);
+  const fail = (at: number, cause: string, reason: string): PomeloAction[] =>
+    close(at, pomeloCloseCodeFor(cause), cause, reason, encodeKick(reason));
+  const unexpected = (at: number, what: string): PomeloAction[] =>
+    fail(at, PomeloErrorCode.UnexpectedPackage, `${what} package while ${state}`);
 
-  const onHandshake = (body: Uint8Array): SessionAction[] => {
+  const onHandshake = (at: number, body: Uint8Array): PomeloAction[] => {
     let request: HandshakeRequest;
     try {
       request = parseHandshakeRequest(body);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      return close(PomeloErrorCode.BadHandshake, reason, encodeHandshakeError(HandshakeCode.useError));
+      const cause = PomeloErrorCode.BadHandshake;
+      return close(at, pomeloCloseCodeFor(cause), cause, reason, encodeHandshakeError(HandshakeCode.useError));
     }
     if (options.checkClient && !options.checkClient(request.sys)) {
       const reason = `client ${request.sys.type ?? '?'} ${request.sys.version ?? '?'} refused`;
-      return close(SessionCloseCode.ClientRefused, reason, encodeHandshakeError(HandshakeCode.oldClient));
+      const cause = PomeloCloseCause.ClientRefused;
+      return close(at, pomeloCloseCodeFor(cause), cause, reason, encodeHandshakeError(HandshakeCode.oldClient));
     }
     state = 'awaiting-ack';
     const response = encodeHandshakeOk({
@@ -121,76 +125,107 @@ export function createPomeloSession(options: PomeloSessionOptions): PomeloSessio
     });
     return [
       { type: 'handshake', request },
-      { type: 'send', bytes: response },
+      { type: 'send', frame: response },
     ];
   };
 
-  const onData = (body: Uint8Array): SessionAction[] => {
+  const onData = (at: number, body: Uint8Array): PomeloAction[] => {
     let message;
     try {
       message = decodeMessage(body, dict);
     } catch (e) {
-      if (e instanceof PomeloProtocolError) return fail(e.code, e.message);
+      if (e instanceof PomeloProtocolError) return fail(at, e.code, e.message);
       throw e;
     }
     if (message.type === 'request') {
-      return [{ type: 'message', message: { type: 'request', id: message.id, route: message.route, body: message.body } }];
+      return [{ type: 'dispatch', id: message.id, route: message.route, body: message.body }];
     }
     if (message.type === 'notify') {
-      return [{ type: 'message', message: { type: 'notify', route: message.route, body: message.body } }];
+      return [{ type: 'dispatch', id: undefined, route: message.route, body: message.body }];
     }
-    return fail(PomeloErrorCode.BadMessage, `clients may not send ${message.type} messages`);
+    return fail(at, PomeloErrorCode.BadMessage, `clients may not send ${message.type} messages`);
   };
 
-  const send = (message: PomeloMessage): SessionAction[] =>
-    state === 'working'
-      ? [{ type: 'send', bytes: encodeDataPackage(message, dict && { dict }) }]
-      : [];
+  const onEvent = (e: ConnectionEvent, at: number): PomeloAction[] => {
+    if (state === 'closed') return NOTHING;
+    if (e.type === 'transport-closed') {
+      state = 'closed';
+      lingerUntil = NO_DEADLINE;
+      return [ENDED];
+    }
+    if (state === 'closing') return NOTHING;
+    switch (e.type) {
+      case 'bad-frame': {
+        // Framing is lost: say why (a kick the stock client shows) and close. Whatever the codec's code, the close
+        // says BadFrame; only a message the transport refused for its size says FrameTooLarge.
+        const { code, message } = e.error;
+        const closeCode = code === ClientErrorCode.FrameTooLarge ? CloseCode.FrameTooLarge : CloseCode.BadFrame;
+        return close(at, closeCode, code, message, encodeKick(message));
+      }
+      case 'close':
+        return close(at, e.code, PomeloCloseCause.Kicked, e.reason, encodeKick(e.reason));
+      case 'accept':
+      case 'reject':
+        return NOTHING; // Pomelo has no tickets: nothing asks for these
+    }
+  };
 
   return {
     get state() {
       return state;
     },
-    get deadline() {
-      if (state === 'closed') return undefined;
-      return state === 'working' ? lastHeard + silenceLimitMs : handshakeDeadline;
+    get phase() {
+      return PHASE[state];
     },
-    receive(pkg) {
+    get deadline() {
       switch (state) {
         case 'closed':
-          return [];
+          return NO_DEADLINE;
+        case 'closing':
+          return lingerUntil;
+        case 'working':
+          return lastHeard + silenceLimitMs;
+        default:
+          return handshakeDeadline;
+      }
+    },
+    receive(pkg, at) {
+      switch (state) {
+        case 'closing':
+        case 'closed':
+          return NOTHING;
         case 'awaiting-handshake':
-          return pkg.type === 'handshake' ? onHandshake(pkg.body) : unexpected(pkg.type);
+          return pkg.type === 'handshake' ? onHandshake(at, pkg.body) : unexpected(at, pkg.type);
         case 'awaiting-ack':
           if (pkg.type === 'handshake-ack') {
             state = 'working';
-            lastHeard = clock.now();
-            return [{ type: 'ready' }, { type: 'send', bytes: encodeHeartbeat() }];
+            lastHeard = at;
+            return [OPEN, { type: 'send', frame: encodeHeartbeat() }];
           }
           // Pomelo clients may heartbeat early; harmless, and not yet a reason to extend anything.
-          if (pkg.type === 'heartbeat') return [];
-          return unexpected(pkg.type);
+          if (pkg.type === 'heartbeat') return NOTHING;
+          return unexpected(at, pkg.type);
         case 'working':
-          lastHeard = clock.now();
-          if (pkg.type === 'heartbeat') return [{ type: 'send', bytes: encodeHeartbeat() }];
-          if (pkg.type === 'data') return onData(pkg.body);
-          return unexpected(pkg.type);
+          lastHeard = at;
+          if (pkg.type === 'heartbeat') return [{ type: 'send', frame: encodeHeartbeat() }];
+          if (pkg.type === 'data') return onData(at, pkg.body);
+          return unexpected(at, pkg.type);
       }
     },
-    tick() {
-      const now = clock.now();
+    handle: onEvent,
+    tick(at) {
       if (state === 'awaiting-handshake' || state === 'awaiting-ack') {
-        if (now >= handshakeDeadline) return fail(PomeloErrorCode.HandshakeTimeout, `no handshake-ack while ${state}`);
-      } else if (state === 'working' && now >= lastHeard + silenceLimitMs) {
-        return fail(PomeloErrorCode.HeartbeatTimeout, `client silent for ${now - lastHeard} ms`);
+        if (at >= handshakeDeadline) return fail(at, PomeloErrorCode.HandshakeTimeout, `no handshake-ack while ${state}`);
+      } else if (state === 'working') {
+        if (at >= lastHeard + silenceLimitMs) {
+          return fail(at, PomeloErrorCode.HeartbeatTimeout, `client silent for ${at - lastHeard} ms`);
+        }
+      } else if (state === 'closing' && at >= lingerUntil) {
+        // The peer did not let go in time; the transport reports closed once destroyed.
+        lingerUntil = NO_DEADLINE;
+        return [{ type: 'destroy' }];
       }
-      return [];
-    },
-    respond: (id, body) => send({ type: 'response', id, body }),
-    push: (route, body) => send({ type: 'push', route, body }),
-    kick: (reason) => (state === 'closed' ? [] : close(SessionCloseCode.Kicked, reason, encodeKick(reason))),
-    closed() {
-      state = 'closed';
+      return NOTHING;
     },
   };
 }

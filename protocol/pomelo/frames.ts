@@ -1,5 +1,6 @@
 /**
- * Pomelo package layer: the outer framing every Pomelo/Pinus client speaks over TCP and WebSocket.
+ * Pomelo's frame layer, which Pomelo calls packages: the outer framing every Pomelo/Pinus client speaks over TCP and
+ * WebSocket (native/frames.ts is its counterpart).
  *
  *   +------+--------------------------+------------------+
  *   | type | body length (24-bit, BE) |       body       |

@@ -12,7 +12,7 @@
  * - `useProto`/`protos` are never sent: bodies stay JSON. `sys.rsa` is ignored: messages are not signature-checked.
  */
 import { decodeJsonBody, encodeJsonBody } from './message.js';
-import { encodePackage, PomeloErrorCode, PomeloProtocolError } from './package.js';
+import { encodePackage, PomeloErrorCode, PomeloProtocolError } from './frames.js';
 import type { RouteDict } from './route-dict.js';
 
 export const HandshakeCode = { ok: 200, useError: 500, oldClient: 501 } as const;
@@ -78,7 +78,7 @@ export function parseHandshakeRequest(body: Uint8Array): HandshakeRequest {
 export interface HandshakeOkOptions {
   /** Whole seconds, at least 1. */
   heartbeatSeconds: number;
-  /** Announced only if it has routes; the session must then compress with exactly this one. */
+  /** Announced only if it has routes; the connection must then compress with exactly this one. */
   dict?: RouteDict;
   user?: Record<string, unknown>;
 }
@@ -90,11 +90,16 @@ export function checkHeartbeatSeconds(seconds: number): void {
   }
 }
 
+/** The dictionary a handshake announces: none when it is empty. Only an announced one may compress routes. */
+export function announcedDict(dict: RouteDict | undefined): RouteDict | undefined {
+  return dict && dict.size > 0 ? dict : undefined;
+}
+
 export function handshakeOk(options: HandshakeOkOptions): HandshakeOkResponse {
   checkHeartbeatSeconds(options.heartbeatSeconds);
   const sys: HandshakeOkResponse['sys'] = { heartbeat: options.heartbeatSeconds };
-  const dict = options.dict;
-  if (dict && dict.size > 0) {
+  const dict = announcedDict(options.dict);
+  if (dict) {
     // Always the full dictionary, even when the client's `dictVersion` matches: sending it is always correct,
     // while omitting it leaves the JS client (which does not cache it) without compression.
     sys.useDict = true;

@@ -8,8 +8,9 @@
  * A route is either a 1-byte length + UTF-8 bytes, or, when compressed, a 2-byte big-endian dictionary code.
  * Bodies are opaque bytes here; for gatehouse they are JSON (see `encodeJsonBody`). Protobuf bodies are out of scope.
  */
-import { byteView, HEADER_BYTES, PomeloErrorCode, PomeloProtocolError, writeHeader } from './package.js';
-import type { RouteDict } from './route-dict.js';
+import { byteView, HEADER_BYTES, PomeloErrorCode, PomeloProtocolError, writeHeader } from './frames.js';
+import { MAX_ROUTE_BYTES, type RouteDict } from './route-dict.js';
+import { utf8Length, writeUtf8 } from '../utf8.js';
 
 /** Wire codes of the message types (bits 1-3 of the flag byte). */
 export const MessageType = { request: 0, notify: 1, response: 2, push: 3 } as const;
@@ -27,7 +28,6 @@ export type DecodedMessage = PomeloMessage & { routeCompressed: boolean };
 
 /** Ids are uint32 on the wire (libpomelo's type); the varint of the largest one takes 5 bytes. */
 export const MAX_MESSAGE_ID = 0xffff_ffff;
-export const MAX_ROUTE_BYTES = 255;
 const FLAG_COMPRESS_ROUTE = 0x01;
 const FLAG_GZIP = 0x10;
 const FLAG_RESERVED = 0xe0;
@@ -76,57 +76,6 @@ function checkId(id: number): void {
   if (!Number.isInteger(id) || id < 0 || id > MAX_MESSAGE_ID) {
     throw new PomeloProtocolError(PomeloErrorCode.BadMessage, `message id must be a uint32, got ${id}`);
   }
-}
-
-/**
- * UTF-8 byte length of `s`; a lone surrogate counts as U+FFFD, as TextEncoder writes it. Routes are encoded by hand
- * straight into the message buffer: for route-sized strings, TextEncoder.encode (which allocates per call) measured
- * 1.5-4x slower than this loop on Node 20, and the length is needed before the buffer exists anyway.
- */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c <= 0xdbff && c >= 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-/** Writes `s` as UTF-8 (lone surrogates as U+FFFD) at `offset`; returns the offset after it. */
-export function writeUtf8(out: Uint8Array, offset: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      out[offset++] = c;
-    } else if (c < 0x800) {
-      out[offset++] = 0xc0 | (c >> 6);
-      out[offset++] = 0x80 | (c & 0x3f);
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      const next = s.charCodeAt(i + 1); // NaN past the end, which fails the test below
-      if (c <= 0xdbff && (next & 0xfc00) === 0xdc00) {
-        const cp = 0x1_0000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-        out[offset++] = 0xf0 | (cp >> 18);
-        out[offset++] = 0x80 | ((cp >> 12) & 0x3f);
-        out[offset++] = 0x80 | ((cp >> 6) & 0x3f);
-        out[offset++] = 0x80 | (cp & 0x3f);
-        i++;
-      } else {
-        out[offset++] = 0xef;
-        out[offset++] = 0xbf;
-        out[offset++] = 0xbd;
-      }
-    } else {
-      out[offset++] = 0xe0 | (c >> 12);
-      out[offset++] = 0x80 | ((c >> 6) & 0x3f);
-      out[offset++] = 0x80 | (c & 0x3f);
-    }
-  }
-  return offset;
 }
 
 /** Checks that `route` fits the 1-byte length field and returns its UTF-8 length. */

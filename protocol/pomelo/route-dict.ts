@@ -7,9 +7,11 @@
  * announced but never used by it.
  */
 import { createHash } from 'node:crypto';
-import { MAX_ROUTE_BYTES, utf8Length } from './message.js';
-import { PomeloErrorCode, PomeloProtocolError } from './package.js';
+import { utf8Length } from '../utf8.js';
+import { PomeloErrorCode, PomeloProtocolError } from './frames.js';
 
+/** An uncompressed route travels with a 1-byte length. */
+export const MAX_ROUTE_BYTES = 255;
 /** The compressed-route field is 2 bytes and 0 is not used. */
 export const MAX_ROUTE_CODE = 0xffff;
 

@@ -15,7 +15,7 @@ import {
   type PackageDecodeOptions,
   type PackageTypeName,
   type PomeloPackage,
-} from './package.js';
+} from './frames.js';
 
 export interface PackageStreamDecoder {
   /**

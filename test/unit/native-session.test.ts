@@ -1,34 +1,36 @@
 /**
- * The connection rules: the pure `transition` table state by state, then the Clock-driven wrapper for the heartbeat,
- * handshake and close-linger deadlines, all on a ManualClock.
+ * The native connection rules: the pure `transition` table state by state, then the rules run by the gateway's
+ * RulesDriver for the heartbeat, handshake and close-linger deadlines, all on a ManualClock.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/clock.js';
+import { RulesDriver } from '../../gateway/rules-driver.js';
 import {
   ClientErrorCode,
   CloseCode,
   ProtocolError,
-  createSessionRules,
-  defaultSessionConfig,
-  initialSessionState,
+  createNativeConnectionRules,
+  defaultConnectionConfig,
+  initialConnectionState,
   transition,
+  type ConnectionConfig,
+  type ConnectionInput,
+  type ConnectionState,
   type Frame,
-  type SessionAction,
-  type SessionInput,
-  type SessionState,
+  type NativeAction,
 } from '../../protocol/native/index.js';
 
 const T0 = 1_000_000;
-const H = defaultSessionConfig.heartbeatMs;
+const H = defaultConnectionConfig.heartbeatMs;
 const hello: Frame = { type: 'hello', v: 1, ticket: 'tk-old' };
 const req: Frame = { type: 'req', id: 7, route: 'chat.enter', body: { room: 'lobby' } };
-const frame = (f: Frame): SessionInput => ({ type: 'frame', frame: f });
-const accept: SessionInput = { type: 'accept', session: 's1', ticket: 'tk-new', resumed: true };
+const frame = (f: Frame): ConnectionInput => ({ type: 'frame', frame: f });
+const accept = { type: 'accept', session: 's1', ticket: 'tk-new', resumed: true } as const;
 
 /** Applies inputs in order at time `now`, returning the last state and every action. */
-function run(inputs: SessionInput[], from: SessionState = initialSessionState(T0), now = T0) {
+function run(inputs: ConnectionInput[], from: ConnectionState = initialConnectionState(T0), now = T0) {
   let state = from;
-  const actions: SessionAction[] = [];
+  const actions: NativeAction[] = [];
   for (const i of inputs) {
     const t = transition(state, i, now);
     state = t.state;
@@ -38,15 +40,15 @@ function run(inputs: SessionInput[], from: SessionState = initialSessionState(T0
 }
 
 const opened = () => run([frame(hello), accept]).state;
-const errorThenClose = (code: string, close: number, id?: number): SessionAction[] => [
+const errorThenClose = (code: string, close: number, id?: number): NativeAction[] => [
   { type: 'send', frame: { type: 'error', code, message: expect.any(String), ...(id === undefined ? {} : { id }) } },
-  { type: 'close', code: close, reason: expect.any(String) } as SessionAction,
-] as SessionAction[];
+  { type: 'close', code: close, reason: expect.any(String) } as NativeAction,
+] as NativeAction[];
 
-describe('session rules: handshaking', () => {
+describe('connection rules: handshaking', () => {
   it('hello asks the gateway to authenticate, accept sends welcome and opens', () => {
     const a = run([frame(hello)]);
-    expect(a.actions).toEqual([{ type: 'authenticate', hello }]);
+    expect(a.actions).toEqual([{ type: 'authenticate', ticket: hello.ticket }]);
     expect(a.state.phase).toBe('handshaking');
     const b = run([accept], a.state, T0 + 5);
     expect(b.actions).toEqual([
@@ -62,6 +64,7 @@ describe('session rules: handshaking', () => {
           resumed: true,
         },
       },
+      { type: 'open', anonymous: false },
     ]);
     expect(b.state).toMatchObject({ phase: 'open', resumable: true, lastFrameAt: T0 + 5, deadline: T0 + 5 + 2 * H });
   });
@@ -108,11 +111,11 @@ describe('session rules: handshaking', () => {
   });
 });
 
-describe('session rules: open', () => {
+describe('connection rules: open', () => {
   it('dispatches requests, answers pings, ignores pongs, and every frame moves the heartbeat deadline', () => {
     const s = opened();
     const r1 = transition(s, frame(req), T0 + 100);
-    expect(r1.actions).toEqual([{ type: 'dispatch', req }]);
+    expect(r1.actions).toEqual([{ type: 'dispatch', id: 7, route: 'chat.enter', body: { room: 'lobby' } }]);
     expect(r1.state.deadline).toBe(T0 + 100 + 2 * H);
     const r2 = transition(r1.state, frame({ type: 'ping' }), T0 + 200);
     expect(r2.actions).toEqual([{ type: 'send', frame: { type: 'pong' } }]);
@@ -147,7 +150,7 @@ describe('session rules: open', () => {
   });
 
   it('a server close keeps the session resumable unless its code is terminal', () => {
-    const gone: SessionInput = { type: 'transport-closed' };
+    const gone: ConnectionInput = { type: 'transport-closed' };
     const drain = run([{ type: 'close', code: CloseCode.ShuttingDown, reason: 'draining' }, gone], opened());
     expect(drain.actions).toEqual([
       { type: 'close', code: CloseCode.ShuttingDown, reason: 'draining' },
@@ -167,10 +170,10 @@ describe('session rules: open', () => {
   });
 });
 
-describe('session rules: closing and closed', () => {
+describe('connection rules: closing and closed', () => {
   it('closing ignores frames and server inputs; closed ignores everything', () => {
     const closing = run([{ type: 'close', code: CloseCode.ShuttingDown, reason: '' }], opened()).state;
-    const late: SessionInput[] = [
+    const late: ConnectionInput[] = [
       frame(req), frame({ type: 'ping' }), accept, { type: 'close', code: 4000, reason: '' },
     ];
     for (const i of late) {
@@ -182,48 +185,49 @@ describe('session rules: closing and closed', () => {
   });
 });
 
-describe('session rules on a clock', () => {
-  function setup(config = {}) {
+describe('connection rules on a clock (RulesDriver)', () => {
+  function setup(config: Partial<ConnectionConfig> = {}) {
     const clock = new ManualClock(T0);
-    const log: SessionAction[] = [];
-    const rules = createSessionRules({ clock, config, execute: (a) => log.push(...a) });
-    return { clock, log, rules };
+    const log: NativeAction[] = [];
+    const rules = createNativeConnectionRules(clock.now(), { ...defaultConnectionConfig, ...config });
+    const driver = new RulesDriver(clock, rules, (a) => log.push(...a));
+    return { clock, log, rules: driver };
   }
 
   it('closes with HEARTBEAT_TIMEOUT exactly 2 x heartbeatMs after the last frame, not a millisecond earlier', () => {
     const { clock, log, rules } = setup({ heartbeatMs: 1000 });
-    rules.handle(frame(hello));
+    rules.receive(hello);
     rules.handle(accept);
     clock.advance(1500);
-    rules.handle(frame({ type: 'ping' })); // deadline moves to T0 + 1500 + 2000
+    rules.receive({ type: 'ping' }); // deadline moves to T0 + 1500 + 2000
     clock.advance(1999);
-    expect(rules.state.phase).toBe('open');
+    expect(rules.rules.phase).toBe('open');
     log.length = 0;
     clock.advance(1);
     expect(log).toEqual([
       { type: 'send', frame: { type: 'error', code: 'HEARTBEAT_TIMEOUT', message: 'no frame for 2000 ms' } },
       { type: 'close', code: CloseCode.HeartbeatTimeout, reason: 'no frame for 2000 ms' },
     ]);
-    expect(rules.state.phase).toBe('closing');
+    expect(rules.rules.phase).toBe('closing');
   });
 
   it('a client pinging every heartbeatMs is never dropped, and frames do not churn timers', () => {
     const { clock, rules } = setup({ heartbeatMs: 1000 });
-    rules.handle(frame(hello));
+    rules.receive(hello);
     rules.handle(accept);
     for (let i = 0; i < 50; i++) {
       clock.advance(1000);
-      rules.handle(frame({ type: 'ping' }));
+      rules.receive({ type: 'ping' });
       expect(clock.pending).toBe(1);
     }
-    expect(rules.state.phase).toBe('open');
+    expect(rules.rules.phase).toBe('open');
   });
 
   it('closes with TIMEOUT / HandshakeTimeout when no welcome was sent within handshakeTimeoutMs', () => {
     const { clock, log, rules } = setup({ handshakeTimeoutMs: 5000 });
-    rules.handle(frame(hello)); // the gateway never answers
+    rules.receive(hello); // the gateway never answers
     clock.advance(4999);
-    expect(log).toEqual([{ type: 'authenticate', hello }]);
+    expect(log).toEqual([{ type: 'authenticate', ticket: hello.ticket }]);
     clock.advance(1);
     expect(log.slice(1)).toEqual([
       { type: 'send', frame: { type: 'error', code: 'TIMEOUT', message: 'no handshake within 5000 ms' } },
@@ -233,7 +237,7 @@ describe('session rules on a clock', () => {
 
   it('destroys the transport and ends when closing lingers past closeTimeoutMs', () => {
     const { clock, log, rules } = setup({ closeTimeoutMs: 300 });
-    rules.handle(frame(hello));
+    rules.receive(hello);
     rules.handle(accept);
     rules.handle({ type: 'close', code: CloseCode.ShuttingDown, reason: 'drain' });
     log.length = 0;
@@ -241,24 +245,21 @@ describe('session rules on a clock', () => {
     expect(log).toEqual([]);
     clock.advance(1);
     expect(log).toEqual([{ type: 'destroy' }, { type: 'ended', resumable: true }]);
-    expect(rules.state.phase).toBe('closed');
+    expect(rules.rules.phase).toBe('closed');
     expect(clock.pending).toBe(0);
   });
 
   it('inputs given from inside execute are queued, not nested', () => {
     const clock = new ManualClock(T0);
     const order: string[] = [];
-    const rules = createSessionRules({
-      clock,
-      execute: (actions) => {
-        for (const a of actions) {
-          order.push(a.type);
-          // A transport that reports closed synchronously while being closed.
-          if (a.type === 'close') rules.handle({ type: 'transport-closed' });
-        }
-      },
+    const rules: RulesDriver<Frame, Frame> = new RulesDriver(clock, createNativeConnectionRules(T0), (actions) => {
+      for (const a of actions) {
+        order.push(a.type);
+        // A transport that reports closed synchronously while being closed.
+        if (a.type === 'close') rules.handle({ type: 'transport-closed' });
+      }
     });
-    rules.handle(frame(req));
+    rules.receive(req);
     expect(order).toEqual(['send', 'close', 'ended']);
     expect(clock.pending).toBe(0);
   });

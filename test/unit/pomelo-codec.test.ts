@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../common/clock.js';
 import {
   createPackageStreamDecoder,
   createRouteDict,
@@ -17,9 +16,7 @@ import {
   parseHandshakeResponse,
   parseKick,
   PomeloProtocolError,
-  createPomeloSession,
   writeHeader,
-  type SessionAction,
   type PomeloMessage,
 } from '../../protocol/pomelo/index.js';
 
@@ -297,138 +294,5 @@ describe('stream decoder', () => {
 
   it('refuses a bad type byte as soon as it arrives', () => {
     expectCode(() => createPackageStreamDecoder().push(bytes('09')), 'BAD_PACKAGE');
-  });
-});
-
-describe('session rules', () => {
-  const dict = createRouteDict(['chat.chatHandler.send', 'onChat']);
-  const hello = { type: 'handshake' as const, body: Buffer.from('{"sys":{"type":"js-websocket","version":"0.0.1"}}') };
-  const ack = { type: 'handshake-ack' as const, body: empty };
-  const beat = { type: 'heartbeat' as const, body: empty };
-  const data = (wire: string) => ({ type: 'data' as const, body: bytes(wire) });
-  /** Actions with sent bytes shown as hex, so expectations read like the wire. */
-  const show = (actions: SessionAction[]) => actions.map((a) => (a.type === 'send' ? `send ${hex(a.bytes)}` : a));
-  const kickHex = (reason: string) => `send ${hex(encodeKick(reason))}`;
-
-  function working(clock = new ManualClock()) {
-    const s = createPomeloSession({ clock, heartbeatSeconds: 3, dict });
-    s.receive(hello);
-    s.receive(ack);
-    return { s, clock };
-  }
-
-  it('handshake, ack, then an unprompted heartbeat so the JS client starts its own', () => {
-    const clock = new ManualClock();
-    const s = createPomeloSession({ clock, heartbeatSeconds: 3, dict, user: { hi: 1 } });
-    expect(s.state).toBe('awaiting-handshake');
-    const first = s.receive(hello);
-    expect(first[0]).toEqual({ type: 'handshake', request: { sys: { type: 'js-websocket', version: '0.0.1' }, user: {} } });
-    expect(show(first.slice(1))).toEqual([`send ${hex(encodeHandshakeOk({ heartbeatSeconds: 3, dict, user: { hi: 1 } }))}`]);
-    expect(s.state).toBe('awaiting-ack');
-    expect(show(s.receive(beat))).toEqual([]);
-    expect(show(s.receive(ack))).toEqual([{ type: 'ready' }, 'send 03 00 00 00']);
-    expect(s.state).toBe('working');
-    expect(show(s.receive(beat))).toEqual(['send 03 00 00 00']);
-  });
-
-  it('delivers requests and notifies (expanding dictionary codes) and encodes responses and pushes', () => {
-    const { s } = working();
-    expect(s.receive(data('00 07 01 61 7b 7d'))).toEqual([
-      { type: 'message', message: { type: 'request', id: 7, route: 'a', body: bytes('7b7d') } },
-    ]);
-    expect(s.receive(data('03 00 01'))).toEqual([
-      { type: 'message', message: { type: 'notify', route: 'chat.chatHandler.send', body: empty } },
-    ]);
-    expect(show(s.respond(7, bytes('7b7d')))).toEqual(['send 04 00 00 04 04 07 7b 7d']);
-    expect(show(s.push('onChat', bytes('7b7d')))).toEqual(['send 04 00 00 05 07 00 02 7b 7d']);
-    expect(show(s.push('onAdd', empty))).toEqual([`send 04 00 00 07 06 05 ${ascii('onAdd')}`]);
-  });
-
-  it('closes a client silent for twice the heartbeat interval; any package counts as sound', () => {
-    const { s, clock } = working();
-    expect(s.deadline).toBe(clock.now() + 6000);
-    clock.advance(5999);
-    expect(s.tick()).toEqual([]);
-    s.receive(beat);
-    clock.advance(5999);
-    s.receive(data('02 01 61'));
-    clock.advance(5999);
-    expect(s.tick()).toEqual([]);
-    clock.advance(1);
-    const reason = 'client silent for 6000 ms';
-    expect(show(s.tick())).toEqual([kickHex(reason), { type: 'close', code: 'HEARTBEAT_TIMEOUT', reason }]);
-    expect([s.state, s.deadline]).toEqual(['closed', undefined]);
-  });
-
-  it('closes a connection that does not finish the handshake in time', () => {
-    const clock = new ManualClock();
-    const s = createPomeloSession({ clock, heartbeatSeconds: 3, handshakeTimeoutMs: 500 });
-    s.receive(hello);
-    expect(s.deadline).toBe(clock.now() + 500);
-    clock.advance(499);
-    expect(s.tick()).toEqual([]);
-    clock.advance(1);
-    expect(s.tick().at(-1)).toMatchObject({ type: 'close', code: 'HANDSHAKE_TIMEOUT' });
-  });
-
-  it('treats data before the handshake-ack as an error', () => {
-    const s = createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 3 });
-    s.receive(hello);
-    const reason = 'data package while awaiting-ack';
-    expect(show(s.receive(data('02 01 61')))).toEqual([kickHex(reason), { type: 'close', code: 'UNEXPECTED_PACKAGE', reason }]);
-    expect(s.receive(ack)).toEqual([]);
-  });
-
-  it.each([
-    ['awaiting-handshake', [], ack],
-    ['awaiting-handshake', [], data('02 01 61')],
-    ['awaiting-ack', [hello], hello],
-    ['working', [hello, ack], hello],
-    ['working', [hello, ack], ack],
-    ['working', [hello, ack], { type: 'kick' as const, body: empty }],
-  ])('refuses out-of-order packages (%s)', (_state, before, pkg) => {
-    const s = createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 3 });
-    for (const p of before) s.receive(p);
-    expect(s.receive(pkg).at(-1)).toMatchObject({ type: 'close', code: 'UNEXPECTED_PACKAGE' });
-  });
-
-  it('answers a bad handshake with code 500 and a refused client with 501, then closes', () => {
-    const s = createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 3 });
-    expect(show(s.receive({ type: 'handshake', body: Buffer.from('{}') }))).toEqual([
-      `send 01 00 00 0c ${ascii('{"code":500}')}`,
-      { type: 'close', code: 'BAD_HANDSHAKE', reason: 'handshake must be an object with a `sys` object' },
-    ]);
-    const old = createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 3, checkClient: (sys) => sys.version !== '0.0.1' });
-    expect(show(old.receive(hello))).toEqual([
-      `send 01 00 00 0c ${ascii('{"code":501}')}`,
-      { type: 'close', code: 'CLIENT_REFUSED', reason: 'client js-websocket 0.0.1 refused' },
-    ]);
-  });
-
-  it('closes on bad messages: undecodable, unknown route code, or a type only servers send', () => {
-    for (const [wire, code] of [
-      ['12 00', 'BAD_MESSAGE'],
-      ['03 00 09', 'UNKNOWN_ROUTE_CODE'],
-      ['04 01 7b 7d', 'BAD_MESSAGE'],
-      ['06 01 61', 'BAD_MESSAGE'],
-    ] as const) {
-      const { s } = working();
-      expect(s.receive(data(wire)).at(-1)).toMatchObject({ type: 'close', code });
-    }
-  });
-
-  it('kicks with a reason, and does nothing once closed', () => {
-    const { s } = working();
-    expect(show(s.kick('duplicate login'))).toEqual([kickHex('duplicate login'), { type: 'close', code: 'KICKED', reason: 'duplicate login' }]);
-    expect([s.kick('again'), s.push('onChat', empty), s.respond(1, empty), s.receive(beat), s.tick()]).toEqual([[], [], [], [], []]);
-    const gone = working().s;
-    gone.closed();
-    expect([gone.state, gone.push('onChat', empty)]).toEqual(['closed', []]);
-  });
-
-  it('sends nothing to a client that has not finished the handshake', () => {
-    const s = createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 3 });
-    expect([s.push('onChat', empty), s.respond(1, empty)]).toEqual([[], []]);
-    expect(() => createPomeloSession({ clock: new ManualClock(), heartbeatSeconds: 0 })).toThrow(RangeError);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/clock.js';
 import {
   createPackageStreamDecoder,
-  createPomeloSession,
+  createPomeloConnectionRules,
   createRouteDict,
   decodeJsonBody,
   decodeMessage,
@@ -14,8 +14,6 @@ import {
   encodeMessage,
   encodePackage,
   encodePackages,
-  utf8Length,
-  writeUtf8,
   PackageType,
   parseHandshakeRequest,
   parseHandshakeResponse,
@@ -25,6 +23,7 @@ import {
   type PomeloMessage,
   type PomeloPackage,
 } from '../../protocol/pomelo/index.js';
+import { utf8Length, writeUtf8 } from '../../protocol/utf8.js';
 
 const RUNS = { numRuns: 500 };
 const dict = createRouteDict(['chat.chatHandler.send', 'onChat', 'onAdd', 'onLeave', '聊天']);
@@ -139,7 +138,7 @@ describe('decoders on hostile input throw only PomeloProtocolError', () => {
     );
   });
 
-  it('a session never throws, whatever arrives, and stays closed once closed', () => {
+  it('the connection rules never throw, whatever arrives, and stay closed once closing', () => {
     const step = fc.oneof(
       pkg.map((p) => ({ kind: 'receive' as const, p })),
       mutated(message.map((m) => encodeMessage(m, { dict }))).map((b) => ({ kind: 'receive' as const, p: { type: 'data' as const, body: b } })),
@@ -150,16 +149,17 @@ describe('decoders on hostile input throw only PomeloProtocolError', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 20 }), (steps) => {
         const clock = new ManualClock();
-        const s = createPomeloSession({ clock, heartbeatSeconds: 3, dict, handshakeTimeoutMs: 5000 });
+        const s = createPomeloConnectionRules(clock.now(), { heartbeatSeconds: 3, dict, handshakeTimeoutMs: 5000 });
         for (const st of steps) {
-          const wasClosed = s.state === 'closed';
+          const wasClosed = s.state === 'closing';
           if (st.kind === 'wait') clock.advance(st.ms);
-          const actions = st.kind === 'wait' ? s.tick() : s.receive(st.p);
-          if (wasClosed) expect(actions).toEqual([]);
+          const actions = st.kind === 'wait' ? s.tick(clock.now()) : s.receive(st.p, clock.now());
+          // Once closing, only the close linger acts: it destroys the transport.
+          if (wasClosed) expect(actions.filter((a) => a.type !== 'destroy')).toEqual([]);
           const closeAt = actions.findIndex((a) => a.type === 'close');
           if (closeAt >= 0) {
             expect(closeAt).toBe(actions.length - 1);
-            expect(s.state).toBe('closed');
+            expect(s.state).toBe('closing');
           }
         }
       }),

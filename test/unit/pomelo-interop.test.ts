@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/clock.js';
 import {
   createPackageStreamDecoder,
-  createPomeloSession,
+  createPomeloConnectionRules,
   createRouteDict,
+  encodeDataPackage,
   decodeMessage,
   decodePackages,
   encodeHandshakeOk,
@@ -24,8 +25,9 @@ import {
   parseHandshakeRequest,
   type PackageTypeName,
   type PomeloMessage,
-  type SessionAction,
+  type PomeloAction,
 } from '../../protocol/pomelo/index.js';
+import { CloseCode } from '../../protocol/error-codes.js';
 
 // The package ships TypeScript sources with a broken `types` entry, so it is loaded untyped and described here.
 interface PinusDecodedPackage {
@@ -133,13 +135,15 @@ describe('messages', () => {
   });
 });
 
-describe('a Pinus-style client talking to our session', () => {
+describe('a Pinus-style client talking to our connection rules and encoders', () => {
   it('handshake, ack, compressed request, response, push, heartbeat and kick', () => {
     const clock = new ManualClock();
-    const session = createPomeloSession({ clock, heartbeatSeconds: 3, dict });
-    const sent = (actions: SessionAction[]) =>
-      actions.flatMap((a) => (a.type === 'send' ? [pinus.Package.decode(a.bytes) as PinusDecodedPackage] : []));
-    const feed = (bytes: Buffer) => decodePackages(bytes).flatMap((p) => session.receive(p));
+    const session = createPomeloConnectionRules(clock.now(), { heartbeatSeconds: 3, dict });
+    const sent = (actions: PomeloAction[]) =>
+      actions.flatMap((a) => (a.type === 'send' ? [pinus.Package.decode(a.frame) as PinusDecodedPackage] : []));
+    const feed = (bytes: Buffer) => decodePackages(bytes).flatMap((p) => session.receive(p, clock.now()));
+    /** What the gateway's Pomelo adapter writes for a response or a push. */
+    const write = (m: PomeloMessage): PomeloAction[] => [{ type: 'send', frame: encodeDataPackage(m, { dict }) }];
 
     // What the stock JS client sends first (no `user` when none was given).
     const hello = { sys: { type: 'js-websocket', version: '0.0.1', rsa: {}, protoVersion: 0 } };
@@ -156,21 +160,21 @@ describe('a Pinus-style client talking to our session', () => {
     const request = pinus.Message.encode(1, 0, true, clientDict['chat.chatHandler.send']!, json({ content: 'hi' }));
     const delivered = feed(pinus.Package.encode(4, request));
     expect(delivered).toEqual([
-      { type: 'message', message: { type: 'request', id: 1, route: 'chat.chatHandler.send', body: new Uint8Array(json({ content: 'hi' })) } },
+      { type: 'dispatch', id: 1, route: 'chat.chatHandler.send', body: new Uint8Array(json({ content: 'hi' })) },
     ]);
 
-    const [response] = sent(session.respond(1, json({ code: 200 })));
+    const [response] = sent(write({ type: 'response', id: 1, body: json({ code: 200 }) }));
     const answer = pinus.Message.decode(response!.body!);
     expect([answer.type, answer.id, JSON.parse(answer.body.toString())]).toEqual([2, 1, { code: 200 }]);
 
-    const [push] = sent(session.push('onChat', json({ msg: 'hi', from: 'ana' })));
+    const [push] = sent(write({ type: 'push', route: 'onChat', body: json({ msg: 'hi', from: 'ana' }) }));
     const onChat = pinus.Message.decode(push!.body!);
     const codeToRoute: Record<string, string> = handshake.sys.codeToRoute;
     expect([onChat.type, onChat.compressRoute, codeToRoute[String(onChat.route)]]).toEqual([3, 1, 'onChat']);
 
     expect(sent(feed(pinus.Package.encode(3)))).toEqual([{ type: 3, body: null }]);
 
-    const [kick] = sent(session.kick('server shutting down'));
+    const [kick] = sent(session.handle({ type: 'close', code: CloseCode.ShuttingDown, reason: 'server shutting down' }, clock.now()));
     expect([kick!.type, JSON.parse(pinus.Protocol.strdecode(kick!.body!))]).toEqual([5, { reason: 'server shutting down' }]);
   });
 
