@@ -5,14 +5,14 @@
  *
  * One process per data directory (bus/lmdb/lock.ts: a second one gets StoreLockedError naming the holder's pid);
  * within a process, every handle on a directory shares one environment (bus/lmdb/files.ts). Layout on disk:
- * bus/lmdb/record.ts. Writes, durability, watch and expiry: bus/lmdb/bucket.ts.
+ * bus/lmdb/record.ts. Writes, durability, watch and expiry: bus/lmdb/bucket.ts; the handle: bus/lmdb/handle.ts.
  */
 import type { Clock } from '../common/clock.js';
 import { systemClock } from '../common/clock.js';
 import { ClosedError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
-import { LmdbBucket } from './lmdb/bucket.js';
+import { LmdbBucket } from './lmdb/handle.js';
 import { acquireEnv, releaseEnv, type LmdbEnv } from './lmdb/files.js';
 import { type BucketOptions, type KvBucket, type Store, assertBucketName } from './store.js';
 

@@ -1,6 +1,6 @@
 /**
- * One bucket of the LMDB store: its revision counter, the writes in flight, its watchers and its expiry sweep
- * (`BucketState`, shared by every handle on it, like MemoryKvServer's), and the `KvBucket` handle over it.
+ * One bucket of the LMDB store: its revision counter, the writes in flight, its watchers and its expiry sweep,
+ * shared by every handle on it (like MemoryKvServer's state). The `KvBucket` handle over it: bus/lmdb/handle.ts.
  *
  * Writes. This process is the only writer of its data directory (bus/lmdb/lock.ts), so the authoritative state of a
  * key is its newest write in flight, else what LMDB has committed. Compare-and-set checks that state synchronously,
@@ -19,10 +19,10 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { Clock, TimerHandle } from '../../common/clock.js';
-import { ClosedError, ConflictError, GatehouseError, ErrorCode, errorMessage } from '../../common/errors.js';
+import { GatehouseError, ErrorCode, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { matches } from '../subject-match.js';
-import { type KvBucket, type KvChange, type KvEntry, type KvWatcher, type WatchOptions, assertKey } from '../store.js';
+import type { KvChange, KvEntry, KvWatcher, WatchOptions } from '../store.js';
 import { bucketRange, dataKey, decodeRec, decodeSeq, encodeRec, encodeSeq, keyOf, peekRec } from './record.js';
 
 /** What a bucket needs of its environment (bus/lmdb/files.ts). */
@@ -290,88 +290,4 @@ function literalPrefix(pattern: string): { prefix: string; exact: boolean } {
   const i = tokens.findIndex((t) => t === '*' || t === '>');
   if (i === -1) return { prefix: pattern, exact: true };
   return { prefix: tokens.slice(0, i).map((t) => `${t}.`).join(''), exact: false };
-}
-
-export class LmdbBucket implements KvBucket {
-  constructor(
-    readonly name: string,
-    private readonly s: BucketState,
-    private readonly owner: { readonly closed: boolean },
-  ) {}
-
-  private check(): void {
-    if (this.owner.closed) throw new ClosedError(`store closed (bucket ${this.name})`);
-  }
-
-  async get(key: string): Promise<KvEntry | null> {
-    assertKey(key);
-    this.check();
-    return this.s.read(key) ?? null;
-  }
-
-  async put(key: string, value: Uint8Array): Promise<number> {
-    assertKey(key);
-    this.check();
-    return this.s.write(key, value);
-  }
-
-  async create(key: string, value: Uint8Array): Promise<number> {
-    assertKey(key);
-    this.check();
-    const current = this.s.current(key);
-    if (current !== 0) throw new ConflictError(`create ${this.name}/${key}: key exists at revision ${current}`);
-    return this.s.write(key, value);
-  }
-
-  async update(key: string, value: Uint8Array, expected: number): Promise<number> {
-    assertKey(key);
-    this.check();
-    const current = this.s.current(key);
-    if (current !== expected) {
-      throw new ConflictError(`update ${this.name}/${key}: expected revision ${expected}, found ${current}`);
-    }
-    return this.s.write(key, value);
-  }
-
-  async delete(key: string, expected?: number): Promise<void> {
-    assertKey(key);
-    this.check();
-    const current = this.s.current(key);
-    if (expected !== undefined && current !== expected) {
-      throw new ConflictError(`delete ${this.name}/${key}: expected revision ${expected}, found ${current}`);
-    }
-    if (current === 0) return;
-    await this.s.write(key, null);
-  }
-
-  async keys(pattern = '>'): Promise<string[]> {
-    this.check();
-    const out: string[] = [];
-    this.s.scan(pattern, (key) => out.push(key));
-    return out;
-  }
-
-  async entries(pattern = '>'): Promise<KvEntry[]> {
-    this.check();
-    const out: KvEntry[] = [];
-    this.s.scan(
-      pattern,
-      (key, b) => {
-        const r = decodeRec(b);
-        // Range values may share memory with the cursor: copy what leaves.
-        out.push({ key, value: r.value.slice(), revision: r.revision });
-      },
-    );
-    return out;
-  }
-
-  async lastRevision(): Promise<number> {
-    this.check();
-    return this.s.durableSeq;
-  }
-
-  async watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {
-    this.check();
-    return this.s.watch(this.owner, onChange, opts);
-  }
 }
