@@ -73,6 +73,8 @@ export class BucketState {
   durableSeq: number;
   private readonly overlay = new Map<string, Pending>();
   private readonly inflight: InFlight[] = [];
+  /** Writes of the current turn, not yet handed to lmdb-js (see flush). */
+  private queued: Array<{ dk: string; rec: Buffer | null; item: InFlight }> = [];
   readonly watchers = new Set<Watcher>();
   private sweepTimer: TimerHandle | undefined;
   private sweepFrom: string | undefined;
@@ -131,14 +133,7 @@ export class BucketState {
     const revision = ++this.seq;
     const pending: Pending = { revision, writtenAt: this.clock.now(), deleted: value === null };
     this.overlay.set(key, pending);
-    const dk = dataKey(this.full, key);
-    const { data, meta } = this.files;
-    // One LMDB transaction for the entry and the bucket's counter: a revision is never handed out twice after a crash.
-    const committed = this.files.root.batch(() => {
-      if (value) void data.put(dk, encodeRec(revision, pending.writtenAt, value));
-      else void data.remove(dk);
-      void meta.put(this.full, encodeSeq(revision));
-    });
+    const rec = value ? encodeRec(revision, pending.writtenAt, value) : null;
     return new Promise<number>((resolve, reject) => {
       const item: InFlight = {
         pending,
@@ -148,15 +143,43 @@ export class BucketState {
         reject,
       };
       this.inflight.push(item);
-      committed.then(
-        () => this.settle(item),
-        (e: unknown) => {
-          item.error = e;
-          this.files.fail(e);
-          this.settle(item);
-        },
-      );
+      this.queued.push({ dk: dataKey(this.full, key), rec, item });
+      if (this.queued.length === 1) queueMicrotask(() => this.flush());
     });
+  }
+
+  /**
+   * Hands this turn's writes to lmdb-js as one batch (one transaction) with one write of the bucket's counter: the
+   * entries and the counter commit together, so a revision is never handed out twice after a crash, and a counter
+   * write per entry would have cost the write thread a second B-tree update per write.
+   */
+  flush(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    const { data, meta, root } = this.files;
+    const last = batch[batch.length - 1]!.item.change.revision;
+    let committed: Promise<boolean>;
+    try {
+      committed = root.batch(() => {
+        for (const w of batch) void (w.rec ? data.put(w.dk, w.rec) : data.remove(w.dk));
+        void meta.put(this.full, encodeSeq(last));
+      });
+    } catch (e) {
+      committed = Promise.reject(e);
+    }
+    committed.then(
+      () => {
+        for (const w of batch) this.settle(w.item);
+      },
+      (e: unknown) => {
+        this.files.fail(e);
+        for (const w of batch) {
+          w.item.error = e;
+          this.settle(w.item);
+        }
+      },
+    );
   }
 
   /** Transactions commit in queue order; settling in order keeps watch events in revision order regardless. */

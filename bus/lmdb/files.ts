@@ -59,6 +59,7 @@ export class LmdbEnv implements LmdbFiles {
 
   /** Waits for queued writes (lmdb-js close does), then releases the directory. */
   async close(): Promise<void> {
+    for (const s of this.states.values()) s.flush(); // writes of this turn still go to disk
     this.closing = true;
     for (const s of this.states.values()) s.stop();
     this.states.clear();
