@@ -242,6 +242,20 @@ describe('LMDB store [lmdb]', () => {
     w.stop();
   });
 
+  it('treats an expired entry as absent for compare-and-set; revisions keep growing past it', async () => {
+    const clock = new ManualClock(1_000_000);
+    const s = await open({ clock });
+    const b = await s.bucket('lease', { ttlMs: 1000 });
+    const r1 = await b.create('leader', enc('n1'));
+    clock.advance(1000);
+    // The old holder's revision no longer fences anything: the entry is gone.
+    await expect(b.update('leader', enc('n1'), r1)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const r2 = await b.create('leader', enc('n2'));
+    expect(r2).toBeGreaterThan(r1);
+    expect(dec((await b.get('leader'))!.value)).toBe('n2');
+    expect(await b.lastRevision()).toBe(r2);
+  });
+
   it('sweeps expired entries off the disk without watch events', async () => {
     const clock = new ManualClock(1_000_000);
     let s = await open({ clock });
