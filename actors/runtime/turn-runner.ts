@@ -34,7 +34,7 @@ export type Item =
 
 /** What the runner needs from the cell owning it (ActorCell): its lifecycle and the writes of its state. */
 export interface TurnOwner {
-  /** No turns run unless active (the cell starts the pump only then); stopped refuses, closed hands messages back. */
+  /** Read per item: a stopped actor refuses messages, a closed one hands them back (the pump starts once it started). */
   readonly lifecycle: CellLifecycle;
   /** The store revision last written or loaded (for `$inspect`). */
   readonly revision: number;
