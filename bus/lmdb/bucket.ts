@@ -219,8 +219,8 @@ export class BucketState {
   }
 
   /**
-   * Calls `fn` with the stored record of each committed live entry matching `pattern`. Keys fixed up to the first wildcard narrow the range:
-   * listing `lease.city.*` reads only that part of the bucket.
+   * Calls `fn` with the stored record of each committed live entry matching `pattern`. Keys fixed up to the first
+   * wildcard narrow the range: listing `lease.city.*` reads only that part of the bucket.
    */
   scan(pattern: string, fn: (key: string, record: Uint8Array) => void): void {
     const range = bucketRange(this.full);
@@ -251,13 +251,11 @@ export class BucketState {
     if (opts?.initial) {
       // Writes committed but not yet settled are left out: they arrive as changes right after.
       const current: KvChange[] = [];
-      this.scan(
-        w.pattern,
-        (key, b) => {
-          const r = decodeRec(b);
-          if (r.revision <= this.durableSeq) current.push({ key, op: 'put', value: r.value.slice(), revision: r.revision });
-        },
-      );
+      this.scan(w.pattern, (key, b) => {
+        const r = decodeRec(b);
+        if (r.revision > this.durableSeq) return;
+        current.push({ key, op: 'put', value: r.value.slice(), revision: r.revision });
+      });
       current.sort((a, b) => a.revision - b.revision);
       for (const c of current) this.schedule(w, c);
     }

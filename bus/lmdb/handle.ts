@@ -87,14 +87,11 @@ export class LmdbBucket implements KvBucket {
   async entries(pattern = '>'): Promise<KvEntry[]> {
     this.check();
     const out: KvEntry[] = [];
-    this.s.scan(
-      pattern,
-      (key, b) => {
-        const r = decodeRec(b);
-        // Range values may share memory with the cursor: copy what leaves.
-        out.push({ key, value: r.value.slice(), revision: r.revision });
-      },
-    );
+    this.s.scan(pattern, (key, b) => {
+      const r = decodeRec(b);
+      // Range values may share memory with the cursor: copy what leaves.
+      out.push({ key, value: r.value.slice(), revision: r.revision });
+    });
     return out;
   }
 
