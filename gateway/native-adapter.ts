@@ -15,6 +15,7 @@ import {
   ProtocolError,
   type CloseCode,
   type ConnectionConfig,
+  type ConnectionRules,
   type FrameError,
   type Frame,
   type FrameLimits,
@@ -69,12 +70,14 @@ export class NativeAdapter implements WireAdapter<Frame, Frame> {
     private readonly tcp: TcpFrameDecoder | undefined,
   ) {}
 
-  rules(now: number) {
+  rules(now: number): ConnectionRules<Frame, Frame> {
     return createNativeConnectionRules(now, this.s.config);
   }
 
   read(bytes: Uint8Array, binary: boolean, sink: FrameSink<Frame>): void {
-    if (!binary) return sink.bad(new ProtocolError(ClientErrorCode.BadFrame, 'frames are binary WebSocket messages, not text'));
+    if (!binary) {
+      return sink.bad(new ProtocolError(ClientErrorCode.BadFrame, 'frames are binary WebSocket messages, not text'));
+    }
     if (!this.tcp) return this.decode(bytes, sink);
     let frames: Uint8Array[];
     try {

@@ -24,6 +24,7 @@ import {
   type MessageEncodeOptions,
   type PackageDecodeOptions,
   type PackageStreamDecoder,
+  type PomeloConnectionRules,
   type PomeloPackage,
   type PomeloRulesOptions,
 } from '../protocol/pomelo/index.js';
@@ -79,7 +80,7 @@ export class PomeloAdapter implements WireAdapter<PomeloPackage, Uint8Array> {
     private readonly stream: PackageStreamDecoder | undefined,
   ) {}
 
-  rules(now: number) {
+  rules(now: number): PomeloConnectionRules {
     return createPomeloConnectionRules(now, this.s.rules);
   }
 

@@ -163,7 +163,9 @@ function onFrame(s: ConnectionState, f: Frame, at: At): Transition {
       return { state: { ...s, hello: f }, actions: [{ type: 'authenticate', ticket: f.ticket }] };
     }
     case 'req':
-      if (s.phase === 'open') return { state: s, actions: [{ type: 'dispatch', id: f.id, route: f.route, body: f.body }] };
+      if (s.phase === 'open') {
+        return { state: s, actions: [{ type: 'dispatch', id: f.id, route: f.route, body: f.body }] };
+      }
       return fail(s, at, ClientErrorCode.NotReady, 'wait for welcome before sending requests', f.id);
     case 'ping':
       // The first frame must be hello, so a ping before it comes from something that does not speak this protocol.
@@ -212,32 +214,49 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…';
 }
 
-/** One connection's rules behind the shared contract: `transition` with the state kept here. */
-export function createNativeConnectionRules(
-  now: number,
-  config: Partial<ConnectionConfig> = {},
-): ConnectionRules<Frame, Frame> & { readonly state: ConnectionState } {
-  const c: ConnectionConfig = { ...defaultConnectionConfig, ...config };
-  let state = initialConnectionState(now, c);
-  const step = (input: ConnectionInput, at: number): NativeAction[] => {
-    const t = transition(state, input, at, c);
-    state = t.state;
+const TICK: ConnectionInput = Object.freeze({ type: 'tick' });
+
+/**
+ * One connection's rules behind the shared contract: `transition`, with the state kept here. A class rather than
+ * closures because a gateway holds one per connection, tens of thousands of them.
+ */
+export class NativeConnectionRules implements ConnectionRules<Frame, Frame> {
+  private current: ConnectionState;
+
+  constructor(
+    now: number,
+    private readonly config: ConnectionConfig = defaultConnectionConfig,
+  ) {
+    this.current = initialConnectionState(now, config);
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  get phase(): ConnectionPhase {
+    return this.current.phase;
+  }
+
+  get deadline(): number {
+    return this.current.deadline;
+  }
+
+  receive(frame: Frame, now: number): NativeAction[] {
+    return this.handle({ type: 'frame', frame }, now);
+  }
+
+  handle(input: ConnectionInput, now: number): NativeAction[] {
+    const t = transition(this.current, input, now, this.config);
+    this.current = t.state;
     return t.actions;
-  };
-  return {
-    get state() {
-      return state;
-    },
-    get phase() {
-      return state.phase;
-    },
-    get deadline() {
-      return state.deadline;
-    },
-    receive: (frame, at) => step({ type: 'frame', frame }, at),
-    handle: step,
-    tick: (at) => step(TICK, at),
-  };
+  }
+
+  tick(now: number): NativeAction[] {
+    return this.handle(TICK, now);
+  }
 }
 
-const TICK: ConnectionInput = Object.freeze({ type: 'tick' });
+export function createNativeConnectionRules(now: number, config?: ConnectionConfig): NativeConnectionRules {
+  return new NativeConnectionRules(now, config);
+}

@@ -215,7 +215,9 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
     handle: onEvent,
     tick(at) {
       if (state === 'awaiting-handshake' || state === 'awaiting-ack') {
-        if (at >= handshakeDeadline) return fail(at, PomeloErrorCode.HandshakeTimeout, `no handshake-ack while ${state}`);
+        if (at >= handshakeDeadline) {
+          return fail(at, PomeloErrorCode.HandshakeTimeout, `no handshake-ack while ${state}`);
+        }
       } else if (state === 'working') {
         if (at >= lastHeard + silenceLimitMs) {
           return fail(at, PomeloErrorCode.HeartbeatTimeout, `client silent for ${at - lastHeard} ms`);
