@@ -9,7 +9,8 @@
  */
 import type { Clock } from '../common/clock.js';
 import { systemClock } from '../common/clock.js';
-import { ClosedError } from '../common/errors.js';
+import { isMainThread } from 'node:worker_threads';
+import { ClosedError, ErrorCode, GatehouseError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { silentLogger } from '../common/logger.js';
 import { LmdbBucket } from './lmdb/handle.js';
@@ -56,6 +57,17 @@ class LmdbStore implements Store {
  * directory; a lock left by a dead process is taken over (logged at warn).
  */
 export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
+  // A worker thread is a separate JS realm: it would get its own environment map, revision counters and in-flight
+  // compare-and-set state while lmdb-js shares the native environment (and our lock file names this same pid, so the
+  // lock would be taken over as stale). Two writers handing out the same revisions: refused instead. Embedded mode
+  // runs its nodes in the main thread (`--threads` needs NATS).
+  if (!isMainThread) {
+    throw new GatehouseError(
+      ErrorCode.StoreError,
+      `the LMDB store in ${opts.path} opens in the main thread only (a worker thread would be a second writer); ` +
+        'run embedded nodes in the main thread, or use NATS for worker threads',
+    );
+  }
   const env = await acquireEnv(opts.path, opts.clock ?? systemClock, opts.log ?? silentLogger);
   return new LmdbStore(env, opts.prefix);
 }

@@ -17,6 +17,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
   node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [] },
   // Embedded mode by default: one process, no NATS needed.
   bus: { kind: 'memory' },
+  // Embedded mode keeps its records on disk (bus/lmdb-store.ts); tests and demos choose 'memory'.
+  store: { kind: 'lmdb', path: './data' },
   nats: {
     servers: ['nats://127.0.0.1:4222'],
     replicas: 1,
@@ -33,10 +35,20 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxRestarts: 3,
     restartWindowMs: 10_000,
     lifecycleEvents: false,
+    // 6 streams: about two led by each server of a 3-server cluster, so a server's loss stalls about a third of the
+    // durable actors instead of all; each stream is one more Raft group per server (cheap at this count).
+    snapshotBuckets: 6,
   },
   cluster: {
-    heartbeatMs: 1000,
-    deadAfterMs: 4000,
+    // Liveness over core NATS (cluster/liveness.ts): a kill -9'd worker is declared dead 1.5 s after its last
+    // heartbeat; a node that cannot hear itself stops serving after 1 s, half a second before anyone may take over.
+    heartbeatMs: 250,
+    deadAfterMs: 1500,
+    fenceAfterMs: 1000,
+    // JetStream answers a write within ~1 ms, or fails fast (503) while a stream elects; a call past 2 s is lost.
+    storeTimeoutMs: 2000,
+    // A restarted 3-server cluster takes 5–30 s to elect its JetStream leaders (docs/DESIGN.md).
+    startDeadlineMs: 60_000,
     maxConcurrentMoves: 64,
     rebalanceIntervalMs: 2000,
     // Window: bench migration (10 k actors, 64 shards of ~156) at 150/200/250/300/500 actors: 200 kept every run under

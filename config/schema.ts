@@ -43,6 +43,13 @@ export const configSchema = z
       })
       .strict(),
     bus: z.object({ kind: z.enum(['memory', 'nats']) }).strict(),
+    /**
+     * Where the embedded bus keeps durable state (actor snapshots, sessions): 'lmdb' (on disk in `path`, kept across
+     * restarts; one process per directory) or 'memory' (forgotten at exit: tests, demos). Used only with bus.kind
+     * 'memory': on NATS the store is always JetStream KV and this section is ignored (a config shared by embedded and
+     * clustered runs stays valid; the default would otherwise make every NATS run an error).
+     */
+    store: z.object({ kind: z.enum(['lmdb', 'memory']), path: z.string().min(1) }).strict(),
     nats: z
       .object({
         servers: z.array(natsUrl).min(1),
@@ -71,13 +78,29 @@ export const configSchema = z
         restartWindowMs: positiveMs,
         /** Publish every actor instance start/stop on `sys.lifecycle` (debugging ownership; tests use it). */
         lifecycleEvents: z.boolean(),
+        /**
+         * Durable snapshots are spread over this many buckets (one JetStream stream each, so one Raft leader each) by
+         * shard: `shard mod N`. A NATS server's loss then stalls only the streams it led. Fixed for the life of a
+         * deployment, like `shards` (1 keeps the single `actors` bucket).
+         */
+        snapshotBuckets: z.number().int().min(1).max(64),
       })
       .strict(),
     cluster: z
       .object({
+        /** Liveness heartbeats (core NATS, `sys.hb.<node>`) are published this often. */
         heartbeatMs: positiveMs,
-        /** A node silent this long is declared dead and its shards are taken over. */
+        /** A node not heard for this long is declared dead and its shards are taken over (≥ fenceAfterMs + 2 heartbeats). */
         deadAfterMs: positiveMs,
+        /**
+         * A node that has not heard its own heartbeat for this long stops serving its shards until it is heard again and
+         * has re-read its leases (≥ 3 heartbeats, ≤ deadAfterMs − 2 heartbeats). docs/ARCHITECTURE.md, "Liveness and fencing".
+         */
+        fenceAfterMs: positiveMs,
+        /** Every store call (KV get/put/CAS, stream info) fails after this long; a snapshot write then answers MAYBE_APPLIED. */
+        storeTimeoutMs: positiveMs,
+        /** Start-up steps (bucket creation, first lease read) retry until this long after start, then the node exits. */
+        startDeadlineMs: positiveMs,
         /** Shards in motion at once, cluster-wide. */
         maxConcurrentMoves: z.number().int().min(1),
         rebalanceIntervalMs: positiveMs,

@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
-import { loadConfig, type DeepPartial } from '../config/load.js';
+import type { DeepPartial } from '../config/load.js';
+import { testConfig } from './test-config.js';
 import type { Config } from '../config/schema.js';
 import { gatewayComponent, type Gateway } from '../gateway/gateway.js';
 import { withGatewayKinds } from '../gateway/kinds.js';
@@ -41,16 +42,14 @@ export interface GatewayNode {
 
 export async function startGatewayNode(o: GatewayNodeOptions): Promise<GatewayNode> {
   const roles = o.roles ?? ['gateway', 'worker'];
-  const config = loadConfig({
-    overrides: {
-      prefix: o.prefix ?? 'gwt',
-      node: { id: o.id, roles, capacity: 1, threads: 0 },
-      bus: { kind: o.natsUrl ? 'nats' : 'memory' },
-      ...(o.natsUrl ? { nats: { servers: [o.natsUrl] } } : {}),
-      log: { level: 'silent', pretty: false },
-      actors: { shards: 8, ...o.actors },
-      gateway: { wsPort: 0, tcpPort: 0, pomeloWsPort: 0, pomeloTcpPort: 0, httpPort: 0, ...o.gateway },
-    },
+  const config = testConfig({
+    prefix: o.prefix ?? 'gwt',
+    node: { id: o.id, roles, capacity: 1, threads: 0 },
+    bus: { kind: o.natsUrl ? 'nats' : 'memory' },
+    ...(o.natsUrl ? { nats: { servers: [o.natsUrl] } } : {}),
+    log: { level: 'silent', pretty: false },
+    actors: { shards: 8, ...o.actors },
+    gateway: { wsPort: 0, tcpPort: 0, pomeloWsPort: 0, pomeloTcpPort: 0, httpPort: 0, ...o.gateway },
   });
   const node = await startNode({
     config,

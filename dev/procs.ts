@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { basename, join, dirname } from 'node:path';
+import { TEST_STORE_ENV } from './test-config.js';
 
 /** The repository root, whether this file runs from dev/ (vitest, from the sources) or dist/dev/ (benchmarks). */
 const up1 = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,7 +44,7 @@ export function runCli(args: string[], opts: { env?: Record<string, string> } = 
   const nodeArgs = process.env.GH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...TEST_STORE_ENV, ...opts.env },
     cwd: ROOT,
   });
   live.add(child);

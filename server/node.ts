@@ -12,6 +12,7 @@ import { MemoryKvServer } from '../bus/memory-store.js';
 import { createNatsBus } from '../bus/nats/nats-bus.js';
 import { natsOptions } from '../config/nats-options.js';
 import { createNatsStore } from '../bus/nats/nats-store.js';
+import { openLmdbStore } from '../bus/lmdb-store.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { createLogger, nodeLogger } from '../common/logger.js';
 import type { Config } from '../config/schema.js';
@@ -63,10 +64,15 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let extraClose: () => Promise<void> = async () => undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
+    // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
+    // one process on the same directory share one LMDB environment (bus/lmdb/files.ts).
+    store =
+      config.store.kind === 'lmdb'
+        ? await openLmdbStore({ path: config.store.path, prefix: config.prefix, clock, log })
+        : o.embedded.kv.store(config.prefix);
     bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
     control = o.embedded.broker.connect({ prefix: config.prefix, log, name: `${id} control` });
     extraClose = () => control.close();
-    store = o.embedded.kv.store(config.prefix);
   } else {
     const connect = (role: string) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log });
     bus = await connect('data');

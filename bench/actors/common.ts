@@ -9,7 +9,8 @@ import { Packr, Unpackr } from 'msgpackr';
 import { createActor, type AnyActor } from 'xstate';
 import { counterMachine } from '../../actors/demo/counter.machine.js';
 import { defineKind } from '../../actors/runtime/kind.js';
-import { loadConfig, type Config } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
+import { testConfig } from '../../dev/test-config.js';
 import type { App } from '../../node-api/app.js';
 
 export const KIND = 'bench';
@@ -38,16 +39,14 @@ export const bareActor = (): AnyActor => createActor(benchMachine).start();
 
 /** Node config for a benchmark node: one worker owning every shard, no gateway, quiet logs. */
 export function nodeConfig(bus: { kind: 'memory' } | { kind: 'nats'; url: string }): Config {
-  return loadConfig({
-    overrides: {
-      prefix: PREFIX,
-      node: { roles: ['worker'] },
-      bus: { kind: bus.kind },
-      ...(bus.kind === 'nats' ? { nats: { servers: [bus.url] } } : {}),
-      // No passivation during a run: every actor stays live, as the baseline's do.
-      actors: { passivateAfterMs: 3_600_000 },
-      log: { level: 'warn' },
-    },
+  return testConfig({
+    prefix: PREFIX,
+    node: { roles: ['worker'] },
+    bus: { kind: bus.kind },
+    ...(bus.kind === 'nats' ? { nats: { servers: [bus.url] } } : {}),
+    // No passivation during a run: every actor stays live, as the baseline's do.
+    actors: { passivateAfterMs: 3_600_000 },
+    log: { level: 'warn' },
   });
 }
 

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT } from '../../dev/procs.js';
+import { TEST_STORE_ENV } from '../../dev/test-config.js';
 
 const live = new Set<ChildProcess>();
 let hooked = false;
@@ -37,7 +38,7 @@ export function startCli(name: string, args: string[]): CliProc {
     hooked = true;
     process.on('exit', () => live.forEach((p) => p.kill('SIGKILL')));
   }
-  const child = spawn(process.execPath, [...profArgv(name), CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profArgv(name), CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...TEST_STORE_ENV } });
   live.add(child);
   let out = '';
   const listeners = new Set<() => void>();

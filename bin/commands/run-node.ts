@@ -4,6 +4,7 @@
  * gracefully: sockets closed, turns finished, durable state written. A node told to drain exits 0 once it owns no
  * shard.
  */
+import { resolve } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode, type NodeOptions } from '../../server/node.js';
@@ -75,13 +76,19 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
   if (opts.banner) printBanner(config, node, threads, gatewayProcs);
 }
 
+function storeLine(config: Config): string {
+  if (config.store.kind === 'memory') return '  store       in memory: records are forgotten when the process stops (store.kind=memory)';
+  return `  data        ${resolve(config.store.path)} (player records and durable actors are kept here across restarts)`;
+}
+
 function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined, procs?: GatewayProcs): void {
   const s = node?.status() as Record<string, unknown> | undefined;
   const lines = [
     '',
     `gatehouse node ${node?.id ?? '(threads only)'} is running`,
     `  prefix      ${config.prefix}`,
-    `  bus         ${config.bus.kind === 'memory' ? 'embedded (in-memory bus and store; no NATS needed)' : config.nats.servers.join(', ')}`,
+    `  bus         ${config.bus.kind === 'memory' ? 'embedded (in-memory bus; no NATS needed)' : config.nats.servers.join(', ')}`,
+    ...(config.bus.kind === 'memory' ? [storeLine(config)] : []),
     `  roles       ${node ? node.config.node.roles.join(', ') : '-'}`,
   ];
   if (threads) lines.push(`  threads     ${threads.ids.join(', ')} (worker nodes)`);

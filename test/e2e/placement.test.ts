@@ -7,7 +7,7 @@ import { ActorClient } from '../../actors/runtime/client.js';
 import type { Bus } from '../../bus/bus.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
-import { loadConfig } from '../../config/load.js';
+import { testConfig } from '../../dev/test-config.js';
 import { silentLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode } from '../../server/node.js';
 import { defaultApps } from '../../server/apps.js';
@@ -82,7 +82,7 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
 
   it('embedded: one process, in-memory bus and store', async () => {
     const embedded = createEmbedded();
-    const config = loadConfig({ overrides: { prefix: 'pl-emb', actors: { shards: SHARDS }, log: { level: 'silent' }, node: { builtinApps: ['demo'] } } });
+    const config = testConfig({ prefix: 'pl-emb', actors: { shards: SHARDS }, log: { level: 'silent' }, node: { builtinApps: ['demo'] } });
     embeddedNode = await startNode({ config, apps: defaultApps(config), embedded, log: silentLogger });
     const client = new ActorClient(embedded.broker.connect({ prefix: 'pl-emb' }), { shards: SHARDS, askTimeoutMs: 5000 });
     expect(await scenario(client)).toEqual(EXPECTED);

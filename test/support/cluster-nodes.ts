@@ -1,6 +1,7 @@
 import type { LifecycleHook } from '../../actors/runtime/cell-context.js';
 /** In-process cluster nodes for tests: several gatehouse nodes in one process on a shared bus (memory or NATS). */
-import { loadConfig, type DeepPartial } from '../../config/load.js';
+import type { DeepPartial } from '../../config/load.js';
+import { testConfig } from '../../dev/test-config.js';
 import type { Config } from '../../config/schema.js';
 import { startNode, type Embedded, type GatehouseNode } from '../../server/node.js';
 import { nodeComponents } from '../../server/components.js';
@@ -40,7 +41,7 @@ export async function startTestNode(o: TestNodeOptions): Promise<GatehouseNode> 
     bus: { kind: o.natsUrl ? 'nats' : 'memory' },
     ...(o.natsUrl ? { nats: { servers: [o.natsUrl] } as DeepPartial<Config['nats']> } : {}),
   };
-  const config = loadConfig({ overrides });
+  const config = testConfig(overrides);
   return startNode({
     config,
     apps: o.apps,
