@@ -4,8 +4,8 @@
  * (kept by the gateway's attachments, attachments.ts, which see the connection as a ConnectionHandle), routing with a
  * rate limit and a timeout, the outbound byte limit, and the connection actor's lifecycle.
  *
- * Kept small on purpose (a gateway holds tens of thousands): no per-connection logger, timers only in the protocol
- * rules, the route context allocated on the first request.
+ * Kept small on purpose (a gateway holds tens of thousands): no per-connection logger, one timer per connection (the
+ * protocol handler's RulesDriver arms it for the rules' deadline), the route context allocated on the first request.
  */
 import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';

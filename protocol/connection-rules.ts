@@ -5,7 +5,7 @@
  * must call `tick(now)` next.
  *
  * "Connection" on purpose: these rules know one socket's handshake, heartbeat and closing. The session (who the
- * client is, what it stored) is the gateway's session service and the `session` actor.
+ * client is, what it stored) is the `session` actor and the gateway's attachment of it (gateway/attachments.ts).
  */
 import type { ClientErrorCode, CloseCode } from './error-codes.js';
 
