@@ -35,6 +35,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxRestarts: 3,
     restartWindowMs: 10_000,
     lifecycleEvents: false,
+    // The most a forged sequence can silence one sender at one actor (actors/runtime/seen.ts); ≫ NTP clock skew.
+    seqAheadMs: 60_000,
     // 6 streams: about two led by each server of a 3-server cluster, so a server's loss stalls about a third of the
     // durable actors instead of all; each stream is one more Raft group per server (cheap at this count).
     snapshotBuckets: 6,

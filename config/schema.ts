@@ -78,6 +78,8 @@ export const configSchema = z
         restartWindowMs: positiveMs,
         /** Publish every actor instance start/stop on `sys.lifecycle` (debugging ownership; tests use it). */
         lifecycleEvents: z.boolean(),
+        /** An envelope sequence further ahead of the wall clock than this is refused (dedupe-mark poisoning). */
+        seqAheadMs: positiveMs,
         /**
          * Durable snapshots are spread over this many buckets (one JetStream stream each, so one Raft leader each) by
          * shard: `shard mod N`. A NATS server's loss then stalls only the streams it led. Fixed for the life of a

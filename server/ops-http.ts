@@ -36,6 +36,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     ['received', 'Messages received by actors'],
     ['processed', 'Turns completed'],
     ['duplicates', 'Duplicate messages dropped (same sender, seq ≤ last seen)'],
+    ['seqRefused', 'Envelopes refused: sequence too far ahead of the clock (forged; would poison dedupe marks)'],
     ['busy', 'Messages refused because a mailbox was full'],
     ['droppedTells', 'Tells dropped because a mailbox was full'],
     ['badMessages', 'Messages refused as malformed'],

@@ -22,6 +22,8 @@ export interface RuntimeLimits {
   restartWindowMs: number;
   passivateAfterMs: number;
   askTimeoutMs: number;
+  /** How far ahead of the wall clock an envelope's sequence may run (default DEFAULT_SEQ_AHEAD_MS, seen.ts). */
+  seqAheadMs?: number;
 }
 
 /** Effects leaving the node (EffectSink): a committed turn's replies and pushes. */

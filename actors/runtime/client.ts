@@ -9,6 +9,7 @@ import { fromWire, GatehouseError, ErrorCode } from '../../common/errors.js';
 import { newUid } from '../../bus/request-mux.js';
 import type { Address } from './effects.js';
 import { decodeReply, encodeEnvelope } from './envelope.js';
+import { SEQ_PER_MS } from './seen.js';
 
 export interface ActorRef<TMsg = unknown> {
   readonly address: Address;
@@ -21,10 +22,14 @@ export interface ClientOptions {
   askTimeoutMs: number;
   /** Defaults to a fresh random id: one sender per client instance. */
   senderId?: string;
+  /** Wall clock (ms) that anchors sequences; receivers check them against theirs. Default Date.now. */
+  now?: () => number;
 }
 
 export class ActorClient {
   readonly senderId: string;
+  /** The wall clock sequences are anchored to (and that receivers check them against: seen.ts). */
+  readonly now: () => number;
   private seq = 0;
 
   constructor(
@@ -32,6 +37,18 @@ export class ActorClient {
     private readonly opts: ClientOptions,
   ) {
     this.senderId = opts.senderId ?? newUid();
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Next sequence: µs of the wall clock, or one more than the last when faster. Anchored to time so that a receiver
+   * can tell a forged far-ahead sequence from a real one, a sender's first message to an actor included
+   * (actors/runtime/seen.ts); still strictly increasing per sender, which is all the dedupe needs.
+   */
+  private nextSeq(): number {
+    const t = Math.floor(this.now()) * SEQ_PER_MS;
+    this.seq = t > this.seq ? t : this.seq + 1;
+    return this.seq;
   }
 
   subjectOf(addr: Address): string {
@@ -54,11 +71,11 @@ export class ActorClient {
   }
 
   tell(to: Address, msg: unknown): void {
-    this.bus.publish(this.subjectOf(to), encodeEnvelope({ m: msg, s: this.senderId, q: ++this.seq }));
+    this.bus.publish(this.subjectOf(to), encodeEnvelope({ m: msg, s: this.senderId, q: this.nextSeq() }));
   }
 
   async ask<T = unknown>(to: Address, msg: unknown, o?: { timeoutMs?: number }): Promise<T> {
-    const data = encodeEnvelope({ m: msg, s: this.senderId, q: ++this.seq });
+    const data = encodeEnvelope({ m: msg, s: this.senderId, q: this.nextSeq() });
     const res = await this.bus.request(this.subjectOf(to), data, { timeoutMs: o?.timeoutMs ?? this.opts.askTimeoutMs });
     let reply;
     try {

@@ -4,6 +4,8 @@ export function newRuntimeMetrics() {
     received: 0,
     processed: 0,
     duplicates: 0,
+    /** Envelopes refused because their sequence ran too far ahead (actors/runtime/seen.ts). */
+    seqRefused: 0,
     busy: 0,
     badMessages: 0,
     crashes: 0,

@@ -1,4 +1,28 @@
 /**
+ * How far ahead of the receiver's wall clock (or of the last sequence seen from that sender, when that is later) a
+ * sequence may run, by default. Senders anchor their sequences to their wall clock (actors/runtime/client.ts: µs
+ * since the epoch, +1 per message, so a sender outruns its clock only above a million messages a second), which
+ * gives every sequence, a sender's first to an actor included, a reference the receiver knows without state. A
+ * forged envelope with `q = Number.MAX_SAFE_INTEGER` used to be recorded and then every later message of that
+ * sender was dropped as a duplicate, forever (the marks persist); now the worst a forged `q` can do is silence that
+ * sender at that actor for this long. Clock skew between hosts must stay well below it (NTP keeps it to ms).
+ */
+export const DEFAULT_SEQ_AHEAD_MS = 60_000;
+
+/** Microseconds per ms: sequences count µs of the sender's wall clock. */
+export const SEQ_PER_MS = 1000;
+
+/**
+ * True when `seq` runs further ahead than the bound: of the last mark from that sender and of the receiver's clock
+ * (`nowMs`), whichever is later. Such an envelope is refused and not recorded. A duplicate of something really
+ * processed is never ahead (its mark was recorded when it ran), so the live-migration dedupe is unchanged.
+ */
+export function seqTooFarAhead(seq: number, last: number | undefined, nowMs: number, aheadMs = DEFAULT_SEQ_AHEAD_MS): boolean {
+  const ref = Math.max(last ?? 0, nowMs * SEQ_PER_MS);
+  return seq > ref + aheadMs * SEQ_PER_MS;
+}
+
+/**
  * Dedupe marks of one actor: the last sequence number seen from each sender, at most `max` senders (the oldest is
  * forgotten first). Most actors hear from one sender (a node's client) for their whole life, so the first sender is
  * kept in two fields and a Map exists only from the second on: a Map with one entry cost ~180 B per idle actor

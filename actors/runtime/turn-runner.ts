@@ -21,7 +21,7 @@ import { defaultToEvent, type ActorKind } from './kind.js';
 import { Queue } from './mailbox.js';
 import { inspectView, onlyTimersMoved, transitionRecord } from './turn-views.js';
 import { persistedSnapshot } from './persisted.js';
-import { SeenMarks } from './seen.js';
+import { SeenMarks, seqTooFarAhead } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import { ActorTimers, type PersistedTimer, type TimerOwner } from './timers.js';
 
@@ -228,6 +228,15 @@ export class TurnRunner implements TimerOwner {
       const last = seen.get(env.s);
       if (last !== undefined && env.q <= last) {
         this.ctx.metrics.duplicates++;
+        return;
+      }
+      if (seqTooFarAhead(env.q, last, this.ctx.client.now(), this.ctx.limits.seqAheadMs)) {
+        // Recording it would drop every later message of this sender (dedupe-mark poisoning): refuse it instead.
+        // Logged once per 1000 so that a flood of forged envelopes cannot flood the log too.
+        if (this.ctx.metrics.seqRefused++ % 1000 === 0) {
+          this.log.warn({ sender: env.s, seq: env.q, last, refused: this.ctx.metrics.seqRefused }, 'envelope sequence far ahead: refused, not recorded');
+        }
+        if (msg.reply) this.reply(msg, { code: ErrorCode.BadMessage, message: 'envelope sequence too far ahead' });
         return;
       }
       seen.set(env.s, env.q);
