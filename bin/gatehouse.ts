@@ -12,7 +12,8 @@ import { errorMessage, GatehouseError } from '../common/errors.js';
 import { configFrom, parse } from './cli-args.js';
 import { runNode } from './commands/run-node.js';
 import { connectTool } from './commands/tool-bus.js';
-import { tail } from './commands/tail.js';
+import { redactionsOf, tail } from './commands/tail.js';
+import { loadApps } from '../server/apps.js';
 import { ActorClient } from '../actors/runtime/client.js';
 import { connectCluster, drain, formatStatus, moveShard, readStatus } from './commands/cluster-tools.js';
 import { spawnNodes } from './commands/spawn.js';
@@ -106,7 +107,9 @@ async function main(argv: string[]): Promise<void> {
     case 'tail': {
       const pattern = positionals[0] ?? '>';
       const bus = await connectTool(config);
-      const stop = tail(bus, pattern, (line) => process.stdout.write(line + '\n'));
+      // Fields the deployment's kinds declare secret (defineKind redact) are shown as [redacted].
+      const redactions = redactionsOf((await loadApps(config)).flatMap((a) => a.kinds));
+      const stop = tail(bus, pattern, (line) => process.stdout.write(line + '\n'), redactions);
       process.stderr.write(`tailing ${config.prefix}.${pattern} (Ctrl-C to stop)\n`);
       process.once('SIGINT', () => {
         stop();

@@ -44,6 +44,12 @@ export interface ActorKind<M extends AnyStateMachine = AnyStateMachine> {
   placement?: 'sharded' | 'pinned';
   /** What an ask gets when the machine emitted no reply. Default: null. */
   defaultReply?(snapshot: SnapshotFrom<M>): unknown;
+  /**
+   * Names of fields no operations tool may show (secrets, tickets, tokens). Wherever a property of one of these names
+   * occurs, at any depth, in the actor's context (`$inspect`) or in a message to its inbox (`gatehouse tail`), the
+   * tool shows '[redacted]' instead (turn-views.ts `redactFields`). Traces carry state values only, never context.
+   */
+  redact?: readonly string[];
 }
 
 export function defineKind<M extends AnyStateMachine>(kind: ActorKind<M>): ActorKind<M> {

@@ -24,7 +24,30 @@ export function onlyTimersMoved(prev: Snapshot<unknown>, snap: Snapshot<unknown>
   return timersNow.every(([id]) => before.has(id));
 }
 
-/** What `$inspect` answers: where the actor is, its state as JSON, and its runtime counters. */
+export const REDACTED = '[redacted]';
+
+/** Nesting followed when redacting: a context deeper than this is cut there (shown as '[redacted]' too). */
+const REDACT_DEPTH = 32;
+
+/**
+ * A copy of `value` (JSON-shaped, as toJsonValue gives) with every property named in `fields` replaced by
+ * '[redacted]', at any depth. The value itself is never changed: it may be the actor's live context.
+ */
+export function redactFields(value: unknown, fields: readonly string[] | undefined, depth = 0): unknown {
+  if (!fields?.length || value === null || typeof value !== 'object') return value;
+  if (depth >= REDACT_DEPTH) return REDACTED;
+  if (Array.isArray(value)) return value.map((v) => redactFields(v, fields, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = fields.includes(k) ? REDACTED : redactFields(v, fields, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * What `$inspect` answers: where the actor is, its state as JSON, and its runtime counters. The kind's `redact`
+ * fields are replaced (session secrets: an inspect that printed one let its reader resume the victim's session).
+ */
 export function inspectView(
   where: { kind: ActorKind; id: string; node: string; stopped: boolean },
   snap: Snapshot<unknown> | undefined,
@@ -37,7 +60,7 @@ export function inspectView(
     node: where.node,
     status: where.stopped ? 'stopped' : s?.status,
     value: toJsonValue(s?.value),
-    context: toJsonValue(s?.context),
+    context: redactFields(toJsonValue(s?.context), where.kind.redact),
     ...counters,
     persistence: where.kind.persistence ?? 'none',
   };

@@ -54,4 +54,7 @@ export const sessionKind = defineKind({
   persistence: 'snapshot',
   input: (id) => ({ id }),
   toEvent,
+  // The ticket secret (context `secret`; `secret` and `next` of create/resume messages): whoever reads it can resume
+  // the session, so `$inspect` and `gatehouse tail` never show it (test/security/redaction.test.ts).
+  redact: ['secret', 'next'],
 });

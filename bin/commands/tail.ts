@@ -5,18 +5,38 @@
  */
 import type { Bus } from '../../bus/bus.js';
 import { toJson } from '../../bus/codec.js';
+import { parseActorSubject } from '../../bus/subjects.js';
+import type { ActorKind } from '../../actors/runtime/kind.js';
 import { announceTap } from '../../actors/runtime/trace.js';
+import { redactFields } from '../../actors/runtime/turn-views.js';
 
-export function formatMessage(subject: string, data: Uint8Array, reply?: string, headers?: Record<string, string>): string {
+/** Kind name → the fields its declaration redacts (`defineKind({redact})`), for the kinds that declare any. */
+export type Redactions = ReadonlyMap<string, readonly string[]>;
+
+export function redactionsOf(kinds: Iterable<ActorKind>): Redactions {
+  const out = new Map<string, readonly string[]>();
+  for (const k of kinds) if (k.redact?.length) out.set(k.name, k.redact);
+  return out;
+}
+
+/** Hand-over chunks (`sys.ho.…`) carry whole actor images, secrets included: tail shows only their size. */
+const HANDOVER = /^sys\.ho\./;
+
+export function formatMessage(subject: string, data: Uint8Array, reply?: string, headers?: Record<string, string>, redactions?: Redactions): string {
   const line: Record<string, unknown> = { subject };
   if (reply) line.reply = reply;
   if (headers && Object.keys(headers).length) line.headers = headers;
-  line.data = toJson(data);
+  if (HANDOVER.test(subject)) {
+    line.data = `[hand-over images: ${data.length} bytes, not shown]`;
+    return JSON.stringify(line);
+  }
+  const fields = redactions && redactions.size ? redactions.get(parseActorSubject(subject)?.kind ?? '') : undefined;
+  line.data = redactFields(toJson(data), fields);
   return JSON.stringify(line);
 }
 
-export function tail(bus: Bus, pattern: string, out: (line: string) => void): () => void {
-  const sub = bus.subscribe(pattern, (m) => out(formatMessage(m.subject, m.data, m.reply, m.headers)));
+export function tail(bus: Bus, pattern: string, out: (line: string) => void, redactions?: Redactions): () => void {
+  const sub = bus.subscribe(pattern, (m) => out(formatMessage(m.subject, m.data, m.reply, m.headers, redactions)));
   const stopTap = pattern.startsWith('trace.') || pattern === '>' ? announceTap(bus, pattern.startsWith('trace.') ? pattern : 'trace.>') : () => undefined;
   return () => {
     stopTap();
