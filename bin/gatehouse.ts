@@ -11,12 +11,14 @@
 import { errorMessage, GatehouseError } from '../common/errors.js';
 import { configFrom, parse } from './cli-args.js';
 import { runNode } from './commands/run-node.js';
-import { connectTool } from './commands/tool-bus.js';
+import { connectEmbedded, connectTool } from './commands/tool-bus.js';
 import { redactionsOf, tail } from './commands/tail.js';
 import { loadApps } from '../server/apps.js';
 import { ActorClient } from '../actors/runtime/client.js';
-import { connectCluster, drain, formatStatus, moveShard, readStatus } from './commands/cluster-tools.js';
+import { connectCluster, drain, formatStatus, moveShard, readEmbeddedStatus, readStatus } from './commands/cluster-tools.js';
 import { spawnNodes } from './commands/spawn.js';
+import type { Config } from '../config/schema.js';
+import { SocketBus } from '../bus/socket/socket-bus.js';
 
 const USAGE = `usage: gatehouse <command> [flags]
 
@@ -33,7 +35,10 @@ commands:
   tell <kind>/<id> <json>    send a message to an actor
   ask <kind>/<id> <json>     send a message and print the reply
 
-flags: --config FILE  --prefix P  --nats URL[,URL]  --roles R[,R]  --threads N  --log-level L  --set path=value
+Without --nats, tail/inspect/status/ask/tell reach the embedded node running on --data DIR (default ./data)
+through its control socket.
+
+flags: --config FILE  --prefix P  --nats URL[,URL]  --data DIR  --roles R[,R]  --threads N  --log-level L  --set path=value
        --app MODULE (load an app module, repeatable)  --gateway-procs N (N gateway processes on the same ports)
 `;
 
@@ -55,12 +60,17 @@ async function main(argv: string[]): Promise<void> {
     to: { type: 'string' },
     json: { type: 'boolean' },
     timeout: { type: 'string' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
   });
   if (flags.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const config = configFrom(flags);
+  const loaded = configFrom(flags);
+  // --data DIR: the embedded node's data directory (store.path), for `start` and for the tools that reach it.
+  const config = typeof flags.data === 'string' ? { ...loaded, store: { ...loaded.store, path: flags.data } } : loaded;
   switch (command) {
     case 'start':
       await runNode(config, { banner: true });
@@ -85,6 +95,8 @@ async function main(argv: string[]): Promise<void> {
     case 'status':
     case 'drain':
     case 'move': {
+      if (command === 'status' && config.bus.kind !== 'nats') return embeddedStatus(config, flags.json === true);
+      if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', `an embedded node is the whole deployment: \`${command}\` moves shards between the nodes of a cluster (give --nats URL)`);
       const t = await connectCluster(config);
       const timeoutMs = Number(flags.timeout ?? 120) * 1000;
       const progress = (line: string) => process.stderr.write(line + '\n');
@@ -110,7 +122,7 @@ async function main(argv: string[]): Promise<void> {
       // Fields the deployment's kinds declare secret (defineKind redact) are shown as [redacted].
       const redactions = redactionsOf((await loadApps(config)).flatMap((a) => a.kinds));
       const stop = tail(bus, pattern, (line) => process.stdout.write(line + '\n'), redactions);
-      process.stderr.write(`tailing ${config.prefix}.${pattern} (Ctrl-C to stop)\n`);
+      process.stderr.write(`tailing ${bus.prefix}.${pattern} (Ctrl-C to stop)\n`);
       process.once('SIGINT', () => {
         stop();
         void bus.close().then(() => process.exit(0));
@@ -122,7 +134,8 @@ async function main(argv: string[]): Promise<void> {
     case 'ask': {
       const to = actorArg(positionals[0]);
       const bus = await connectTool(config);
-      const client = new ActorClient(bus, { shards: config.actors.shards, askTimeoutMs: config.actors.askTimeoutMs });
+      const shards = bus instanceof SocketBus ? bus.hello.shards : config.actors.shards;
+      const client = new ActorClient(bus, { shards, askTimeoutMs: config.actors.askTimeoutMs });
       try {
         if (command === 'tell') {
           client.tell(to, parseJson(positionals[1]));
@@ -138,6 +151,16 @@ async function main(argv: string[]): Promise<void> {
     }
     default:
       throw new GatehouseError('USAGE', `unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+async function embeddedStatus(config: Config, json: boolean): Promise<void> {
+  const bus = await connectEmbedded(config);
+  try {
+    const s = await readEmbeddedStatus(bus);
+    process.stdout.write((json ? JSON.stringify(s, null, 2) : formatStatus(s)) + '\n');
+  } finally {
+    await bus.close();
   }
 }
 

@@ -50,8 +50,8 @@ export type BusStatus =
   | { type: 'closed'; error?: Error };
 
 export interface Bus {
-  /** 'memory' or 'nats'; for logs and status. */
-  readonly kind: 'memory' | 'nats';
+  /** 'memory', 'nats' or 'socket' (a tool on an embedded node's control socket); for logs and status. */
+  readonly kind: 'memory' | 'nats' | 'socket';
   readonly prefix: string;
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription;

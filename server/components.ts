@@ -7,6 +7,7 @@ import { startCluster, type ClusterOptions } from '../cluster/cluster.js';
 import { gatewayComponent, type GatewayOptions } from '../gateway/gateway.js';
 import type { NodeOptions } from './node.js';
 import { startOpsHttp } from './ops-http.js';
+import { controlSocketComponent } from './control-socket.js';
 
 export interface ComponentOptions {
   cluster?: ClusterOptions;
@@ -22,6 +23,8 @@ export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<N
     components: [
       ...(config.node.roles.includes('gateway') ? [gatewayComponent(o.gateway)] : []),
       (ctx) => startOpsHttp(ctx, ctx.status),
+      // The CLI's tools reach an embedded node through its data directory (server/control-socket.ts).
+      ...(config.bus.kind === 'memory' && config.store.kind === 'lmdb' ? [controlSocketComponent()] : []),
     ],
   };
 }

@@ -12,6 +12,8 @@ import { natsOptions } from '../../config/nats-options.js';
 import { callNode } from '../../cluster/control.js';
 import { BUCKETS, decodeRecord, type Lease, type NodeRecord } from '../../cluster/records.js';
 import { shardOf } from '../../bus/subjects.js';
+import type { SocketBus } from '../../bus/socket/socket-bus.js';
+import type { EmbeddedStatus } from '../../server/control-socket.js';
 
 export interface ToolConnection {
   bus: Bus;
@@ -64,6 +66,28 @@ export async function readStatus(t: ToolConnection, config: Config): Promise<Clu
     if (!alive.has(l.o)) unowned++;
   }
   return { nodes: nodes.sort((a, b) => (a.id < b.id ? -1 : 1)), leader: leader ? new TextDecoder().decode(leader.value) : undefined, shardMap, moving, unowned };
+}
+
+/**
+ * An embedded node's status as a one-node cluster (it owns every shard of every sharded kind and leads itself), so
+ * `gatehouse status` prints the same table either way.
+ */
+export async function readEmbeddedStatus(bus: SocketBus): Promise<ClusterStatus> {
+  const s = (await bus.status()) as unknown as EmbeddedStatus;
+  const node: ClusterStatus['nodes'][number] = {
+    id: s.node,
+    roles: s.roles,
+    capacity: s.capacity,
+    draining: false,
+    startedAt: s.startedAt,
+    pid: s.pid,
+    host: 'embedded',
+    load: { actors: s.actors.actors, shards: s.actors.shards, msgsPerSec: s.msgsPerSec },
+    live: { ...s, actors: s.actors.actors, shards: s.actors.shards },
+  };
+  const shardMap: ClusterStatus['shardMap'] = {};
+  for (const k of s.kinds) shardMap[k] = { [s.node]: s.shardsPerKind };
+  return { nodes: [node], leader: s.node, shardMap, moving: 0, unowned: 0 };
 }
 
 export function formatStatus(s: ClusterStatus): string {
