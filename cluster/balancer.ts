@@ -27,6 +27,8 @@ export interface BalancerContext {
   pins: KvBucket;
   kinds: () => string[];
   shards: number;
+  /** Whether a node was heard within deadAfterMs now (liveness); a take-over from a node heard again is skipped. */
+  heardRecently?: (node: string) => boolean;
 }
 
 export interface BalancerOptions {
@@ -79,6 +81,8 @@ export class Balancer {
     const p = plan(target, views, alive, { maxMoves: this.o.maxConcurrentMoves, draining });
     for (const a of p.assign) {
       const cur = leases.get(a.key);
+      // The view is from the start of this round and writes take time: never take a shard from a node heard since.
+      if (cur && cur.lease.o !== a.to && this.ctx.heardRecently?.(cur.lease.o)) continue;
       const rev = await leases.write(a.key, { o: a.to, st: 'owned', t: now }, cur?.revision ?? 0);
       if (rev !== undefined) {
         this.totals.assigned++;

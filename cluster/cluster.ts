@@ -1,6 +1,7 @@
 /**
- * The cluster layer of a node (a NodeComponent): membership heartbeat, leader election, the balancer (leader only),
- * live migration, and the reconcile loop that keeps this node's shard subscriptions equal to the leases it holds.
+ * The cluster layer of a node (a NodeComponent): liveness heartbeats and the fence (liveness.ts), the operators' node
+ * record, leader choice, the balancer (leader only), live migration, and the reconcile loop that keeps this node's
+ * shard subscriptions equal to the leases it holds.
  */
 import { hostname } from 'node:os';
 import type { TimerHandle } from '../common/clock.js';
@@ -10,7 +11,10 @@ import { Balancer } from './balancer.js';
 import { Control } from './control.js';
 import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
+import { Liveness } from './liveness.js';
 import { Membership } from './membership.js';
+import { retryUntil } from '../common/retry.js';
+import { ConfigError } from '../common/errors.js';
 import { Migrator, type MoveUnit } from './migration.js';
 import { BUCKETS, type NodeRecord } from './records.js';
 import { parseUnitKey } from './allocation.js';
@@ -33,12 +37,17 @@ export interface ClusterOptions {
 export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}): Promise<ClusterComponent> {
   const { config, store, bus, control: controlBus, host, clock, log, id } = ctx;
   const c = config.cluster;
-  const [nodesB, clusterB, leasesB, pinsB] = await Promise.all([
-    store.bucket(BUCKETS.nodes, { ttlMs: c.deadAfterMs }),
-    store.bucket(BUCKETS.cluster, { ttlMs: c.deadAfterMs }),
-    store.bucket(BUCKETS.leases),
-    store.bucket(BUCKETS.pins),
-  ]);
+  checkTimings(c);
+  const deadline = clock.now() + c.startDeadlineMs;
+  const startStep = <T>(what: string, step: () => Promise<T>) => retryUntil(what, step, { clock, log, deadline });
+  const [nodesB, clusterB, leasesB, pinsB] = await startStep('cluster buckets', () =>
+    Promise.all([
+      store.bucket(BUCKETS.nodes, { ttlMs: c.deadAfterMs }),
+      store.bucket(BUCKETS.cluster, { ttlMs: c.deadAfterMs }),
+      store.bucket(BUCKETS.leases),
+      store.bucket(BUCKETS.pins),
+    ]),
+  );
   const worker = config.node.roles.includes('worker');
   const startedAt = clock.now();
   let draining = false;
@@ -55,13 +64,25 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     host: hostname(),
     load: { actors: host.activeCount(), shards: host.ownedShards().length, msgsPerSec: Math.round(rate) },
   });
-  const membership = new Membership(nodesB, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs });
-  const leader = new LeaderElection(clusterB, id, log);
+  const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs });
+  const membership = new Membership(nodesB, self, liveness, log);
+  const leader = new LeaderElection(clusterB, id, liveness, log);
   const leases = new LeaseTable(leasesB, log);
   const control = new Control(controlBus, id, log);
   const migrator = new Migrator({ host, bus, control: controlBus, nodeId: id, log, clock, leases, membership }, c.migration);
   const balancer = new Balancer(
-    { bus: controlBus, nodeId: id, log, clock, leases, pins: pinsB, kinds: () => host.shardedKinds(), shards: config.actors.shards },
+    {
+      bus: controlBus,
+      nodeId: id,
+      log,
+      clock,
+      leases,
+      pins: pinsB,
+      kinds: () => host.shardedKinds(),
+      shards: config.actors.shards,
+      // Re-checked right before each take-over write: a node heard again since the round's view keeps its shards.
+      heardRecently: (node) => clock.now() - (liveness.lastHeard(node) ?? -Infinity) < c.deadAfterMs,
+    },
     { maxConcurrentMoves: c.maxConcurrentMoves, moveTimeoutMs: Math.max(30_000, c.deadAfterMs * 4) },
   );
 
@@ -108,18 +129,52 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     });
   };
   leases.onChange = reconcileSoon;
-  membership.onLostMembership = (why) => {
-    if (why === 'store unreachable') {
-      // Cut off from the store: others will declare us dead and take our shards; stop before they start.
-      for (const u of host.ownedShards()) host.dropShard(u.kind, u.shard);
-      log.warn({ why }, 'dropped all shards');
-      return;
-    }
-    // Our record expired (a stall longer than deadAfterMs) but we can reach the store: keep what is still ours and
-    // drop only shards whose leases went elsewhere meanwhile. Dropping everything would lose every in-memory actor
-    // on a busy node for nothing.
-    log.warn({ why }, 'membership lapsed: re-reading leases');
-    leases.refresh().then(reconcile, (err) => log.error({ err }, 'lease refresh after lapse failed'));
+  // A lapse: this node could not confirm it is heard (cut off from its server, a stall, SIGSTOP then SIGCONT), so
+  // others may be taking its shards. Its shards already refuse work (the serving check). It serves again only after
+  // (1) it hears a heartbeat sent after the lapse (its server carries its traffic again), (2) a store timeout and two
+  // heartbeats more have passed since that heartbeat was sent: a take-over decided before the others heard it has
+  // landed or failed by then (a leader re-checks liveness right before each take-over write, and every store call
+  // times out after storeTimeoutMs), and (3) it has re-read every lease from the stream leader and dropped the shards
+  // that went elsewhere. In-memory actors of shards still its own are kept.
+  let recovering = false;
+  liveness.onLapse = () => {
+    if (recovering) return;
+    recovering = true;
+    const noticedAt = clock.now();
+    /** Send time of the first own heartbeat heard after the lapse was noticed. */
+    let back: number | undefined;
+    const step = async (): Promise<void> => {
+      if (stopped) return;
+      if (back === undefined && liveness.confirmedAt >= noticedAt) back = liveness.confirmedAt;
+      // Fast path: heard back from a beat sent less than fenceAfterMs + one heartbeat after the last confirmed one.
+      // Others declare us dead only deadAfterMs (= fence + 2 beats, or more) after hearing that one, so this beat
+      // (delivered within a heartbeat) reached them first: nobody took anything over. A stall just past the fence
+      // (a busy event loop) then costs no lease read and no wait.
+      if (back !== undefined && back - liveness.confirmedBeforeLapse < c.fenceAfterMs + c.heartbeatMs && liveness.confirmed) {
+        recovering = false;
+        liveness.recovered();
+        host.resumeServing();
+        return;
+      }
+      const wait = back !== undefined ? back + c.storeTimeoutMs + 2 * c.heartbeatMs - clock.now() : c.heartbeatMs;
+      if (!liveness.confirmed || wait > 0) {
+        await new Promise<void>((r) => clock.setTimeout(r, Math.max(wait, 20)));
+        return step();
+      }
+      try {
+        await leases.refresh({ full: true });
+      } catch (err) {
+        log.warn({ err }, 'lease re-read after a lapse failed; retrying');
+        await new Promise<void>((r) => clock.setTimeout(r, c.heartbeatMs));
+        return step();
+      }
+      if (!liveness.confirmed) return step();
+      reconcile();
+      recovering = false;
+      liveness.recovered();
+      host.resumeServing();
+    };
+    void step().catch((err) => log.error({ err }, 'lapse recovery failed'));
   };
 
   control.handle('probe', async (b) => migrator.probe(b.units as ShardUnit[], String(b.mid)));
@@ -132,34 +187,54 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     log.info('draining: waiting for the balancer to move every shard away');
     return { draining: true };
   });
-  control.handle('status', async () => ({ ...ctx.host.stats(), leader: leader.leader, draining, msgsPerSec: Math.round(rate), balancer: leader.leader ? balancer.totals : undefined }));
+  control.handle('status', async () => ({
+    ...ctx.host.stats(),
+    leader: leader.leader,
+    draining,
+    msgsPerSec: Math.round(rate),
+    balancer: leader.leader ? balancer.totals : undefined,
+    ...livenessStatus(),
+  }));
+  const livenessStatus = () => ({ serving: !liveness.lapsed, lapses: liveness.lapses, liveNodes: liveness.alive().map((n) => n.id) });
 
-  await leases.start();
+  await startStep('shard leases (watch and first read)', async () => {
+    leases.stop();
+    await leases.start();
+  });
   control.start();
-  await membership.join();
+  // Heard ourselves: our server carries our traffic. Only then may this node hold shards.
+  await startStep('own heartbeat heard', () => withTimeout(liveness.start(), c.startDeadlineMs, 'own heartbeat not heard'));
+  host.setServingCheck(() => liveness.serving());
+  membership.tick();
 
   // Two loops: the heartbeat (membership, leadership) must never wait behind a slow balancer tick, or a busy
   // leader would be declared dead by its own bookkeeping.
   const timers: unknown[] = [undefined, undefined];
+  /** Per loop: runs the next round now if the loop is waiting for its timer. */
+  const kick: Array<(() => void) | undefined> = [undefined, undefined];
   let rounds = 0;
   const heartbeat = async () => {
     const now = clock.now();
     rate = ((host.metrics.processed - lastProcessed) * 1000) / Math.max(1, now - lastAt);
     lastProcessed = host.metrics.processed;
     lastAt = now;
-    await membership.tick();
-    await leader.tick();
+    membership.tick();
+    leader.tick();
   };
   const balance = async () => {
     if (rounds++ % 10 === 0) await leases.refresh().catch((err) => log.warn({ err }, 'lease refresh failed'));
-    if (leader.leader) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
+    if (leader.tick()) await balancer.tick(await membership.view()).catch((err) => log.warn({ err }, 'balancer tick failed'));
     reconcile();
   };
+  // A node appeared or was declared dead: the leader balances now rather than at its next round (a kill -9'd
+  // worker's shards are reassigned deadAfterMs after its last heartbeat, not up to a rebalance interval later).
+  liveness.onChange = () => kick[1]?.();
   // A round that never ends would stop its loop for good without a word; say so loudly while it lasts.
   const every = (slot: number, ms: number, fn: () => Promise<void>, name: string) => {
     const run = () => {
       if (stopped) return;
-      timers[slot] = clock.setTimeout(() => {
+      const round = () => {
+        kick[slot] = undefined;
         const started = clock.now();
         let watchdog: TimerHandle;
         const bark = () => {
@@ -173,7 +248,12 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
             clock.clearTimeout(watchdog);
             run();
           });
-      }, ms);
+      };
+      timers[slot] = clock.setTimeout(round, ms);
+      kick[slot] = () => {
+        clock.clearTimeout(timers[slot]);
+        round();
+      };
     };
     run();
   };
@@ -201,6 +281,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       movesInFlight: balancer.movesInFlight,
       balancer: leader.leader ? balancer.totals : undefined,
       reconciles,
+      ...livenessStatus(),
     }),
     async stop() {
       stopped = true;
@@ -209,8 +290,31 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       for (const t of timers) if (t !== undefined) clock.clearTimeout(t);
       control.stop();
       leases.stop();
+      liveness.stop();
       await leader.resign();
       await membership.leave();
     },
   };
+}
+
+/**
+ * The fence holds only if an owner stops before anyone may take over: deadAfterMs must leave two heartbeats of margin
+ * after fenceAfterMs (scheduling, delivery), and fenceAfterMs must allow a lost heartbeat or two.
+ */
+function checkTimings(c: { heartbeatMs: number; deadAfterMs: number; fenceAfterMs: number }): void {
+  const fields: string[] = [];
+  if (c.fenceAfterMs < 3 * c.heartbeatMs) fields.push('cluster.fenceAfterMs');
+  if (c.deadAfterMs < c.fenceAfterMs + 2 * c.heartbeatMs) fields.push('cluster.deadAfterMs');
+  if (fields.length) {
+    throw new ConfigError(
+      `cluster timings: need fenceAfterMs ≥ 3 × heartbeatMs and deadAfterMs ≥ fenceAfterMs + 2 × heartbeatMs ` +
+        `(heartbeatMs ${c.heartbeatMs}, fenceAfterMs ${c.fenceAfterMs}, deadAfterMs ${c.deadAfterMs})`,
+      fields,
+    );
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout>;
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(what)), ms)))]).finally(() => clearTimeout(t));
 }

@@ -1,51 +1,51 @@
 /**
- * Leader election through the store: the leader holds the `leader` key in a bucket whose TTL is the failure-detection
- * time and refreshes it with compare-and-set. When it stops, the key expires and the next node to `create` it leads.
- * Only the leader runs the balancer; its decisions are still CAS writes on leases, so a deposed leader that has not
- * noticed yet cannot overwrite a newer decision.
+ * Who runs the balancer: the live node with the smallest id, as this node's heartbeat view sees it (liveness.ts).
+ * No store round trip, so a JetStream election cannot depose a leader. Views can differ for a heartbeat or two (a
+ * node joining, one dying), so two nodes may lead at once for that long: every balancer decision is a CAS write on a
+ * lease, so the two cannot both win one.
+ *
+ * A node leads only once its view is complete: it has listened for `deadAfterMs` since it started or last recovered
+ * from a lapse. A node that has heard nobody yet would otherwise see every other owner as dead and take every shard.
+ *
+ * The leader also puts its id under `leader` in the `cluster` bucket, best effort, for operators (`gatehouse status`).
  */
 import type { Logger } from 'pino';
 import type { KvBucket } from '../bus/store.js';
+import type { Liveness } from './liveness.js';
 import { LEADER_KEY } from './records.js';
 
 export class LeaderElection {
-  private revision = 0;
   leader = false;
   current?: string;
+  private putting = false;
 
   constructor(
     private readonly bucket: KvBucket,
     private readonly nodeId: string,
+    private readonly liveness: Liveness,
     private readonly log: Logger,
   ) {}
 
-  async tick(): Promise<boolean> {
-    const me = new TextEncoder().encode(this.nodeId);
-    try {
-      if (this.leader) {
-        this.revision = await this.bucket.update(LEADER_KEY, me, this.revision);
-        return true;
-      }
-      const e = await this.bucket.get(LEADER_KEY);
-      if (e) {
-        this.current = new TextDecoder().decode(e.value);
-        return false;
-      }
-      this.revision = await this.bucket.create(LEADER_KEY, me);
-      this.leader = true;
-      this.current = this.nodeId;
-      this.log.info('elected cluster leader');
-      return true;
-    } catch (err) {
-      if (this.leader) this.log.warn({ err }, 'lost cluster leadership');
-      this.leader = false;
-      return false;
+  tick(): boolean {
+    const ready = this.liveness.viewComplete();
+    const first = this.liveness.alive()[0]?.id;
+    this.current = first;
+    const now = ready && first === this.nodeId;
+    if (now !== this.leader) this.log.info({ leader: now }, now ? 'leading the cluster (smallest live id)' : 'no longer leading the cluster');
+    this.leader = now;
+    if (now && !this.putting) {
+      this.putting = true;
+      this.bucket
+        .put(LEADER_KEY, new TextEncoder().encode(this.nodeId))
+        .catch(() => undefined)
+        .finally(() => (this.putting = false));
     }
+    return now;
   }
 
   async resign(): Promise<void> {
     if (!this.leader) return;
     this.leader = false;
-    await this.bucket.delete(LEADER_KEY, this.revision).catch(() => undefined);
+    await this.bucket.delete(LEADER_KEY).catch(() => undefined);
   }
 }

@@ -45,10 +45,11 @@ export class LeaseTable {
   /**
    * Re-reads every lease unless the watch has already shown the bucket's latest revision (then nothing was missed).
    * The check is one request; the full read is one get per lease, which a large cluster should not pay every round.
+   * `full` always re-reads: after a lapse, when the watch itself cannot be trusted to have kept up.
    */
-  async refresh(): Promise<void> {
+  async refresh(opts?: { full?: boolean }): Promise<void> {
     const last = await this.bucket.lastRevision();
-    if (last > 0 && last <= this.watched) return;
+    if (!opts?.full && last > 0 && last <= this.watched) return;
     const entries = await this.bucket.entries();
     const seen = new Set<string>();
     for (const e of entries) {

@@ -1,83 +1,52 @@
 /**
- * Membership: every node keeps a record in the `nodes` bucket, whose TTL is the failure-detection time. A node that
- * stops refreshing (crash, kill -9, partition) disappears from the bucket within `deadAfterMs`; the store's expiry,
- * not any one node's clock, decides. Expiry produces no watch event, so views are read, not watched.
+ * Membership: who is alive comes from heartbeats over core NATS (liveness.ts); this class adds the record every node
+ * keeps in the `nodes` bucket for operators (`gatehouse status`, `move`), refreshed by plain puts, best effort.
  *
- * A node that cannot refresh its record for most of `deadAfterMs` fences itself (drops its shards) before the others
- * declare it dead: an owner must stop before a new owner can start.
+ * The bucket's TTL no longer decides anything. Before, a node was alive while its record had not expired, so a
+ * JetStream stream-leader election (writes failing for 4–8 s, calls hanging until their timeout) let every node's
+ * record lapse together and every node dropped or re-read its shards. A failed or slow put now only leaves the
+ * operators' listing stale; one put is in flight at a time.
  */
 import type { Logger } from 'pino';
 import type { KvBucket } from '../bus/store.js';
-import type { Clock } from '../common/clock.js';
 import { encodeId } from '../bus/subjects.js';
-import { decodeRecord, encodeRecord, type NodeRecord } from './records.js';
-
-export interface MembershipOptions {
-  heartbeatMs: number;
-  deadAfterMs: number;
-}
+import type { Liveness } from './liveness.js';
+import { encodeRecord, type NodeRecord } from './records.js';
 
 export class Membership {
-  private revision = 0;
-  private lastOk: number;
-  private fenced = false;
-  /** Our record vanished (we were declared dead) or we fenced ourselves: drop every shard. */
-  onLostMembership?: (why: string) => void;
+  private putting = false;
+  private failing = false;
 
   constructor(
     private readonly bucket: KvBucket,
     private readonly self: () => NodeRecord,
-    private readonly clock: Clock,
+    private readonly liveness: Liveness,
     private readonly log: Logger,
-    private readonly o: MembershipOptions,
-  ) {
-    this.lastOk = clock.now();
-  }
+  ) {}
 
   private get key(): string {
     return encodeId(this.self().id);
   }
 
-  async join(): Promise<void> {
-    this.revision = await this.bucket.put(this.key, encodeRecord(this.self()));
-    this.lastOk = this.clock.now();
-    this.fenced = false;
+  /** Refreshes the operators' record; never throws, never waits for a previous put. */
+  tick(): void {
+    if (this.putting) return;
+    this.putting = true;
+    this.bucket.put(this.key, encodeRecord(this.self())).then(
+      () => {
+        if (this.failing) this.log.info('node record written again');
+        this.failing = false;
+      },
+      (err) => {
+        if (!this.failing) this.log.warn({ err }, 'cannot write the node record (operators see a stale listing; liveness is unaffected)');
+        this.failing = true;
+      },
+    ).finally(() => (this.putting = false));
   }
 
-  /** One heartbeat: refresh our record with compare-and-set; detect that we were declared dead. */
-  async tick(): Promise<void> {
-    try {
-      this.revision = await this.bucket.update(this.key, encodeRecord(this.self()), this.revision);
-      this.lastOk = this.clock.now();
-      this.fenced = false;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'CONFLICT') {
-        // Our record expired (the cluster considers us dead) or was replaced: rejoin as a fresh member.
-        this.log.warn('membership record expired while this node was alive (a stall?): rejoining');
-        this.onLostMembership?.('membership record expired');
-        await this.join().catch((e) => this.log.error({ err: e }, 'rejoin failed'));
-        return;
-      }
-      const silentFor = this.clock.now() - this.lastOk;
-      this.log.warn({ err, silentForMs: silentFor }, 'heartbeat failed');
-      if (!this.fenced && silentFor > this.o.deadAfterMs * 0.75) {
-        this.fenced = true;
-        this.log.error({ silentForMs: silentFor }, 'cannot reach the store: fencing myself (dropping all shards)');
-        this.onLostMembership?.('store unreachable');
-      }
-    }
-  }
-
+  /** Live nodes (heard within deadAfterMs), sorted by id. */
   async view(): Promise<NodeRecord[]> {
-    const out: NodeRecord[] = [];
-    for (const e of await this.bucket.entries()) {
-      try {
-        out.push(decodeRecord<NodeRecord>(e.value));
-      } catch {
-        this.log.warn({ key: e.key }, 'unreadable node record ignored');
-      }
-    }
-    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return this.liveness.alive();
   }
 
   async leave(): Promise<void> {

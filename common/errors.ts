@@ -25,7 +25,10 @@ export const ErrorCode = {
   ActorStopped: 'ACTOR_STOPPED',
   UnknownKind: 'UNKNOWN_KIND',
   BadMessage: 'BAD_MESSAGE',
+  /** Not applied: the actor is not (or no longer) here. Always safe to send again. */
   NotOwner: 'NOT_OWNER',
+  /** The update's durable write was sent and its outcome is unknown: it may have been applied. Not safe to resend. */
+  MaybeApplied: 'MAYBE_APPLIED',
   Rejected: 'REJECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -24,6 +24,8 @@ const RUNTIME_TO_CLIENT: Readonly<Record<string, ClientErrorCode>> = {
   [ErrorCode.Busy]: ClientErrorCode.Unavailable,
   [ErrorCode.NotOwner]: ClientErrorCode.Unavailable,
   [ErrorCode.StoreError]: ClientErrorCode.Unavailable,
+  // Not UNAVAILABLE: that one is retryable, and a client repeating a maybe-applied update could apply it twice.
+  [ErrorCode.MaybeApplied]: ClientErrorCode.MaybeApplied,
   [ErrorCode.ActorStopped]: ClientErrorCode.Unavailable,
   [ErrorCode.BadMessage]: ClientErrorCode.BadRequest,
   [ErrorCode.Rejected]: ClientErrorCode.BadRequest,

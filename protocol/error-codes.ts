@@ -21,6 +21,8 @@ export const ClientErrorCode = {
   SessionExpired: 'SESSION_EXPIRED',
   HeartbeatTimeout: 'HEARTBEAT_TIMEOUT',
   ShuttingDown: 'SHUTTING_DOWN',
+  /** The request's update may have been applied (its durable write's outcome is unknown): not retryable as is. */
+  MaybeApplied: 'MAYBE_APPLIED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
@@ -43,11 +45,12 @@ export const clientErrorText: Readonly<Record<ClientErrorCode, string>> = Object
   SESSION_EXPIRED: 'session expired',
   HEARTBEAT_TIMEOUT: 'no heartbeat received in time',
   SHUTTING_DOWN: 'server is shutting down',
+  MAYBE_APPLIED: 'the update may have been applied; check before repeating it',
 });
 
 /**
- * Codes after which repeating the same request later may succeed. TIMEOUT is deliberately absent: the request may
- * have been applied, so only the caller knows whether a retry is safe.
+ * Codes after which repeating the same request later may succeed. TIMEOUT and MAYBE_APPLIED are deliberately absent:
+ * the request may have been applied, so only the caller knows whether a retry is safe.
  */
 export const retryableCodes: ReadonlySet<string> = new Set<string>(['RATE_LIMITED', 'UNAVAILABLE', 'SHUTTING_DOWN']);
 

@@ -14,6 +14,7 @@ import { natsOptions } from '../config/nats-options.js';
 import { createNatsStore } from '../bus/nats/nats-store.js';
 import { openLmdbStore } from '../bus/lmdb-store.js';
 import { systemClock, type Clock } from '../common/clock.js';
+import { retryUntil } from '../common/retry.js';
 import { createLogger, nodeLogger } from '../common/logger.js';
 import type { Config } from '../config/schema.js';
 import { ActorHost } from '../actors/runtime/host.js';
@@ -58,6 +59,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   const clock = o.clock ?? systemClock;
   const root = o.log ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   const log = nodeLogger(root, id);
+  const startedAt = clock.now();
   let bus: Bus;
   let store: Store;
   let control: Bus;
@@ -98,7 +100,8 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     extraClose = async () => {
       await Promise.all(opened.map((b) => b.close()));
     };
-    store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log });
+    const { storeTimeoutMs, startDeadlineMs } = config.cluster;
+    store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log, timeoutMs: storeTimeoutMs, openRetryMs: startDeadlineMs });
   }
   const worker = config.node.roles.includes('worker');
   const kinds = o.apps.flatMap((a) => a.kinds);
@@ -114,6 +117,8 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     limits: { ...config.actors },
     ownAllShards: worker && !o.cluster,
     lifecycle: o.lifecycle ?? lifecycle?.hook,
+    // Every store step of the start waits (with backoff, saying what for) until the start deadline (issue 14).
+    startRetry: (what, step) => retryUntil(what, step, { clock, log, deadline: startedAt + config.cluster.startDeadlineMs }),
   });
   await host.start();
   const components: NodeComponent[] = [];

@@ -24,6 +24,8 @@ export interface RuntimeLimits {
   askTimeoutMs: number;
   /** How far ahead of the wall clock an envelope's sequence may run (default DEFAULT_SEQ_AHEAD_MS, seen.ts). */
   seqAheadMs?: number;
+  /** Buckets the durable snapshots are spread over, by shard (snapshots.ts); default 1. */
+  snapshotBuckets?: number;
 }
 
 /** Effects leaving the node (EffectSink): a committed turn's replies and pushes. */
@@ -39,6 +41,8 @@ export interface CellHome {
   /** A dormant (migrated, not yet restored) cell has work: call its `wake()` soon, in a batch with others; `urgent`
    * when an asker is waiting (those go first). */
   wakeLater(cell: Wakeable, urgent?: boolean): void;
+  /** Turns wait for the node to confirm its ownership again (CellContext.serving): `pump()` it when it does. */
+  park(runner: { pump(): void }): void;
   /** A message a closed cell still held: deliver it to a fresh instance (or wherever the actor lives now). */
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void;
 }
@@ -50,6 +54,11 @@ export interface CellContext {
   readonly client: ActorClient;
   /** Set by the host's start() when a kind is durable. */
   snapshots?: SnapshotStore;
+  /**
+   * Whether this node may process messages of sharded actors now (set by the cluster: false while it cannot confirm
+   * it is still heard, so others may be taking its shards). Absent: always.
+   */
+  serving?: () => boolean;
   readonly taps: TraceTaps;
   readonly limits: RuntimeLimits;
   readonly metrics: RuntimeMetrics;

@@ -33,6 +33,8 @@ export class CellRegistry implements CellHome {
   private readonly toWake: WakeQueue;
   private sweepTimer: unknown;
   private stopping = false;
+  /** Mailboxes waiting for the node to serve again (see park). */
+  private readonly parked = new Set<{ pump(): void }>();
 
   constructor(
     context: Omit<CellContext, 'home'>,
@@ -47,6 +49,7 @@ export class CellRegistry implements CellHome {
       log: c.log,
       client: c.client,
       snapshots: c.snapshots,
+      serving: c.serving,
       taps: c.taps,
       limits: c.limits,
       metrics: c.metrics,
@@ -126,6 +129,18 @@ export class CellRegistry implements CellHome {
 
   wakeLater(cell: Wakeable, urgent?: boolean): void {
     this.toWake.push(cell, urgent);
+  }
+
+  park(runner: { pump(): void }): void {
+    this.parked.add(runner);
+  }
+
+  /** Runs the turns parked while the node could not confirm its ownership (in the order they parked). */
+  resumeParked(): number {
+    const parked = [...this.parked];
+    this.parked.clear();
+    for (const r of parked) r.pump();
+    return parked.length;
   }
 
   redeliver(kind: string, id: string, env: Envelope, msg: BusMsg): void {

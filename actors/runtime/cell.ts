@@ -325,6 +325,16 @@ export class ActorCell implements TurnOwner {
       this.close();
       return;
     }
+    if (!refusedUnwritten(res)) {
+      // Sent, outcome unknown (timed out, connection lost): the write may land. NOT_OWNER or STORE_ERROR would tell
+      // the caller "not applied", and a retry could apply it twice. Say so, and leave: the next message reloads
+      // whatever the store holds (with its dedupe marks), instead of going on from a state that may be stale.
+      this.ctx.metrics.maybeApplied++;
+      this.runner.log.warn({ err: res, event: label }, 'snapshot write outcome unknown: answering MAYBE_APPLIED and reloading');
+      if (msg?.reply) this.reply(msg, { code: ErrorCode.MaybeApplied, message: `${this.kind.name}/${this.id}: the update may have been applied` });
+      this.close();
+      return;
+    }
     this.runner.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
     if (msg?.reply) this.reply(msg, { code: ErrorCode.StoreError, message: `state of ${this.kind.name}/${this.id} not saved: ${res.message}` });
     this.runner.rollback(prev, timersBefore);
@@ -352,4 +362,14 @@ export class ActorCell implements TurnOwner {
       if (typeof p === 'object') this.markDirty(p.batchMs);
     }
   }
+}
+
+/**
+ * A store failure that proves the write was not applied: nobody could take it (NO_RESPONDERS: the stream has no leader
+ * during an election) or the store refused it (STORE_ERROR: a JetStream API error; BAD_KEY). Anything else may have
+ * reached the store: TIMEOUT, BUS_ERROR, and CLOSED (a connection lost before or after the request left).
+ */
+function refusedUnwritten(err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  return code === ErrorCode.NoResponders || code === ErrorCode.StoreError || code === ErrorCode.BadKey;
 }

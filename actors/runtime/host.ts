@@ -23,7 +23,7 @@ import { isDurable, type ActorKind } from './kind.js';
 import { newRuntimeMetrics } from './metrics.js';
 import { ShardInbox } from './shard-inbox.js';
 import { ShardProbes } from './shard-probes.js';
-import { SNAPSHOT_BUCKET, SnapshotStore } from './snapshots.js';
+import { snapshotBucketNames, SnapshotStore } from './snapshots.js';
 import { TraceTaps } from './trace.js';
 
 export type { GatewayPush } from './effect-sink.js';
@@ -36,6 +36,8 @@ export interface HostOptions {
   log?: Logger;
   kinds: ActorKind[];
   limits: RuntimeLimits & { shards: number };
+  /** Runs a start-up store step until it succeeds or the start deadline passes (common/retry.ts); absent: once. */
+  startRetry?: <T>(what: string, step: () => Promise<T>) => Promise<T>;
   /** Own every shard of every sharded kind at start (single node, embedded). */
   ownAllShards?: boolean;
   /** Publish every transition, listener or not. */
@@ -92,6 +94,21 @@ export class ActorHost {
     return this.cells.context.snapshots;
   }
 
+  /**
+   * Makes every delivery and turn of a sharded actor first ask `serving()` (the cluster's fence: cluster/liveness.ts).
+   * While it says no, nothing is activated and no turn runs: arriving messages are held until `resumeServing` (then
+   * refused as NOT_OWNER if their shard went elsewhere), queued ones refused. Pinned actors are not affected.
+   */
+  setServingCheck(serving: () => boolean): void {
+    this.cells.context.serving = serving;
+  }
+
+  /** The cluster confirmed its ownership again (and dropped the shards it lost): held messages go on. */
+  resumeServing(): number {
+    // Messages queued before the lapse go first, then those that arrived during it.
+    return this.cells.resumeParked() + this.inbox.replayHeld();
+  }
+
   /** Shards being moved out or in (a claim per move): their actors are not passivated meanwhile. */
   get moving(): CountedSet {
     return this.cells.moving;
@@ -111,7 +128,12 @@ export class ActorHost {
     const kinds = [...this.cells.allKinds()];
     if (kinds.some(isDurable)) {
       if (!this.o.store) throw new GatehouseError(ErrorCode.StoreError, 'durable actor kinds need a store');
-      this.cells.context.snapshots = new SnapshotStore(await this.o.store.bucket(SNAPSHOT_BUCKET));
+      const store = this.o.store;
+      const names = snapshotBucketNames(this.o.limits.snapshotBuckets ?? 1);
+      const open = () => Promise.all(names.map((n) => store.bucket(n)));
+      // A new replicated stream answers NO_RESPONDERS until it has a leader: wait for it, up to the start deadline.
+      const buckets = this.o.startRetry ? await this.o.startRetry(`snapshot buckets (${names.length})`, open) : await open();
+      this.cells.context.snapshots = new SnapshotStore(buckets, this.o.limits.shards);
     }
     this.taps.start();
     for (const k of kinds) {

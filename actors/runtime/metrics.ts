@@ -15,6 +15,10 @@ export function newRuntimeMetrics() {
     activations: 0,
     passivations: 0,
     droppedTells: 0,
+    /** Messages refused and timer turns put off while this node could not confirm it still owns its shards. */
+    unconfirmed: 0,
+    /** Snapshot writes whose outcome is unknown (timed out after being sent): answered MAYBE_APPLIED. */
+    maybeApplied: 0,
   };
 }
 export type RuntimeMetrics = ReturnType<typeof newRuntimeMetrics>;

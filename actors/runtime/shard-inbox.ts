@@ -17,6 +17,9 @@ import type { RuntimeMetrics } from './metrics.js';
 import { parseShardKey, shardKey } from './shard-key.js';
 import type { ShardProbes } from './shard-probes.js';
 
+/** Messages held during a lapse, at most (about two seconds of a busy node's traffic); more are refused. */
+const HELD_MAX = 20_000;
+
 export interface InboxOptions {
   nodeId: string;
   bus: Bus;
@@ -33,6 +36,8 @@ export class ShardInbox {
   /** Shards being moved in: messages wait here (arrival order) until the old owner's hand-over is adopted. */
   private readonly buffers = new Map<string, BusMsg[]>();
   private readonly pinnedSubs = new Map<string, Subscription>();
+  /** Messages that arrived while this node could not confirm its ownership (see `hold`). */
+  private held: Array<{ kind: string; shard: number; key: string; msg: BusMsg }> = [];
   private stopped = false;
   // Fields of their own rather than reads through the options: the cells and probes are used on every message.
   private readonly cells: CellRegistry;
@@ -141,6 +146,8 @@ export class ShardInbox {
     for (const s of this.pinnedSubs.values()) s.unsubscribe();
     this.shardSubs.clear();
     this.buffers.clear();
+    for (const h of this.held) this.refuseUnconfirmed(h.msg);
+    this.held = [];
     this.pinnedSubs.clear();
   }
 
@@ -160,8 +167,39 @@ export class ShardInbox {
       held.push(msg);
       return;
     }
+    const serving = this.cells.context.serving;
+    if (serving !== undefined && !serving()) return this.hold(kind, shard, key, msg);
     const env = this.decode(msg);
     if (env) this.cells.cellFor(kind, decodeId(token)).deliver(env, msg);
+  }
+
+  /**
+   * This node cannot confirm it still owns its shards (cut off, or just woken from a stall): nothing is activated or
+   * processed. Messages wait here, in arrival order and bounded, until the cluster has re-read the leases
+   * (`replayHeld`); past the bound they are refused as below.
+   */
+  private hold(kind: string, shard: number, key: string, msg: BusMsg): void {
+    this.o.metrics.unconfirmed++;
+    if (this.held.length < HELD_MAX) this.held.push({ kind, shard, key, msg });
+    else this.refuseUnconfirmed(msg);
+  }
+
+  /**
+   * After a lapse: messages held meanwhile go to the shards still owned here; the others are refused. An asker hears
+   * NOT_OWNER (nothing was applied; a retry finds the owner); a tell is dropped, as a tell to a node that died would be.
+   */
+  replayHeld(): number {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      if (this.shardSubs.has(h.key)) this.onShardMessage(h.kind, h.shard, h.key, h.msg);
+      else this.refuseUnconfirmed(h.msg);
+    }
+    return held.length;
+  }
+
+  private refuseUnconfirmed(msg: BusMsg): void {
+    if (msg.reply) this.effects.respond(msg, { ok: false, e: { code: ErrorCode.NotOwner, message: 'owner not confirmed; retry' } });
   }
 
   private onPinnedMessage(kind: string, msg: BusMsg): void {

@@ -6,7 +6,7 @@
  */
 import { decode, encode } from '../../bus/codec.js';
 import type { KvBucket } from '../../bus/store.js';
-import { encodeId } from '../../bus/subjects.js';
+import { encodeId, shardOf } from '../../bus/subjects.js';
 import { DecodeError } from '../../common/errors.js';
 import type { PersistedTimer } from './timers.js';
 
@@ -22,15 +22,36 @@ export interface StoredActor {
 
 export const SNAPSHOT_BUCKET = 'actors';
 
+/**
+ * The snapshot buckets of a deployment: `actors` alone, or `actors-0` … `actors-<n-1>`. Each is one JetStream stream
+ * with its own Raft leader, so a nats-server's loss stalls only the snapshot writes of the streams it led.
+ */
+export function snapshotBucketNames(n: number): string[] {
+  return n <= 1 ? [SNAPSHOT_BUCKET] : Array.from({ length: n }, (_, i) => `${SNAPSHOT_BUCKET}-${i}`);
+}
+
 export class SnapshotStore {
-  constructor(private readonly bucket: KvBucket) {}
+  /** `buckets` from snapshotBucketNames; an actor's bucket is its shard mod their count (shards stay whole). */
+  constructor(
+    private readonly buckets: KvBucket[],
+    private readonly shards: number,
+  ) {}
 
   static key(kind: string, id: string): string {
     return `${kind}.${encodeId(id)}`;
   }
 
+  /** Which of the buckets holds this actor (index into snapshotBucketNames). */
+  bucketIndex(id: string): number {
+    return this.buckets.length === 1 ? 0 : shardOf(id, this.shards) % this.buckets.length;
+  }
+
+  private bucket(id: string): KvBucket {
+    return this.buckets[this.bucketIndex(id)]!;
+  }
+
   async load(kind: string, id: string): Promise<{ record: StoredActor; revision: number } | null> {
-    const e = await this.bucket.get(SnapshotStore.key(kind, id));
+    const e = await this.bucket(id).get(SnapshotStore.key(kind, id));
     if (!e) return null;
     const record = decode<StoredActor>(e.value);
     if (!record || record.v !== 1 || !Array.isArray(record.t) || !Array.isArray(record.d)) {
@@ -43,10 +64,11 @@ export class SnapshotStore {
   save(kind: string, id: string, record: StoredActor, expected: number): Promise<number> {
     const key = SnapshotStore.key(kind, id);
     const bytes = encode(record);
-    return expected === 0 ? this.bucket.create(key, bytes) : this.bucket.update(key, bytes, expected);
+    const b = this.bucket(id);
+    return expected === 0 ? b.create(key, bytes) : b.update(key, bytes, expected);
   }
 
   remove(kind: string, id: string, expected: number): Promise<void> {
-    return this.bucket.delete(SnapshotStore.key(kind, id), expected === 0 ? undefined : expected);
+    return this.bucket(id).delete(SnapshotStore.key(kind, id), expected === 0 ? undefined : expected);
   }
 }

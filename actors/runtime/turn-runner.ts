@@ -189,7 +189,15 @@ export class TurnRunner implements TimerOwner {
   pump(): void {
     if (this.inTurn) return;
     if (this.afterTurn) return this.takeAfterTurn()!();
+    const serving = this.kind.placement === 'pinned' ? undefined : this.ctx.serving;
     for (;;) {
+      // The node cannot confirm it still owns this actor's shard (a lapse: stalled, SIGSTOPped, cut off): no turn runs,
+      // timers included; the mailbox waits until the cluster has re-read the leases (then the cell goes on, or is
+      // closed with its shard and its queued asks told NOT_OWNER).
+      if (serving !== undefined && this.mailbox.length > 0 && !serving()) {
+        this.ctx.metrics.unconfirmed++;
+        return this.ctx.home.park(this);
+      }
       const item = this.mailbox.shift();
       if (item === undefined) return;
       if (this.cell.lifecycle.type === 'closed') {

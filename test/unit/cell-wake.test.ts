@@ -33,6 +33,7 @@ function stubContext() {
     },
     home: {
       removed: () => undefined,
+      park: () => undefined,
       redeliver: () => undefined,
       wakeLater: (cell, u) => {
         toWake.push(cell);

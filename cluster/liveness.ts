@@ -1,0 +1,244 @@
+/**
+ * Liveness over core NATS: every node publishes a heartbeat on `sys.hb.<node>` every `heartbeatMs` and listens to
+ * everyone's (its own included). A node is alive while it was heard within `deadAfterMs`, on the listener's own
+ * clock. Nothing here touches JetStream, so a stream's leader election (4–8 s of failed KV writes, watchers silent for
+ * 6–13 s; docs/DESIGN.md) cannot make anyone look dead. Before, membership was a KV record with a TTL, and killing
+ * the nats-server leading that one stream let every node's record lapse at once.
+ *
+ * Fencing. A node serves its shards only while it has heard its own heartbeat sent less than `fenceAfterMs` ago: that
+ * heartbeat went through its NATS server and back, so its connection and server still carry its traffic. The window
+ * counts from the heartbeat's send time, not its arrival, so a late echo never stretches it. Others take its shards
+ * over only after not hearing it for `deadAfterMs` ≥ `fenceAfterMs` + 2 heartbeats, so an owner cut off from its
+ * server has stopped before anyone may start (docs/ARCHITECTURE.md, "Liveness and fencing").
+ *
+ * A lapse (the window ran out: cut off, a long stall, or SIGSTOP then SIGCONT) is sticky: `serving()` stays false
+ * until the owner of this object (the cluster) has re-read its leases and calls `recovered()`. It is noticed lazily,
+ * by the first `serving()` call after it, so a woken process refuses work before any timer or socket callback can
+ * activate an actor; and by the heartbeat loop, whose missed ticks show a clock jump.
+ */
+import type { Logger } from 'pino';
+import type { Bus, Subscription } from '../bus/bus.js';
+import { decode, encode } from '../bus/codec.js';
+import { decodeId, subjects } from '../bus/subjects.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
+import type { NodeRecord } from './records.js';
+
+export interface LivenessOptions {
+  heartbeatMs: number;
+  deadAfterMs: number;
+  fenceAfterMs: number;
+}
+
+/** What travels on `sys.hb.<node>`. */
+interface Beat {
+  /** The node's record (roles, capacity, draining, load). */
+  r: NodeRecord;
+  /** Sequence number of this node incarnation's beats. */
+  q: number;
+  /** The node is leaving (stop, drain done): drop it now rather than after deadAfterMs. */
+  bye?: true;
+}
+
+interface Heard {
+  record: NodeRecord;
+  at: number;
+}
+
+/** Own beats remembered by sequence until they come back (or are too old to matter). */
+const SENT_KEPT = 64;
+
+export class Liveness {
+  private readonly heard = new Map<string, Heard>();
+  private readonly sent = new Map<number, number>();
+  private seq = 0;
+  private sub?: Subscription;
+  private timer?: TimerHandle;
+  private lastTickAt: number;
+  /** Own beat sent at this time came back: serve until `confirmedSentAt + fenceAfterMs`. */
+  private confirmedSentAt = -Infinity;
+  /** Latest clock reading seen: a reading below it is a backward step, treated as a lapse. */
+  private latest: number;
+  private lapsedAt?: number;
+  /** The confirmation the lapse ran out from (send time of the last own beat heard before it). */
+  confirmedBeforeLapse = -Infinity;
+  private stopped = false;
+  private firstEcho?: () => void;
+  private listeningSince: number;
+  /** Lapses so far (status; tests assert on it). */
+  lapses = 0;
+  /** Called once per lapse, when it is noticed. */
+  onLapse?: () => void;
+  /** Called when a node appears or is declared dead (the leader balances at once instead of at its next round). */
+  onChange?: () => void;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly self: () => NodeRecord,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly o: LivenessOptions,
+  ) {
+    this.lastTickAt = this.latest = this.listeningSince = clock.now();
+  }
+
+  get id(): string {
+    return this.self().id;
+  }
+
+  /**
+   * Subscribes, flushes (the subscription is known to our server before the first beat), starts beating and resolves
+   * once this node has heard itself: only then can it serve anything.
+   */
+  async start(): Promise<void> {
+    const heard = new Promise<void>((r) => (this.firstEcho = r));
+    this.sub = this.bus.subscribe(subjects.sysAll('hb'), (m) => this.onBeat(decodeId(m.subject.slice(m.subject.lastIndexOf('.') + 1)), m.data));
+    await this.bus.flush();
+    this.lastTickAt = this.listeningSince = this.clock.now();
+    this.beat();
+    const loop = () => {
+      if (this.stopped) return;
+      this.tick();
+      this.timer = this.clock.setTimeout(loop, this.o.heartbeatMs);
+    };
+    this.timer = this.clock.setTimeout(loop, this.o.heartbeatMs);
+    await heard;
+  }
+
+  /** True while this node may process messages for the shards it holds. Cheap: called per message. */
+  serving(): boolean {
+    if (this.lapsedAt !== undefined) return false;
+    const now = this.clock.now();
+    if (now < this.latest || now - this.confirmedSentAt >= this.o.fenceAfterMs) {
+      this.lapse(now, now < this.latest ? 'the clock went backwards' : 'own heartbeat not heard in time');
+      return false;
+    }
+    this.latest = now;
+    return true;
+  }
+
+  /** Waiting out a lapse: true from the moment it is noticed until `recovered()`. */
+  get lapsed(): boolean {
+    return this.lapsedAt !== undefined;
+  }
+
+  /** Heard ourselves since the lapse (our server carries our traffic again): the cluster may re-check its leases. */
+  get confirmed(): boolean {
+    const now = this.clock.now();
+    return now >= this.latest && now - this.confirmedSentAt < this.o.fenceAfterMs;
+  }
+
+  /** The send time of the newest own beat heard back. */
+  get confirmedAt(): number {
+    return this.confirmedSentAt;
+  }
+
+  /** The cluster re-read its leases after a lapse: serve again. */
+  recovered(): void {
+    if (this.lapsedAt === undefined) return;
+    this.log.warn({ lapsedForMs: this.clock.now() - this.lapsedAt }, 'serving again after re-reading leases');
+    this.lapsedAt = undefined;
+    this.listeningSince = this.clock.now();
+  }
+
+  /**
+   * Serving, and listening long enough (deadAfterMs since start or the last lapse) that every live node has been
+   * heard: only then may this node judge others dead (lead the balancer).
+   */
+  viewComplete(): boolean {
+    return this.serving() && this.clock.now() - this.listeningSince >= this.o.deadAfterMs;
+  }
+
+  /** Nodes heard within deadAfterMs (this one included once it heard itself), sorted by id. */
+  alive(): NodeRecord[] {
+    const now = this.clock.now();
+    const out: NodeRecord[] = [];
+    for (const h of this.heard.values()) if (now - h.at < this.o.deadAfterMs) out.push(h.record);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** When `id` was last heard (this node's clock), undefined if never or it said goodbye. */
+  lastHeard(id: string): number | undefined {
+    return this.heard.get(id)?.at;
+  }
+
+  /** Tells everyone this node leaves, and stops. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    try {
+      this.bus.publish(subjects.sys('hb', this.id), encode({ r: this.self(), q: ++this.seq, bye: true } satisfies Beat));
+    } catch {
+      // closing anyway
+    }
+    this.sub?.unsubscribe();
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    // A tick far later than planned: this process did not run (SIGSTOP, a long GC or event-loop stall) or the clock
+    // jumped. Either way others may have declared us dead meanwhile.
+    const started = this.confirmedSentAt > -Infinity;
+    const gap = now - this.lastTickAt;
+    if (started && gap >= this.o.fenceAfterMs) this.lapse(now, `heartbeat loop did not run for ${gap} ms`);
+    this.lastTickAt = now;
+    if (started) this.serving();
+    this.beat();
+    // After a late tick (this process stalled), others' beats may still sit unread in the socket: judge nobody dead
+    // before reading them.
+    if (gap > 2 * this.o.heartbeatMs) return;
+    let died = false;
+    for (const [id, h] of this.heard) {
+      if (now - h.at >= this.o.deadAfterMs && id !== this.id) {
+        this.heard.delete(id);
+        this.log.warn({ node: id, silentForMs: now - h.at }, 'node not heard: declared dead');
+        died = true;
+      }
+    }
+    if (died) this.onChange?.();
+  }
+
+  private beat(): void {
+    const q = ++this.seq;
+    this.sent.set(q, this.clock.now());
+    if (this.sent.size > SENT_KEPT) this.sent.delete(this.sent.keys().next().value!);
+    this.bus.publish(subjects.sys('hb', this.id), encode({ r: this.self(), q } satisfies Beat));
+  }
+
+  private onBeat(from: string, data: Uint8Array): void {
+    let b: Beat;
+    try {
+      b = decode<Beat>(data);
+      if (!b || typeof b !== 'object' || typeof b.q !== 'number' || !b.r || b.r.id !== from) throw new Error('not a heartbeat');
+    } catch {
+      this.log.debug({ from }, 'unreadable heartbeat ignored');
+      return;
+    }
+    const now = this.clock.now();
+    if (from === this.id) {
+      const sentAt = this.sent.get(b.q);
+      if (sentAt !== undefined && sentAt > this.confirmedSentAt) this.confirmedSentAt = sentAt;
+      this.firstEcho?.();
+      this.firstEcho = undefined;
+      this.heard.set(from, { record: b.r, at: now });
+      return;
+    }
+    if (b.bye) {
+      if (this.heard.delete(from)) this.onChange?.();
+      return;
+    }
+    const known = this.heard.has(from);
+    this.heard.set(from, { record: b.r, at: now });
+    if (!known) this.onChange?.();
+  }
+
+  private lapse(now: number, why: string): void {
+    if (this.lapsedAt !== undefined) return;
+    this.lapsedAt = now;
+    this.confirmedBeforeLapse = this.confirmedSentAt;
+    this.latest = Math.max(this.latest, now);
+    this.lapses++;
+    this.log.error({ why, lastConfirmedMsAgo: now - this.confirmedSentAt }, 'cannot confirm this node is heard: not serving its shards until its leases are re-read');
+    this.onLapse?.();
+  }
+}
