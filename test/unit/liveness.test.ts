@@ -1,0 +1,123 @@
+/**
+ * Liveness over heartbeats (cluster/liveness.ts) on the in-memory bus and an injected clock: views from heard beats,
+ * the fence (a node cut off stops serving before anyone may declare it dead), and a stalled process (SIGSTOP, a clock
+ * jump) refusing work at once when it wakes, before any of its timers ran.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Bus } from '../../bus/bus.js';
+import { MemoryBroker } from '../../bus/memory-bus.js';
+import { ManualClock, type Clock } from '../../common/clock.js';
+import { silentLogger } from '../../common/logger.js';
+import { Liveness } from '../../cluster/liveness.js';
+import type { NodeRecord } from '../../cluster/records.js';
+
+const O = { heartbeatMs: 250, deadAfterMs: 1500, fenceAfterMs: 1000 };
+
+/** A clock that can jump forward without firing the timers in between, as a stopped process sees time. */
+class JumpClock implements Clock {
+  offset = 0;
+  constructor(readonly manual: ManualClock) {}
+  now = () => this.manual.now() + this.offset;
+  setTimeout = (fn: () => void, ms: number) => this.manual.setTimeout(fn, ms);
+  clearTimeout = (h: unknown) => this.manual.clearTimeout(h);
+}
+
+/** A bus whose publishes can be dropped: the node is cut off from its server. */
+function cuttable(bus: Bus): Bus & { cut: boolean } {
+  const b = Object.create(bus) as Bus & { cut: boolean };
+  b.cut = false;
+  b.publish = (s, d, o) => {
+    if (!b.cut) bus.publish(s, d, o);
+  };
+  return b;
+}
+
+const record = (id: string): NodeRecord => ({ id, roles: ['worker'], capacity: 1, draining: false, startedAt: 0, pid: 1, host: 'h', load: { actors: 0, shards: 0, msgsPerSec: 0 } });
+
+async function setup(ids: string[]) {
+  const broker = new MemoryBroker();
+  const manual = new ManualClock();
+  const clock = new JumpClock(manual);
+  const nodes = ids.map((id) => {
+    const bus = cuttable(broker.connect({ prefix: 'lv' }));
+    const l = new Liveness(bus, () => record(id), clock, silentLogger, O);
+    return { id, bus, l, lapses: 0, changes: 0 };
+  });
+  for (const n of nodes) {
+    n.l.onLapse = () => n.lapses++;
+    n.l.onChange = () => n.changes++;
+  }
+  const flush = () => broker.connect({ prefix: 'lv' }).flush();
+  // start() resolves when the node heard itself: deliveries are asynchronous on the memory bus.
+  await Promise.all(nodes.map((n) => n.l.start()));
+  /** Moves time in heartbeat steps, delivering what was published at each step. */
+  const step = async (ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      manual.advance(50);
+      await flush();
+    }
+  };
+  return { nodes, step, clock, flush };
+}
+
+describe('liveness over heartbeats', () => {
+  it('every node sees every node that beats, and serves', async () => {
+    const { nodes, step } = await setup(['a', 'b', 'c']);
+    await step(300);
+    for (const n of nodes) {
+      expect(n.l.alive().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+      expect(n.l.serving()).toBe(true);
+    }
+    await step(5000);
+    for (const n of nodes) expect(n.lapses).toBe(0);
+  });
+
+  it('a node cut off from its server stops serving before anyone declares it dead', async () => {
+    const { nodes, step } = await setup(['a', 'b']);
+    await step(300);
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    a.bus.cut = true;
+    let fencedWhileStillAliveForB = false;
+    for (let i = 0; i < 60 && b.l.alive().some((r) => r.id === 'a'); i++) {
+      if (!a.l.serving() && b.l.alive().some((r) => r.id === 'a')) fencedWhileStillAliveForB = true;
+      await step(50);
+    }
+    expect(fencedWhileStillAliveForB).toBe(true);
+    expect(b.l.alive().map((r) => r.id)).toEqual(['b']);
+    expect(b.changes).toBeGreaterThan(0);
+    expect(a.lapses).toBe(1);
+    expect(b.lapses).toBe(0); // the survivor never lapsed
+    // Healed: a hears itself again but stays fenced until the cluster says it re-read its leases.
+    a.bus.cut = false;
+    await step(500);
+    expect(a.l.confirmed).toBe(true);
+    expect(a.l.serving()).toBe(false);
+    a.l.recovered();
+    expect(a.l.serving()).toBe(true);
+    expect(b.l.alive().map((r) => r.id)).toEqual(['a', 'b']);
+  });
+
+  it('a stopped process (clock jumped, no timer ran) refuses work at its first check after waking', async () => {
+    const { nodes, step, clock } = await setup(['a', 'b']);
+    await step(300);
+    const [a] = nodes;
+    clock.offset += 10_000; // SIGSTOP for 10 s, then SIGCONT: nothing ran meanwhile
+    expect(a!.l.serving()).toBe(false);
+    expect(a!.lapses).toBe(1);
+    // Its tick, running late, judges nobody dead before reading the beats waiting for it: b is still known once they
+    // are read, and no death was announced.
+    const changes = a!.changes;
+    await step(300);
+    expect(a!.l.alive().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(a!.changes).toBe(changes);
+    expect(a!.l.serving()).toBe(false); // sticky until the leases are re-read
+  });
+
+  it('a node saying goodbye is dropped at once', async () => {
+    const { nodes, step } = await setup(['a', 'b']);
+    await step(300);
+    nodes[1]!.l.stop();
+    await step(50);
+    expect(nodes[0]!.l.alive().map((r) => r.id)).toEqual(['a']);
+  });
+});
