@@ -17,6 +17,7 @@ import { loadApps } from '../server/apps.js';
 import { ActorClient } from '../actors/runtime/client.js';
 import { connectCluster, drain, formatStatus, moveShard, readEmbeddedStatus, readStatus } from './commands/cluster-tools.js';
 import { spawnNodes } from './commands/spawn.js';
+import { inspectViaNode } from './commands/inspect.js';
 import type { Config } from '../config/schema.js';
 import { SocketBus } from '../bus/socket/socket-bus.js';
 
@@ -34,6 +35,7 @@ commands:
   inspect <kind>/<id>        show an actor's current state
   tell <kind>/<id> <json>    send a message to an actor
   ask <kind>/<id> <json>     send a message and print the reply
+  nats-config --prefix P     print least-privilege NATS users (worker, gateway, ops, admin) for nats-server
 
 Without --nats, tail/inspect/status/ask/tell reach the embedded node running on --data DIR (default ./data)
 through its control socket.
@@ -55,6 +57,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'bots') return (await import('./commands/bots.js')).runBots(rest);
+  if (command === 'nats-config') return (await import('./commands/nats-config.js')).runNatsConfig(rest);
   const { flags, positionals } = parse(rest, {
     count: { type: 'string' },
     to: { type: 'string' },
@@ -133,6 +136,16 @@ async function main(argv: string[]): Promise<void> {
     case 'tell':
     case 'ask': {
       const to = actorArg(positionals[0]);
+      if (command === 'inspect' && config.bus.kind === 'nats') {
+        // Through a node's read-only control: the ops NATS user may inspect but never publish into an actor.
+        const t = await connectCluster(config);
+        try {
+          process.stdout.write(JSON.stringify(await inspectViaNode(t, config, to), null, 2) + '\n');
+        } finally {
+          await t.close();
+        }
+        return;
+      }
       const bus = await connectTool(config);
       const shards = bus instanceof SocketBus ? bus.hello.shards : config.actors.shards;
       const client = new ActorClient(bus, { shards, askTimeoutMs: config.actors.askTimeoutMs });

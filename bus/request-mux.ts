@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus, BusMsg, Subscription } from './bus.js';
 import { ClosedError, GatehouseError, NoRespondersError, TimeoutError } from '../common/errors.js';
+import { INBOX } from './subjects.js';
 
 interface Pending {
   subject: string;
@@ -42,8 +43,10 @@ export class RequestMux {
   constructor(
     private readonly bus: Bus,
     private readonly log: Logger,
+    /** Inbox token under the prefix: nodes use INBOX, operator tools TOOL_INBOX (bus/subjects.ts). */
+    inbox: string = INBOX,
   ) {
-    this.base = `_INBOX.${newUid()}`;
+    this.base = `${inbox}.${newUid()}`;
   }
 
   get inFlight(): number {
@@ -72,6 +75,11 @@ export class RequestMux {
   fail(reply: string, err: Error): void {
     const p = this.take(reply.slice(this.base.length + 1));
     p?.reject(err);
+  }
+
+  /** Fails the requests in flight to `subject` (the server refused to let us publish there: no reply will come). */
+  failTo(subject: string, err: Error): void {
+    for (const [token, p] of [...this.pending]) if (p.subject === subject) this.take(token)?.reject(err);
   }
 
   close(err: Error = new ClosedError()): void {

@@ -7,6 +7,10 @@
  *   <prefix>.trace.<kind>.<id>          readable state transitions
  *   <prefix>.sys.<topic>[.<node>]       membership, placement and control
  *   <prefix>._INBOX.<uid>.<n>           request replies (scoped to the prefix, so permissions can be too)
+ *   <prefix>._INBOX_tools.<uid>.<n>     operator tools' replies: apart, so the ops NATS user can be refused the rest
+ *
+ * Outside the prefix: `$KV.<prefix>_<bucket>.<key>` (store writes) and `$JS.API.…` (JetStream), built here too for
+ * NATS permissions (`permissions` below, used by `gatehouse nats-config`).
  *
  * Ids are encoded to exactly one token that is also a valid JetStream KV key: plain ids ([A-Za-z0-9_-], not starting
  * with '=') stay as they are; anything else becomes '=' + base64url(utf8).
@@ -18,6 +22,11 @@ const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/;
 const PREFIX_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const RESERVED_KINDS = new Set(['trace', 'sys', 'gw']);
 export const PROBE_TOKEN = '~probe';
+
+/** Reply inboxes of nodes (relative to the prefix): the request mux's and nats.js's own (JetStream API, KV watches). */
+export const INBOX = '_INBOX';
+/** Reply inboxes of operator tools: a token of their own, so that a deny on nodes' inboxes leaves tools theirs. */
+export const TOOL_INBOX = '_INBOX_tools';
 
 export function encodeId(id: string): string {
   if (id.length > 0 && id.length <= 200 && PLAIN_ID.test(id)) return id;
@@ -83,6 +92,42 @@ export const subjects = {
   handover: (node: string, moveId: string): string => `sys.ho.${encodeId(node)}.${encodeId(moveId)}`,
   /** The new owner's "adopted" for each shard of a move, to the old owner (flow control of the hand-over). */
   handoverAck: (node: string, moveId: string): string => `sys.hoack.${encodeId(node)}.${encodeId(moveId)}`,
+} as const;
+
+/** A store bucket's name in NATS: `<prefix>_<name>`, so deployments sharing a NATS never share state. */
+export function bucketName(prefix: string, name: string): string {
+  return `${prefix}_${name}`;
+}
+
+/** A JetStream API operation on one stream: `$JS.API.<op>.<stream>`. */
+type JsStreamOp = 'STREAM.INFO' | 'STREAM.CREATE' | 'STREAM.UPDATE' | 'STREAM.MSG.GET' | 'CONSUMER.CREATE' | 'CONSUMER.DELETE' | 'CONSUMER.INFO';
+
+/**
+ * Absolute subject patterns (prefix included) for NATS permissions: who may publish or subscribe where. Built here,
+ * beside the subjects themselves, so a new subject family shows up in the one place the permission matrix reads.
+ */
+export const permissions = {
+  /** Every subject of the deployment. */
+  all: (prefix: string): string => `${prefix}.>`,
+  /** Reply inboxes: nodes' (INBOX) or tools' (TOOL_INBOX). */
+  inboxes: (prefix: string, inbox: string = INBOX): string => `${prefix}.${inbox}.>`,
+  /** Every actor inbox of one kind, sharded and pinned. */
+  kind: (prefix: string, kind: string): string => `${prefix}.${kind}.>`,
+  /** `sys.<topic>` addressed to any node (`sys.<topic>.*`), or the topic itself when `perNode` is false. */
+  sys: (prefix: string, topic: string, perNode = true): string => (perNode ? `${prefix}.sys.${topic}.*` : `${prefix}.sys.${topic}`),
+  /** Hand-over chunks and their acknowledgements (whole actor images travel there). */
+  handover: (prefix: string): string[] => [`${prefix}.sys.ho.>`, `${prefix}.sys.hoack.>`],
+  /** Store writes (put, create, update, delete) to one bucket. */
+  kvWrite: (prefix: string, bucket: string): string => `$KV.${bucketName(prefix, bucket)}.>`,
+  /** The stream behind a bucket. */
+  kvStream: (prefix: string, bucket: string): string => `KV_${bucketName(prefix, bucket)}`,
+  /** A JetStream API call on a bucket's stream; consumer calls also take names and filters after it (`.>`). */
+  jsApi: (op: JsStreamOp, prefix: string, bucket: string, more = false): string =>
+    `$JS.API.${op}.KV_${bucketName(prefix, bucket)}${more ? '.>' : ''}`,
+  /** Flow-control replies of a watch (ordered push consumer) on a bucket. */
+  jsFlowControl: (prefix: string, bucket: string): string => `$JS.FC.KV_${bucketName(prefix, bucket)}.>`,
+  /** Account information (nats.js asks it when it opens a bucket): read only. */
+  jsAccountInfo: (): string => '$JS.API.INFO',
 } as const;
 
 /** Splits an actor inbox subject back into its parts (for tools); null when it is not one. */

@@ -8,7 +8,7 @@ import type { TimerHandle } from '../common/clock.js';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { ShardUnit } from './allocation.js';
 import { Balancer } from './balancer.js';
-import { Control } from './control.js';
+import { Control, inspectActor } from './control.js';
 import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
 import { Liveness } from './liveness.js';
@@ -201,6 +201,8 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     leases.stop();
     await leases.start();
   });
+  // Read-only (sys.info.<node>, open to the ops user): an actor's $inspect view, redacted, asked by this node.
+  control.handle('inspect', (b) => inspectActor(host.client, b));
   control.start();
   // Heard ourselves: our server carries our traffic. Only then may this node hold shards.
   await startStep('own heartbeat heard', () => withTimeout(liveness.start(), c.startDeadlineMs, 'own heartbeat not heard'));

@@ -9,6 +9,8 @@ export const ErrorCode = {
   Closed: 'CLOSED',
   BusError: 'BUS_ERROR',
   BadSubject: 'BAD_SUBJECT',
+  /** The NATS server refused this user a publish or subscribe (its permissions: `gatehouse nats-config`). */
+  PermissionDenied: 'PERMISSION_DENIED',
   // store
   Conflict: 'CONFLICT',
   StoreError: 'STORE_ERROR',

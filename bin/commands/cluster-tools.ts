@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema.js';
 import { natsOptions } from '../../config/nats-options.js';
 import { callNode } from '../../cluster/control.js';
 import { BUCKETS, decodeRecord, type Lease, type NodeRecord } from '../../cluster/records.js';
-import { shardOf } from '../../bus/subjects.js';
+import { shardOf, TOOL_INBOX } from '../../bus/subjects.js';
 import type { SocketBus } from '../../bus/socket/socket-bus.js';
 import type { EmbeddedStatus } from '../../server/control-socket.js';
 
@@ -23,7 +23,7 @@ export interface ToolConnection {
 
 export async function connectCluster(config: Config): Promise<ToolConnection> {
   if (config.bus.kind !== 'nats') throw new GatehouseError('USAGE', 'this command needs the cluster\'s NATS: give --nats URL[,URL]');
-  const bus = await createNatsBus(natsOptions(config, 'gatehouse tool'));
+  const bus = await createNatsBus({ ...natsOptions(config, 'gatehouse tool'), inbox: TOOL_INBOX });
   const store = createNatsStore({ connection: bus.connection, prefix: config.prefix, replicas: config.nats.replicas });
   return { bus, store, close: async () => void (await bus.close()) };
 }

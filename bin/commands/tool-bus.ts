@@ -6,13 +6,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Bus } from '../../bus/bus.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
+import { TOOL_INBOX } from '../../bus/subjects.js';
 import { CONTROL_SOCKET, SocketBus } from '../../bus/socket/socket-bus.js';
 import { GatehouseError, errorMessage } from '../../common/errors.js';
 import type { Config } from '../../config/schema.js';
 import { natsOptions } from '../../config/nats-options.js';
 
 export async function connectTool(config: Config): Promise<Bus> {
-  if (config.bus.kind === 'nats') return createNatsBus(natsOptions(config, 'gatehouse tool'));
+  if (config.bus.kind === 'nats') return createNatsBus({ ...natsOptions(config, 'gatehouse tool'), inbox: TOOL_INBOX });
   return connectEmbedded(config);
 }
 

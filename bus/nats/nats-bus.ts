@@ -20,7 +20,8 @@ import {
 } from '../bus.js';
 import { RequestMux, STATUS_HEADER } from '../request-mux.js';
 import { assertSubject } from '../subject-match.js';
-import { ClosedError } from '../../common/errors.js';
+import { ClosedError, ErrorCode, GatehouseError } from '../../common/errors.js';
+import { INBOX } from '../subjects.js';
 import { silentLogger } from '../../common/logger.js';
 import { translateNatsError } from './nats-errors.js';
 
@@ -36,6 +37,11 @@ export interface NatsBusOptions extends NatsAuth {
   servers: string[];
   name?: string;
   log?: Logger;
+  /**
+   * Reply inbox token under the prefix: INBOX for nodes (default), TOOL_INBOX for operator tools, so that NATS
+   * permissions can give the ops user its own replies and nobody else's (bus/subjects.ts).
+   */
+  inbox?: string;
   /** How long to try the first connection before giving up with an error naming the servers. */
   connectTimeoutMs?: number;
   reconnectTimeWaitMs?: number;
@@ -54,7 +60,7 @@ export function natsConnectionOptions(o: NatsBusOptions): ConnectionOptions {
     pingInterval: o.pingIntervalMs ?? 2000,
     maxPingOut: 2,
     timeout: o.connectTimeoutMs ?? 5000,
-    inboxPrefix: `${o.prefix}._INBOX`,
+    inboxPrefix: `${o.prefix}.${o.inbox ?? INBOX}`,
     // nats.js captures a stack trace per request by default, to decorate errors: measurable CPU on every JetStream
     // call (bench chat: ~16 % of a worker in NatsError/BaseRequest). Our errors carry their own context.
     noAsyncTraces: true,
@@ -76,7 +82,7 @@ export async function connectNats(o: NatsBusOptions): Promise<NatsConnection> {
 
 export async function createNatsBus(o: NatsBusOptions): Promise<Bus & { readonly connection: NatsConnection }> {
   const nc = await connectNats(o);
-  return new NatsBus(nc, o.prefix, o.log ?? silentLogger);
+  return new NatsBus(nc, o.prefix, o.log ?? silentLogger, o.inbox);
 }
 
 function toHeaders(h: Headers | undefined) {
@@ -97,9 +103,10 @@ export class NatsBus implements Bus {
     readonly connection: NatsConnection,
     readonly prefix: string,
     private readonly log: Logger,
+    inbox: string = INBOX,
   ) {
     this.pre = prefix + '.';
-    this.mux = new RequestMux(this, log);
+    this.mux = new RequestMux(this, log, inbox);
     void this.watchStatus();
     void connection.closed().then((err) => {
       this.closedFlag = true;
@@ -241,6 +248,16 @@ export class NatsBus implements Bus {
           this.emit({ type: 'reconnect', server });
           break;
         case 'error': {
+          const denied = (s as { permissionContext?: { operation: string; subject: string } }).permissionContext;
+          if (denied) {
+            // The server refused a publish or subscribe (permissions: `gatehouse nats-config`). A request to a
+            // subject we may not publish to fails now, with a reason, instead of timing out.
+            const error = new GatehouseError(ErrorCode.PermissionDenied, `this NATS user may not ${denied.operation} to ${denied.subject}`);
+            this.log.warn({ err: error }, 'NATS permission denied');
+            if (denied.operation === 'publish' && denied.subject.startsWith(this.pre)) this.mux.failTo(denied.subject.slice(this.pre.length), error);
+            this.emit({ type: 'error', error });
+            break;
+          }
           const error = translateNatsError(s.data, 'NATS async error');
           this.log.error({ err: error }, 'NATS error');
           this.emit({ type: 'error', error });

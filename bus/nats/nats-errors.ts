@@ -14,6 +14,7 @@ import {
 interface NatsLikeError {
   code?: string;
   message?: string;
+  permissionContext?: { operation?: string; subject?: string };
   api_error?: { err_code?: number; code?: number; description?: string };
 }
 
@@ -34,6 +35,11 @@ export function translateNatsError(err: unknown, what: string): GatehouseError {
       return new ClosedError(`${what}: connection closed`, { cause: err });
     case 'BAD_SUBJECT':
       return new GatehouseError(ErrorCode.BadSubject, `${what}: bad subject`, { cause: err });
+    case 'PERMISSIONS_VIOLATION': {
+      const p = e.permissionContext;
+      const where = p?.operation && p.subject ? `: this NATS user may not ${p.operation} to ${p.subject}` : `: ${msg}`;
+      return new GatehouseError(ErrorCode.PermissionDenied, `${what}${where}`, { cause: err });
+    }
   }
   if (e.api_error?.err_code === JS_WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(msg)) {
     return new ConflictError(`${what}: revision conflict`, { cause: err });

@@ -25,6 +25,7 @@ import {
   assertBucketName,
   assertKey,
 } from '../store.js';
+import { bucketName } from '../subjects.js';
 import { translateNatsError } from './nats-errors.js';
 
 export interface NatsStoreOptions {
@@ -56,7 +57,7 @@ class NatsStore implements Store {
 
   async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
     assertBucketName(name);
-    const full = `${this.o.prefix}_${name}`;
+    const full = bucketName(this.o.prefix, name);
     let b = this.buckets.get(full);
     if (!b) {
       b = this.open(name, full, opts).catch((err) => {
