@@ -20,6 +20,7 @@ import { spawnNodes } from './commands/spawn.js';
 import { inspectViaNode } from './commands/inspect.js';
 import type { Config } from '../config/schema.js';
 import { SocketBus } from '../bus/socket/socket-bus.js';
+import { exportToFile, importState, layoutOf, openStoreSide } from './commands/state-transfer.js';
 
 const USAGE = `usage: gatehouse <command> [flags]
 
@@ -36,6 +37,8 @@ commands:
   tell <kind>/<id> <json>    send a message to an actor
   ask <kind>/<id> <json>     send a message and print the reply
   nats-config --prefix P     print least-privilege NATS users (worker, gateway, ops, admin) for nats-server
+  export [--out FILE]        dump durable actor state (JSON lines) from --data DIR (node stopped) or --nats/--prefix
+  import FILE [--force]      load a dump into --data DIR or --nats/--prefix; refuses keys holding other state
 
 Without --nats, tail/inspect/status/ask/tell reach the embedded node running on --data DIR (default ./data)
 through its control socket.
@@ -72,8 +75,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const loaded = configFrom(flags);
-  // --data DIR: the embedded node's data directory (store.path), for `start` and for the tools that reach it.
-  const config = typeof flags.data === 'string' ? { ...loaded, store: { ...loaded.store, path: flags.data } } : loaded;
+  // --data DIR: an embedded node's data directory (the LMDB store in DIR), for `start`, export/import and the tools.
+  const config = typeof flags.data === 'string' ? { ...loaded, store: { kind: 'lmdb' as const, path: flags.data } } : loaded;
   switch (command) {
     case 'start':
       await runNode(config, { banner: true });
@@ -116,6 +119,21 @@ async function main(argv: string[]): Promise<void> {
         }
       } finally {
         await t.close();
+      }
+      return;
+    }
+    case 'export':
+    case 'import': {
+      const progress = (line: string) => process.stderr.write(line + '\n');
+      const side = await openStoreSide(config);
+      try {
+        if (command === 'export') await exportToFile(side, config.prefix, typeof flags.out === 'string' ? flags.out : undefined, progress);
+        else {
+          if (!positionals[0]) throw new GatehouseError('USAGE', 'usage: gatehouse import FILE [--force] (--nats URL --prefix P, or --data DIR)');
+          await importState(positionals[0], side, layoutOf(config), flags.force === true, progress);
+        }
+      } finally {
+        await side.close();
       }
       return;
     }

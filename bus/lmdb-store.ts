@@ -29,7 +29,12 @@ export interface LmdbStoreOptions {
   log?: Logger;
 }
 
-class LmdbStore implements Store {
+/** The LMDB store also lists its buckets (gatehouse export walks them). */
+export interface LmdbStoreHandle extends Store {
+  bucketNames(): Promise<string[]>;
+}
+
+class LmdbStore implements LmdbStoreHandle {
   readonly kind = 'lmdb' as const;
   closed = false;
 
@@ -44,6 +49,17 @@ class LmdbStore implements Store {
     return new LmdbBucket(name, this.env.state(`${this.prefix}_${name}`, opts?.ttlMs ?? 0), this);
   }
 
+  /** This prefix's buckets that were ever written (each has a revision counter in the meta database). */
+  async bucketNames(): Promise<string[]> {
+    const head = `${this.prefix}_`;
+    const out: string[] = [];
+    for (const full of this.env.meta.getKeys({ start: head })) {
+      if (!full.startsWith(head)) break;
+      out.push(full.slice(head.length));
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -56,7 +72,7 @@ class LmdbStore implements Store {
  * Opens the store in `path`. Rejects with StoreLockedError (code STORE_LOCKED) while another live process holds the
  * directory; a lock left by a dead process is taken over (logged at warn).
  */
-export async function openLmdbStore(opts: LmdbStoreOptions): Promise<Store> {
+export async function openLmdbStore(opts: LmdbStoreOptions): Promise<LmdbStoreHandle> {
   // A worker thread is a separate JS realm: it would get its own environment map, revision counters and in-flight
   // compare-and-set state while lmdb-js shares the native environment (and our lock file names this same pid, so the
   // lock would be taken over as stale). Two writers handing out the same revisions: refused instead. Embedded mode

@@ -30,6 +30,11 @@ export function snapshotBucketNames(n: number): string[] {
   return n <= 1 ? [SNAPSHOT_BUCKET] : Array.from({ length: n }, (_, i) => `${SNAPSHOT_BUCKET}-${i}`);
 }
 
+/** Which of `n` snapshot buckets holds actor `id` (also what `gatehouse import` routes a dumped key by). */
+export function snapshotBucketIndex(id: string, shards: number, n: number): number {
+  return n <= 1 ? 0 : shardOf(id, shards) % n;
+}
+
 export class SnapshotStore {
   /** `buckets` from snapshotBucketNames; an actor's bucket is its shard mod their count (shards stay whole). */
   constructor(
@@ -43,7 +48,7 @@ export class SnapshotStore {
 
   /** Which of the buckets holds this actor (index into snapshotBucketNames). */
   bucketIndex(id: string): number {
-    return this.buckets.length === 1 ? 0 : shardOf(id, this.shards) % this.buckets.length;
+    return snapshotBucketIndex(id, this.shards, this.buckets.length);
   }
 
   private bucket(id: string): KvBucket {
