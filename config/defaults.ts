@@ -71,6 +71,16 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     requestBurst: 100,
     sessionGraceMs: 30_000,
     duplicateLogin: 'refuse',
+    // ~11 KB heap per client (bench gateway): 20 000 clients ≈ 230 MB, and this host's per-process file limit.
+    maxConnections: 20_000,
+    // Below the 200 sockets one host opened in the hostile-mix benchmark; players behind one NAT rarely exceed it.
+    maxConnectionsPerAddress: 64,
+    // Loopback is where a local proxy and local load tests connect from; remote attackers cannot appear there.
+    connectionLimitExempt: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+    // Refusals up to the request rate are tolerated without end (a client at up to 2x the limit, backing off);
+    // a client at 6x (250 refusals/s at the defaults) passes 200 within a second and is closed.
+    floodRefusalsPerSecond: 50,
+    floodRefusalBurst: 200,
     procs: 1,
   },
   log: { level: 'info', pretty: false },

@@ -141,6 +141,18 @@ export const configSchema = z
         requestBurst: z.number().int().positive(),
         sessionGraceMs: positiveMs,
         duplicateLogin: z.enum(['refuse', 'kick']),
+        /** Open connections (handshaking ones included) this gateway accepts; more are refused with close 4202. */
+        maxConnections: z.number().int().positive(),
+        /** Open connections per remote address; more from that address are refused with close 4202. */
+        maxConnectionsPerAddress: z.number().int().positive(),
+        /** Remote addresses the per-address limit does not apply to (a local reverse proxy, local load tests). */
+        connectionLimitExempt: z.array(z.string().min(1)),
+        /**
+         * Sustained flood: RATE_LIMITED refusals fill a bucket that drains at this many per second on the injected
+         * clock; a connection whose bucket passes `floodRefusalBurst` is closed with 4200.
+         */
+        floodRefusalsPerSecond: z.number().positive(),
+        floodRefusalBurst: z.number().int().positive(),
         /**
          * Gateway processes serving this node's gateway ports together (node:cluster: the kernel spreads accepted
          * connections over them). Above 1 the bus must be NATS; the first process keeps the other roles.

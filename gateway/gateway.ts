@@ -16,6 +16,7 @@ import { GatehouseError, ErrorCode } from '../common/errors.js';
 import { CloseCode } from '../protocol/error-codes.js';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
+import { Admission, refusalReason } from './admission.js';
 import { createAttachments } from './attachments.js';
 import { Connection, type GatewayServices, type Protocol, type PushCache } from './connection.js';
 import { runSessionEnd, startHookService } from './hooks.js';
@@ -27,6 +28,7 @@ import { defaultWebRoot } from './paths.js';
 import { createPomeloHandler } from './pomelo-adapter.js';
 import { startRegistry } from './registry.js';
 import { buildRouteTable } from './routes.js';
+import { refuseSocket } from './refuse.js';
 import { createSdkFiles } from './sdk-files.js';
 import { gatewaySettings } from './settings.js';
 import { TcpTransport, WsTransport } from './transport.js';
@@ -68,6 +70,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const routes = buildRouteTable(ctx.apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } });
   const metrics = newGatewayMetrics();
   const conns = new Map<string, Connection>();
+  const admission = new Admission(settings);
   const runEnd = (info: Parameters<typeof runSessionEnd>[3]) => runSessionEnd(routes, actors, log, info);
   const attachments = createAttachments(actors, settings, log, runEnd);
   let stopping = false;
@@ -88,13 +91,24 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     metrics,
     entry: (p) => registry!.leastLoaded(p),
     forget: (c) => {
-      if (conns.get(c.id) === c) conns.delete(c.id);
+      if (conns.get(c.id) !== c) return;
+      conns.delete(c.id);
+      admission.release(c.address);
     },
   };
 
   const accept = (transport: WsTransport | TcpTransport, proto: Protocol): Connection | undefined => {
     if (stopping) {
       transport.close(CloseCode.ShuttingDown, 'server is shutting down');
+      return undefined;
+    }
+    const refused = admission.admit(transport.address);
+    if (refused) {
+      if (refused === 'gateway') metrics.refusedGateway++;
+      else metrics.refusedAddress++;
+      refuseSocket(transport, proto, CloseCode.TooManyConnections, refusalReason(refused));
+      // A peer that never completes the close must not keep its socket: the same linger as any closing connection.
+      ctx.clock.setTimeout(() => transport.destroy(), settings.closeTimeoutMs);
       return undefined;
     }
     const conn = new Connection(services, transport, proto);
@@ -186,7 +200,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     metrics,
     ports: l.ports,
     urls: l.urls,
-    status: () => ({ urls: l.urls, connections: conns.size, ...metrics }),
+    status: () => ({ urls: l.urls, connections: conns.size, addresses: admission.addresses, ...metrics }),
     async stop() {
       if (stopping) return;
       stopping = true;

@@ -13,6 +13,8 @@ export interface Transport {
   /** Bytes accepted by send() but not yet handed to the kernel: what the outbound limit is checked against. */
   readonly buffered: number;
   readonly remote: string;
+  /** The peer's IP address alone (what per-address limits count); '?' when the socket no longer knows it. */
+  readonly address: string;
   send(bytes: Uint8Array): void;
   /** Sends what is queued, then closes: a WebSocket close frame with `code`, or the end of a TCP stream. */
   close(code: number, reason: string): void;
@@ -29,6 +31,9 @@ export class WsTransport implements Transport {
   get remote(): string {
     const s = (this.ws as unknown as { _socket?: Socket })._socket;
     return s ? `${s.remoteAddress}:${s.remotePort}` : '?';
+  }
+  get address(): string {
+    return (this.ws as unknown as { _socket?: Socket })._socket?.remoteAddress ?? '?';
   }
   send(bytes: Uint8Array): void {
     // ws.send on a closing socket reports through its callback; without one it would throw later, asynchronously.
@@ -50,6 +55,9 @@ export class TcpTransport implements Transport {
   }
   get remote(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+  get address(): string {
+    return this.socket.remoteAddress ?? '?';
   }
   send(bytes: Uint8Array): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);

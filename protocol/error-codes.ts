@@ -73,6 +73,8 @@ export const CloseCode = {
   Kicked: 4103,
   RateLimited: 4200,
   SlowConsumer: 4201,
+  /** Refused at accept: the gateway, or the client's address, holds as many connections as it may. */
+  TooManyConnections: 4202,
   ShuttingDown: 4300,
   Internal: 4301,
 } as const;

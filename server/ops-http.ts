@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
+import { GATEWAY_METRIC_HELP } from '../gateway/metrics.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>gatehouse node</title>
 <style>body{font:14px system-ui;margin:2em}pre{background:#f4f4f4;padding:1em}</style>
@@ -57,6 +58,22 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     this.set(host.ownedShards().length);
   } });
 
+  // The gateway's counters come from its status, read once per scrape (status() walks every component).
+  let scraped: Record<string, unknown> = {};
+  const gatewayStat = () => (scraped.gateway ?? {}) as Record<string, unknown>;
+  for (const [key, help] of Object.entries(GATEWAY_METRIC_HELP)) {
+    const gauge = key === 'connections' || key === 'addresses';
+    const name = `gatehouse_gateway_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}${gauge ? '' : '_total'}`;
+    new Gauge({ name, help, registers: [registry], collect() {
+      const v = gatewayStat()[key];
+      if (typeof v === 'number') this.set(v);
+    } });
+  }
+  new Gauge({ name: 'gatehouse_gateway_request_errors_total', help: 'Requests answered with an error, by code', labelNames: ['code'], registers: [registry], collect() {
+    const errors = gatewayStat().errors as Record<string, number> | undefined;
+    for (const [code, n] of Object.entries(errors ?? {})) this.set({ code }, n);
+  } });
+
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const send = (code: number, type: string, body: string) => {
@@ -64,6 +81,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
       res.end(body);
     };
     if (path === '/metrics') {
+      scraped = status();
       registry.metrics().then(
         (text) => send(200, registry.contentType, text),
         (err) => send(500, 'text/plain', String(err)),

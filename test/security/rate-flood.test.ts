@@ -1,0 +1,70 @@
+/**
+ * Attack: a request flood at 6x the rate limit. PROTOCOL.md promises that a client keeping on past several times the
+ * limit is closed with 4200, but one accepted request reset the strike count, and a flood at 6x gets a request
+ * through every 1/limit seconds: it was never closed. Now refusals fill a leaky bucket that drains at
+ * `gateway.floodRefusalsPerSecond` on the gateway's clock; past `gateway.floodRefusalBurst` the connection is closed
+ * with 4200. A client slightly over the limit now and then is refused some requests and never closed.
+ *
+ * Time is the injected ManualClock: the client advances it between requests, so the rates are exact.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../common/clock.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { createEmbedded } from '../../server/node.js';
+import { rawConnect, type RawClient } from '../support/native-raw.js';
+
+const LIMIT = 10; // requests per second
+
+describe('rate flood', () => {
+  let gw: GatewayNode;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    gw = await startGatewayNode({
+      apps: [createEchoApp()],
+      embedded: createEmbedded(),
+      clock,
+      gateway: { requestsPerSecond: LIMIT, requestBurst: LIMIT, floodRefusalsPerSecond: LIMIT, floodRefusalBurst: 2 * LIMIT, heartbeatMs: 600_000 },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  /** Requests at `perSecond` on the injected clock, each answered before the next, until `n` or a close. */
+  async function offer(c: RawClient, perSecond: number, n: number): Promise<{ sent: number; limited: number }> {
+    let limited = 0;
+    let sent = 0;
+    for (; sent < n && !c.isClosed; sent++) {
+      const res = await Promise.race([c.request(sent + 1, 'echo', sent), c.closed.then(() => undefined)]);
+      if (res && 'error' in res && res.error?.code === 'RATE_LIMITED') limited++;
+      clock.advance(1000 / perSecond);
+    }
+    return { sent, limited };
+  }
+
+  it('closes a flood at 6x the limit with 4200', async () => {
+    const c = await rawConnect(gw.wsUrl);
+    await c.hello();
+    const before = (gw.gateway!.status!() as { floodClosed: number }).floodClosed;
+    const r = await offer(c, 6 * LIMIT, 600); // 10 s at 6x, if it were never closed
+    expect(await c.closed).toBe(4200);
+    // Burst 10 spent, then 50 refusals/s against a drain of 10/s: past 20 within about half a second.
+    expect(r.sent).toBeLessThan(120);
+    expect((gw.gateway!.status!() as { floodClosed: number }).floodClosed).toBe(before + 1);
+  });
+
+  it('does not close a client slightly over the limit now and then', async () => {
+    const c = await rawConnect(gw.wsUrl);
+    await c.hello();
+    // 20 s at 1.2x the limit: once the burst is spent, about 2 refusals a second, far below the drain.
+    const r = await offer(c, 1.2 * LIMIT, 240);
+    expect(r.sent).toBe(240);
+    expect(r.limited).toBeGreaterThan(0);
+    expect(c.isClosed).toBe(false);
+    // Back under the limit, it is served again.
+    clock.advance(2000);
+    expect((await c.request(1000, 'echo', 'still here')).body).toBe('still here');
+    c.destroy();
+  });
+});
