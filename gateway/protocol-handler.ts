@@ -7,7 +7,7 @@
  * Pushes are encoded once per fan-out and protocol: the first connection that needs an encoding puts it in the
  * fan-out's PushCache, the others write the same bytes.
  */
-import type { WireError } from '../common/errors.js';
+import { GatehouseError, type WireError } from '../common/errors.js';
 import type { ConnectionAction, ConnectionEvent, ConnectionRules, FrameError } from '../protocol/connection-rules.js';
 import { ClientErrorCode, type CloseCode } from '../protocol/error-codes.js';
 import { wireError, type Connection, type ProtocolHandler, type PushCache } from './connection.js';
@@ -170,8 +170,10 @@ export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<I
     let body: unknown;
     try {
       body = this.wire.requestBody(raw);
-    } catch {
-      if (id !== undefined) this.answer(id, undefined, NOT_JSON);
+    } catch (err) {
+      // The codec's message says what is wrong (not JSON, not UTF-8, nested past the limit); nothing else leaks.
+      const known = err instanceof GatehouseError ? { code: ClientErrorCode.BadRequest, message: err.message } : NOT_JSON;
+      if (id !== undefined) this.answer(id, undefined, known);
       return;
     }
     this.conn.request(route, body).then(

@@ -11,6 +11,7 @@
 import { byteView, HEADER_BYTES, PomeloErrorCode, PomeloProtocolError, writeHeader } from './frames.js';
 import { MAX_ROUTE_BYTES, type RouteDict } from './route-dict.js';
 import { utf8Length, writeUtf8 } from '../utf8.js';
+import { Limits } from '../native/frames.js';
 
 /** Wire codes of the message types (bits 1-3 of the flag byte). */
 export const MessageType = { request: 0, notify: 1, response: 2, push: 3 } as const;
@@ -217,15 +218,50 @@ export function encodeJsonBody(value: unknown): Uint8Array {
   return Buffer.from(text, 'utf8');
 }
 
-/** Parses a JSON body; an empty body (a notify with nothing to say) is `undefined`. */
-export function decodeJsonBody(body: Uint8Array): unknown {
+/**
+ * Nesting allowed in a request body: the native protocol's limit (docs/PROTOCOL.md), so a route sees the same bodies
+ * from either protocol. JSON.parse itself copes with 20 000 levels, but what consumes the value after it (msgpackr on
+ * the way to an actor, validators) recurses and overflowed the stack: INTERNAL, caught by luck.
+ */
+export const JSON_MAX_DEPTH = Limits.bodyDepth;
+
+/**
+ * Parses a JSON body; an empty body (a notify with nothing to say) is `undefined`. A body nested deeper than
+ * `maxDepth` arrays/objects is BAD_BODY naming the limit, found by a scan of the bytes (no recursion) before parsing.
+ */
+export function decodeJsonBody(body: Uint8Array, maxDepth = JSON_MAX_DEPTH): unknown {
   if (body.length === 0) return undefined;
+  const depth = jsonDepthOver(body, maxDepth);
+  if (depth !== undefined) {
+    throw new PomeloProtocolError(PomeloErrorCode.BadBody, `body nested deeper than ${maxDepth} levels (byte ${depth})`);
+  }
   const text = decodeUtf8(body, PomeloErrorCode.BadBody);
   try {
     return JSON.parse(text);
   } catch (cause) {
     throw new PomeloProtocolError(PomeloErrorCode.BadBody, 'body is not valid JSON', { cause });
   }
+}
+
+/**
+ * The offset of the first `[` or `{` that opens level `maxDepth + 1`, or undefined. Brackets inside strings do not
+ * count; UTF-8 continuation bytes are never a quote or a backslash, so scanning bytes is exact. Malformed JSON is left to
+ * JSON.parse.
+ */
+function jsonDepthOver(bytes: Uint8Array, maxDepth: number): number | undefined {
+  let level = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: the next byte is escaped
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++level > maxDepth) return i;
+    } else if (b === 0x5d || b === 0x7d) level--;
+  }
+  return undefined;
 }
 
 const ASTRAL = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
