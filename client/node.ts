@@ -19,28 +19,32 @@ export { GatehouseClientError, ClientErrorCode, CloseCode } from './errors.js';
 export interface NodeConnectOptions extends ConnectOptions {
   /** TLS: accept a self-signed gateway certificate (tests, development). */
   rejectUnauthorized?: boolean;
+  /** TLS: the certificate authorities to trust instead of Node's defaults (PEM), e.g. a private CA. */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
+
+type TlsOptions = Pick<NodeConnectOptions, 'rejectUnauthorized' | 'ca'>;
 
 export function connect(opts: NodeConnectOptions): Promise<GatehouseClient> {
   return connectWith(nodeOpener(opts), opts);
 }
 
-export function nodeOpener(opts: { rejectUnauthorized?: boolean } = {}): SocketOpener {
+export function nodeOpener(opts: TlsOptions = {}): SocketOpener {
   const WS = class extends WebSocket {
     constructor(url: string) {
-      super(url, { perMessageDeflate: false, rejectUnauthorized: opts.rejectUnauthorized ?? true });
+      super(url, { perMessageDeflate: false, rejectUnauthorized: opts.rejectUnauthorized ?? true, ca: opts.ca });
     }
   } as unknown as WebSocketConstructor;
   const ws = webSocketOpener(WS);
   return (url) => (url.startsWith('tcp://') || url.startsWith('tls://') ? tcpSocket(url, opts) : ws(url));
 }
 
-function tcpSocket(url: string, opts: { rejectUnauthorized?: boolean }): ClientSocket {
+function tcpSocket(url: string, opts: TlsOptions): ClientSocket {
   const u = new URL(url);
   const port = Number(u.port);
   const sock: Socket =
     u.protocol === 'tls:'
-      ? tlsConnect({ host: u.hostname, port, rejectUnauthorized: opts.rejectUnauthorized ?? true })
+      ? tlsConnect({ host: u.hostname, port, rejectUnauthorized: opts.rejectUnauthorized ?? true, ca: opts.ca })
       : netConnect({ host: u.hostname, port, noDelay: true });
   const deframer = createTcpFrameDecoder({ maxFrameBytes: 0x7fff_ffff });
   let closed = false;
@@ -68,12 +72,14 @@ function tcpSocket(url: string, opts: { rejectUnauthorized?: boolean }): ClientS
     }
     for (const f of frames) s.onmessage(f);
   });
-  sock.on('error', () => undefined);
+  // Kept as the close reason: a refused certificate then reads "connection closed (1006 self-signed certificate…)".
+  let lastError = '';
+  sock.on('error', (e) => (lastError = e.message));
   sock.on('close', () => {
     if (closed) return;
     closed = true;
     // TCP carries no close code: a server `close` frame (seen by the client core) says why; else it just dropped.
-    s.onclose(1006, '');
+    s.onclose(1006, lastError);
   });
   return s;
 }

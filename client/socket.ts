@@ -58,8 +58,13 @@ export function webSocketOpener(WS: WebSocketConstructor): SocketOpener {
       // A text message is not a frame: hand the core something it will refuse as BAD_FRAME.
       s.onmessage(b ?? new Uint8Array(0));
     };
-    ws.onclose = (ev) => s.onclose(ev.code, ev.reason);
-    ws.onerror = () => undefined; // a close event follows
+    // A close event follows an error; without a reason of its own it carries the error's (a refused certificate).
+    let lastError = '';
+    ws.onclose = (ev) => s.onclose(ev.code, ev.reason || lastError);
+    ws.onerror = (ev) => {
+      const m = (ev as { message?: unknown } | null)?.message;
+      if (typeof m === 'string') lastError = m;
+    };
     return s;
   };
 }
