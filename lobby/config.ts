@@ -35,6 +35,12 @@ export const lobbyConfigSchema = z
     refreshMs: positiveMs,
     /** Player-search index shards (actors queried in parallel). */
     searchShards: count(1024),
+    /** A relay payload's encoded size (any type: binary, string, object); more is BAD_REQUEST. */
+    relayMaxBytes: count(16_384),
+    /** Friends per player; a request or accept past it is refused with FRIEND_LIST_FULL. */
+    maxFriends: count(1000),
+    /** Incoming requests kept per player (the oldest is declined for a newer one); outgoing ones past it are refused. */
+    maxPendingFriendRequests: count(1000),
   })
   .strict();
 
@@ -60,6 +66,12 @@ export const LOBBY_DEFAULTS: LobbyTree = deepFreeze({
   reservationMs: 40_000,
   refreshMs: 15_000,
   searchShards: 8,
+  // Game-state packets (positions, gestures): the size relays were designed for, now whatever the encoding.
+  relayMaxBytes: 512,
+  // With 50 pending, a login answer (record, friends, requests; ≤ 40 B an entry) stays under 8 KiB, far below
+  // the 64 KiB frame: 120 requests from throw-away ids made the victim's login FRAME_TOO_LARGE at a 4 KiB frame.
+  maxFriends: 100,
+  maxPendingFriendRequests: 50,
 });
 
 export const lobbyConfig: ConfigSection<LobbyTree> = { key: 'lobby', schema: lobbyConfigSchema, defaults: LOBBY_DEFAULTS };

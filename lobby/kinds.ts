@@ -13,6 +13,7 @@ import { gateMachine, type GateEvent } from './gate.machine.js';
 import type { SocialEvent } from './layer.js';
 import { playerIndexMachine, type PlayerIndexEvent } from './player-index.machine.js';
 import { playerToEvent } from './player-events.js';
+import { relayPayloadBytes } from './relay-payload.js';
 import { playerMachine } from './player.machine.js';
 import { serverMachine, type ServerEvent } from './server.machine.js';
 import { K, parseCircle, parseLayer, serverTypeOf, SERVER_TYPES, type LobbyTree } from './tree.js';
@@ -21,7 +22,7 @@ import { asMsg, bool, bytes, capcomId, conn, int, LIMITS, member, optStr, settin
 const CITY_STATES = new Set(['empty', 'reserved', 'open']);
 
 /** Messages every layer understands; undefined for the others. */
-function layerEvent(m: Msg & { type: string }): SocialEvent | { type: 'enter' | 'leave' | 'info' | 'poke' | 'list'; [k: string]: unknown } | undefined {
+function layerEvent(m: Msg & { type: string }, relayMax: number): SocialEvent | { type: 'enter' | 'leave' | 'info' | 'poke' | 'list'; [k: string]: unknown } | undefined {
   switch (m.type) {
     case 'enter':
       return { type: 'enter', p: member(m.p), here: bool(m, 'here', true), within: bool(m, 'within', false) };
@@ -38,8 +39,9 @@ function layerEvent(m: Msg & { type: string }): SocialEvent | { type: 'enter' | 
     case 'whisper':
       return { type: 'whisper', from: capcomId(m, 'from'), to: capcomId(m, 'to'), text: str(m, 'text', LIMITS.text, 1) };
     case 'relay':
-      // The hot path: only the sender is checked; the gateway's frame limit bounds the payload.
+      // The hot path: the sender, and the payload's size (the route checked it; binary, the usual case, is cheap).
       if (typeof m.from !== 'string') throw badMessage('relay.from must be a Capcom ID');
+      if (relayPayloadBytes(m.d, relayMax) === undefined) throw badMessage(`relay.d must encode to at most ${relayMax} bytes`);
       return { type: 'relay', from: m.from, d: m.d };
     case 'profile':
       return { type: 'profile', from: capcomId(m, 'from'), offset: int(m, 'offset', 0, 255), bytes: bytes(m, 'bytes', 256) };
@@ -80,7 +82,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     toEvent(msg): ServerEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), n: int(m, 'n', 0, 1_000_000) };
-      return (layerEvent(m) as ServerEvent | undefined) ?? unknown(K.server, m.type);
+      return (layerEvent(m, tree.relayMaxBytes) as ServerEvent | undefined) ?? unknown(K.server, m.type);
     },
   });
   const gate = defineKind({
@@ -94,7 +96,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     toEvent(msg): GateEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), ...citySummary(m) };
-      return (layerEvent(m) as GateEvent | undefined) ?? unknown(K.gate, m.type);
+      return (layerEvent(m, tree.relayMaxBytes) as GateEvent | undefined) ?? unknown(K.gate, m.type);
     },
   });
   const city = defineKind({
@@ -125,7 +127,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
         case 'circleCreated':
           throw badMessage('circleCreated is internal');
       }
-      return (layerEvent(m) as CityEvent | undefined) ?? unknown(K.city, m.type);
+      return (layerEvent(m, tree.relayMaxBytes) as CityEvent | undefined) ?? unknown(K.city, m.type);
     },
   });
   const circle = defineKind({

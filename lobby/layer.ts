@@ -43,9 +43,19 @@ export function hereConns(r: Roster, except?: string): ConnRef[] {
   return out;
 }
 
-export function herePublic(r: Roster): PublicMember[] {
+/**
+ * Members listed in a layer's view (`lobby.layer`, `lobby.enter`): the first ones; the view's `n` is the total. A
+ * server layer holds up to 2000 players standing in it (~40 B each listed), more than a 64 KiB frame: the answer to a
+ * newcomer's enter would be FRAME_TOO_LARGE although the move was done. 100 entries stay under 5 KiB.
+ */
+export const VIEW_MEMBERS = 100;
+
+export function herePublic(r: Roster, max = VIEW_MEMBERS): PublicMember[] {
   const out: PublicMember[] = [];
-  for (const id in r) if (r[id]!.here) out.push({ id, name: r[id]!.name, hr: r[id]!.hr });
+  for (const id in r) {
+    if (out.length >= max) break;
+    if (r[id]!.here) out.push({ id, name: r[id]!.name, hr: r[id]!.hr });
+  }
   return out;
 }
 

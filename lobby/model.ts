@@ -27,6 +27,10 @@ export function publicOf(m: MemberInfo): PublicMember {
 /** Codes of refusals a player sees: stable strings, like the client error codes of protocol/error-codes.ts. */
 export const LobbyCode = {
   Full: 'FULL',
+  /** The friend list (with the requests still unanswered) is at lobby.maxFriends. */
+  FriendListFull: 'FRIEND_LIST_FULL',
+  /** lobby.maxPendingFriendRequests of this player's requests are still unanswered. */
+  FriendRequestsFull: 'FRIEND_REQUESTS_FULL',
   HrLimit: 'HR_LIMIT',
   NotFound: 'NOT_FOUND',
   NotOpen: 'NOT_OPEN',

@@ -65,13 +65,22 @@ export type PlayerEvent =
   | { type: 'whoami' }
   | FriendEvent;
 
+/**
+ * The friend bounds (lobby config), given with each event that could grow a list by the kind's message check, so a
+ * config change applies to records stored before it; absent (a machine driven directly), the defaults apply.
+ */
+export interface FriendCaps {
+  friends: number;
+  pending: number;
+}
+
 export type FriendEvent =
-  | { type: 'friendRequest'; to: string }
-  | { type: 'friendAccept'; from: string }
+  | { type: 'friendRequest'; to: string; caps?: FriendCaps }
+  | { type: 'friendAccept'; from: string; caps?: FriendCaps }
   | { type: 'friendDecline'; from: string }
   | { type: 'friendDelete'; id: string }
   | { type: 'friends' }
-  | { type: 'friendAsk'; from: string; name: string }
+  | { type: 'friendAsk'; from: string; name: string; caps?: FriendCaps }
   | { type: 'friendAdded'; by: string; name: string }
   | { type: 'friendDeclined'; by: string }
   | { type: 'friendRemoved'; by: string };

@@ -74,6 +74,9 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
     if (field === null) return { type: 'friends' };
     const ev = { type: m.type, [field]: capcomId(m, field) } as Record<string, unknown>;
     if (m.type === 'friendAsk' || m.type === 'friendAdded') ev.name = str(m, 'name', LIMITS.name);
+    if (m.type === 'friendRequest' || m.type === 'friendAccept' || m.type === 'friendAsk') {
+      ev.caps = { friends: tree.maxFriends, pending: tree.maxPendingFriendRequests };
+    }
     return ev as FriendEvent;
   }
   throw badMessage(`lobby-player does not understand "${m.type}"`);

@@ -5,11 +5,21 @@
  *
  *   A: request B ─▶ B.pending[A] (+ push if online) ─ B: accept ─▶ both friends  (B tells A `friendAdded`)
  *   a request crossing the other's request counts as an accept.
+ *
+ * Bounded (lobby.maxFriends, lobby.maxPendingFriendRequests), because every list here goes out whole in the login
+ * answer and `lobby.friends`: 120 requests from throw-away ids once made the victim's login answer too large for a
+ * frame. Incoming requests past the cap are declined (the requester hears `friendDeclined`, as for a refusal); the
+ * ones already waiting stay for the player to answer. Keeping the newest instead would need arrival times: a record's
+ * keys are Capcom IDs, and all-digit ones do not keep insertion order. A player's own requests past the cap, and
+ * requests or accepts that would take friends plus unanswered requests past maxFriends, are refused.
  */
 import type { Effect } from '../actors/runtime/effects.js';
 import { ok, Push, refuse, LobbyCode } from './model.js';
 import type { FriendEvent, Outcome, PlayerContext } from './player-context.js';
+import { LOBBY_DEFAULTS } from './config.js';
 import { K } from './tree.js';
+
+const DEFAULT_CAPS = { friends: LOBBY_DEFAULTS.maxFriends, pending: LOBBY_DEFAULTS.maxPendingFriendRequests };
 
 export const FRIEND_TYPES = new Set(['friendRequest', 'friendAccept', 'friendDecline', 'friendDelete', 'friends', 'friendAsk', 'friendAdded', 'friendDeclined', 'friendRemoved']);
 
@@ -19,6 +29,10 @@ const drop = (r: Record<string, string>, id: string) => {
   delete next[id];
   return next;
 };
+const count = (r: Record<string, string>): number => Object.keys(r).length;
+const listFull = (caps: { friends: number }): Effect =>
+  refuse(LobbyCode.FriendListFull, `friend list full: at most ${caps.friends} friends, unanswered requests included`);
+
 function pushMe(c: PlayerContext, route: string, body: unknown): Effect[] {
   return c.online ? [{ type: 'push', to: c.online.conn, route, body }] : [];
 }
@@ -31,19 +45,29 @@ function befriend(c: PlayerContext, id: string, name: string, notifyPeer: boolea
 }
 
 export function friendStep(c: PlayerContext, e: FriendEvent): Outcome {
+  const caps = ('caps' in e && e.caps) || DEFAULT_CAPS;
   switch (e.type) {
     case 'friendRequest': {
       if (e.to === c.id) return { effects: [refuse(LobbyCode.BadRequest, 'you cannot befriend yourself')] };
       if (c.friends[e.to] !== undefined) return { effects: [ok({ already: true })] };
       if (c.pending[e.to] !== undefined) {
+        if (count(c.friends) >= caps.friends) return { effects: [listFull(caps)] };
         const r = befriend(c, e.to, c.pending[e.to]!, true);
         return { patch: r.patch, effects: [...r.effects, ok({ accepted: true })] };
+      }
+      if (c.sent[e.to] === undefined) {
+        const sent = count(c.sent);
+        if (sent >= caps.pending) {
+          return { effects: [refuse(LobbyCode.FriendRequestsFull, `${sent} of your friend requests are unanswered (at most ${caps.pending})`)] };
+        }
+        if (count(c.friends) + sent >= caps.friends) return { effects: [listFull(caps)] };
       }
       return { patch: { sent: { ...c.sent, [e.to]: '' } }, effects: [tellPlayer(e.to, { type: 'friendAsk', from: c.id, name: c.name }), ok({ sent: true })] };
     }
     case 'friendAccept': {
       const name = c.pending[e.from];
       if (name === undefined) return { effects: [refuse(LobbyCode.NotFound, `no friend request from ${e.from}`)] };
+      if (count(c.friends) >= caps.friends) return { effects: [listFull(caps)] };
       const r = befriend(c, e.from, name, true);
       return { patch: r.patch, effects: [...r.effects, ok({ id: e.from, name })] };
     }
@@ -60,6 +84,9 @@ export function friendStep(c: PlayerContext, e: FriendEvent): Outcome {
       if (!c.created) return { effects: [tellPlayer(e.from, { type: 'friendDeclined', by: c.id })] };
       if (c.friends[e.from] !== undefined || c.sent[e.from] !== undefined) return befriend(c, e.from, e.name, true);
       if (c.pending[e.from] !== undefined) return { effects: [] };
+      if (count(c.pending) >= caps.pending || count(c.friends) >= caps.friends) {
+        return { effects: [tellPlayer(e.from, { type: 'friendDeclined', by: c.id })] };
+      }
       return { patch: { pending: { ...c.pending, [e.from]: e.name } }, effects: pushMe(c, Push.friendRequest, { from: e.from, name: e.name }) };
     case 'friendAdded':
       // Only an answer to our own request counts; an unsolicited "you are my friend now" is ignored.

@@ -10,10 +10,8 @@ import { LobbyCode } from './model.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
 import { playerOf, requireLayer, requirePlayer } from './player-link.js';
 import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
+import { relayPayloadBytes } from './relay-payload.js';
 import { bool, bytes, capcomId, check, int, LIMITS, optStr, str } from './validate.js';
-
-/** Relay payloads are small game-state packets (positions, gestures): bigger ones are refused. */
-const RELAY_MAX_BYTES = 512;
 
 export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
   const toPlayer = (ctx: Parameters<RouteHandler>[0], msg: Record<string, unknown>) => askActor(ctx, playerOf(requirePlayer(ctx).id), msg);
@@ -26,7 +24,9 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     },
     'lobby.relay': async (ctx, raw) => {
       const d = check(raw, (m) => {
-        if (m.d instanceof Uint8Array && m.d.length > RELAY_MAX_BYTES) throw new Error(`d is at most ${RELAY_MAX_BYTES} bytes`);
+        if (relayPayloadBytes(m.d, tree.relayMaxBytes) === undefined) {
+          throw new Error(`d must encode to at most ${tree.relayMaxBytes} bytes (MessagePack), whatever its type`);
+        }
         return m.d;
       });
       const { me, layer } = requireLayer(ctx);

@@ -26,6 +26,12 @@ export interface LobbyTree {
   reservationMs: number;
   refreshMs: number;
   searchShards: number;
+  /** Encoded (MessagePack) size of a relay payload, any type; larger ones are BAD_REQUEST. */
+  relayMaxBytes: number;
+  /** Friends per player: a request or an accept past it is refused (FRIEND_LIST_FULL). */
+  maxFriends: number;
+  /** Pending friend requests per player, incoming and outgoing each (see player-friends.ts). */
+  maxPendingFriendRequests: number;
 }
 
 export type Level = 'server' | 'gate' | 'city';
