@@ -9,5 +9,7 @@ export const ChatErrorCode = {
   NotInRoom: 'NOT_IN_ROOM',
   /** A private message to a name nobody in the room has. */
   NoSuchUser: 'NO_SUCH_USER',
+  /** The room holds chat.maxMembers members; the enter changed nothing (the session stays where it was). */
+  RoomFull: 'ROOM_FULL',
 } as const;
 export type ChatErrorCode = (typeof ChatErrorCode)[keyof typeof ChatErrorCode];

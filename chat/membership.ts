@@ -50,9 +50,9 @@ export const serial = sessionSerial();
  * Seats the session in `target` under `name`. Enters the new room first and leaves the old one only once that
  * succeeded: a refused name (or a room that cannot be reached) leaves the session where it was, still chatting.
  */
-export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users: string[] }> {
+export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users: string[]; count: number }> {
   const before = seatOf(ctx);
-  const res = await askRoom<{ users: string[] }>(ctx, target.room, {
+  const res = await askRoom<{ users: string[]; count: number }>(ctx, target.room, {
     type: 'enter',
     session: ctx.session.id,
     name: target.name,
@@ -118,11 +118,14 @@ export async function leaveSeat(ctx: SeatContext): Promise<{ left: boolean }> {
   return { left };
 }
 
-/** The session's seat and who else is there (a page reloaded with its ticket rebuilds its view from this). */
-export async function members(ctx: SeatContext): Promise<{ room: string; name: string; users: string[] }> {
+/**
+ * The session's seat and who else is there (a page reloaded with its ticket rebuilds its view from this): a page of
+ * at most chat.memberListLimit names from `offset`, and the room's `count`.
+ */
+export async function members(ctx: SeatContext, page: { offset?: number; limit?: number } = {}): Promise<{ room: string; name: string; users: string[]; count: number }> {
   const seat = requireSeat(ctx);
-  const r = await askRoom<{ users: string[] }>(ctx, seat.room, { type: 'members' });
-  return { room: seat.room, name: seat.name, users: r.users };
+  const r = await askRoom<{ users: string[]; count: number }>(ctx, seat.room, { type: 'members', ...page });
+  return { room: seat.room, name: seat.name, users: r.users, count: r.count };
 }
 
 /** After a reconnect: pushes for this session go to its new connection (and a room that lost it seats it again). */

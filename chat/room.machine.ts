@@ -7,6 +7,7 @@
  */
 import { emit, enqueueActions, setup } from 'xstate';
 import type { ConnRef, Effect } from '../actors/runtime/effects.js';
+import { CHAT_DEFAULTS, type ChatLimits } from './config.js';
 import { ChatErrorCode } from './errors.js';
 import { EVERYONE } from './validate.js';
 
@@ -33,7 +34,7 @@ export type RoomEvent =
   | { type: 'leave'; session: string }
   /** The session reconnected: pushes go to its new connection. */
   | { type: 'rebind'; session: string; conn: ConnRef }
-  | { type: 'members' };
+  | { type: 'members'; offset?: number; limit?: number };
 
 export interface ChatMessage {
   msg: string;
@@ -73,95 +74,116 @@ function without(members: Member[], session: string): Member[] {
   return members.filter((m) => m.session !== session);
 }
 
-export const roomMachine = setup({
-  types: {} as {
-    context: RoomContext;
-    events: RoomEvent;
-    input: { room: string };
-    emitted: Effect;
-  },
-}).createMachine({
-  id: 'chat-room',
-  context: ({ input }) => ({ room: input.room, members: [] }),
-  on: {
-    enter: {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const ix = indexOf(context.members);
-        const holder = ix.byName.get(event.name);
-        if (holder && holder.session !== event.session) {
-          enqueue.emit({
-            type: 'reply',
-            error: { code: ChatErrorCode.NameTaken, message: `the name "${event.name}" is already taken in room "${context.room}"` },
-          });
-          return;
-        }
-        const me: Member = { name: event.name, session: event.session, conn: event.conn };
-        const previous = ix.bySession.get(event.session);
-        if (previous && previous.name === event.name) {
-          // Same session, same name: a retry or a re-entry after reconnecting. Nobody else needs to hear of it.
-          enqueue.assign({ members: context.members.map((m) => (m === previous ? me : m)) });
-          enqueue.emit({ type: 'reply', body: { users: ix.users } });
-          return;
-        }
-        const others = previous ? without(context.members, event.session) : context.members;
-        const othersConns = indexOf(others).conns;
-        // A session entering under a new name is seen by the others as the old name leaving and the new one coming.
-        if (previous && othersConns.length) enqueue.emit({ type: 'push', to: othersConns, route: ChatPush.Leave, body: { user: previous.name } });
-        if (othersConns.length) enqueue.emit({ type: 'push', to: othersConns, route: ChatPush.Add, body: { user: event.name } });
-        const members = [...others, me];
-        enqueue.assign({ members });
-        enqueue.emit({ type: 'reply', body: { users: indexOf(members).users } });
-      }),
+/** A members list as answers carry it: at most `limit` names from `offset` in join order, and how many there are. */
+export function userList(ix: Index, limit: number, offset = 0): { users: string[]; count: number } {
+  const users = offset === 0 && ix.users.length <= limit ? ix.users : ix.users.slice(offset, offset + limit);
+  return { users, count: ix.users.length };
+}
+
+export const roomMachine = createRoomMachine(CHAT_DEFAULTS);
+
+export function createRoomMachine(limits: ChatLimits) {
+  const list = (ix: Index) => userList(ix, limits.memberListLimit);
+  return setup({
+    types: {} as {
+      context: RoomContext;
+      events: RoomEvent;
+      input: { room: string };
+      emitted: Effect;
     },
-    say: {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const ix = indexOf(context.members);
-        const from = ix.bySession.get(event.session);
-        if (!from) {
-          enqueue.emit({ type: 'reply', error: { code: ChatErrorCode.NotInRoom, message: `not in room "${context.room}"` } });
-          return;
-        }
-        const body: ChatMessage = { msg: event.content, from: from.name, target: event.target };
-        if (event.target === EVERYONE) {
-          enqueue.emit({ type: 'push', to: ix.conns, route: ChatPush.Chat, body });
-          return;
-        }
-        const to = ix.byName.get(event.target);
-        if (!to) {
-          enqueue.emit({ type: 'reply', error: { code: ChatErrorCode.NoSuchUser, message: `nobody called "${event.target}" in room "${context.room}"` } });
-          return;
-        }
-        // Only the addressee, as in the Pomelo sample: the sender's client shows its own private line itself.
-        enqueue.emit({ type: 'push', to: to.conn, route: ChatPush.Chat, body });
-      }),
+  }).createMachine({
+    id: 'chat-room',
+    context: ({ input }) => ({ room: input.room, members: [] }),
+    on: {
+      enter: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const ix = indexOf(context.members);
+          const holder = ix.byName.get(event.name);
+          if (holder && holder.session !== event.session) {
+            enqueue.emit({
+              type: 'reply',
+              error: { code: ChatErrorCode.NameTaken, message: `the name "${event.name}" is already taken in room "${context.room}"` },
+            });
+            return;
+          }
+          const me: Member = { name: event.name, session: event.session, conn: event.conn };
+          const previous = ix.bySession.get(event.session);
+          if (previous && previous.name === event.name) {
+            // Same session, same name: a retry or a re-entry after reconnecting. Nobody else needs to hear of it.
+            enqueue.assign({ members: context.members.map((m) => (m === previous ? me : m)) });
+            enqueue.emit({ type: 'reply', body: list(ix) });
+            return;
+          }
+          if (!previous && context.members.length >= limits.maxMembers) {
+            enqueue.emit({
+              type: 'reply',
+              error: { code: ChatErrorCode.RoomFull, message: `room "${context.room}" is full (${limits.maxMembers} members)` },
+            });
+            return;
+          }
+          const others = previous ? without(context.members, event.session) : context.members;
+          const othersConns = indexOf(others).conns;
+          // A session entering under a new name is seen by the others as the old name leaving and the new one coming.
+          if (previous && othersConns.length) enqueue.emit({ type: 'push', to: othersConns, route: ChatPush.Leave, body: { user: previous.name } });
+          if (othersConns.length) enqueue.emit({ type: 'push', to: othersConns, route: ChatPush.Add, body: { user: event.name } });
+          const members = [...others, me];
+          enqueue.assign({ members });
+          enqueue.emit({ type: 'reply', body: list(indexOf(members)) });
+        }),
+      },
+      say: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const ix = indexOf(context.members);
+          const from = ix.bySession.get(event.session);
+          if (!from) {
+            enqueue.emit({ type: 'reply', error: { code: ChatErrorCode.NotInRoom, message: `not in room "${context.room}"` } });
+            return;
+          }
+          const body: ChatMessage = { msg: event.content, from: from.name, target: event.target };
+          if (event.target === EVERYONE) {
+            enqueue.emit({ type: 'push', to: ix.conns, route: ChatPush.Chat, body });
+            return;
+          }
+          const to = ix.byName.get(event.target);
+          if (!to) {
+            enqueue.emit({ type: 'reply', error: { code: ChatErrorCode.NoSuchUser, message: `nobody called "${event.target}" in room "${context.room}"` } });
+            return;
+          }
+          // Only the addressee, as in the Pomelo sample: the sender's client shows its own private line itself.
+          enqueue.emit({ type: 'push', to: to.conn, route: ChatPush.Chat, body });
+        }),
+      },
+      leave: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const me = indexOf(context.members).bySession.get(event.session);
+          if (!me) {
+            enqueue.emit({ type: 'reply', body: { left: false } });
+            return;
+          }
+          const members = without(context.members, event.session);
+          enqueue.assign({ members });
+          enqueue.emit({ type: 'reply', body: { left: true } });
+          if (members.length) enqueue.emit({ type: 'push', to: indexOf(members).conns, route: ChatPush.Leave, body: { user: me.name } });
+          // An empty room holds nothing worth keeping: leave memory now rather than after the idle time.
+          else enqueue.emit({ type: 'passivate' });
+        }),
+      },
+      rebind: {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          const me = indexOf(context.members).bySession.get(event.session);
+          if (me) enqueue.assign({ members: context.members.map((m) => (m === me ? { ...me, conn: event.conn } : m)) });
+          enqueue.emit({ type: 'reply', body: { rebound: me !== undefined } });
+        }),
+      },
+      members: {
+        actions: emit(({ context, event }) => ({
+          type: 'reply' as const,
+          body: userList(indexOf(context.members), Math.min(event.limit ?? limits.memberListLimit, limits.memberListLimit), event.offset),
+        })),
+      },
     },
-    leave: {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const me = indexOf(context.members).bySession.get(event.session);
-        if (!me) {
-          enqueue.emit({ type: 'reply', body: { left: false } });
-          return;
-        }
-        const members = without(context.members, event.session);
-        enqueue.assign({ members });
-        enqueue.emit({ type: 'reply', body: { left: true } });
-        if (members.length) enqueue.emit({ type: 'push', to: indexOf(members).conns, route: ChatPush.Leave, body: { user: me.name } });
-        // An empty room holds nothing worth keeping: leave memory now rather than after the idle time.
-        else enqueue.emit({ type: 'passivate' });
-      }),
-    },
-    rebind: {
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const me = indexOf(context.members).bySession.get(event.session);
-        if (me) enqueue.assign({ members: context.members.map((m) => (m === me ? { ...me, conn: event.conn } : m)) });
-        enqueue.emit({ type: 'reply', body: { rebound: me !== undefined } });
-      }),
-    },
-    members: {
-      actions: emit(({ context }) => ({ type: 'reply' as const, body: { users: indexOf(context.members).users } })),
-    },
-  },
-});
+  });
+}
 
 /** Whether a room snapshot holds anyone (the kind passivates only empty rooms). */
 export function isEmptyRoom(context: RoomContext): boolean {

@@ -10,7 +10,8 @@
  */
 import { badMessage, defineKind } from '../actors/runtime/kind.js';
 import { isObject } from '../common/is-object.js';
-import { isEmptyRoom, roomMachine, type RoomEvent } from './room.machine.js';
+import { CHAT_DEFAULTS, type ChatLimits } from './config.js';
+import { createRoomMachine, isEmptyRoom, type RoomEvent } from './room.machine.js';
 import { checkConn, checkContent, checkId, checkName, checkTarget } from './validate.js';
 
 export const ROOM_KIND = 'chat-room';
@@ -35,8 +36,14 @@ export function roomToEvent(msg: unknown): RoomEvent {
     case 'rebind':
       need(checkId(msg.session, 'session') ?? checkConn(msg.conn));
       return { type: 'rebind', session: msg.session as string, conn: pickConn(msg.conn) };
-    case 'members':
-      return { type: 'members' };
+    case 'members': {
+      const n = (v: unknown, what: string, max: number) => {
+        if (v === undefined) return undefined;
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw badMessage(`${what} must be an integer in 0–${max}`);
+        return v;
+      };
+      return { type: 'members', offset: n(msg.offset, 'offset', 100_000), limit: n(msg.limit, 'limit', 1000) };
+    }
     default:
       throw badMessage(`chat-room accepts enter, say, leave, rebind, members; got ${JSON.stringify(String(msg.type)).slice(0, 40)}`);
   }
@@ -48,13 +55,17 @@ function pickConn(v: unknown): { gw: string; id: string } {
   return { gw: c.gw, id: c.id };
 }
 
-export const roomKind = defineKind({
-  name: ROOM_KIND,
-  machine: roomMachine,
-  persistence: 'none',
-  input: (id) => ({ room: id }),
-  toEvent: roomToEvent,
-  // The last member leaving passivates at once (a `passivate` effect); this covers rooms only ever looked at.
-  canPassivate: (snapshot) => isEmptyRoom(snapshot.context),
-  passivateAfterMs: 30_000,
-});
+export const roomKind = createRoomKind(CHAT_DEFAULTS);
+
+export function createRoomKind(limits: ChatLimits) {
+  return defineKind({
+    name: ROOM_KIND,
+    machine: createRoomMachine(limits),
+    persistence: 'none',
+    input: (id) => ({ room: id }),
+    toEvent: roomToEvent,
+    // The last member leaving passivates at once (a `passivate` effect); this covers rooms only ever looked at.
+    canPassivate: (snapshot) => isEmptyRoom(snapshot.context),
+    passivateAfterMs: 30_000,
+  });
+}

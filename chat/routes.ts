@@ -6,7 +6,7 @@
  *   chat.switch  {room}                → {users}      move to another room, same name, same connection
  *   chat.send    {content, target}     → null         target '*' = everyone in the room, else one member's name
  *   chat.leave   {}                    → {left}
- *   chat.members {}                    → {room, name, users}   the session's seat and who is there
+ *   chat.members {offset?, limit?}     → {room, name, users, count}   the session's seat and who is there (paged)
  *
  * Pushes: onChat {msg, from, target}, onAdd {user}, onLeave {user} (the Pomelo chat sample's).
  */
@@ -46,7 +46,15 @@ export const chatRoutes: Record<string, RouteHandler> = {
     return null;
   },
   'chat.leave': async (ctx) => serial(ctx.session.id, () => leaveSeat(ctx)),
-  'chat.members': async (ctx) => members(ctx),
+  'chat.members': async (ctx, raw) => {
+    const b = body(raw);
+    const n = (v: unknown, what: string, max: number) => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw badRequest(`${what} must be an integer in 0–${max}`);
+      return v;
+    };
+    return members(ctx, { offset: n(b.offset, 'offset', 100_000), limit: n(b.limit, 'limit', 1000) });
+  },
 };
 
 /** Session hooks shared by every protocol: the seat follows the session, not the socket. */

@@ -2,7 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { demoApp } from '../actors/demo/counter.js';
-import { chatApp } from '../chat/index.js';
+import { chatApp, chatConfig, createChatApp } from '../chat/index.js';
 import { ConfigError, errorMessage } from '../common/errors.js';
 import type { Config } from '../config/schema.js';
 import { readSection, type ConfigSection } from '../config/sections.js';
@@ -15,10 +15,10 @@ export const BUILTIN_APPS = ['gateway', 'demo', 'chat', 'lobby'] as const;
 export type BuiltinApp = (typeof BUILTIN_APPS)[number];
 
 /**
- * The config sections of the built-in apps (chat and demo have none): whoever loads a node's config passes these to
+ * The config sections of the built-in apps (demo has none): whoever loads a node's config passes these to
  * loadConfig so `lobby.…` settings are layered and validated with the rest.
  */
-export const BUILTIN_CONFIG_SECTIONS: readonly ConfigSection[] = [lobbyConfig];
+export const BUILTIN_CONFIG_SECTIONS: readonly ConfigSection[] = [lobbyConfig, chatConfig];
 
 const isBuiltin = (name: string): name is BuiltinApp => (BUILTIN_APPS as readonly string[]).includes(name);
 
@@ -27,7 +27,7 @@ export function defaultApps(config?: Config): App[] {
   const all: Record<BuiltinApp, () => App> = {
     gateway: () => gatewayKindsApp,
     demo: () => demoApp,
-    chat: () => chatApp,
+    chat: () => (config ? createChatApp(readSection(config, chatConfig)) : chatApp),
     lobby: () => (config ? createLobbyApp(readSection(config, lobbyConfig)) : lobbyApp),
   };
   const chosen = config?.node.builtinApps ?? BUILTIN_APPS;

@@ -44,7 +44,7 @@ describe('chat room machine', () => {
   it('the first to enter gets the member list and nobody is pushed to', () => {
     const [s, fx] = run([enter('s1', 'alice')]);
     expect(users(s)).toEqual(['alice']);
-    expect(fx).toEqual([{ type: 'reply', body: { users: ['alice'] } }]);
+    expect(fx).toEqual([{ type: 'reply', body: { users: ['alice'], count: 1 } }]);
   });
 
   it('a newcomer is announced to the others only, and gets everyone in join order', () => {
@@ -52,7 +52,7 @@ describe('chat room machine', () => {
     expect(users(s)).toEqual(['alice', 'bob', 'carol']);
     expect(fx).toEqual([
       { type: 'push', to: [conn('c-s1'), conn('b', 'gw2')], route: 'onAdd', body: { user: 'carol' } },
-      { type: 'reply', body: { users: ['alice', 'bob', 'carol'] } },
+      { type: 'reply', body: { users: ['alice', 'bob', 'carol'], count: 3 } },
     ]);
   });
 
@@ -69,7 +69,7 @@ describe('chat room machine', () => {
     const [s, fx] = run([enter('s1', 'alice'), enter('s2', 'bob'), enter('s1', 'alice', conn('new'))]);
     expect(users(s)).toEqual(['alice', 'bob']);
     expect(s.context.members[0]!.conn).toEqual(conn('new'));
-    expect(fx).toEqual([{ type: 'reply', body: { users: ['alice', 'bob'] } }]);
+    expect(fx).toEqual([{ type: 'reply', body: { users: ['alice', 'bob'], count: 2 } }]);
   });
 
   it('a session entering under a new name is seen as the old name leaving and the new one coming', () => {
@@ -78,7 +78,7 @@ describe('chat room machine', () => {
     expect(fx).toEqual([
       { type: 'push', to: [conn('c-s2')], route: 'onLeave', body: { user: 'alice' } },
       { type: 'push', to: [conn('c-s2')], route: 'onAdd', body: { user: 'alicia' } },
-      { type: 'reply', body: { users: ['bob', 'alicia'] } },
+      { type: 'reply', body: { users: ['bob', 'alicia'], count: 2 } },
     ]);
   });
 
@@ -127,7 +127,7 @@ describe('chat room machine', () => {
 
   it('lists members in join order; a room with members is never passivated by the idle sweep', () => {
     const [s, fx] = run([enter('s2', 'bob'), enter('s1', 'alice'), { type: 'members' }]);
-    expect(fx).toEqual([{ type: 'reply', body: { users: ['bob', 'alice'] } }]);
+    expect(fx).toEqual([{ type: 'reply', body: { users: ['bob', 'alice'], count: 2 } }]);
     expect(roomKind.canPassivate!(s)).toBe(false);
   });
 
