@@ -23,7 +23,7 @@ function stubContext() {
     nodeId: 'n1',
     clock: new ManualClock(),
     log: silentLogger,
-    client: {} as CellContext['client'],
+    client: { now: Date.now } as unknown as CellContext['client'],
     taps: { active: false } as CellContext['taps'],
     limits: { mailboxLimit: 100, maxRestarts: 3, restartWindowMs: 10_000, passivateAfterMs: 60_000, askTimeoutMs: 1000 },
     metrics: newRuntimeMetrics(),
