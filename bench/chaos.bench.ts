@@ -8,10 +8,11 @@
  * crashes; unavailability is reported.
  *
  * Run: `npm run chaos -- [--duration S] [--seed N]` (defaults 180 s, a seed from the clock, printed).
- * Cluster timing is the product default (heartbeat 1 s, deadAfter 4 s) unless CHAOS_DEAD_AFTER_MS is set.
+ * Cluster timings are the product defaults (config/defaults.ts) unless CHAOS_DEAD_AFTER_MS (and CHAOS_HEARTBEAT_MS) are set.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULTS } from '../config/defaults.js';
 import { runChaos, type ChaosResult } from '../dev/chaos/run-chaos.js';
 import { hardDeadline } from './harness/measure.js';
 import { metric, printTable, writeResult, type Metric } from './harness/report.js';
@@ -24,7 +25,8 @@ const arg = (name: string) => {
 };
 const durationS = Number(arg('duration') ?? 180);
 const seed = Number(arg('seed') ?? Date.now() % 1_000_000);
-const deadAfterMs = Number(process.env.CHAOS_DEAD_AFTER_MS ?? 4000);
+const deadAfterMs = process.env.CHAOS_DEAD_AFTER_MS ? Number(process.env.CHAOS_DEAD_AFTER_MS) : undefined;
+const heartbeatMs = process.env.CHAOS_HEARTBEAT_MS ? Number(process.env.CHAOS_HEARTBEAT_MS) : undefined;
 const log = (s: string) => process.stderr.write(`[chaos] ${s}\n`);
 hardDeadline(durationS * 1000 + 300_000, 'bench chaos');
 log(`seed ${seed}, ${durationS} s (re-run this schedule with --seed ${seed} --duration ${durationS})`);
@@ -57,12 +59,12 @@ try {
   const r = await runChaos({
     seed,
     durationMs: durationS * 1000,
-    slotMs: Math.max(15_000, deadAfterMs * 4),
+    slotMs: Math.max(15_000, (deadAfterMs ?? DEFAULTS.cluster.deadAfterMs) * 4),
     durableActors: 200,
     memoryActors: 100,
     ratePerSec: 300,
     shards: 32,
-    heartbeatMs: Math.round(deadAfterMs / 4),
+    heartbeatMs,
     deadAfterMs,
     log,
   });

@@ -7,6 +7,7 @@ import { ActorClient } from '../../actors/runtime/client.js';
 import type { Bus } from '../../bus/bus.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { subjects } from '../../bus/subjects.js';
+import { DEFAULTS } from '../../config/defaults.js';
 import { decodeLifecycle, type LifecycleEvent } from '../../server/lifecycle-events.js';
 import { eventually } from '../wait.js';
 import { checkActorLog, emptyCounts, overlappingInstances, type Overlap, type SeqCounts } from './checks.js';
@@ -23,8 +24,9 @@ export interface ChaosOptions {
   memoryActors: number;
   ratePerSec: number;
   shards: number;
-  heartbeatMs: number;
-  deadAfterMs: number;
+  /** Cluster timings; the product defaults (config/defaults.ts) when absent. */
+  heartbeatMs?: number;
+  deadAfterMs?: number;
   useNetns?: boolean;
   log: (s: string) => void;
 }
@@ -56,10 +58,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     '--set', `actors.shards=${o.shards}`,
     '--set', 'actors.lifecycleEvents=true',
     '--set', 'metrics.port=0',
-    '--set', `cluster.heartbeatMs=${o.heartbeatMs}`,
-    '--set', `cluster.deadAfterMs=${o.deadAfterMs}`,
+    ...(o.heartbeatMs ? ['--set', `cluster.heartbeatMs=${o.heartbeatMs}`] : []),
+    ...(o.deadAfterMs ? ['--set', `cluster.deadAfterMs=${o.deadAfterMs}`] : []),
     '--log-level', 'warn',
   ];
+  const deadAfterMs = o.deadAfterMs ?? DEFAULTS.cluster.deadAfterMs;
   const cluster = await startChaosCluster({ prefix, nodeFlags, useNetns: o.useNetns, log: o.log });
   const buses: Bus[] = [];
   try {
@@ -94,7 +97,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const windows: Array<{ label: string; t: number }> = [{ label: current, t: nowUs() }];
     const load = startChaosLoad(senders, targets, { ratePerSec: o.ratePerSec, askTimeoutMs, currentFault: () => current });
     const t0 = Date.now();
-    const hold = o.deadAfterMs + 1500;
+    const hold = deadAfterMs + 1500;
     for (const f of faults) {
       const wait = t0 + f.at - Date.now();
       if (wait > 0) await sleep(wait);

@@ -2,7 +2,9 @@
  * The short chaos run (dev/chaos/, the same code as `npm run chaos`): 3 nats-servers (R3), 1 gateway and 3 workers as
  * processes, each on its own test host when the suite runs as root (else on loopback, without the partition fault),
  * under durable (ledger) and in-memory (tally) load. A fixed seed; each fault kind once: kill -9 of a worker, of a
- * nats-server and of the gateway, SIGSTOP of a worker past deadAfterMs, a worker host cut off, a drain.
+ * nats-server and of the gateway, SIGSTOP of a worker past deadAfterMs, a worker host cut off, a drain. Timings:
+ * heartbeat 250 ms, deadAfter 2 s (within the fence rules of config: fenceAfterMs 1 s ≥ 3 heartbeats, deadAfter ≥
+ * fence + 2 heartbeats).
  * docs/DESIGN.md invariants 2 (one instance), 4 (crash), 5 and 10 (bus faults). Counts only, never times.
  *
  * CHAOS_STRICT=1 also asserts 0 overlapping instances: today's code fails it (a cut-off worker keeps its instances
@@ -27,7 +29,7 @@ describe('chaos, short run [processes, faults]', () => {
       memoryActors: 50,
       ratePerSec: 150,
       shards: 16,
-      heartbeatMs: 500,
+      heartbeatMs: 250,
       deadAfterMs: 2000,
       log,
     });
