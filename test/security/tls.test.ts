@@ -1,6 +1,6 @@
 /**
  * TLS on both sides, with a CA and certificates this test makes with openssl in a temp dir (removed in teardown):
- * - clients: a gateway with `gateway.tls` serves native WSS and TLS over TCP (and Pomelo, HTTPS); an SDK client that
+ * - clients: a gateway with `gateway.tls` serves native WSS and TLS over TCP (the same for Pomelo and HTTPS); a client that
  *   trusts the CA connects over each and runs a request; a client trusting another CA is refused with the
  *   certificate error in its message, never served in clear.
  * - NATS: a nats-server with TLS and a token; a node process connects with `nats.tls.caFile` and `nats.token` and
