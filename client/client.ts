@@ -22,6 +22,12 @@ export interface ConnectOptions {
   entry?: string;
   /** Ticket of an earlier session to resume (e.g. kept across a page reload). */
   ticket?: string;
+  /**
+   * The credential the gateway checks before the session opens (gateway.auth): a signed token (`gatehouse token`)
+   * or what a `hook` gateway accepts. Sent in every hello, so reconnects carry it too. A refused one closes with
+   * 4100 (UNAUTHORIZED) and the client does not reconnect.
+   */
+  token?: string;
   /** Reconnect and resume after a connection loss (default true). */
   reconnect?: boolean;
   /** Backoff: starts here, doubles per failed attempt up to maxReconnectDelayMs (defaults 200 / 5000). */
@@ -212,6 +218,7 @@ export class GatehouseClient {
     sock.onopen = () => {
       const hello: Frame = { type: 'hello', v: PROTOCOL_VERSION, client: this.o.client ?? SDK_VERSION };
       if (this.ticket) hello.ticket = this.ticket;
+      if (this.o.token) hello.token = this.o.token;
       this.send(encodeFrame(hello));
     };
     sock.onmessage = (bytes) => this.receive(bytes);

@@ -71,6 +71,9 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     requestBurst: 100,
     sessionGraceMs: 30_000,
     duplicateLogin: 'refuse',
+    // `none` so that the first `npm start` works; the banner and a warning say so, and a non-loopback host refuses
+    // it. Production: `token` or `hook` (docs/OPERATIONS.md, production checklist).
+    auth: { mode: 'none', clockToleranceSec: 5, anonymousApps: ['chat'], allowNoneOnPublicHost: false },
     // ~11 KB heap per client (bench gateway): 20 000 clients ≈ 230 MB, and this host's per-process file limit.
     maxConnections: 20_000,
     // Below the 200 sockets one host opened in the hostile-mix benchmark; players behind one NAT rarely exceed it.

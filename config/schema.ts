@@ -4,6 +4,7 @@
  * declares its section (sections.ts; the lobby's is lobby/config.ts) and loadConfig validates it alongside.
  */
 import { z } from 'zod';
+import { authSchema } from './auth.js';
 
 const natsUrl = z
   .string()
@@ -141,6 +142,8 @@ export const configSchema = z
         requestBurst: z.number().int().positive(),
         sessionGraceMs: positiveMs,
         duplicateLogin: z.enum(['refuse', 'kick']),
+        /** How clients authenticate before any app route (config/auth.ts, docs/OPERATIONS.md). */
+        auth: authSchema,
         /** Open connections (handshaking ones included) this gateway accepts; more are refused with close 4202. */
         maxConnections: z.number().int().positive(),
         /** Open connections per remote address; more from that address are refused with close 4202. */

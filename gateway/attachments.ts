@@ -24,6 +24,13 @@ import { ClientError } from './errors.js';
 import type { SessionEndInfo } from './hooks.js';
 import type { GatewaySettings } from './settings.js';
 import { randomId } from './ids.js';
+import type { Principal } from '../node-api/auth.js';
+
+/**
+ * Session data key of the principal, so it travels with the session (and survives a resume) without the session
+ * actor knowing about it. Apps may not set keys starting with `$`.
+ */
+export const PRINCIPAL_KEY = '$principal';
 
 /** A connection's attachment to its session. */
 export interface Attachment {
@@ -32,6 +39,8 @@ export interface Attachment {
   secret: string;
   identity?: string;
   data: Record<string, unknown>;
+  /** Who the gateway authenticated the client as; kept with the session's data under PRINCIPAL_KEY. */
+  principal?: Principal;
   /** True once the session actor holds the session. */
   durable: boolean;
   materializing?: Promise<void>;
@@ -116,7 +125,7 @@ export function createAttachments(
         conn: h.ref,
         graceMs: settings.sessionGraceMs,
         checkMs: settings.sessionCheckMs,
-        data: a.data,
+        data: a.principal ? { ...a.data, [PRINCIPAL_KEY]: a.principal } : a.data,
       })
       .then(
         () => {
@@ -157,7 +166,9 @@ export function createAttachments(
         log.warn({ err, session: id }, 'resume failed: sessions unreachable');
         throw new ClientError(ClientErrorCode.Unavailable, 'sessions are unreachable; retry', { cause: err });
       }
-      const attachment: Attachment = { session: id, secret: next, identity: r.identity ?? undefined, data: r.data ?? {}, durable: true };
+      const { [PRINCIPAL_KEY]: principal, ...data } = r.data ?? {};
+      const attachment: Attachment = { session: id, secret: next, identity: r.identity ?? undefined, data, durable: true };
+      if (principal) attachment.principal = principal as Principal;
       h.attach(attachment);
       lateEnd(h);
       return { attachment, prev: r.prev ?? undefined };
@@ -188,8 +199,8 @@ export function createAttachments(
     },
 
     async set(h, key, value) {
-      if (typeof key !== 'string' || key.length === 0 || key.length > 128) {
-        throw new ClientError(ClientErrorCode.BadRequest, 'session data keys are strings of 1..128 characters');
+      if (typeof key !== 'string' || key.length === 0 || key.length > 128 || key.startsWith('$')) {
+        throw new ClientError(ClientErrorCode.BadRequest, 'session data keys are strings of 1..128 characters, not starting with $');
       }
       const size = encode(value ?? null).length;
       if (size > settings.maxFrameBytes) {
@@ -220,7 +231,10 @@ export function createAttachments(
       } else {
         await endLocal(h, a);
       }
-      h.attach(fresh());
+      // The client logged out of its session, not out of its credential: the next session keeps the principal.
+      const next = fresh();
+      if (a.principal) next.principal = a.principal;
+      h.attach(next);
       announce(h);
     },
 

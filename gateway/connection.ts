@@ -22,6 +22,7 @@ import type { GatewaySettings } from './settings.js';
 import type { Transport } from './transport.js';
 import { randomId } from './ids.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Authenticator } from './auth/authenticator.js';
 
 export type Protocol = 'native' | 'pomelo';
 
@@ -35,6 +36,8 @@ export interface GatewayServices {
   readonly attachments: Attachments;
   readonly settings: GatewaySettings;
   readonly metrics: GatewayMetrics;
+  /** Checks credentials before a session opens (gateway/auth/authenticator.ts). */
+  readonly auth: Authenticator;
   entry(protocol?: Protocol): Promise<GatewayEntry>;
   /** The transport is gone: drop the connection from the gateway's table. */
   forget(conn: Connection): void;
@@ -118,8 +121,13 @@ export class Connection implements ConnectionHandle {
     }
   }
 
-  /** Native hello: resume the ticket's session when it can, else a new one. Rejects only when sessions are unreachable. */
-  async hello(ticket: string | undefined): Promise<Welcome> {
+  /**
+   * The handshake (native hello, Pomelo handshake): the credential is checked first (UNAUTHORIZED: close 4100), then
+   * the ticket's session resumes when it can (keeping the principal it was opened with), else a new one carries the
+   * principal. Rejects otherwise only when sessions are unreachable.
+   */
+  async hello(ticket: string | undefined, credential?: string): Promise<Welcome> {
+    const principal = await this.gw.auth.authenticate(credential, { protocol: this.proto, remoteAddress: this.address, node: this.gw.nodeId });
     if (ticket !== undefined) {
       const r = await this.gw.attachments.resume(this, ticket);
       if (r) {
@@ -128,7 +136,9 @@ export class Connection implements ConnectionHandle {
         return { session: r.attachment.session, ticket: this.gw.attachments.ticketOf(r.attachment), resumed: true };
       }
     }
-    return this.anonymous();
+    const w = this.anonymous();
+    this.current!.principal = principal;
+    return w;
   }
 
   /** A fresh session that exists only here until the app logs in or stores data (Pomelo clients always start so). */
@@ -212,6 +222,9 @@ export class Connection implements ConnectionHandle {
     };
     this.ctx = {
       session,
+      get principal() {
+        return c.current?.principal;
+      },
       actors: gw.actors,
       log: gw.log,
       login: (identity) => gw.attachments.login(c, identity),

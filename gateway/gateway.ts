@@ -18,6 +18,7 @@ import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
 import { Admission, refusalReason } from './admission.js';
 import { createAttachments } from './attachments.js';
+import { createAuthenticator } from './auth/authenticator.js';
 import { Connection, type GatewayServices, type Protocol, type PushCache } from './connection.js';
 import { runSessionEnd, startHookService } from './hooks.js';
 import { createHttpHandler } from './http.js';
@@ -67,7 +68,8 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const settings = gatewaySettings(ctx.config);
   const log = ctx.log.child({ component: 'gateway' });
   const actors = ctx.host.client;
-  const routes = buildRouteTable(ctx.apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } });
+  const auth = await createAuthenticator({ auth: settings.auth, host: settings.host, apps: ctx.apps, clock: ctx.clock, log });
+  const routes = buildRouteTable(ctx.apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } }, auth.guard);
   const metrics = newGatewayMetrics();
   const conns = new Map<string, Connection>();
   const admission = new Admission(settings);
@@ -89,6 +91,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     attachments,
     settings,
     metrics,
+    auth,
     entry: (p) => registry!.leastLoaded(p),
     forget: (c) => {
       if (conns.get(c.id) !== c) return;
@@ -189,7 +192,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     await listeners?.close();
     throw err;
   }
-  log.info({ urls: listeners.urls }, 'gateway listening');
+  log.info({ urls: listeners.urls, auth: auth.mode }, 'gateway listening');
   const l = listeners;
 
   return {

@@ -127,7 +127,7 @@ export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<I
           break;
         }
         case 'authenticate':
-          this.authenticate(a.ticket);
+          this.authenticate(a.ticket, a.credential);
           break;
         case 'open':
           if (a.anonymous) conn.anonymous();
@@ -156,8 +156,8 @@ export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<I
     }
   }
 
-  private authenticate(ticket: string | undefined): void {
-    this.conn.hello(ticket).then(
+  private authenticate(ticket: string | undefined, credential: string | undefined): void {
+    this.conn.hello(ticket, credential).then(
       (w) => this.driver.handle({ type: 'accept', ...w }),
       (err: unknown) => {
         const e = wireError(err);

@@ -29,7 +29,15 @@ export function gatewayAppOf(app: App): GatewayApp | undefined {
   return g;
 }
 
-export function buildRouteTable(apps: readonly App[], builtins: { native?: Builtins; pomelo?: Builtins } = {}): RouteTable {
+/**
+ * `guard` wraps each app's handlers (the authenticator's per-app admission, gateway/auth/authenticator.ts); the
+ * gateway's builtins are not wrapped.
+ */
+export function buildRouteTable(
+  apps: readonly App[],
+  builtins: { native?: Builtins; pomelo?: Builtins } = {},
+  guard: (app: string, h: RouteHandler) => RouteHandler = (_app, h) => h,
+): RouteTable {
   const native = new Map<string, RouteHandler>();
   const pomelo = new Map<string, RouteHandler>();
   const owner = new Map<string, string>();
@@ -43,7 +51,7 @@ export function buildRouteTable(apps: readonly App[], builtins: { native?: Built
       throw new GatehouseError(ErrorCode.Config, `${kind} route ${JSON.stringify(route)} is defined by both ${other} and ${app}`);
     }
     owner.set(key, app);
-    table.set(route, h);
+    table.set(route, guard(app, h));
   };
   for (const app of apps) {
     const g = gatewayAppOf(app);

@@ -12,7 +12,7 @@ import { circleMachine, type CircleEvent } from './circle.machine.js';
 import { gateMachine, type GateEvent } from './gate.machine.js';
 import type { SocialEvent } from './layer.js';
 import { playerIndexMachine, type PlayerIndexEvent } from './player-index.machine.js';
-import { playerToEvent } from './player-events.js';
+import { playerIfMissing, playerToEvent } from './player-events.js';
 import { relayPayloadBytes } from './relay-payload.js';
 import { playerMachine } from './player.machine.js';
 import { serverMachine, type ServerEvent } from './server.machine.js';
@@ -168,6 +168,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       return { id, searchShards: tree.searchShards };
     },
     toEvent: (msg) => playerToEvent(tree, msg),
+    ifMissing: playerIfMissing,
   });
   const playerIndex = defineKind({
     name: K.playerIndex,

@@ -46,6 +46,8 @@ export const LobbyCode = {
   InCircle: 'IN_CIRCLE',
   NotOnline: 'NOT_ONLINE',
   NotLoggedIn: 'NOT_LOGGED_IN',
+  /** The Capcom ID belongs to another account (claimed on its first login, or not listed in the login's token). */
+  NotYourId: 'NOT_YOUR_ID',
   /** Same string as ClientErrorCode.AlreadyLoggedIn: a duplicate login looks the same from the gateway and the record. */
   AlreadyOnline: 'ALREADY_LOGGED_IN',
   BadRequest: 'BAD_REQUEST',

@@ -38,6 +38,14 @@ const leaf = (c: PlayerContext) => c.loc[c.loc.length - 1];
 const cityOf = (circle: string) => circle.slice(0, circle.lastIndexOf('-'));
 
 export const actionStep = {
+  /** The first login of an ID makes its account the owner; a token listing the ID overrides (its issuer decides). */
+  claim(c: PlayerContext, e: Ev<'claim'>): Outcome {
+    const owner = c.owner ?? null;
+    if (owner === e.account) return { effects: [ok()] };
+    if (owner !== null && !e.listed) return { effects: [refuse(LobbyCode.NotYourId, `Capcom ID ${c.id} belongs to another account`)] };
+    return { patch: { owner: e.account }, effects: [ok()] };
+  },
+
   login(c: PlayerContext, e: Ev<'login'>): Outcome {
     // The gateway refuses a second live session cluster-wide and then sends `force`: the record's `online` can only
     // be stale (a session that ended without a logout). Without `force`, the record refuses a duplicate itself.

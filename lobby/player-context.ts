@@ -14,6 +14,11 @@ export interface PlayerInput {
 }
 
 export interface PlayerContext extends PlayerInput {
+  /**
+   * The account owning this Capcom ID: set by its first login (the `claim` before it), after which only that account
+   * logs in as it. Records written before ownership existed have none (undefined): the next login claims them.
+   */
+  owner?: string | null;
   /** False until the first login: such a record is no player (friend requests to it are declined). */
   created: boolean;
   name: string;
@@ -45,6 +50,10 @@ export type Answer = { ok: boolean; body?: unknown; error?: WireError };
 export type PlayerEvent =
   | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean }
   | { type: 'logout'; session: string }
+  /** Before a login: the account claims the ID (refused NOT_YOUR_ID when another owns it, unless its token lists it). */
+  | { type: 'claim'; account: string; listed: boolean }
+  /** Whether this is a player (NOT_FOUND otherwise): asked before a friend request, so none goes to nobody. */
+  | { type: 'exists' }
   | { type: 'conn'; conn: ConnRef; session: string }
   | { type: 'go'; to: string[] }
   | { type: 'reserve'; city: string }

@@ -26,6 +26,10 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
       return { type: 'login', conn: conn(m.conn), session: str(m, 'session', 128, 1), name: optStr(m, 'name', LIMITS.name), hr: int(m, 'hr', 1, 999), force: bool(m, 'force', false) };
     case 'logout':
       return { type: 'logout', session: optStr(m, 'session', 128) };
+    case 'claim':
+      return { type: 'claim', account: str(m, 'account', 128, 1), listed: bool(m, 'listed', false) };
+    case 'exists':
+      return { type: 'exists' };
     case 'conn':
       return { type: 'conn', conn: conn(m.conn), session: str(m, 'session', 128, 1) };
     case 'go': {
@@ -80,4 +84,16 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
     return ev as FriendEvent;
   }
   throw badMessage(`lobby-player does not understand "${m.type}"`);
+}
+
+/** Messages that may create a player record: its owner's login (the claim, then the login itself). */
+const CREATING: ReadonlySet<unknown> = new Set(['claim', 'login']);
+
+/**
+ * What any other message to a Capcom ID with no record gets (the kind's `ifMissing`): NOT_FOUND, with no actor
+ * started and no record written, so reading never-seen ids costs nothing that stays.
+ */
+export function playerIfMissing(msg: unknown): { code: string; message: string } | undefined {
+  const type = (msg as { type?: unknown } | null)?.type;
+  return CREATING.has(type) ? undefined : { code: 'NOT_FOUND', message: 'no such player' };
 }

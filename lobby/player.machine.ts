@@ -42,7 +42,10 @@ const handlers: Partial<Record<PlayerEvent['type'], (c: PlayerContext, e: never)
   audit: actionStep.audit,
   tellMsg: actionStep.tellMsg,
   profileWrite: actionStep.profileWrite,
-  profileRead: (c: PlayerContext) => ({ effects: [ok({ ...publicRecord(c), profile: c.profile })] }),
+  claim: actionStep.claim,
+  // A record claimed but never logged in is no player yet: reads of it answer as for an unknown id.
+  exists: (c: PlayerContext) => ({ effects: [c.created ? ok({ id: c.id }) : refuse(LobbyCode.NotFound, 'no such player')] }),
+  profileRead: (c: PlayerContext) => ({ effects: [c.created ? ok({ ...publicRecord(c), profile: c.profile }) : refuse(LobbyCode.NotFound, 'no such player')] }),
   setStatus: actionStep.setStatus,
   whoami: (c: PlayerContext) => ({ effects: [ok({ ...publicRecord(c), created: c.created, reserved: c.reserved, ...friendLists(c) })] }),
 };
@@ -63,6 +66,7 @@ export const playerMachine = setup({
   id: 'lobby-player',
   context: ({ input }) => ({
     ...input,
+    owner: null,
     created: false,
     name: '',
     hr: 1,

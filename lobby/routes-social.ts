@@ -63,7 +63,14 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
       const online = await lookupPlayers(ctx, tree.searchShards, lists.friends.map((f) => f.id));
       return { ...lists, friends: lists.friends.map((f) => ({ ...f, online: online.has(f.id), loc: online.get(f.id)?.loc ?? null })) };
     },
-    'lobby.friends.request': async (ctx, raw) => toPlayer(ctx, { type: 'friendRequest', to: check(raw, (m) => capcomId(m, 'to')) }),
+    'lobby.friends.request': async (ctx, raw) => {
+      const to = check(raw, (m) => capcomId(m, 'to'));
+      requirePlayer(ctx);
+      // Players are tells to each other: ask first whether `to` is one, so a request to nobody is NOT_FOUND and
+      // leaves nothing behind (no record for `to`, nothing in our `sent`).
+      await askActor(ctx, playerOf(to), { type: 'exists' });
+      return toPlayer(ctx, { type: 'friendRequest', to });
+    },
     'lobby.friends.accept': async (ctx, raw) => toPlayer(ctx, { type: 'friendAccept', from: check(raw, (m) => capcomId(m, 'from')) }),
     'lobby.friends.decline': async (ctx, raw) => toPlayer(ctx, { type: 'friendDecline', from: check(raw, (m) => capcomId(m, 'from')) }),
     'lobby.friends.delete': async (ctx, raw) => toPlayer(ctx, { type: 'friendDelete', id: check(raw, (m) => capcomId(m, 'id')) }),

@@ -23,6 +23,7 @@ import { page } from './layer.js';
 import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, type PlayerLink } from './player-link.js';
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
+import { ClientErrorCode } from '../protocol/error-codes.js';
 import { capcomId, check, int, LIMITS, optStr, settings, str, type Msg } from './validate.js';
 
 const paging = (m: Msg) => ({ offset: m.offset === undefined ? 0 : int(m, 'offset', 0, 10_000), limit: m.limit === undefined ? 50 : int(m, 'limit', 1, 100) });
@@ -42,11 +43,25 @@ async function move(ctx: RouteContext, me: PlayerLink, msg: Record<string, unkno
   });
 }
 
+/**
+ * A login may use only a Capcom ID its account owns: one its token lists, or one it claimed on its first login
+ * (the record keeps the owner; one account, several hunters). Auth mode `none` checks nothing: anyone is anyone.
+ */
+async function claimId(ctx: RouteContext, id: string): Promise<void> {
+  const p = ctx.principal;
+  if (!p) throw appError(ClientErrorCode.Unauthorized, 'the lobby needs an authenticated client');
+  if (p.unverified) return;
+  if (p.capcomIds && !p.capcomIds.includes(id)) throw appError(LobbyCode.NotYourId, `account ${p.account} may not use Capcom ID ${id}`);
+  await askActor(ctx, playerOf(id), { type: 'claim', account: p.account, listed: p.capcomIds !== undefined });
+}
+
 export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
   const routes: Record<string, RouteHandler> = {
     'lobby.login': async (ctx, raw) => {
       const b = check(raw, (m) => ({ id: capcomId(m, 'capcomId'), name: str(m, 'name', LIMITS.name, 1), hr: int(m, 'hr', 1, 999) }));
       return serial(ctx.session.id, async () => {
+        // Ownership before the identity claim: an account that does not own the ID never holds it, even briefly.
+        await claimId(ctx, b.id);
         // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
         await ctx.login(b.id);
         const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true });

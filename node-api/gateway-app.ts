@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
+import type { Principal } from './auth.js';
 
 export interface SessionView {
   /** Stable across reconnects. */
@@ -21,6 +22,11 @@ export interface SessionView {
 
 export interface RouteContext {
   readonly session: SessionView;
+  /**
+   * Who the gateway authenticated the client as (gateway.auth); undefined for an anonymous client of an app the
+   * operator lets admit them (`gateway.auth.anonymousApps`). Apps that need one never see it undefined.
+   */
+  readonly principal?: Principal;
   readonly actors: ActorClient;
   readonly log: Logger;
   /**

@@ -40,8 +40,11 @@ export type ConnectionAction<Out> =
   | { type: 'send'; frame: Out }
   /** The client's handshake request, for logs; nothing to do. */
   | { type: 'handshake'; request: unknown }
-  /** Check the client's ticket (undefined: none) against sessions, then give the rules `accept` or `reject`. */
-  | { type: 'authenticate'; ticket: string | undefined }
+  /**
+   * Check the client's credential (undefined: none presented) and ticket (undefined: none) against the gateway's
+   * auth mode and its sessions, then give the rules `accept` or `reject` (UNAUTHORIZED: close 4100).
+   */
+  | { type: 'authenticate'; ticket: string | undefined; credential?: string | undefined }
   /** The handshake is done; `anonymous`: the connection has no session yet and starts a fresh anonymous one. */
   | { type: 'open'; anonymous: boolean }
   /** Route a client request (answer with id while open) or, with no id, a notify (no answer). */

@@ -149,6 +149,7 @@ export class ActorCell implements TurnOwner {
     if (!store) throw new GatehouseError(ErrorCode.StoreError, `kind ${this.kind.name} is durable but no store is configured`);
     store.load(this.kind.name, this.id).then(
       (r) => {
+        if (!r && this.refuseMissing()) return;
         this.start(r?.record ?? null, r?.revision ?? 0);
         this.runner.pump();
       },
@@ -157,6 +158,25 @@ export class ActorCell implements TurnOwner {
         this.close({ code: ErrorCode.StoreError, message: `cannot load state of ${this.kind.name}/${this.id}: ${errorMessage(err)}` });
       },
     );
+  }
+
+  /**
+   * No stored state, and every waiting message is one the kind answers for a missing actor (ActorKind.ifMissing):
+   * answers them and closes without starting, so reads of unknown ids create no actor and write no record.
+   */
+  private refuseMissing(): boolean {
+    const ifMissing = this.kind.ifMissing;
+    if (!ifMissing) return false;
+    const items = this.runner.mailbox.drain();
+    let error: WireError | undefined;
+    for (const item of items) {
+      error = item.k === 'msg' ? ifMissing(item.env.m) : undefined;
+      if (!error) break;
+    }
+    for (const item of items) this.runner.mailbox.push(item);
+    if (!error) return false;
+    this.close(error);
+    return true;
   }
 
   private start(record: StoredActor | null, revision: number): void {

@@ -5,7 +5,7 @@
  */
 import type { AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'xstate';
 import { assertKindName } from '../../bus/subjects.js';
-import { GatehouseError, ErrorCode } from '../../common/errors.js';
+import { GatehouseError, ErrorCode, type WireError } from '../../common/errors.js';
 
 export type Persistence =
   /** State lives in memory only; a crash restarts from the state before the failing message, a node loss forgets. */
@@ -44,6 +44,13 @@ export interface ActorKind<M extends AnyStateMachine = AnyStateMachine> {
   placement?: 'sharded' | 'pinned';
   /** What an ask gets when the machine emitted no reply. Default: null. */
   defaultReply?(snapshot: SnapshotFrom<M>): unknown;
+  /**
+   * Durable kinds: what a message to an actor with no stored state gets instead of creating it. When every message
+   * waiting for a fresh cell's first turn gets an error here (e.g. NOT_FOUND for a read of an unknown record), the
+   * cell answers those errors and goes away without starting: nothing activated, nothing written. Return undefined
+   * for messages that may create the actor (its owner's first login). Default: every message creates.
+   */
+  ifMissing?(msg: unknown): WireError | undefined;
   /**
    * Names of fields no operations tool may show (secrets, tickets, tokens). Wherever a property of one of these names
    * occurs, at any depth, in the actor's context (`$inspect`) or in a message to its inbox (`gatehouse tail`), the

@@ -101,6 +101,7 @@ export function decodeFrame(bytes: Uint8Array, limits?: FrameLimits): Frame {
 function toFields(f: Frame): unknown[] {
   switch (f.type) {
     case 'hello':
+      if (f.token !== undefined) return [FrameTag.Hello, f.v, f.ticket ?? null, f.client ?? null, f.token];
       if (f.client !== undefined) return [FrameTag.Hello, f.v, f.ticket ?? null, f.client];
       return f.ticket !== undefined ? [FrameTag.Hello, f.v, f.ticket] : [FrameTag.Hello, f.v];
     case 'welcome':
@@ -131,17 +132,22 @@ function fromFields(a: unknown[], encoding: boolean): Frame {
   const n = a.length;
   switch (a[0]) {
     case FrameTag.Hello: {
-      arity('hello', n, 2, 4);
+      arity('hello', n, 2, 5);
       const v = version('hello.v', a[1]);
       const ticket = a[2] ?? undefined;
       const client = a[3] ?? undefined;
+      const credential = a[4] ?? undefined;
       if (ticket !== undefined) token('hello.ticket', ticket, Limits.ticket, VISIBLE_RE);
       if (client !== undefined) token('hello.client', client, Limits.client, PRINTABLE_RE);
+      if (credential !== undefined) token('hello.token', credential, Limits.token, VISIBLE_RE);
+      // nil only stands in for a field followed by a later one: the last element is never nil.
+      if (n === 5 && credential === undefined) fail('hello.token must be omitted rather than nil');
       if (n === 4 && client === undefined) fail('hello.client must be omitted rather than nil');
       if (n === 3 && ticket === undefined) fail('hello.ticket must be omitted rather than nil');
       const f: HelloFrame = { type: 'hello', v };
       if (ticket !== undefined) f.ticket = ticket as string;
       if (client !== undefined) f.client = client as string;
+      if (credential !== undefined) f.token = credential as string;
       return f;
     }
     case FrameTag.Welcome: {

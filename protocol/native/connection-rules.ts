@@ -160,7 +160,7 @@ function onFrame(s: ConnectionState, f: Frame, at: At): Transition {
         const msg = `protocol version ${f.v} not supported (supported: ${versions.join(', ')})`;
         return fail(s, at, ClientErrorCode.UnsupportedVersion, msg);
       }
-      return { state: { ...s, hello: f }, actions: [{ type: 'authenticate', ticket: f.ticket }] };
+      return { state: { ...s, hello: f }, actions: [{ type: 'authenticate', ticket: f.ticket, credential: f.token }] };
     }
     case 'req':
       if (s.phase === 'open') {

@@ -46,6 +46,8 @@ export const Limits = {
   route: 128,
   session: 128,
   ticket: 512,
+  /** A credential (a JWT, or what a `hook` gateway accepts): visible ASCII. */
+  token: 4096,
   client: 128,
   code: 64,
   message: 1024,
@@ -67,6 +69,8 @@ export interface HelloFrame {
   ticket?: string;
   /** Free-form client description for logs, e.g. `sdk-ts/0.1.0`. */
   client?: string;
+  /** The client's credential (gateway.auth): checked before the session opens; refused → UNAUTHORIZED, close 4100. */
+  token?: string;
 }
 
 export interface WelcomeFrame {

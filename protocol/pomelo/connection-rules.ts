@@ -20,7 +20,7 @@ import {
   type ConnectionPhase,
   type ConnectionRules,
 } from '../connection-rules.js';
-import { ClientErrorCode, CloseCode, PomeloCloseCause, pomeloCloseCodeFor } from '../error-codes.js';
+import { ClientErrorCode, CloseCode, closeCodeFor, PomeloCloseCause, pomeloCloseCodeFor } from '../error-codes.js';
 import { PomeloErrorCode, PomeloProtocolError, type PomeloPackage } from './frames.js';
 import {
   announcedDict,
@@ -37,11 +37,13 @@ import {
 import { decodeMessage } from './message.js';
 import type { RouteDict } from './route-dict.js';
 
-export type PomeloStateName = 'awaiting-handshake' | 'awaiting-ack' | 'working' | 'closing' | 'closed';
+export type PomeloStateName = 'awaiting-handshake' | 'awaiting-auth' | 'awaiting-ack' | 'working' | 'closing' | 'closed';
 
 /**
  * `send` carries whole packages, ready to write; `handshake` the client's accepted handshake request (`sys`, `user`);
- * `open` (always anonymous: Pomelo has no tickets) follows the handshake-ack; `dispatch` bodies are raw (JSON for
+ * `authenticate` its credential (`user.token`, a string; Pomelo has no tickets): the handshake response waits for the
+ * gateway's `accept` (the session is made then), a `reject` closes with the rejection's close code (4100);
+ * `open` follows the handshake-ack; `dispatch` bodies are raw (JSON for
  * stock clients), with no id for a notify; `close` has a PomeloErrorCode or PomeloCloseCause as its `cause`.
  */
 export type PomeloAction = ConnectionAction<Uint8Array>;
@@ -71,13 +73,14 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 const PHASE: Readonly<Record<PomeloStateName, ConnectionPhase>> = {
   'awaiting-handshake': 'handshaking',
+  'awaiting-auth': 'handshaking',
   'awaiting-ack': 'handshaking',
   working: 'open',
   closing: 'closing',
   closed: 'closed',
 };
 const NOTHING: PomeloAction[] = [];
-const OPEN: PomeloAction = Object.freeze({ type: 'open', anonymous: true });
+const OPEN: PomeloAction = Object.freeze({ type: 'open', anonymous: false });
 const ENDED: PomeloAction = Object.freeze({ type: 'ended', resumable: false });
 
 export function createPomeloConnectionRules(now: number, options: PomeloRulesOptions): PomeloConnectionRules {
@@ -89,6 +92,8 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
   let state: PomeloStateName = 'awaiting-handshake';
   let lastHeard = 0;
   let lingerUntil = NO_DEADLINE;
+  /** The handshake response, held while the gateway checks the credential. */
+  let response: Uint8Array | undefined;
 
   const close = (at: number, code: CloseCode, cause: string, reason: string, notice?: Uint8Array): PomeloAction[] => {
     state = 'closing';
@@ -117,15 +122,20 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
       const cause = PomeloCloseCause.ClientRefused;
       return close(at, pomeloCloseCodeFor(cause), cause, reason, encodeHandshakeError(HandshakeCode.oldClient));
     }
-    state = 'awaiting-ack';
-    const response = encodeHandshakeOk({
+    const credential = request.user.token;
+    if (credential !== undefined && typeof credential !== 'string') {
+      const cause = PomeloErrorCode.BadHandshake;
+      return close(at, pomeloCloseCodeFor(cause), cause, 'handshake user.token must be a string', encodeHandshakeError(HandshakeCode.useError));
+    }
+    state = 'awaiting-auth';
+    response = encodeHandshakeOk({
       heartbeatSeconds: options.heartbeatSeconds,
       ...(dict && { dict }),
       ...(options.user && { user: options.user }),
     });
     return [
       { type: 'handshake', request },
-      { type: 'send', frame: response },
+      { type: 'authenticate', ticket: undefined, credential },
     ];
   };
 
@@ -164,9 +174,20 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
       }
       case 'close':
         return close(at, e.code, PomeloCloseCause.Kicked, e.reason, encodeKick(e.reason));
-      case 'accept':
-      case 'reject':
-        return NOTHING; // Pomelo has no tickets: nothing asks for these
+      case 'accept': {
+        if (state !== 'awaiting-auth' || !response) return NOTHING; // stale answer
+        state = 'awaiting-ack';
+        const frame = response;
+        response = undefined;
+        return [{ type: 'send', frame }];
+      }
+      case 'reject': {
+        if (state !== 'awaiting-auth') return NOTHING;
+        response = undefined;
+        const reason = e.message ?? e.code;
+        // The stock client shows a kick's reason; the close code (4100 for UNAUTHORIZED) says the same to others.
+        return close(at, closeCodeFor(e.code), e.code, `${e.code}: ${reason}`, encodeKick(`${e.code}: ${reason}`));
+      }
     }
   };
 
@@ -196,6 +217,9 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
           return NOTHING;
         case 'awaiting-handshake':
           return pkg.type === 'handshake' ? onHandshake(at, pkg.body) : unexpected(at, pkg.type);
+        case 'awaiting-auth':
+          // Nothing but heartbeats until the credential is checked and the handshake answered.
+          return pkg.type === 'heartbeat' ? NOTHING : unexpected(at, pkg.type);
         case 'awaiting-ack':
           if (pkg.type === 'handshake-ack') {
             state = 'working';
@@ -214,7 +238,7 @@ export function createPomeloConnectionRules(now: number, options: PomeloRulesOpt
     },
     handle: onEvent,
     tick(at) {
-      if (state === 'awaiting-handshake' || state === 'awaiting-ack') {
+      if (state === 'awaiting-handshake' || state === 'awaiting-auth' || state === 'awaiting-ack') {
         if (at >= handshakeDeadline) {
           return fail(at, PomeloErrorCode.HandshakeTimeout, `no handshake-ack while ${state}`);
         }

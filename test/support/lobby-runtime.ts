@@ -15,6 +15,7 @@ import { GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { LOBBY_DEFAULTS } from '../../lobby/config.js';
 import type { GatewayApp, RouteContext } from '../../node-api/gateway-app.js';
+import type { Principal } from '../../node-api/auth.js';
 import { lobbyKinds } from '../../lobby/kinds.js';
 import { lobbyGateway } from '../../lobby/routes.js';
 import type { LobbyTree } from '../../lobby/tree.js';
@@ -56,7 +57,8 @@ export interface LobbyRig {
   host: ActorHost;
   client: ActorClient;
   gateway: GatewayApp;
-  session(n: number): Session;
+  /** A stand-in client; its principal defaults to auth mode `none`'s (anyone may be anyone). */
+  session(n: number, principal?: Principal): Session;
   /** Bus messages that reached the stand-in gateway (one per push effect per gateway). */
   readonly pushMessages: () => number;
   restartHost(): Promise<ActorHost>;
@@ -80,7 +82,7 @@ export async function startLobby(env: Env, o: { prefix: string; clock: Clock; tr
   await bus.flush();
   const identities = new Map<string, string>();
 
-  function session(n: number): Session {
+  function session(n: number, principal: Principal = { account: 'anyone', unverified: true }): Session {
     const conn = { gw: GW, id: `conn${n}` };
     const seen: Seen[] = [];
     byConn.set(conn.id, seen);
@@ -95,6 +97,7 @@ export async function startLobby(env: Env, o: { prefix: string; clock: Clock; tr
           return identity;
         },
       },
+      principal,
       actors: client,
       log: silentLogger,
       async login(id) {

@@ -63,7 +63,7 @@ interface Wire {
   destroy(): void;
 }
 
-export async function connectPomelo(url: string, o: { timeoutMs?: number } = {}): Promise<PomeloTestClient> {
+export async function connectPomelo(url: string, o: { timeoutMs?: number; user?: Record<string, unknown> } = {}): Promise<PomeloTestClient> {
   const timeoutMs = o.timeoutMs ?? 5000;
   const pushes: Push[] = [];
   const waiters: Array<{ route: string; pred: (b: Record<string, unknown>) => boolean; resolve: (b: Record<string, unknown>) => void }> = [];
@@ -142,7 +142,7 @@ export async function connectPomelo(url: string, o: { timeoutMs?: number } = {})
   };
 
   const wire = url.startsWith('tcp://') ? await tcpWire(url, onBytes, ended) : await wsWire(url, onBytes, ended);
-  wire.send(Package.encode(PKG.handshake, Protocol.strencode(JSON.stringify({ sys: { type: 'js-websocket', version: '0.0.1', rsa: {} }, user: {} }))));
+  wire.send(Package.encode(PKG.handshake, Protocol.strencode(JSON.stringify({ sys: { type: 'js-websocket', version: '0.0.1', rsa: {} }, user: o.user ?? {} }))));
   const timer = setTimeout(() => failHandshake(new Error('no handshake answer')), timeoutMs);
   try {
     client.handshake = await handshakeDone;

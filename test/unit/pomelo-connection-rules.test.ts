@@ -42,6 +42,9 @@ function rulesOn(options: PomeloRulesOptions & { clock: ManualClock }) {
     kick: (reason: string) => r.handle({ type: 'close', code: CloseCode.Kicked, reason }, clock.now()),
     closed: () => r.handle({ type: 'transport-closed' }, clock.now()),
     bad: (code: string, message: string) => r.handle({ type: 'bad-frame', error: { code, message } }, clock.now()),
+    /** The gateway accepted the handshake's credential (or its absence). */
+    accept: () => r.handle({ type: 'accept', session: 's', ticket: 't', resumed: false }, clock.now()),
+    reject: (message: string) => r.handle({ type: 'reject', code: ClientErrorCode.Unauthorized, message }, clock.now()),
   };
 }
 
@@ -58,6 +61,7 @@ describe('Pomelo connection rules', () => {
   function working(clock = new ManualClock()) {
     const s = rulesOn({ clock, heartbeatSeconds: 3, dict });
     s.receive(hello);
+    s.accept();
     s.receive(ack);
     return { s, clock };
   }
@@ -68,10 +72,14 @@ describe('Pomelo connection rules', () => {
     expect(s.state).toBe('awaiting-handshake');
     const first = s.receive(hello);
     expect(first[0]).toEqual({ type: 'handshake', request: { sys: { type: 'js-websocket', version: '0.0.1' }, user: {} } });
-    expect(show(first.slice(1))).toEqual([`send ${hex(encodeHandshakeOk({ heartbeatSeconds: 3, dict, user: { hi: 1 } }))}`]);
+    // The response waits for the gateway's check of the credential (none here).
+    expect(first.slice(1)).toEqual([{ type: 'authenticate', ticket: undefined, credential: undefined }]);
+    expect(s.state).toBe('awaiting-auth');
+    expect(show(s.receive(beat))).toEqual([]);
+    expect(show(s.accept())).toEqual([`send ${hex(encodeHandshakeOk({ heartbeatSeconds: 3, dict, user: { hi: 1 } }))}`]);
     expect(s.state).toBe('awaiting-ack');
     expect(show(s.receive(beat))).toEqual([]);
-    expect(show(s.receive(ack))).toEqual([{ type: 'open', anonymous: true }, 'send 03 00 00 00']);
+    expect(show(s.receive(ack))).toEqual([{ type: 'open', anonymous: false }, 'send 03 00 00 00']);
     expect(s.state).toBe('working');
     expect(show(s.receive(beat))).toEqual(['send 03 00 00 00']);
   });
@@ -124,9 +132,24 @@ describe('Pomelo connection rules', () => {
     expect(s.tick().at(-1)).toMatchObject({ type: 'close', code: CloseCode.HandshakeTimeout, cause: 'HANDSHAKE_TIMEOUT' });
   });
 
+  it('passes the handshake user.token as the credential; a refused one is kicked and closed with 4100', () => {
+    const s = rulesOn({ clock: new ManualClock(), heartbeatSeconds: 3 });
+    const withToken = { type: 'handshake' as const, body: Buffer.from('{"sys":{"type":"js-websocket"},"user":{"token":"t.k.n"}}') };
+    expect(s.receive(withToken).at(-1)).toEqual({ type: 'authenticate', ticket: undefined, credential: 't.k.n' });
+    const reason = 'UNAUTHORIZED: token refused: ERR_JWT_EXPIRED';
+    expect(show(s.reject('token refused: ERR_JWT_EXPIRED'))).toEqual([
+      kickHex(reason),
+      { type: 'close', code: CloseCode.Unauthorized, cause: 'UNAUTHORIZED', reason },
+    ]);
+    const bad = rulesOn({ clock: new ManualClock(), heartbeatSeconds: 3 });
+    const numeric = { type: 'handshake' as const, body: Buffer.from('{"sys":{"type":"js-websocket"},"user":{"token":7}}') };
+    expect(bad.receive(numeric).at(-1)).toMatchObject({ type: 'close', cause: 'BAD_HANDSHAKE' });
+  });
+
   it('treats data before the handshake-ack as an error', () => {
     const s = rulesOn({ clock: new ManualClock(), heartbeatSeconds: 3 });
     s.receive(hello);
+    s.accept();
     const reason = 'data package while awaiting-ack';
     expect(show(s.receive(data('02 01 61')))).toEqual([
       kickHex(reason),
@@ -144,7 +167,10 @@ describe('Pomelo connection rules', () => {
     ['working', [hello, ack], { type: 'kick' as const, body: empty }],
   ])('refuses out-of-order packages (%s)', (_state, before, pkg) => {
     const s = rulesOn({ clock: new ManualClock(), heartbeatSeconds: 3 });
-    for (const p of before) s.receive(p);
+    for (const p of before) {
+      s.receive(p);
+      if (p === hello) s.accept(); // the gateway admitted the credential-less handshake
+    }
     expect(s.receive(pkg).at(-1)).toMatchObject({ type: 'close', cause: 'UNEXPECTED_PACKAGE' });
   });
 

@@ -147,7 +147,10 @@ describe('a Pinus-style client talking to our connection rules and encoders', ()
 
     // What the stock JS client sends first (no `user` when none was given).
     const hello = { sys: { type: 'js-websocket', version: '0.0.1', rsa: {}, protoVersion: 0 } };
-    const [reply] = sent(feed(pinus.Package.encode(1, pinus.Protocol.strencode(JSON.stringify(hello)))));
+    const asked = feed(pinus.Package.encode(1, pinus.Protocol.strencode(JSON.stringify(hello))));
+    // The gateway checks the (absent) credential before the handshake is answered.
+    expect(asked.at(-1)).toEqual({ type: 'authenticate', ticket: undefined, credential: undefined });
+    const [reply] = sent(session.handle({ type: 'accept', session: 's', ticket: 't', resumed: false }, clock.now()));
     expect(reply!.type).toBe(1);
     const handshake = JSON.parse(pinus.Protocol.strdecode(reply!.body!));
     expect(handshake).toMatchObject({ code: 200, sys: { heartbeat: 3, useDict: true }, user: {} });
