@@ -1,0 +1,60 @@
+/**
+ * The chaos run's pure parts (dev/chaos/): the oracles must catch what they exist to catch (a lost, duplicated or
+ * reordered update, NOT_OWNER on an applied update, two live instances), forgive what is not a fault (a halted node's
+ * instances), and the schedule must be the same for the same seed and cover every fault kind.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkActorLog, overlappingInstances } from '../../dev/chaos/checks.js';
+import { FAULT_KINDS, makeSchedule } from '../../dev/chaos/schedule.js';
+import type { LifecycleEvent } from '../../server/lifecycle-events.js';
+
+const sets = (o: Record<string, number[]>) => new Map(Object.entries(o).map(([k, v]) => [k, new Set(v)]));
+
+describe('chaos oracles', () => {
+  it('an exact log passes; unacknowledged updates may be missing or present', () => {
+    const c = checkActorLog('ledger/a', [['s0', 0], ['s1', 0], ['s0', 2], ['s1', 1]], sets({ s0: [0, 2], s1: [0] }), new Map());
+    expect(c).toMatchObject({ kept: 3, lost: 0, duplicated: 0, outOfOrder: 0, notOwnerApplied: 0 });
+  });
+
+  it('counts a lost, a duplicated and a reordered update, and NOT_OWNER on an applied one', () => {
+    const log: Array<[string, number]> = [['s0', 0], ['s0', 2], ['s0', 1], ['s0', 2], ['s1', 5]];
+    const c = checkActorLog('ledger/a', log, sets({ s0: [0, 1, 2, 3] }), sets({ s1: [5] }));
+    expect(c).toMatchObject({ kept: 3, lost: 1, duplicated: 1, outOfOrder: 1, notOwnerApplied: 1 });
+    expect(c.samples.length).toBe(4);
+  });
+
+  const ev = (e: LifecycleEvent['e'], n: string, t: number, i = 'x'): LifecycleEvent => ({ e, k: 'ledger', i, n, t });
+
+  it('two live instances are found; a hand-over in order is not one', () => {
+    expect(overlappingInstances([ev('active', 'a', 1), ev('closed', 'a', 2), ev('active', 'b', 3)], [])).toEqual([]);
+    expect(overlappingInstances([ev('active', 'a', 1), ev('active', 'b', 2), ev('closed', 'a', 3)], [])).toEqual([{ actor: 'ledger/x', live: 'a', second: 'b', t: 2 }]);
+    // Same µs: the close sorts first (a batch boundary, not an overlap).
+    expect(overlappingInstances([ev('active', 'a', 1), ev('active', 'b', 2), ev('closed', 'a', 2)], [])).toEqual([]);
+  });
+
+  it("a killed or stopped node's instances count as closed at the halt, and only that node's", () => {
+    const events = [ev('active', 'a', 1), ev('active', 'c', 1, 'y'), ev('active', 'b', 5), ev('active', 'b', 6, 'y')];
+    expect(overlappingInstances(events, [{ node: 'a', t: 3 }])).toEqual([{ actor: 'ledger/y', live: 'c', second: 'b', t: 6 }]);
+    // A node woken from SIGSTOP that activates an actor someone else holds is an overlap again.
+    expect(overlappingInstances([...events.slice(0, 3), ev('active', 'a', 9)], [{ node: 'a', t: 3 }])).toHaveLength(1);
+  });
+});
+
+describe('chaos schedule', () => {
+  const o = { durationMs: 60_000, slotMs: 10_000, kinds: FAULT_KINDS, workers: 3, natsServers: 3 };
+  it('is the same for the same seed, and differs for another', () => {
+    expect(makeSchedule({ ...o, seed: 7 })).toEqual(makeSchedule({ ...o, seed: 7 }));
+    expect(makeSchedule({ ...o, seed: 7 })).not.toEqual(makeSchedule({ ...o, seed: 8 }));
+  });
+  it('covers every kind before repeating one, one fault per slot, targets in range', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const s = makeSchedule({ ...o, seed });
+      expect(new Set(s.map((f) => f.kind)).size).toBe(FAULT_KINDS.length);
+      s.forEach((f, i) => {
+        expect(f.at).toBeGreaterThanOrEqual(i * o.slotMs);
+        expect(f.at).toBeLessThan((i + 1) * o.slotMs);
+        expect(f.target).toBeLessThan(f.kind === 'kill-gateway' ? 1 : 3);
+      });
+    }
+  });
+});
