@@ -35,10 +35,16 @@ export function formatMessage(subject: string, data: Uint8Array, reply?: string,
   return JSON.stringify(line);
 }
 
-export function tail(bus: Bus, pattern: string, out: (line: string) => void, redactions?: Redactions): () => void {
+/**
+ * `onError` hears the bus's errors, so that a subscription the NATS server refuses (an ops user tailing `session.>`)
+ * says so instead of printing nothing.
+ */
+export function tail(bus: Bus, pattern: string, out: (line: string) => void, redactions?: Redactions, onError?: (message: string) => void): () => void {
+  const offStatus = onError ? bus.onStatus((st) => st.type === 'error' && onError(st.error?.message ?? 'bus error')) : () => undefined;
   const sub = bus.subscribe(pattern, (m) => out(formatMessage(m.subject, m.data, m.reply, m.headers, redactions)));
   const stopTap = pattern.startsWith('trace.') || pattern === '>' ? announceTap(bus, pattern.startsWith('trace.') ? pattern : 'trace.>') : () => undefined;
   return () => {
+    offStatus();
     stopTap();
     sub.unsubscribe();
   };

@@ -252,7 +252,8 @@ export class NatsBus implements Bus {
           if (denied) {
             // The server refused a publish or subscribe (permissions: `gatehouse nats-config`). A request to a
             // subject we may not publish to fails now, with a reason, instead of timing out.
-            const error = new GatehouseError(ErrorCode.PermissionDenied, `this NATS user may not ${denied.operation} to ${denied.subject}`);
+            const verb = denied.operation === 'subscription' ? 'subscribe' : denied.operation;
+            const error = new GatehouseError(ErrorCode.PermissionDenied, `this NATS user may not ${verb} to ${denied.subject}`);
             this.log.warn({ err: error }, 'NATS permission denied');
             if (denied.operation === 'publish' && denied.subject.startsWith(this.pre)) this.mux.failTo(denied.subject.slice(this.pre.length), error);
             this.emit({ type: 'error', error });

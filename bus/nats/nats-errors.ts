@@ -37,7 +37,8 @@ export function translateNatsError(err: unknown, what: string): GatehouseError {
       return new GatehouseError(ErrorCode.BadSubject, `${what}: bad subject`, { cause: err });
     case 'PERMISSIONS_VIOLATION': {
       const p = e.permissionContext;
-      const where = p?.operation && p.subject ? `: this NATS user may not ${p.operation} to ${p.subject}` : `: ${msg}`;
+      const verb = p?.operation === 'subscription' ? 'subscribe' : p?.operation;
+      const where = verb && p?.subject ? `: this NATS user may not ${verb} to ${p.subject}` : `: ${msg}`;
       return new GatehouseError(ErrorCode.PermissionDenied, `${what}${where}`, { cause: err });
     }
   }

@@ -143,6 +143,11 @@ describe('least-privilege NATS users (security)', { timeout: 120_000 }, () => {
     await eventually(() => (traces.length > 0 ? true : undefined), { what: 'ops tail sees traces' });
     stop();
     stopTrace();
+    // Asking for the session inboxes outright is refused, and tail says so.
+    const refused: string[] = [];
+    const stopSessions = tail(ops, 'session.>', (l) => lines.push(l), undefined, (e) => refused.push(e));
+    await eventually(() => (refused.some((e) => e.includes('may not subscribe to sec.session.>')) ? true : undefined), { what: 'refusal reported' });
+    stopSessions();
     const secret = dan.c.ticket!.split('.')[1]!;
     const all = lines.join('\n') + traces.join('\n');
     expect(all).not.toContain(secret);
