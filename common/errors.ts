@@ -32,6 +32,8 @@ export const ErrorCode = {
   /** The update's durable write was sent and its outcome is unknown: it may have been applied. Not safe to resend. */
   MaybeApplied: 'MAYBE_APPLIED',
   Rejected: 'REJECTED',
+  /** `gatehouse inspect` of an actor that does not exist (inspecting never creates one). */
+  NotFound: 'NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

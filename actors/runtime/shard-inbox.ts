@@ -13,6 +13,9 @@ import type { CellImage } from './cell.js';
 import type { CellRegistry } from './cell-registry.js';
 import type { EffectSink } from './effect-sink.js';
 import { decodeEnvelope, type Envelope } from './envelope.js';
+import { isDurable } from './kind.js';
+
+const isInspect = (env: Envelope) => (env.m as { type?: unknown } | null)?.type === '$inspect';
 import type { RuntimeMetrics } from './metrics.js';
 import { parseShardKey, shardKey } from './shard-key.js';
 import type { ShardProbes } from './shard-probes.js';
@@ -170,7 +173,29 @@ export class ShardInbox {
     const serving = this.cells.context.serving;
     if (serving !== undefined && !serving()) return this.hold(kind, shard, key, msg);
     const env = this.decode(msg);
-    if (env) this.cells.cellFor(kind, decodeId(token)).deliver(env, msg);
+    if (!env) return;
+    const id = decodeId(token);
+    if (isInspect(env) && !this.cells.existing(kind, id)) return this.inspectAbsent(kind, id, env, msg);
+    this.cells.cellFor(kind, id).deliver(env, msg);
+  }
+
+  /**
+   * `$inspect` (gatehouse inspect) of an actor with no cell here must not create it: a durable actor is activated
+   * only if the store holds its snapshot; otherwise (or for an in-memory kind) the asker hears NOT_FOUND.
+   */
+  private inspectAbsent(kind: string, id: string, env: Envelope, msg: BusMsg): void {
+    const notFound = () => {
+      if (msg.reply) this.effects.respond(msg, { ok: false, e: { code: ErrorCode.NotFound, message: `no actor ${kind}/${id}` } });
+    };
+    const k = this.cells.kind(kind);
+    const snapshots = this.cells.context.snapshots;
+    if (!k || !isDurable(k) || !snapshots) return notFound();
+    snapshots.load(kind, id).then(
+      (found) => (found || this.cells.existing(kind, id) ? this.cells.cellFor(kind, id).deliver(env, msg) : notFound()),
+      (err: unknown) => {
+        if (msg.reply) this.effects.respond(msg, { ok: false, e: { code: ErrorCode.StoreError, message: `inspect ${kind}/${id}: ${(err as Error).message}` } });
+      },
+    );
   }
 
   /**

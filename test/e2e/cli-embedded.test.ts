@@ -72,6 +72,10 @@ describe('gatehouse CLI against an embedded node', { timeout: 120_000 }, () => {
     expect(inspect.code).toBe(0);
     expect(JSON.parse(inspect.out.slice(inspect.out.indexOf('{')))).toMatchObject({ kind: 'ledger', id: 'acct-1' });
 
+    const absent = await cli(['inspect', 'ledger/nobody']);
+    expect(absent.code).toBe(1);
+    expect(absent.out).toMatch(/no actor ledger\/nobody \[NOT_FOUND\]/);
+
     const bad = await cli(['ask', 'ledger/acct-1', '{"type":"nope"}']);
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/\[BAD_MESSAGE\]/);

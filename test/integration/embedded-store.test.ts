@@ -64,6 +64,14 @@ describe('embedded store selection [lmdb, memory]', () => {
     expect(await b.client.ask({ kind: 'ledger', id: 'y' }, { type: 'inc', from: 't', n: 1 })).toBe(1);
     await Promise.all(nodes.splice(0).map((n) => n.stop()));
     const c = await start('c');
+    // Inspecting activates a stored actor from its snapshot, and creates none: absent ones are NOT_FOUND, twice.
+    expect(await c.client.ask({ kind: 'ledger', id: 'x' }, { type: '$inspect' })).toMatchObject({ kind: 'ledger', id: 'x' });
+    for (let i = 0; i < 2; i++) {
+      for (const kind of ['ledger', 'tally']) {
+        await expect(c.client.ask({ kind, id: 'nobody' }, { type: '$inspect' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      }
+    }
+    expect(c.node.host.stats().perKind).toMatchObject({ ledger: 1, tally: 0 });
     expect(await c.client.ask({ kind: 'ledger', id: 'x' }, { type: 'get' })).toEqual({ count: 1, log: [['t', 1]] });
     expect(await c.client.ask({ kind: 'ledger', id: 'y' }, { type: 'get' })).toEqual({ count: 1, log: [['t', 1]] });
   });
