@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { openLmdbStore } from '../bus/lmdb-store.js';
 import { Histogram, hardDeadline, planFromEnv, runInterleaved, stats } from './harness/measure.js';
 import { metric, printTable, writeResult, type Metric } from './harness/report.js';
+import { turnSide } from './store/turns.js';
 import {
   IN_FLIGHT,
   casWindow,
@@ -33,14 +34,14 @@ const log = (s: string) => process.stderr.write(`[bench store] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-bench-store-'));
-const sides: Side[] = [];
+const sides: Array<Pick<Side, 'close'>> = [];
 const metrics: Metric[] = [];
 try {
   const store = await openLmdbStore({ path: join(root, 'store'), prefix: 'bench' });
   const ours = storeSide(await store.bucket('actors'), () => store.close());
   const raw = rawSide(join(root, 'raw'));
   sides.push(ours, raw);
-  for (const s of sides) await preload(s);
+  for (const s of [ours, raw]) await preload(s);
   log(`${plan.warmups} warm-up + ${plan.windows} measured windows of ${plan.windowMs} ms per variant, interleaved; ${load()}`);
 
   const rate = (r: WindowResult) => r.count / r.seconds;
@@ -58,6 +59,16 @@ try {
   const puts = await pair('snapshot puts', putWindow);
   const cas = await pair('CAS updates', casWindow);
   const reads = await pair('reads', readWindow);
+
+  // Durable-kind turns of an embedded node, on memory and on LMDB (issue 15 target: LMDB ≥ 0.5× memory).
+  const onMemory = await turnSide({ kind: 'memory' });
+  const onLmdb = await turnSide({ kind: 'lmdb', path: join(root, 'node') });
+  sides.push(onMemory, onLmdb);
+  const turns = await runInterleaved<WindowResult>(plan, {
+    memory: () => onMemory.window(plan.windowMs),
+    lmdb: () => onLmdb.window(plan.windowMs),
+  });
+  log(`durable turns: lmdb ${stats(turns.lmdb!.map(rate)).median.toFixed(0)}/s, memory ${stats(turns.memory!.map(rate)).median.toFixed(0)}/s; ${load()}`);
 
   const write = (name: string, r: Record<string, WindowResult[]>, base: string) => [
     metric({
@@ -95,6 +106,23 @@ try {
       runs: reads.ours!.map(p99),
       higherIsBetter: false,
       baseline: { name: 'raw lmdb get', runs: reads.raw!.map(p99) },
+    }),
+  );
+  metrics.push(
+    metric({
+      name: `embedded durable-kind turns/s on LMDB, ${IN_FLIGHT} asks in flight`,
+      unit: '1/s',
+      runs: turns.lmdb!.map(rate),
+      higherIsBetter: true,
+      baseline: { name: 'the same node on the in-memory store', runs: turns.memory!.map(rate) },
+      targetRatio: 0.5,
+    }),
+    metric({
+      name: 'CPU per durable turn on LMDB',
+      unit: 'µs',
+      runs: turns.lmdb!.map(cpuUs),
+      higherIsBetter: false,
+      baseline: { name: 'on the in-memory store', runs: turns.memory!.map(cpuUs) },
     }),
   );
   printTable('bench store — medians over measured windows; ratio = value / baseline from this run', metrics);

@@ -45,7 +45,7 @@ export async function preload(side: Side): Promise<void> {
   await last;
 }
 
-async function timed(ms: number, run: (until: number) => Promise<number>): Promise<WindowResult> {
+export async function timed(ms: number, run: (until: number) => Promise<number>): Promise<WindowResult> {
   const c0 = cpuSeconds();
   const t0 = performance.now();
   const count = await run(t0 + ms);
