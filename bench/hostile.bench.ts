@@ -1,0 +1,113 @@
+/**
+ * bench hostile — a well-behaved client's requests while hostile clients do their worst within the bounds, against
+ * the same client with nobody else around, windows interleaved in one run (docs/BENCHMARKS.md):
+ *   - 200 connections from one address (the per-address bound, 64 by default, refuses the rest with 4202);
+ *   - 10 000 reads of never-seen Capcom IDs over the run (lobby.profile.get from 60 players on another address, each
+ *     at the rate limit);
+ *   - maximum-size relays (512 encoded bytes) at the rate limit (50/s) from 4 players standing in one server layer;
+ * while the client (its own address, in a gate elsewhere) asks its player record at 40 requests/s. Targets: its
+ * request p99 within 2x its quiet p99; the server's heap bounded (before, after, and the peak sampled every 20 ms).
+ * Every load kind is its own process on loopback; counts and durations are bounded; the run stops itself at 4 min.
+ * Run: `npm run bench -- hostile` (BENCH_WINDOWS / BENCH_WINDOW_MS shorten it).
+ */
+import { loadavg } from 'node:os';
+import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, type HistogramData } from './harness/measure.js';
+import { startPeer, stopAll, type Peer } from './harness/procs.js';
+import { metric, printTable, writeResult, type Metric } from './harness/report.js';
+
+const plan = planFromEnv({ windows: 4, windowMs: 4000 });
+const CONNS = 200;
+const READS = 10_000;
+const READ_PLAYERS = 60;
+const RELAY_PLAYERS = 4;
+const GOOD_RATE = 40;
+const PEER_LIFE = 230_000;
+hardDeadline(240_000, 'bench hostile');
+const log = (s: string) => process.stderr.write(`[bench hostile] ${s}\n`);
+const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+
+interface Heap {
+  heapUsed: number;
+  rss: number;
+  peak: number;
+  actors: Record<string, number>;
+}
+interface Rtt {
+  n: number;
+  hist: HistogramData;
+  failures: Record<string, number>;
+}
+
+const peers: Peer[] = [];
+try {
+  const server = await startPeer(new URL('./hostile/server-peer.js', import.meta.url), { name: 'server', execArgv: ['--expose-gc'], lifetimeMs: PEER_LIFE });
+  peers.push(server);
+  const url = String(server.info.url);
+  const attacker = (name: string) => startPeer(new URL('./hostile/attack-peer.js', import.meta.url), { name, lifetimeMs: PEER_LIFE });
+  const [connPeer, readPeer, relayPeer, good] = await Promise.all([
+    attacker('conns'),
+    attacker('reads'),
+    attacker('relays'),
+    startPeer(new URL('./hostile/client-peer.js', import.meta.url), { name: 'good', args: [url, '127.0.0.9'], lifetimeMs: PEER_LIFE }),
+  ]);
+  peers.push(connPeer!, readPeer!, relayPeer!, good!);
+  const heap = async () => (await server.call<Heap>('heap', {}, 30_000)) as unknown as Heap;
+  log(`${plan.warmups} warm-up + ${plan.windows} windows of ${plan.windowMs} ms per variant; ${load()}`);
+
+  const before = await heap();
+  await server.call('resetPeak');
+  const attacks: Array<Record<string, unknown>> = [];
+  const cpu = async () => (await server.call('cpu')).cpuTotal;
+  const cpuPerWindow: Record<string, number[]> = { quiet: [], hostile: [] };
+  const measure = () => good!.call<Rtt>('rtt', { ms: plan.windowMs, perSecond: GOOD_RATE }, plan.windowMs + 30_000) as unknown as Promise<Rtt>;
+  const windows = plan.windows + plan.warmups;
+  const r = await runInterleaved(plan, {
+    quiet: async () => {
+      const c0 = await cpu();
+      const rtt = await measure();
+      cpuPerWindow.quiet!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
+      return rtt;
+    },
+    hostile: async () => {
+      const span = plan.windowMs + 1500;
+      const running = Promise.all([
+        connPeer!.call('conns', { url, n: CONNS, localAddress: '127.0.0.2', ms: span }, span + 60_000),
+        readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil(READS / windows), localAddress: '127.0.0.3' }, 120_000),
+        relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000),
+      ]);
+      await sleep(1000); // the attackers connect and log in first
+      const c0 = await cpu();
+      const rtt = await measure();
+      cpuPerWindow.hostile!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
+      const done = await running;
+      const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'type' && k !== 'id' && k !== 'cpuTotal'));
+      attacks.push({ conns: pick(done[0]), reads: pick(done[1]), relays: pick(done[2]) });
+      return rtt;
+    },
+  });
+  const after = await heap();
+  const status = ((await server.call('status')) as { status: Record<string, unknown> }).status;
+
+  const p99 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(99));
+  const p50 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(50));
+  const mb = (b: number) => b / 1024 / 1024;
+  const metrics: Metric[] = [
+    metric({ name: 'good client request p99 under attack', unit: 'µs', runs: p99(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p99(r.quiet!) }, targetRatio: 2 }),
+    metric({ name: 'good client request p50 under attack', unit: 'µs', runs: p50(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p50(r.quiet!) } }),
+    metric({ name: 'server CPU while measuring (cores)', unit: 'cores', runs: cpuPerWindow.hostile!.slice(-plan.windows), higherIsBetter: false, baseline: { name: 'quiet', runs: cpuPerWindow.quiet!.slice(-plan.windows) } }),
+    metric({ name: 'server heap after the run (after GC)', unit: 'MB', runs: [mb(after.heapUsed)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
+    metric({ name: 'server heap peak during the run', unit: 'MB', runs: [mb(after.peak)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
+  ];
+  printTable('bench hostile — a well-behaved client under a hostile mix vs quiet; medians over windows', metrics);
+  const good429 = [...r.quiet!, ...r.hostile!].reduce((s, x) => s + Object.values(x.failures).reduce((a, b) => a + b, 0), 0);
+  log(`attacks per window: ${JSON.stringify(attacks)}`);
+  log(`gateway: ${JSON.stringify({ refusedAddress: status.refusedAddress, floodClosed: status.floodClosed, rateLimited: status.rateLimited, errors: status.errors, connections: status.connections })}`);
+  log(`good client failures: ${good429}; actors before ${JSON.stringify(before.actors)} after ${JSON.stringify(after.actors)}`);
+  log(`heap before ${mb(before.heapUsed).toFixed(1)} MB, after ${mb(after.heapUsed).toFixed(1)} MB, peak ${mb(after.peak).toFixed(1)} MB; wrote ${writeResult('hostile', metrics)}; ${load()}`);
+} catch (err) {
+  process.exitCode = 1;
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await stopAll(peers);
+}
+process.exit();

@@ -1,0 +1,82 @@
+/**
+ * bench hostile, attacker side: one process per attack, each from its own source address.
+ *
+ *   conns {url, n, localAddress, ms}           opens n sockets from one address and holds those admitted for ms
+ *   reads {url, conns, n, localAddress}        logs in `conns` throw-away players, then reads n never-seen Capcom
+ *                                              ids (lobby.profile.get) spread over them at the rate limit
+ *   relays {url, conns, perSecond, ms, localAddress, layer}  players in one layer relaying maximum-size payloads
+ */
+import { servePeer } from '../harness/peer-protocol.js';
+import { openClient, paced, type WireClient } from './wire-client.js';
+import { LOBBY_DEFAULTS } from '../../lobby/index.js';
+
+let seq = 0;
+const ALPHA = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+/** A Capcom ID (6 characters 0-9 A-Z) from a number: distinct per n. */
+const cid = (prefix: string, n: number) => {
+  let s = '';
+  for (let i = 0; i < 6 - prefix.length; i++, n = Math.floor(n / 36)) s = ALPHA[n % 36] + s;
+  return prefix + s;
+};
+
+async function players(url: string, localAddress: string, conns: number, prefix: string): Promise<WireClient[]> {
+  const out: WireClient[] = [];
+  for (let i = 0; i < conns; i++) {
+    const c = await openClient(url, localAddress);
+    if (!c) continue;
+    const r = await c.request('lobby.login', { capcomId: cid(prefix, seq++), name: `bench${i}`, hr: 5 });
+    if (r.ok) out.push(c);
+    else c.close();
+  }
+  return out;
+}
+
+await servePeer({
+  commands: {
+    async conns({ url, n, localAddress, ms }) {
+      const opened = await Promise.all(Array.from({ length: n as number }, () => openClient(url as string, localAddress as string)));
+      const held = opened.filter((c): c is WireClient => c !== undefined);
+      await new Promise((r) => setTimeout(r, ms as number));
+      held.forEach((c) => c.close());
+      return { admitted: held.length, refused: (n as number) - held.length };
+    },
+    async reads({ url, conns, n, localAddress }) {
+      const cs = await players(url as string, localAddress as string, conns as number, 'R');
+      const codes: Record<string, number> = {};
+      const perConn = Math.ceil((n as number) / Math.max(1, cs.length));
+      const t0 = performance.now();
+      await Promise.all(
+        cs.map((c, k) =>
+          paced(LOBBY_READ_RATE, 60_000, async (i) => {
+            const r = await c.request('lobby.profile.get', { id: cid('U', k * perConn + i + seq * 1000) });
+            const code = r.ok ? 'OK' : r.code!;
+            codes[code] = (codes[code] ?? 0) + 1;
+          }, perConn),
+        ),
+      );
+      cs.forEach((c) => c.close());
+      return { players: cs.length, seconds: (performance.now() - t0) / 1000, codes };
+    },
+    async relays({ url, conns, perSecond, ms, localAddress, layer }) {
+      const cs = await players(url as string, localAddress as string, conns as number, 'L');
+      for (const c of cs) await c.request('lobby.enter', { layer });
+      const d = new Uint8Array(LOBBY_DEFAULTS.relayMaxBytes - 3).fill(1); // encodes to exactly the cap
+      const codes: Record<string, number> = {};
+      await Promise.all(
+        cs.map((c) =>
+          paced(perSecond as number, ms as number, async () => {
+            const r = await c.request('lobby.relay', { d });
+            const code = r.ok ? 'OK' : r.code!;
+            codes[code] = (codes[code] ?? 0) + 1;
+          }),
+        ),
+      );
+      const pushes = cs.reduce((s, c) => s + c.pushes, 0);
+      cs.forEach((c) => c.close());
+      return { players: cs.length, codes, pushes };
+    },
+  },
+});
+
+/** Reads per second per connection: the gateway's default rate limit. */
+const LOBBY_READ_RATE = 50;
