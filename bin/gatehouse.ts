@@ -39,6 +39,8 @@ commands:
   nats-config --prefix P     print least-privilege NATS users (worker, gateway, ops, admin) for nats-server
   export [--out FILE]        dump durable actor state (JSON lines) from --data DIR (node stopped) or --nats/--prefix
   import FILE [--force]      load a dump into --data DIR or --nats/--prefix; refuses keys holding other state
+  token --key FILE --sub A   mint a development token (gateway.auth.mode token) [--capcom-id ID ...] [--ttl 1h];
+                             token --new-key FILE writes a fresh HS256 key (0600)
 
 Without --nats, tail/inspect/status/ask/tell reach the embedded node running on --data DIR (default ./data)
 through its control socket.
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'bots') return (await import('./commands/bots.js')).runBots(rest);
   if (command === 'nats-config') return (await import('./commands/nats-config.js')).runNatsConfig(rest);
+  if (command === 'token') return (await import('./commands/token.js')).runToken(rest);
   const { flags, positionals } = parse(rest, {
     count: { type: 'string' },
     to: { type: 'string' },

@@ -94,6 +94,7 @@ function printBanner(config: Config, node: GatehouseNode | undefined, threads: T
   if (threads) lines.push(`  threads     ${threads.ids.join(', ')} (worker nodes)`);
   if (procs) lines.push(`  gateways    ${procs.ids.join(', ')} (processes sharing the gateway ports)`);
   if (node) lines.push(`  apps        ${node.apps.map((a) => a.name).join(', ')}`);
+  if (node && config.node.roles.includes('gateway')) lines.push(authLine(config));
   const gw = (s?.gateway ?? (procs && { urls: procs.urls })) as { urls?: Record<string, string> } | undefined;
   if (gw?.urls) {
     lines.push('  connect to');
@@ -103,4 +104,11 @@ function printBanner(config: Config, node: GatehouseNode | undefined, threads: T
   if (ops?.url) lines.push(`  status page ${ops.url}   (metrics: ${ops.url}metrics)`);
   lines.push('  stop with Ctrl-C', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Auth mode `none` is said out loud: anyone who reaches the ports can be anyone. */
+function authLine(config: Config): string {
+  const a = config.gateway.auth;
+  if (a.mode === 'none') return '  auth        NONE: no credential is checked, anyone can be anyone (development only; see docs/OPERATIONS.md)';
+  return `  auth        ${a.mode}${a.anonymousApps.length ? ` (anonymous clients allowed for: ${a.anonymousApps.join(', ')})` : ''}`;
 }
