@@ -31,6 +31,7 @@ export class ActorClient {
   /** The wall clock sequences are anchored to (and that receivers check them against: seen.ts). */
   readonly now: () => number;
   private seq = 0;
+  private sent = 0;
 
   constructor(
     readonly bus: Bus,
@@ -43,12 +44,16 @@ export class ActorClient {
   /**
    * Next sequence: µs of the wall clock, or one more than the last when faster. Anchored to time so that a receiver
    * can tell a forged far-ahead sequence from a real one, a sender's first message to an actor included
-   * (actors/runtime/seen.ts); still strictly increasing per sender, which is all the dedupe needs.
+   * (actors/runtime/seen.ts); still strictly increasing per sender, which is all the dedupe needs. The clock is read
+   * on every 64th message only: Date.now() measured 250 ns on this loaded VM against ~1 µs for a whole publish, and
+   * a sequence that lags the clock is harmless (only one running ahead is refused).
    */
   private nextSeq(): number {
-    const t = Math.floor(this.now()) * SEQ_PER_MS;
-    this.seq = t > this.seq ? t : this.seq + 1;
-    return this.seq;
+    if ((this.sent++ & 63) === 0) {
+      const t = Math.floor(this.now()) * SEQ_PER_MS;
+      if (t > this.seq) return (this.seq = t);
+    }
+    return ++this.seq;
   }
 
   subjectOf(addr: Address): string {
