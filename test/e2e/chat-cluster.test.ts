@@ -91,9 +91,9 @@ describe('chat across processes', () => {
     const ann = await client(0);
     const ben = await client(1);
     const cat = await client(1);
-    expect(await ann.c.request('chat.enter', { name: 'ann', room: 'plaza' })).toEqual({ users: ['ann'] });
-    expect(await ben.c.request('chat.enter', { name: 'ben', room: 'plaza' })).toEqual({ users: ['ann', 'ben'] });
-    expect(await cat.c.request('chat.enter', { name: 'cat', room: 'plaza' })).toEqual({ users: ['ann', 'ben', 'cat'] });
+    expect(await ann.c.request('chat.enter', { name: 'ann', room: 'plaza' })).toEqual({ users: ['ann'], count: 1 });
+    expect(await ben.c.request('chat.enter', { name: 'ben', room: 'plaza' })).toEqual({ users: ['ann', 'ben'], count: 2 });
+    expect(await cat.c.request('chat.enter', { name: 'cat', room: 'plaza' })).toEqual({ users: ['ann', 'ben', 'cat'], count: 3 });
     await until('ann hears ben and cat arrive', () => ann.of('onAdd').length === 2);
     expect(ann.of('onAdd')).toEqual([{ user: 'ben' }, { user: 'cat' }]);
 
@@ -119,15 +119,15 @@ describe('chat across processes', () => {
     await until('ann hears cat privately', () => ann.of('onChat').length === 2);
     expect(ann.of('onChat')[1]).toEqual({ msg: 'just you', from: 'cat', target: 'ann' });
     await expect(cat.c.request('chat.send', { content: 'x', target: 'nobody' })).rejects.toMatchObject({ code: 'NO_SUCH_USER' });
-    expect(await ben.c.request('chat.members')).toEqual({ room: 'plaza', name: 'ben', users: ['ann', 'ben', 'cat'] });
+    expect(await ben.c.request('chat.members')).toEqual({ room: 'plaza', name: 'ben', users: ['ann', 'ben', 'cat'], count: 3 });
 
     // ben moves to another room on the same connection: plaza hears him leave, he hears plaza no more.
-    expect(await ben.c.request('chat.switch', { room: 'garden' })).toEqual({ users: ['ben'] });
+    expect(await ben.c.request('chat.switch', { room: 'garden' })).toEqual({ users: ['ben'], count: 1 });
     await until('plaza hears ben leave', () => ann.of('onLeave').length === 1 && cat.of('onLeave').length === 1);
     expect(ann.of('onLeave')).toEqual([{ user: 'ben' }]);
     await ann.c.request('chat.send', { content: 'ben is gone', target: '*' });
     await until('cat hears it', () => cat.of('onChat').length === 2);
-    expect(await ann.c.request('chat.switch', { room: 'garden' })).toEqual({ users: ['ben', 'ann'] });
+    expect(await ann.c.request('chat.switch', { room: 'garden' })).toEqual({ users: ['ben', 'ann'], count: 2 });
     await until('ben hears ann arrive in garden', () => ben.of('onAdd').some((a) => a.user === 'ann'));
     expect(ben.of('onAdd')).toEqual([{ user: 'cat' }, { user: 'ann' }]);
     await ann.c.request('chat.send', { content: 'found you', target: '*' });
@@ -144,7 +144,7 @@ describe('chat across processes', () => {
     const b = await client(1);
     await a.c.request('chat.enter', { name: 'hunter', room: 'guild' });
     await expect(b.c.request('chat.enter', { name: 'hunter', room: 'guild' })).rejects.toMatchObject({ code: 'NAME_TAKEN' });
-    expect(await b.c.request('chat.enter', { name: 'hunter2', room: 'guild' })).toEqual({ users: ['hunter', 'hunter2'] });
+    expect(await b.c.request('chat.enter', { name: 'hunter2', room: 'guild' })).toEqual({ users: ['hunter', 'hunter2'], count: 2 });
   });
 
   it('cleans up after clients that go: a goodbye at once, a dropped connection after the grace period', async () => {
@@ -159,10 +159,10 @@ describe('chat across processes', () => {
     dropped.c.drop();
     await until('porch hears dropped leave', () => stay.of('onLeave').length === 2);
     expect(stay.of('onLeave')).toEqual([{ user: 'polite' }, { user: 'dropped' }]);
-    expect(await stay.c.request('chat.members')).toEqual({ room: 'porch', name: 'stay', users: ['stay'] });
+    expect(await stay.c.request('chat.members')).toEqual({ room: 'porch', name: 'stay', users: ['stay'], count: 1 });
     // The names are free again.
     const back = await client(0);
-    expect(await back.c.request('chat.enter', { name: 'dropped', room: 'porch' })).toEqual({ users: ['stay', 'dropped'] });
+    expect(await back.c.request('chat.enter', { name: 'dropped', room: 'porch' })).toEqual({ users: ['stay', 'dropped'], count: 2 });
   });
 
   it('loses no message and keeps their order while the room shard moves between workers', async () => {
@@ -225,6 +225,6 @@ describe('chat across processes', () => {
       expect(x.of('onChat').map((m) => m.msg)).toEqual(expected);
     }
     // The members came along with the room: nobody was dropped or duplicated by the moves.
-    expect(await speaker.c.request('chat.members')).toEqual({ room, name: 'speaker', users: ['speaker', 'listener0', 'listener1'] });
+    expect(await speaker.c.request('chat.members')).toEqual({ room, name: 'speaker', users: ['speaker', 'listener0', 'listener1'], count: 3 });
   }, 120_000); // two moves plus 300+ messages; shared CI machines can be slow
 });

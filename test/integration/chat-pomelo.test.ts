@@ -46,8 +46,8 @@ describe('Pomelo chat sample against gatehouse', () => {
 
       const ann = await client(url);
       const ben = await client(url);
-      expect(await ann.request('connector.entryHandler.enter', { username: 'ann', rid })).toEqual({ users: ['ann'] });
-      expect(await ben.request('connector.entryHandler.enter', { username: 'ben', rid })).toEqual({ users: ['ann', 'ben'] });
+      expect(await ann.request('connector.entryHandler.enter', { username: 'ann', rid })).toEqual({ users: ['ann'], count: 1 });
+      expect(await ben.request('connector.entryHandler.enter', { username: 'ben', rid })).toEqual({ users: ['ann', 'ben'], count: 2 });
       expect(await ann.waitPush('onAdd')).toEqual({ user: 'ben' });
 
       // Same name in the same room: the sample's answer, which its client shows as "duplicate user name".
@@ -76,7 +76,7 @@ describe('Pomelo chat sample against gatehouse', () => {
       // The sample leaves the room when the socket goes: dropping ann's connection tells ben, and frees the name.
       ann.destroy();
       expect(await ben.waitPush('onLeave')).toEqual({ user: 'ann' });
-      expect(await dup.request('connector.entryHandler.enter', { username: 'ann', rid })).toEqual({ users: ['ben', 'ann'] });
+      expect(await dup.request('connector.entryHandler.enter', { username: 'ann', rid })).toEqual({ users: ['ben', 'ann'], count: 2 });
       expect(await ben.waitPush('onAdd', (b) => b.user === 'ann')).toEqual({ user: 'ann' });
     });
   }
@@ -88,7 +88,7 @@ describe('Pomelo chat sample against gatehouse', () => {
       const pom = await client(gw.pomeloTcpUrl);
       await pom.request('connector.entryHandler.enter', { username: 'pom', rid: 'mixed' });
       const got = new Promise((r) => web.on('onChat', r));
-      expect(await web.request('chat.enter', { name: 'web', room: 'mixed' })).toEqual({ users: ['pom', 'web'] });
+      expect(await web.request('chat.enter', { name: 'web', room: 'mixed' })).toEqual({ users: ['pom', 'web'], count: 2 });
       expect(await pom.waitPush('onAdd')).toEqual({ user: 'web' });
       await pom.request('chat.chatHandler.send', { content: 'hi web', target: '*' });
       expect(await got).toEqual({ msg: 'hi web', from: 'pom', target: '*' });

@@ -98,9 +98,9 @@ for (const impl of impls) {
       const ann = await session('s-ann', { gw: 'gw1', id: 'a' });
       const ben = await session('s-ben', { gw: 'gw1', id: 'b' });
       const cat = await session('s-cat', { gw: 'gw2', id: 'c' });
-      expect(await call('chat.enter', ann, { name: 'ann', room: 'tavern' })).toEqual({ users: ['ann'] });
-      expect(await call('chat.enter', ben, { name: 'ben', room: 'tavern' })).toEqual({ users: ['ann', 'ben'] });
-      expect(await call('chat.enter', cat, { name: 'cat', room: 'tavern' })).toEqual({ users: ['ann', 'ben', 'cat'] });
+      expect(await call('chat.enter', ann, { name: 'ann', room: 'tavern' })).toEqual({ users: ['ann'], count: 1 });
+      expect(await call('chat.enter', ben, { name: 'ben', room: 'tavern' })).toEqual({ users: ['ann', 'ben'], count: 2 });
+      expect(await call('chat.enter', cat, { name: 'cat', room: 'tavern' })).toEqual({ users: ['ann', 'ben', 'cat'], count: 3 });
       await eventually(() => gw.of('gw1/a', 'onAdd').length === 2);
       expect(gw.of('gw1/a', 'onAdd')).toEqual([{ user: 'ben' }, { user: 'cat' }]);
       expect(gw.of('gw2/c', 'onAdd')).toEqual([]);
@@ -117,7 +117,7 @@ for (const impl of impls) {
       await call('chat.send', cat, { content: 'psst', target: 'ann' });
       await eventually(() => gw.of('gw1/a', 'onChat').length === 2);
       expect(gw.of('gw1/a', 'onChat')[1]).toEqual({ msg: 'psst', from: 'cat', target: 'ann' });
-      expect(await call('chat.members', ann)).toEqual({ room: 'tavern', name: 'ann', users: ['ann', 'ben', 'cat'] });
+      expect(await call('chat.members', ann)).toEqual({ room: 'tavern', name: 'ann', users: ['ann', 'ben', 'cat'], count: 3 });
       expect(await codeOf(call('chat.send', cat, { content: 'x', target: 'zed' }))).toBe('NO_SUCH_USER');
       expect(gw.of('gw1/b', 'onChat')).toEqual([hello]);
     });
@@ -129,7 +129,7 @@ for (const impl of impls) {
       await call('chat.enter', a, { name: 'hunter', room: 'r1' });
       expect(await codeOf(call('chat.enter', b, { name: 'hunter', room: 'r1' }))).toBe('NAME_TAKEN');
       expect(b.data.get('chat')).toBeUndefined();
-      expect(await call('chat.enter', b, { name: 'hunter', room: 'r2' })).toEqual({ users: ['hunter'] });
+      expect(await call('chat.enter', b, { name: 'hunter', room: 'r2' })).toEqual({ users: ['hunter'], count: 1 });
     });
 
     it('refuses bad bodies with BAD_REQUEST and talk before entering with NOT_IN_ROOM', async () => {
@@ -173,7 +173,7 @@ for (const impl of impls) {
       await call('chat.enter', ann, { name: 'ann', room: 'north' });
       await call('chat.enter', ben, { name: 'ben', room: 'north' });
       await call('chat.enter', cat, { name: 'cat', room: 'south' });
-      expect(await call('chat.switch', ben, { room: 'south' })).toEqual({ users: ['cat', 'ben'] });
+      expect(await call('chat.switch', ben, { room: 'south' })).toEqual({ users: ['cat', 'ben'], count: 2 });
       await eventually(() => gw.of('gw1/a', 'onLeave').length === 1 && gw.of('gw1/c', 'onAdd').length === 1);
       expect(gw.of('gw1/a', 'onLeave')).toEqual([{ user: 'ben' }]);
       expect(gw.of('gw1/c', 'onAdd')).toEqual([{ user: 'ben' }]);
@@ -184,7 +184,7 @@ for (const impl of impls) {
       // ann cannot follow under a name south already has: she stays in north, still able to talk there.
       await call('chat.enter', ann, { name: 'cat', room: 'north' });
       expect(await codeOf(call('chat.switch', ann, { room: 'south' }))).toBe('NAME_TAKEN');
-      expect(await call('chat.members', ann)).toEqual({ room: 'north', name: 'cat', users: ['cat'] });
+      expect(await call('chat.members', ann)).toEqual({ room: 'north', name: 'cat', users: ['cat'], count: 1 });
     });
 
     it('leave and session end tell the others; the last one out passivates the room', async () => {
@@ -227,9 +227,9 @@ for (const impl of impls) {
       const b = await session('p2', { gw: 'gw1', id: '2' });
       expect(await pomelo['gate.gateHandler.queryEntry']!(a, { uid: 'ann' })).toEqual({ code: 200, host: '127.0.0.1', port: 3010 });
       expect(await pomelo['gate.gateHandler.queryEntry']!(a, {})).toEqual({ code: 500 });
-      expect(await pomelo['connector.entryHandler.enter']!(a, { username: 'ann', rid: 'r1' })).toEqual({ users: ['ann'] });
+      expect(await pomelo['connector.entryHandler.enter']!(a, { username: 'ann', rid: 'r1' })).toEqual({ users: ['ann'], count: 1 });
       expect(await pomelo['connector.entryHandler.enter']!(b, { username: 'ann', rid: 'r1' })).toEqual({ code: 500, error: true });
-      expect(await pomelo['connector.entryHandler.enter']!(b, { username: 'bob', rid: 'r1' })).toEqual({ users: ['ann', 'bob'] });
+      expect(await pomelo['connector.entryHandler.enter']!(b, { username: 'bob', rid: 'r1' })).toEqual({ users: ['ann', 'bob'], count: 2 });
       // `from` and `rid` in the body are the client's claim: the room signs with the session's name.
       const r = await pomelo['chat.chatHandler.send']!(b, { rid: 'elsewhere', content: 'hi', from: 'ann', target: '*' });
       expect(r).toEqual({ route: 'chat.chatHandler.send' });
@@ -246,7 +246,7 @@ for (const impl of impls) {
         await expect(c.ask(to, m)).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
       }
       c.tell(to, { type: 'garbage' });
-      expect(await c.ask(to, { type: 'enter', session: 's', name: 'n', conn: { gw: 'g', id: 'c' } })).toEqual({ users: ['n'] });
+      expect(await c.ask(to, { type: 'enter', session: 's', name: 'n', conn: { gw: 'g', id: 'c' } })).toEqual({ users: ['n'], count: 1 });
     });
 
     it('keeps members and message order when the room shard is handed to another node', async () => {
@@ -279,7 +279,7 @@ for (const impl of impls) {
       const entering = call('chat.enter', a, { name: 'early', room: 'unplaced' });
       await new Promise((r) => setTimeout(r, 120));
       await host();
-      expect(await entering).toEqual({ users: ['early'] });
+      expect(await entering).toEqual({ users: ['early'], count: 1 });
       await call('chat.send', a, { content: 'made it', target: '*' });
       await eventually(() => gw.of('gw1/1', 'onChat').length === 1);
     });
@@ -296,7 +296,7 @@ for (const impl of impls) {
       await call('chat.send', b, { content: 'anyone?', target: '*' });
       await eventually(() => gw.of('gw1/2', 'onChat').length === 1);
       expect(gw.of('gw1/2', 'onChat')).toEqual([{ msg: 'anyone?', from: 'b', target: '*' }]);
-      expect(await call('chat.members', b)).toEqual({ room: 'fragile', name: 'b', users: ['b'] });
+      expect(await call('chat.members', b)).toEqual({ room: 'fragile', name: 'b', users: ['b'], count: 1 });
     });
   });
 }

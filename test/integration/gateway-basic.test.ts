@@ -127,7 +127,7 @@ describe('gateway request rate limit (ManualClock: the bucket refills only when 
       apps: [createEchoApp()],
       embedded: createEmbedded(clock),
       clock,
-      gateway: { requestsPerSecond: 2, requestBurst: 5 },
+      gateway: { requestsPerSecond: 2, requestBurst: 5, floodRefusalsPerSecond: 2, floodRefusalBurst: 10 },
     });
   });
   afterAll(async () => {
@@ -147,7 +147,7 @@ describe('gateway request rate limit (ManualClock: the bucket refills only when 
     expect((await raw.request(9, 'echo', 9)).error).toBeUndefined();
     expect((await raw.request(10, 'echo', 10)).error).toBeUndefined();
     expect((await raw.request(11, 'echo', 11)).error?.code).toBe('RATE_LIMITED');
-    // More than twice the burst refused in a row: closed with 4200.
+    // A sustained flood: more than floodRefusalBurst refusals (draining at 2/s, and the clock stands still): 4200.
     for (let id = 12; id < 12 + 12; id++) raw.send({ type: 'req', id, route: 'echo', body: id });
     expect(await raw.closed).toBe(4200);
     expect(gw.gateway!.metrics.rateLimited).toBeGreaterThanOrEqual(11);
