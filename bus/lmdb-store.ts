@@ -74,8 +74,9 @@ class LmdbStore implements LmdbStoreHandle {
  */
 export async function openLmdbStore(opts: LmdbStoreOptions): Promise<LmdbStoreHandle> {
   // A worker thread is a separate JS realm: it would get its own environment map, revision counters and in-flight
-  // compare-and-set state while lmdb-js shares the native environment (and our lock file names this same pid, so the
-  // lock would be taken over as stale). Two writers handing out the same revisions: refused instead. Embedded mode
+  // compare-and-set state while lmdb-js shares the native environment (checked with lmdb 3.5: a worker's open() of
+  // the main thread's path succeeds and each side reads the other's puts), and our lock file names this same pid, so
+  // the lock would be taken over as stale. Two writers handing out the same revisions: refused instead. Embedded mode
   // runs its nodes in the main thread (`--threads` needs NATS).
   if (!isMainThread) {
     throw new GatehouseError(
