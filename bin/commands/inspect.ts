@@ -14,7 +14,7 @@ import type { ToolConnection } from './cluster-tools.js';
 const TRIES = 3;
 
 /** Errors that come from the actor (or its kind), not from the node relaying: another node would answer the same. */
-const FINAL = new Set<string>([ErrorCode.BadMessage, ErrorCode.UnknownKind, ErrorCode.ActorStopped, ErrorCode.PermissionDenied]);
+const FINAL = new Set<string>([ErrorCode.BadMessage, ErrorCode.UnknownKind, ErrorCode.ActorStopped, ErrorCode.NotFound, ErrorCode.PermissionDenied]);
 
 export async function inspectViaNode(t: ToolConnection, config: Config, to: { kind: string; id: string }): Promise<unknown> {
   const bucket = await t.store.bucket(BUCKETS.nodes, { ttlMs: config.cluster.deadAfterMs });
