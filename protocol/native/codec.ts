@@ -92,7 +92,12 @@ export function decodeFrame(bytes: Uint8Array, limits?: FrameLimits): Frame {
   try {
     fields = unpackr.unpack(bytes);
   } catch (err) {
-    const message = `malformed MessagePack: ${(err as Error)?.message ?? err}`;
+    // msgpackr decodes nested arrays/maps recursively: a frame nested thousands deep overflows the stack here, before
+    // the body check (Limits.bodyDepth) can name the limit. Such a frame is refused the same way, saying why.
+    const deep = err instanceof RangeError && /call stack/i.test(err.message);
+    const message = deep
+      ? `body must be nested at most ${Limits.bodyDepth} deep`
+      : `malformed MessagePack: ${(err as Error)?.message ?? err}`;
     throw new ProtocolError(ClientErrorCode.BadFrame, message, { id: peekReqId(bytes), cause: err });
   }
   return fromFields(fields as unknown[], false);

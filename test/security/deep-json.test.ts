@@ -102,13 +102,14 @@ describe('deep JSON', () => {
     expect(await c.closed).toBe(4001);
   });
 
-  it('native: 20 000 levels are BAD_FRAME and close 4001, and the gateway serves the next client', async () => {
-    // msgpackr's decoder recurses: the codec catches its stack overflow as a malformed frame (the message says so,
-    // not the limit; an iterative pre-scan like the Pomelo one would name it).
+  it('native: 20 000 levels are BAD_FRAME naming the limit and close 4001, and the gateway serves the next client', async () => {
+    // msgpackr's decoder recurses: the codec catches its stack overflow (a RangeError) and names the limit.
     const c = await rawConnect(gw.wsUrl);
     await c.hello();
     c.sendRaw(nestedReq(1, 'echo', 20_000));
-    expect(await c.next((f) => f.type === 'error')).toMatchObject({ type: 'error', code: 'BAD_FRAME' });
+    const err = await c.next((f) => f.type === 'error');
+    expect(err).toMatchObject({ type: 'error', code: 'BAD_FRAME' });
+    expect((err as { message: string }).message).toContain('at most 32 deep');
     expect(await c.closed).toBe(4001);
     const next = await rawConnect(gw.wsUrl);
     await next.hello();
