@@ -16,8 +16,9 @@ export interface ChatLimits {
 export const chatConfigSchema = z
   .object({
     maxMembers: z.number().int().min(1).max(100_000),
-    // A name is at most 32 code points (≤ 128 bytes of UTF-8): 400 of them stay under a 64 KiB frame.
-    memberListLimit: z.number().int().min(1).max(400),
+    // A name is at most 32 code points: ≤ 128 bytes of UTF-8, ≤ 386 bytes as Pomelo JSON (an emoji is written as two
+    // 6-byte \u escapes). 150 of them stay under a 64 KiB frame in either protocol.
+    memberListLimit: z.number().int().min(1).max(150),
   })
   .strict();
 
