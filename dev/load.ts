@@ -122,3 +122,21 @@ export async function verifyLogs(
   }
   return problems;
 }
+
+/**
+ * Per-update durability: every acknowledged (sender, n) is in the actor's log exactly once, and each sender's entries
+ * are in increasing order. Unacknowledged updates may or may not be there (a timeout or MAYBE_APPLIED), never twice.
+ */
+export function ackedProblems(log: Array<[string, number]>, acked: Map<string, number[]>, actor: string): string[] {
+  const out: string[] = [];
+  const per = new Map<string, number[]>();
+  for (const [from, n] of log) (per.get(from) ?? per.set(from, []).get(from)!).push(n);
+  for (const [from, ns] of per) if (ns.some((n, i) => i > 0 && n <= ns[i - 1]!)) out.push(`${actor}: ${from}'s entries out of order or repeated`);
+  for (const [from, ns] of acked) {
+    const have = new Set(per.get(from) ?? []);
+    const missing = ns.filter((n) => !have.has(n));
+    if (missing.length) out.push(`${actor}: ${missing.length} acknowledged updates from ${from} missing (first ${missing[0]})`);
+  }
+  return out;
+}
+

@@ -15,7 +15,11 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-export async function startNatsCluster(size = 3, name = 'gh'): Promise<NatsCluster> {
+/**
+ * `opts.startNow`: how many servers start at once (default all); the others start with `restart(i)`. A cluster started
+ * with one server of three has no JetStream quorum: a new replicated stream has no leader until a second one starts.
+ */
+export async function startNatsCluster(size = 3, name = 'gh', opts: { startNow?: number } = {}): Promise<NatsCluster> {
   const root = await mkdtemp(join(tmpdir(), 'gh-cluster-'));
   const clientPorts: number[] = [];
   const routePorts: number[] = [];
@@ -35,7 +39,7 @@ export async function startNatsCluster(size = 3, name = 'gh'): Promise<NatsClust
       config: configFor(i),
     });
   try {
-    for (let i = 0; i < size; i++) servers.push(await start(i));
+    for (let i = 0; i < (opts.startNow ?? size); i++) servers.push(await start(i));
   } catch (err) {
     await Promise.all(servers.map((s) => s.kill()));
     await rm(root, { recursive: true, force: true });
@@ -48,11 +52,11 @@ export async function startNatsCluster(size = 3, name = 'gh'): Promise<NatsClust
       await servers[i]!.kill();
     },
     async restart(i) {
-      if (!servers[i]!.exited) await servers[i]!.kill();
+      if (servers[i] && !servers[i]!.exited) await servers[i]!.kill();
       servers[i] = await start(i);
     },
     async stop() {
-      await Promise.all(servers.map((s) => s.stop()));
+      await Promise.all(servers.filter(Boolean).map((s) => s.stop()));
       await rm(root, { recursive: true, force: true });
     },
   };

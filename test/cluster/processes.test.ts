@@ -12,7 +12,7 @@ import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js
 import { runCli, startNodeProcess, fastClusterFlags, type Proc, DEMO_ONLY } from '../../dev/procs.js';
 import { readLeases, watchLifecycle } from '../../dev/cluster-watch.js';
 import { allocate, parseUnitKey } from '../../cluster/allocation.js';
-import { startSeqLoad, verifyLogs } from '../../dev/load.js';
+import { ackedProblems, startSeqLoad, verifyLogs } from '../../dev/load.js';
 import { eventually } from '../../dev/wait.js';
 import { readStatus } from '../../bin/commands/cluster-tools.js';
 import { loadConfig } from '../../config/load.js';
@@ -49,7 +49,8 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     return eventually(
       async () => {
         const leases = await readLeases(store);
-        if (leases.size === 0) return undefined;
+        // Every shard of the demo app's three kinds has its lease (the leader may assign them over several rounds).
+        if (leases.size < 3 * SHARDS) return undefined;
         const target = allocate([...leases.keys()].map(parseUnitKey), ids.map((id) => ({ id, capacity: 1 })));
         const ok = [...leases].every(([k, l]) => l.st === 'owned' && l.o === target.get(k));
         return ok ? leases : undefined;
@@ -58,51 +59,81 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     );
   }
 
-  it('kill -9 under load: acknowledged durable updates survive, asks fail within their timeout, the cluster heals', async () => {
+  /**
+   * Leases say who owns a shard; the owner subscribes a moment after it sees its lease. Tells sent before that are
+   * lost (core NATS, nobody listening), so sequenced loads start once every target answers.
+   */
+  async function answering(client: ActorClient, targets: Array<{ kind: string; id: string }>) {
+    await eventually(async () => (await Promise.all(targets.map((t) => client.ask(t, { type: 'get' }).then(() => true, () => false)))).every(Boolean), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'every target answering',
+    });
+  }
+
+  it('kill -9 under load (default liveness timings): every acknowledged update survives once and in order, its actors answer again within 3 s', async () => {
     const prefix = 'kill';
     const ids = ['k1', 'k2', 'k3'];
-    const [, victim] = await Promise.all(ids.map((id) => node(prefix, id)));
+    // The defaults: heartbeat 250 ms, fence 1 s, dead 1.5 s (fastClusterFlags beat every 100 ms).
+    const [, victim] = await Promise.all(ids.map((id) => node(prefix, id, ['--set', 'cluster.heartbeatMs=250'])));
     const { client, store } = await connect(prefix);
     await settled(store, ids);
 
-    const acked = new Map<string, number>();
-    const failures: Array<{ code: string; ms: number }> = [];
+    const actors = Array.from({ length: 48 }, (_, i) => `acct-${i}`);
+    const acked = new Map<string, Map<string, number[]>>();
+    const failures: string[] = [];
+    let afterKill = { attempts: 0, failed: 0 };
+    let killed = false;
     let sent = 0;
     let running = true;
+    const PAUSE_MS = 20;
     const worker = async (w: number) => {
+      const from = `w${w}`;
+      const next = new Map<string, number>();
       for (let i = 0; running; i++) {
-        const id = `acct-${(i * 7 + w) % 48}`;
-        const t0 = Date.now();
+        const id = actors[(i * 7 + w) % actors.length]!;
+        const n = next.get(id) ?? 0;
+        next.set(id, n + 1);
         sent++;
+        if (killed) afterKill.attempts++;
         try {
-          const count = await client.ask<number>({ kind: 'ledger', id }, { type: 'inc' });
-          acked.set(id, (acked.get(id) ?? 0) + 1);
-          expect(count).toBeGreaterThanOrEqual(acked.get(id)!);
+          await client.ask<number>({ kind: 'ledger', id }, { type: 'inc', from, n });
+          const a = acked.get(id) ?? acked.set(id, new Map()).get(id)!;
+          (a.get(from) ?? a.set(from, []).get(from)!).push(n);
         } catch (err) {
-          failures.push({ code: (err as { code: string }).code, ms: Date.now() - t0 });
+          failures.push((err as { code: string }).code);
+          if (killed) afterKill.failed++;
+          await new Promise((r) => setTimeout(r, PAUSE_MS)); // errors come fast (NO_RESPONDERS): do not spin
         }
       }
     };
-    const loops = [0, 1, 2, 3, 4, 5].map(worker);
+    const LOOPS = 6;
+    const loops = Array.from({ length: LOOPS }, (_, w) => worker(w));
     await eventually(() => sent > 400, { what: 'load running' });
     await victim!.kill('SIGKILL');
     const killedAt = Date.now();
+    killed = true;
+    afterKill = { attempts: 0, failed: 0 };
     await settled(store, ['k1', 'k3']);
     const healedMs = Date.now() - killedAt;
-    await eventually(() => sent > 400 + 2000, { timeoutMs: 20_000, what: 'load continuing after the kill' });
+    await eventually(() => sent > 400 + 2000, { timeoutMs: 30_000, what: 'load continuing after the kill' });
     running = false;
     await Promise.all(loops);
 
-    // No hang: every failed ask ended within its 2 s timeout (plus scheduling slack).
-    for (const f of failures) expect(f.ms).toBeLessThan(2000 + 1500);
-    expect(failures.every((f) => ['TIMEOUT', 'NO_RESPONDERS', 'NOT_OWNER', 'ACTOR_STOPPED', 'STORE_ERROR'].includes(f.code))).toBe(true);
-    // Every acknowledged update is there on the new owners.
-    for (const [id, n] of acked) {
-      const { count } = await client.ask<{ count: number }>({ kind: 'ledger', id }, { type: 'get' });
-      expect(count, `ledger/${id}`).toBeGreaterThanOrEqual(n);
+    // Errors, never hangs, and only codes that say what happened.
+    expect(failures.every((c) => ['TIMEOUT', 'NO_RESPONDERS', 'NOT_OWNER', 'MAYBE_APPLIED', 'STORE_ERROR'].includes(c)), failures.join()).toBe(true);
+    // Answering again within 3 s, as a count: a failed ask costs a loop at least PAUSE_MS, so LOOPS loops failing for
+    // 3 s fail at most LOOPS × 3000 / PAUSE_MS times; a longer outage (or a hang) fails more or stops the load.
+    expect(afterKill.failed).toBeLessThan((LOOPS * 3000) / PAUSE_MS);
+    // Every acknowledged update is on the new owners, once and in order.
+    const problems: string[] = [];
+    for (const id of actors) {
+      const { log } = await client.ask<{ log: Array<[string, number]> }>({ kind: 'ledger', id }, { type: 'get' });
+      problems.push(...ackedProblems(log, acked.get(id) ?? new Map(), id));
     }
+    expect(problems).toEqual([]);
     expect(acked.size).toBe(48);
-    expect(healedMs).toBeLessThan(20_000);
+    console.log(`[kill -9] ${afterKill.failed} of ${afterKill.attempts} asks failed after the kill; leases settled on the survivors ${healedMs} ms after it`);
   });
 
   it('a node joining a loaded cluster takes about its fair share, and the load evens out; nothing lost in the moves', async () => {
@@ -114,6 +145,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     await bus.flush();
     const senders = [client, ...(await Promise.all([1, 2].map(async () => (await connect(prefix)).client)))];
     const targets = Array.from({ length: 120 }, (_, i) => ({ kind: 'tally', id: `t${i}` }));
+    await answering(client, targets);
     const load = startSeqLoad(senders, targets, { perTick: 1, maxPerSender: 100_000 });
     await eventually(() => load.total() > 500, { what: 'load running' });
     await node(prefix, 'j3');
@@ -159,6 +191,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     const { client, store } = await connect(prefix);
     await settled(store, ['d1', 'd2']);
     const targets = Array.from({ length: 80 }, (_, i) => ({ kind: i % 2 ? 'tally' : 'ledger', id: `x${i}` }));
+    await answering(client, targets);
     const load = startSeqLoad([client], targets, { perTick: 3, maxPerSender: 4000 });
     await eventually(() => load.total() > 1000, { what: 'load running' });
     const drainCmd = runCli(['drain', 'd1', '--nats', nats.url, '--prefix', prefix, ...fastClusterFlags(SHARDS)]);
