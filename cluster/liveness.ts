@@ -64,6 +64,8 @@ export class Liveness {
   private stopped = false;
   private firstEcho?: () => void;
   private listeningSince: number;
+  /** When our own latest beat arrived back (this clock): the reference others' silence is measured against. */
+  private selfHeardAt = -Infinity;
   /** Lapses so far (status; tests assert on it). */
   lapses = 0;
   /** Called once per lapse, when it is noticed. */
@@ -148,11 +150,15 @@ export class Liveness {
     return this.serving() && this.clock.now() - this.listeningSince >= this.o.deadAfterMs;
   }
 
-  /** Nodes heard within deadAfterMs (this one included once it heard itself), sorted by id. */
+  /**
+   * Nodes heard within deadAfterMs (this one included once it heard itself), sorted by id. Silence is measured up to
+   * the arrival of our own latest beat, not up to now: after this process stalled, others' beats may sit unread
+   * behind ours, and a busy event loop must not make everyone else look dead.
+   */
   alive(): NodeRecord[] {
-    const now = this.clock.now();
+    const ref = this.selfHeardAt;
     const out: NodeRecord[] = [];
-    for (const h of this.heard.values()) if (now - h.at < this.o.deadAfterMs) out.push(h.record);
+    for (const h of this.heard.values()) if (ref - h.at < this.o.deadAfterMs) out.push(h.record);
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -185,13 +191,14 @@ export class Liveness {
     if (started) this.serving();
     this.beat();
     // After a late tick (this process stalled), others' beats may still sit unread in the socket: judge nobody dead
-    // before reading them.
+    // before reading them (and measure silence up to our own latest beat's arrival, see alive()).
     if (gap > 2 * this.o.heartbeatMs) return;
+    const ref = this.selfHeardAt;
     let died = false;
     for (const [id, h] of this.heard) {
-      if (now - h.at >= this.o.deadAfterMs && id !== this.id) {
+      if (ref - h.at >= this.o.deadAfterMs && id !== this.id) {
         this.heard.delete(id);
-        this.log.warn({ node: id, silentForMs: now - h.at }, 'node not heard: declared dead');
+        this.log.warn({ node: id, silentForMs: ref - h.at }, 'node not heard: declared dead');
         died = true;
       }
     }
@@ -218,6 +225,7 @@ export class Liveness {
     if (from === this.id) {
       const sentAt = this.sent.get(b.q);
       if (sentAt !== undefined && sentAt > this.confirmedSentAt) this.confirmedSentAt = sentAt;
+      this.selfHeardAt = now;
       this.firstEcho?.();
       this.firstEcho = undefined;
       this.heard.set(from, { record: b.r, at: now });
