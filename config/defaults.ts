@@ -78,6 +78,10 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     maxConnections: 20_000,
     // Below the 200 sockets one host opened in the hostile-mix benchmark; players behind one NAT rarely exceed it.
     maxConnectionsPerAddress: 64,
+    // Without a shared budget one host holding 64 connections at 50/s each offers 3 200 requests/s, a 2-core
+    // server's whole capacity (bench hostile: a well-behaved client's p99 rose 17x during such bursts).
+    requestsPerSecondPerAddress: 400,
+    requestBurstPerAddress: 800,
     // Loopback is where a local proxy and local load tests connect from; remote attackers cannot appear there.
     connectionLimitExempt: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
     // Refusals up to the request rate are tolerated without end (a client at up to 2x the limit, backing off);

@@ -148,6 +148,12 @@ export const configSchema = z
         maxConnections: z.number().int().positive(),
         /** Open connections per remote address; more from that address are refused with close 4202. */
         maxConnectionsPerAddress: z.number().int().positive(),
+        /**
+         * Requests per second all connections of one remote address share (a token bucket, burst
+         * `requestBurstPerAddress`), beside each connection's own; exempt addresses are not limited this way.
+         */
+        requestsPerSecondPerAddress: z.number().positive(),
+        requestBurstPerAddress: z.number().int().positive(),
         /** Remote addresses the per-address limit does not apply to (a local reverse proxy, local load tests). */
         connectionLimitExempt: z.array(z.string().min(1)),
         /**

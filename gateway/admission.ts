@@ -10,12 +10,21 @@ export type Refusal = 'gateway' | 'address';
 export interface AdmissionLimits {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
+  readonly requestsPerSecondPerAddress: number;
+  readonly requestBurstPerAddress: number;
   /** Addresses the per-address bound does not apply to (the gateway bound still does). */
   readonly connectionLimitExempt: readonly string[];
 }
 
+/** One address's connections and its shared request budget (a token bucket on the gateway's clock). */
+interface AddressState {
+  n: number;
+  tokens: number;
+  at: number;
+}
+
 export class Admission {
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new Map<string, AddressState>();
   private readonly exempt: ReadonlySet<string>;
   private total = 0;
 
@@ -34,24 +43,42 @@ export class Admission {
   }
 
   /** Counts the connection in, or says which bound refuses it (nothing is counted then). */
-  admit(address: string): Refusal | undefined {
+  admit(address: string, now = 0): Refusal | undefined {
     if (this.total >= this.limits.maxConnections) return 'gateway';
     if (!this.exempt.has(address)) {
-      const n = this.perAddress.get(address) ?? 0;
-      if (n >= this.limits.maxConnectionsPerAddress) return 'address';
-      this.perAddress.set(address, n + 1);
+      const s = this.perAddress.get(address);
+      if (s && s.n >= this.limits.maxConnectionsPerAddress) return 'address';
+      if (s) s.n++;
+      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, at: now });
     }
     this.total++;
     return undefined;
   }
 
+  /**
+   * One request from `address`: false when the address's shared budget is spent. The state lives while the address
+   * holds a connection, so closing and reopening sockets does not refill it faster than the rate.
+   */
+  takeRequest(address: string, now: number): boolean {
+    const s = this.perAddress.get(address);
+    if (!s) return true; // exempt (or already released)
+    const { requestsPerSecondPerAddress: rate, requestBurstPerAddress: burst } = this.limits;
+    if (now > s.at) {
+      s.tokens = Math.min(burst, s.tokens + ((now - s.at) * rate) / 1000);
+      s.at = now;
+    }
+    if (s.tokens < 1) return false;
+    s.tokens -= 1;
+    return true;
+  }
+
   release(address: string): void {
     this.total--;
     if (this.exempt.has(address)) return;
-    const n = this.perAddress.get(address);
-    if (n === undefined) return;
-    if (n <= 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, n - 1);
+    const s = this.perAddress.get(address);
+    if (!s) return;
+    if (s.n <= 1) this.perAddress.delete(address);
+    else s.n--;
   }
 }
 

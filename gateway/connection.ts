@@ -22,6 +22,7 @@ import type { GatewaySettings } from './settings.js';
 import type { Transport } from './transport.js';
 import { randomId } from './ids.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Admission } from './admission.js';
 import type { Authenticator } from './auth/authenticator.js';
 
 export type Protocol = 'native' | 'pomelo';
@@ -36,6 +37,8 @@ export interface GatewayServices {
   readonly attachments: Attachments;
   readonly settings: GatewaySettings;
   readonly metrics: GatewayMetrics;
+  /** Connections per address and each address's shared request budget (admission.ts). */
+  readonly admission: Pick<Admission, 'takeRequest'>;
   /** Checks credentials before a session opens (gateway/auth/authenticator.ts). */
   readonly auth: Authenticator;
   entry(protocol?: Protocol): Promise<GatewayEntry>;
@@ -156,7 +159,7 @@ export class Connection implements ConnectionHandle {
   /** Runs a route for the client. Rejects with the WireError the client gets. */
   request(route: string, body: unknown): Promise<unknown> {
     const gw = this.gw;
-    if (!this.takeToken()) {
+    if (!this.takeToken() || !gw.admission.takeRequest(this.address, gw.clock.now())) {
       gw.metrics.rateLimited++;
       if (this.flooding()) {
         gw.metrics.floodClosed++;

@@ -91,6 +91,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     attachments,
     settings,
     metrics,
+    admission,
     auth,
     entry: (p) => registry!.leastLoaded(p),
     forget: (c) => {
@@ -105,7 +106,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
       transport.close(CloseCode.ShuttingDown, 'server is shutting down');
       return undefined;
     }
-    const refused = admission.admit(transport.address);
+    const refused = admission.admit(transport.address, ctx.clock.now());
     if (refused) {
       if (refused === 'gateway') metrics.refusedGateway++;
       else metrics.refusedAddress++;

@@ -3,7 +3,9 @@
  * limit is closed with 4200, but one accepted request reset the strike count, and a flood at 6x gets a request
  * through every 1/limit seconds: it was never closed. Now refusals fill a leaky bucket that drains at
  * `gateway.floodRefusalsPerSecond` on the gateway's clock; past `gateway.floodRefusalBurst` the connection is closed
- * with 4200. A client slightly over the limit now and then is refused some requests and never closed.
+ * with 4200. A client slightly over the limit now and then is refused some requests and never closed. And the
+ * connections of one address share a request budget (`gateway.requestsPerSecondPerAddress`), so opening more sockets
+ * (up to the per-address connection bound) buys no more requests.
  *
  * Time is the injected ManualClock: the client advances it between requests, so the rates are exact.
  */
@@ -52,6 +54,29 @@ describe('rate flood', () => {
     // Burst 10 spent, then 50 refusals/s against a drain of 10/s: past 20 within about half a second.
     expect(r.sent).toBeLessThan(120);
     expect((gw.gateway!.status!() as { floodClosed: number }).floodClosed).toBe(before + 1);
+  });
+
+  it("shares one request budget among an address's connections (opening more sockets buys no more requests)", async () => {
+    const shared = await startGatewayNode({
+      apps: [createEchoApp()],
+      embedded: createEmbedded(),
+      clock,
+      gateway: { connectionLimitExempt: [], requestsPerSecondPerAddress: 5, requestBurstPerAddress: 10, heartbeatMs: 600_000 },
+    });
+    try {
+      const cs = await Promise.all([1, 2, 3].map(() => rawConnect(shared.wsUrl)));
+      for (const c of cs) await c.hello();
+      let ok = 0;
+      for (let i = 1; i <= 10; i++) for (const c of cs) if ((await c.request(i, 'echo', i)).error === undefined) ok++;
+      expect(ok).toBe(10); // the address's burst, not 3 connections' bursts of 100
+      clock.advance(1000);
+      ok = 0;
+      for (const c of cs) if ((await c.request(100, 'echo', 1)).error === undefined) ok++;
+      expect(ok).toBe(3); // 5 tokens back in a second
+      cs.forEach((c) => c.destroy());
+    } finally {
+      await shared.stop();
+    }
   });
 
   it('does not close a client slightly over the limit now and then', async () => {
