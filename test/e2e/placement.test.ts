@@ -77,7 +77,16 @@ describe('same scenario in every placement', { timeout: 120_000 }, () => {
     }, { timeoutMs: 45_000, intervalMs: 100, what: `shards spread over ${nodes.join(', ')}` }).catch((err: Error) => {
       throw new Error(`${err.message} (last seen: ${seen})`);
     });
-    return new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 5000 });
+    const client = new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 5000 });
+    // A lease is written before its owner subscribes (it sees the lease a moment later): wait until every actor of
+    // the scenario answers (`get` changes nothing).
+    const probes = [...Array.from({ length: 30 }, (_, i) => ({ kind: 'ledger', id: `acct-${i}` })), ...Array.from({ length: 10 }, (_, i) => ({ kind: 'tally', id: `feed-${i}` }))];
+    await eventually(async () => (await Promise.all(probes.map((p) => client.ask(p, { type: 'get' }).then(() => true, () => false)))).every(Boolean), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'every actor of the scenario answering',
+    });
+    return client;
   }
 
   it('embedded: one process, in-memory bus and store', async () => {
