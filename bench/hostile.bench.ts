@@ -8,7 +8,8 @@
  * while the client (its own address, in a gate elsewhere) asks its player record at 40 requests/s. Targets: its
  * request p99 within 2x its quiet p99; the server's heap bounded (before, after, and the peak sampled every 20 ms).
  * Every load kind is its own process on loopback; counts and durations are bounded; the run stops itself at 4 min.
- * Run: `npm run bench -- hostile` (BENCH_WINDOWS / BENCH_WINDOW_MS shorten it).
+ * Run: `npm run bench -- hostile` (BENCH_WINDOWS / BENCH_WINDOW_MS shorten it; HOSTILE_PARTS=conns,reads,relays runs
+ * only the attacks named, to see which one costs the client what).
  */
 import { loadavg } from 'node:os';
 import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, type HistogramData } from './harness/measure.js';
@@ -21,6 +22,8 @@ const READS = 10_000;
 const READ_PLAYERS = 60;
 const RELAY_PLAYERS = 4;
 const GOOD_RATE = 40;
+const PARTS = new Set((process.env.HOSTILE_PARTS ?? 'conns,reads,relays').split(','));
+const idle = Promise.resolve({});
 const PEER_LIFE = 230_000;
 hardDeadline(240_000, 'bench hostile');
 const log = (s: string) => process.stderr.write(`[bench hostile] ${s}\n`);
@@ -71,9 +74,9 @@ try {
     hostile: async () => {
       const span = plan.windowMs + 1500;
       const running = Promise.all([
-        connPeer!.call('conns', { url, n: CONNS, localAddress: '127.0.0.2', ms: span }, span + 60_000),
-        readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil(READS / windows), localAddress: '127.0.0.3' }, 120_000),
-        relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000),
+        PARTS.has('conns') ? connPeer!.call('conns', { url, n: CONNS, localAddress: '127.0.0.2', ms: span }, span + 60_000) : idle,
+        PARTS.has('reads') ? readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil(READS / windows), localAddress: '127.0.0.3' }, 120_000) : idle,
+        PARTS.has('relays') ? relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000) : idle,
       ]);
       await sleep(1000); // the attackers connect and log in first
       const c0 = await cpu();
