@@ -150,6 +150,14 @@ export class CellRegistry implements CellHome {
       this.hooks.forward(kind, id, env, msg);
       return;
     }
+    const serving = this.context.serving;
+    if (k.placement !== 'pinned' && serving !== undefined && !serving()) {
+      // A lapse (the node cannot confirm it still owns the shard): a fresh instance must not start here now. Not
+      // applied: an asker hears NOT_OWNER; a tell is dropped, as for a node that died.
+      this.context.metrics.unconfirmed++;
+      if (msg.reply) this.context.effects.respond(msg, { ok: false, e: { code: ErrorCode.NotOwner, message: `${kind}/${id}: owner not confirmed; retry` } });
+      return;
+    }
     this.cellFor(kind, id).deliver(env, msg);
   }
 
