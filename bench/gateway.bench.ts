@@ -37,12 +37,12 @@ interface RttResult {
 
 const peers: Peer[] = [];
 try {
-  const server = (kind: 'ours' | 'bare') =>
+  const server = (kind: 'ours' | 'auth' | 'bare') =>
     startPeer(new URL('./gateway/server-peer.js', import.meta.url), { name: `server-${kind}`, args: [kind], execArgv: ['--expose-gc'], lifetimeMs: PEER_LIFE });
   const loader = (i: number) => startPeer(new URL('./gateway/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: PEER_LIFE });
-  const [ours, bare, ...loads] = await Promise.all([server('ours'), server('bare'), loader(0), loader(1), loader(2), loader(3)]);
-  peers.push(ours!, bare!, ...loads);
-  const [l0, l1, l2, l3] = loads as [Peer, Peer, Peer, Peer];
+  const [ours, bare, auth, ...loads] = await Promise.all([server('ours'), server('bare'), server('auth'), ...[0, 1, 2, 3, 4, 5].map(loader)]);
+  peers.push(ours!, bare!, auth!, ...loads);
+  const [l0, l1, l2, l3, l4, l5] = loads as [Peer, Peer, Peer, Peer, Peer, Peer];
   log(`${N} clients per server; ${plan.warmups} warm-up + ${plan.windows} windows of ${plan.windowMs} ms per variant; ${load()}`);
 
   const heap = async (p: Peer) => (await p.call<HeapSample>('heap', {}, 60_000)) as HeapSample;
@@ -62,8 +62,14 @@ try {
     log(`${mode}: ${opened} connected (${rs.reduce((s, r) => s + r.failed, 0)} failed) in ${seconds.toFixed(1)} s; ${load()}`);
     return { opened, rate: opened / seconds };
   };
+  // Authentication's cost: the same connect phase against a gateway in token mode, every hello carrying its own
+  // token (minted before the clock starts; the gateway verifies each, HS256, nothing cached).
+  await Promise.all([l4, l5].map((l) => l.call('tokens', { keyFile: String(auth!.info.keyFile), n: Math.ceil(N / 2) }, 120_000)));
+  const conAuth = await connect(auth!, 'native', [l4, l5], 6);
   const conOurs = await connect(ours!, 'native', [l0, l1], 2);
   const conBare = await connect(bare!, 'bare', [l2, l3], 4);
+  // The authenticated clients are not needed further: close them so the rest measures what it did before.
+  await Promise.all([l4, l5].map((l) => l.call('close', {}, 60_000)));
 
   const heapRuns = { ours: [] as number[], bare: [] as number[], oursRss: [] as number[], bareRss: [] as number[], held: [] as number[], heldBare: [] as number[] };
   const sampleHeap = async () => {
@@ -97,6 +103,8 @@ try {
   const metrics: Metric[] = [
     metric({ name: 'clients held by one gateway process', unit: 'clients', runs: heapRuns.held, higherIsBetter: true, baseline: { name: 'bare ws server', runs: heapRuns.heldBare }, target: 20_000 }),
     metric({ name: 'connect rate (hello → welcome)', unit: '1/s', runs: [conOurs.rate], higherIsBetter: true, baseline: { name: 'bare ws open', runs: [conBare.rate] } }),
+    // Target: authentication costs at most 10% of the connect rate (ratio ≥ 0.9).
+    metric({ name: 'connect rate with a token per hello (auth token, HS256)', unit: '1/s', runs: [conAuth.rate], higherIsBetter: true, baseline: { name: 'same gateway, auth none', runs: [conOurs.rate] }, targetRatio: 0.9 }),
     metric({ name: 'heap per client (socket + conn actor)', unit: 'KB', runs: heapRuns.ours, higherIsBetter: false, baseline: { name: 'bare ws socket', runs: heapRuns.bare }, target: 16 }),
     metric({ name: 'RSS per client', unit: 'KB', runs: heapRuns.oursRss, higherIsBetter: false, baseline: { name: 'bare ws socket', runs: heapRuns.bareRss } }),
     metric({ name: 'request RTT p50, 1 in flight', unit: 'µs', runs: pct(one.ours!, 50), higherIsBetter: false, baseline: { name: 'bare ws echo', runs: pct(one.bare!, 50) } }),

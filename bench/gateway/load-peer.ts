@@ -4,8 +4,11 @@
  * them. `native` clients speak the gatehouse protocol (hello → welcome, `echo` requests, pings while held); `bare`
  * clients just exchange 64-byte messages with an echo server.
  *
- *   commands: open {url, n, mode, localAddress} · rtt {ms, inflight} · close
+ * `native` clients with `tokens` (prepared before the timed open) send one in their hello, a different one each.
+ *
+ *   commands: tokens {keyFile, n} · open {url, n, mode, localAddress} · rtt {ms, inflight} · close
  */
+import { readSecretFile, signToken } from '../../gateway/auth/tokens.js';
 import WebSocket from 'ws';
 import { Histogram } from '../harness/measure.js';
 import { servePeer } from '../harness/peer-protocol.js';
@@ -19,6 +22,8 @@ const HELLO = encodeFrame({ type: 'hello', v: 1, client: 'bench' });
 const PING = encodeFrame({ type: 'ping' });
 
 let mode: Mode = 'native';
+/** Hellos carrying a token each, used in order by `open` when prepared. */
+let hellos: Uint8Array[] = [];
 const socks: WebSocket[] = [];
 let pinger: NodeJS.Timeout | undefined;
 
@@ -26,10 +31,11 @@ function openOne(url: string, localAddress: string): Promise<WebSocket | undefin
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, localAddress, handshakeTimeout: 30_000 } as WebSocket.ClientOptions);
     ws.on('error', () => resolve(undefined));
+    ws.on('close', () => resolve(undefined)); // refused after the upgrade (a close before any welcome)
     ws.once('open', () => {
       if (mode === 'bare') return resolve(ws);
       ws.once('message', (d: Buffer) => resolve(decodeFrame(d).type === 'welcome' ? ws : undefined));
-      ws.send(HELLO);
+      ws.send(hellos.pop() ?? HELLO);
     });
   });
 }
@@ -93,6 +99,16 @@ async function closeAll() {
 
 await servePeer({
   commands: {
+    tokens: async (a) => {
+      const secret = await readSecretFile(String(a.keyFile));
+      const now = Date.now();
+      hellos = [];
+      for (let i = 0; i < Number(a.n); i++) {
+        const token = await signToken(secret, { sub: `bench-${i}`, ttlSec: 3600 }, now);
+        hellos.push(encodeFrame({ type: 'hello', v: 1, client: 'bench', token }));
+      }
+      return { n: hellos.length };
+    },
     open: (a) => {
       mode = a.mode as Mode;
       return open(String(a.url), Number(a.n), String(a.localAddress));

@@ -3,8 +3,13 @@
  * actors are what is measured, not NATS), or a bare `ws` echo server as the baseline. Started with --expose-gc so
  * `heap` reports live memory only.
  *
- *   args: ours | bare
+ *   args: ours | auth | bare   (auth: ours with gateway.auth.mode token, an HS256 key file made here; every
+ *   connection's token is verified)
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNewSecretFile } from '../../gateway/auth/tokens.js';
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import { servePeer } from '../harness/peer-protocol.js';
@@ -12,7 +17,8 @@ import { createEmbedded } from '../../server/node.js';
 import { createEchoApp } from '../../dev/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 
-const kind = process.argv[2] === 'bare' ? 'bare' : 'ours';
+const kind = process.argv[2] === 'bare' ? 'bare' : process.argv[2] === 'auth' ? 'auth' : 'ours';
+let keyDir: string | undefined;
 let node: GatewayNode | undefined;
 let bare: { wss: WebSocketServer; server: ReturnType<typeof createServer>; clients: number } | undefined;
 
@@ -27,14 +33,31 @@ function heap() {
 
 await servePeer({
   async setup() {
-    if (kind === 'ours') {
+    if (kind !== 'bare') {
+      let keyFile: string | undefined;
+      if (kind === 'auth') {
+        keyDir = mkdtempSync(join(tmpdir(), 'gh-bench-auth-'));
+        keyFile = join(keyDir, 'hs256.key');
+        await writeNewSecretFile(keyFile);
+      }
+      const auth = keyFile && { mode: 'token' as const, secretFile: keyFile, clockToleranceSec: 5, anonymousApps: [], allowNoneOnPublicHost: false };
       node = await startGatewayNode({
         apps: [createEchoApp()],
         embedded: createEmbedded(),
         // Clients are held idle for minutes; the bench measures holding them, not heartbeat traffic.
-        gateway: { heartbeatMs: 300_000, requestsPerSecond: 1e6, requestBurst: 1_000_000 },
+        // All clients come from a few loopback addresses: the per-address bounds would refuse most of them.
+        gateway: {
+          heartbeatMs: 300_000,
+          requestsPerSecond: 1e6,
+          requestBurst: 1_000_000,
+          maxConnections: 1_000_000,
+          maxConnectionsPerAddress: 1_000_000,
+          requestsPerSecondPerAddress: 1e9,
+          requestBurstPerAddress: 1_000_000_000,
+          ...(auth && { auth }),
+        },
       });
-      return { url: node.wsUrl };
+      return { url: node.wsUrl, ...(keyFile && { keyFile }) };
     }
     const server = createServer();
     const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false, maxPayload: 64 * 1024 });
@@ -54,6 +77,7 @@ await servePeer({
   },
   async close() {
     await node?.stop();
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
     bare?.wss.close();
     bare?.server.close();
   },

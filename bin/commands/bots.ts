@@ -9,9 +9,10 @@
 import { parseArgs } from 'node:util';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { GatehouseError } from '../../common/errors.js';
-import { LobbyBot } from '../../lobby/bot.js';
+import { botCapcomId, LobbyBot } from '../../lobby/bot.js';
+import { readSecretFile, signToken } from '../../gateway/auth/tokens.js';
 
-const USAGE = 'usage: gatehouse bots --count N [--url ws://host:port | --entry http://host:port/entry] [--relay-hz 2] [--id-prefix B] [--ramp 100] [--duration S]';
+const USAGE = 'usage: gatehouse bots --count N [--url ws://host:port | --entry http://host:port/entry] [--token-key FILE] [--relay-hz 2] [--id-prefix B] [--ramp 100] [--duration S]';
 
 function num(v: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
@@ -34,6 +35,7 @@ export async function runBots(argv: string[]): Promise<void> {
       'wander-s': { type: 'string' },
       'chat-s': { type: 'string' },
       gates: { type: 'string' },
+      'token-key': { type: 'string' },
     },
     strict: true,
   });
@@ -42,6 +44,13 @@ export async function runBots(argv: string[]): Promise<void> {
   if (!/^[0-9A-Z]{1,3}$/.test(prefix)) throw new GatehouseError('USAGE', '--id-prefix must be 1–3 characters 0-9 A-Z');
   const ramp = num(values.ramp, 'ramp', 100, 1, 10_000);
   const target = values.entry ? { entry: values.entry } : { url: values.url ?? 'ws://127.0.0.1:7350' };
+  // Against a gateway in token mode (gateway.auth): each bot is its own account, owning its one Capcom ID.
+  const secret = values['token-key'] ? await readSecretFile(values['token-key']) : undefined;
+  const tokenFor = async (index: number) => {
+    if (!secret) return undefined;
+    const id = botCapcomId(prefix, index);
+    return signToken(secret, { sub: `bot-${id}`, capcomIds: [id], ttlSec: 86_400 }, Date.now());
+  };
   const latencies: number[] = [];
   const bots: Array<{ bot: LobbyBot; client: GatehouseClient }> = [];
   let failedLogins = 0;
@@ -92,7 +101,8 @@ export async function runBots(argv: string[]): Promise<void> {
     const index = i + 1;
     void (async () => {
       try {
-        const client = await connect({ ...target, requestTimeoutMs: 15_000, client: 'gatehouse-bots' });
+        const token = await tokenFor(index);
+        const client = await connect({ ...target, requestTimeoutMs: 15_000, client: 'gatehouse-bots', ...(token && { token }) });
         const bot = new LobbyBot(client, {
           index,
           idPrefix: prefix,

@@ -32,6 +32,7 @@ const known: Array<[string, Frame, string]> = [
   ['hello', { type: 'hello', v: 1 }, '92 01 01'],
   ['hello with ticket', { type: 'hello', v: 1, ticket: 'tk1' }, '93 01 01 a3746b31'],
   ['hello with client only', { type: 'hello', v: 1, client: 'sdk-ts/0.1' }, '94 01 01 c0 aa73646b2d74732f302e31'],
+  ['hello with a token only (docs/PROTOCOL.md)', { type: 'hello', v: 1, token: 'eyJ..' }, '95 01 01 c0 c0 a565794a2e2e'],
   [
     'welcome',
     { type: 'welcome', v: 1, session: 's1', ticket: 'tk1', heartbeatMs: 15000, maxFrameBytes: 65536, resumed: false },
@@ -143,6 +144,8 @@ describe('native codec: malformed input', () => {
     ['hello version a string', '92 01 a131', 'BAD_FRAME', undefined],
     ['hello with a nil ticket and no client', '93 01 01 c0', 'BAD_FRAME', undefined],
     ['hello with a nil client', '94 01 01 a3746b31 c0', 'BAD_FRAME', undefined],
+    ['hello with a nil token', '95 01 01 c0 c0 c0', 'BAD_FRAME', undefined],
+    ['hello with a non-visible token', '95 01 01 c0 c0 a3 61 20 62', 'BAD_FRAME', undefined],
     ['hello ticket with a space', '93 01 01 a3742031', 'BAD_FRAME', undefined],
     ['hello ticket empty', '93 01 01 a0', 'BAD_FRAME', undefined],
     ['welcome resumed as 1', '97 02 01 a27331 a3746b31 cd3a98 ce00010000 01', 'BAD_FRAME', undefined],

@@ -174,7 +174,10 @@ async function refresh() {
 
 async function start() {
   try {
-    gh = await connect({ entry: '/entry', ticket: sessionStorage.getItem(TICKET) ?? undefined, client: 'web-chat' });
+    // A gateway with authentication on wants a token: `?token=…` in the page's URL (gatehouse token --key … --sub …).
+    // Without one the page connects as an anonymous chat client, which the operator allows by default.
+    const token = new URLSearchParams(location.search).get('token') ?? undefined;
+    gh = await connect({ entry: '/entry', ticket: sessionStorage.getItem(TICKET) ?? undefined, client: 'web-chat', token });
   } catch (err) {
     setStatus('offline');
     showError(err);
