@@ -252,7 +252,9 @@ export class GatehouseClient {
     if (!reconnecting) {
       this.state = 'closed';
       this.failAll(unavailable(`connection closed (${c.code} ${c.reason})`), true);
-      this.opened?.reject(new GatehouseClientError(ClientErrorCode.Unavailable, `connection closed (${c.code} ${c.reason})`));
+      // A refused credential is not a network problem: say so, the caller needs a new token.
+      const code = c.code === CloseCode.Unauthorized ? ClientErrorCode.Unauthorized : ClientErrorCode.Unavailable;
+      this.opened?.reject(new GatehouseClientError(code, `connection closed (${c.code} ${c.reason})`));
       this.opened = undefined;
       return this.finalClose(c.code, c.reason);
     }
