@@ -13,7 +13,8 @@ import { isDurable, type ActorKind } from './kind.js';
 import { SeenMarks } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import type { PersistedTimer } from './timers.js';
-import { SEEN_MAX, TurnRunner, type AnySnapshot, type Item, type TurnOwner } from './turn-runner.js';
+import type { AnySnapshot, Item, TurnOwner } from './turn-owner.js';
+import { SEEN_MAX, TurnRunner } from './turn-runner.js';
 
 export type { CellImage, CellLifecycle } from './cell-lifecycle.js';
 

@@ -9,14 +9,12 @@
  * and the writes of its state stay the cell's, and the runner asks for them through that narrow interface. The cell
  * passes itself, not callbacks: a closure per actor would cost memory on every idle actor.
  */
-import { createActor, type AnyActor, type EventObject, type Snapshot } from 'xstate';
+import { createActor, type AnyActor, type EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
 import type { CellContext } from './cell-context.js';
-import type { CellLifecycle } from './cell-lifecycle.js';
 import { isEffect, type Effect } from './effects.js';
-import type { Envelope } from './envelope.js';
 import { defaultToEvent, type ActorKind } from './kind.js';
 import { Queue } from './mailbox.js';
 import { inspectView, onlyTimersMoved, transitionRecord } from './turn-views.js';
@@ -24,33 +22,7 @@ import { persistedSnapshot } from './persisted.js';
 import { SeenMarks, seqTooFarAhead } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import { ActorTimers, type PersistedTimer, type TimerOwner } from './timers.js';
-
-export type AnySnapshot = Snapshot<unknown>;
-
-export type Item =
-  | { k: 'msg'; env: Envelope; msg: BusMsg }
-  | { k: 'timer'; fire: () => void }
-  | { k: 'task'; run: () => void | Promise<void> };
-
-/** What the runner needs from the cell owning it (ActorCell): its lifecycle and the writes of its state. */
-export interface TurnOwner {
-  /** Read per item: a stopped actor refuses messages, a closed one hands them back (the pump starts once it started). */
-  readonly lifecycle: CellLifecycle;
-  /** The store revision last written or loaded (for `$inspect`). */
-  readonly revision: number;
-  /** Writes the actor's state now ('snapshot' persistence): 'fenced' when a newer owner has written since. */
-  persist(): Promise<'ok' | 'fenced' | Error>;
-  /** A turn whose snapshot could not be written: nothing of it is acknowledged or carried out. */
-  unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void;
-  /** Batched persistence: the state changed; write it within `batchMs`. */
-  markDirty(batchMs: number): void;
-  /** Queues work for a later turn (a due timer, a passivation): the cell decides how it starts. */
-  enqueue(item: Item): void;
-  /** Leaves memory after a passivation (writing unsaved state first, deleting it with `forget`). */
-  deactivate(forget: boolean): Promise<void>;
-  /** Supervision gave up (too many crashes in the window): the actor is stopped until it passivates. */
-  escalate(): void;
-}
+import type { AnySnapshot, Item, TurnOwner } from './turn-owner.js';
 
 const NO_TIMERS: PersistedTimer[] = [];
 const NO_EFFECTS = Object.freeze([]) as unknown as Effect[];
