@@ -139,7 +139,8 @@ for (const impl of impls) {
       await a.call('lobby.tell', { to: cid(3), text: 'come to s01' });
       await until('far hears the tell', () => far.of('lobby.onTell').length === 1);
       expect(far.of('lobby.onTell')[0]).toEqual({ from: cid(1), name: 'Hunter1', text: 'come to s01' });
-      await expect(a.call('lobby.tell', { to: 'NOBODY', text: 'x' })).rejects.toMatchObject({ code: 'NOT_ONLINE' });
+      // A never-seen ID is no player: NOT_FOUND, and nothing is created for it (test/security/read-creation.test.ts).
+      await expect(a.call('lobby.tell', { to: 'NOBODY', text: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
       const persisted = rig.host.metrics.persisted;
       const before = rig.pushMessages();
