@@ -13,6 +13,7 @@ import { gateMachine, type GateEvent } from './gate.machine.js';
 import type { SocialEvent } from './layer.js';
 import { playerIndexMachine, type PlayerIndexEvent } from './player-index.machine.js';
 import { playerIfMissing, playerToEvent } from './player-events.js';
+import { optWeapon } from './equipment.js';
 import { relayPayloadBytes } from './relay-payload.js';
 import { playerMachine } from './player.machine.js';
 import { serverMachine, type ServerEvent } from './server.machine.js';
@@ -181,7 +182,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       switch (m.type) {
         case 'put': {
           if (!Array.isArray(m.loc) || m.loc.length > 3 || !m.loc.every((l) => parseLayer(tree, l))) throw badMessage('loc must be a chain of layer ids');
-          return { type: 'put', id: capcomId(m, 'id'), name: str(m, 'name', LIMITS.name), loc: m.loc as string[], seq: int(m, 'seq', 0, Number.MAX_SAFE_INTEGER) };
+          return { type: 'put', id: capcomId(m, 'id'), name: str(m, 'name', LIMITS.name), loc: m.loc as string[], seq: int(m, 'seq', 0, Number.MAX_SAFE_INTEGER), weapon: optWeapon(m, 'weapon') };
         }
         case 'del':
           return { type: 'del', id: capcomId(m, 'id'), seq: int(m, 'seq', 0, Number.MAX_SAFE_INTEGER) };

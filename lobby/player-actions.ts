@@ -15,7 +15,8 @@ type Ev<T extends PlayerEvent['type']> = Extract<PlayerEvent, { type: T }>;
 
 function indexUpdate(c: PlayerContext, loc: string[] | null, seq: number): Effect {
   const to = { kind: K.playerIndex, id: indexShardOf(c.id, c.searchShards) };
-  return { type: 'tell', to, msg: loc ? { type: 'put', id: c.id, name: c.name, loc, seq } : { type: 'del', id: c.id, seq } };
+  const put = { type: 'put', id: c.id, name: c.name, loc, seq, ...(c.weapon && { weapon: c.weapon }) };
+  return { type: 'tell', to, msg: loc ? put : { type: 'del', id: c.id, seq } };
 }
 
 function loginView(c: PlayerContext) {
@@ -52,10 +53,11 @@ export const actionStep = {
     if (c.online && !e.force && c.online.session !== e.session) {
       return { effects: [refuse(LobbyCode.AlreadyOnline, `Capcom ID ${c.id} is already online`)] };
     }
-    const next: PlayerContext = { ...c, created: true, name: e.name || c.name, hr: e.hr, online: { conn: e.conn, session: e.session } };
+    const next: PlayerContext = { ...c, created: true, name: e.name || c.name, hr: e.hr, weapon: e.weapon ?? c.weapon, online: { conn: e.conn, session: e.session } };
     // A record that still stands somewhere (its last session ended uncleanly) leaves quietly first.
     const out = startMove({ ...next, reserved: null }, [], 'login');
-    return { patch: { created: true, name: next.name, hr: next.hr, online: next.online, reserved: null, ...out.patch }, effects: out.effects };
+    const weapon = next.weapon ? { weapon: next.weapon } : {};
+    return { patch: { created: true, name: next.name, hr: next.hr, ...weapon, online: next.online, reserved: null, ...out.patch }, effects: out.effects };
   },
 
   logout(c: PlayerContext, e: Ev<'logout'>): Outcome {
@@ -181,7 +183,7 @@ export const actionStep = {
   },
 
   setStatus(c: PlayerContext, e: Ev<'setStatus'>): Outcome {
-    const patch = { status: e.status ?? c.status, hr: e.hr ?? c.hr };
+    const patch = { status: e.status ?? c.status, hr: e.hr ?? c.hr, ...((e.weapon ?? c.weapon) && { weapon: e.weapon ?? c.weapon }) };
     return { patch, effects: [ok(publicRecord({ ...c, ...patch }))] };
   },
 };

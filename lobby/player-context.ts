@@ -7,6 +7,7 @@ import type { ConnRef, Effect } from '../actors/runtime/effects.js';
 import type { WireError } from '../common/errors.js';
 import type { CitySettings } from './model.js';
 import type { Nav } from './player-nav.js';
+import type { WeaponType } from './equipment.js';
 
 export interface PlayerInput {
   id: string;
@@ -19,6 +20,8 @@ export interface PlayerContext extends PlayerInput {
    * logs in as it. Records written before ownership existed have none (undefined): the next login claims them.
    */
   owner?: string | null;
+  /** Equipment: the weapon type (lobby/equipment.ts); absent until the player sets one. */
+  weapon?: WeaponType;
   /** False until the first login: such a record is no player (friend requests to it are declined). */
   created: boolean;
   name: string;
@@ -48,7 +51,7 @@ export interface PlayerContext extends PlayerInput {
 export type Answer = { ok: boolean; body?: unknown; error?: WireError };
 
 export type PlayerEvent =
-  | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean }
+  | { type: 'login'; conn: ConnRef; session: string; name: string; hr: number; force: boolean; weapon?: WeaponType }
   | { type: 'logout'; session: string }
   /** Before a login: the account claims the ID (refused NOT_YOUR_ID when another owns it, unless its token lists it). */
   | { type: 'claim'; account: string; listed: boolean }
@@ -70,7 +73,7 @@ export type PlayerEvent =
   | { type: 'tellMsg'; from: string; name: string; text: string }
   | { type: 'profileWrite'; offset: number; bytes: Uint8Array }
   | { type: 'profileRead' }
-  | { type: 'setStatus'; status?: string; hr?: number }
+  | { type: 'setStatus'; status?: string; hr?: number; weapon?: WeaponType }
   | { type: 'whoami' }
   | FriendEvent;
 

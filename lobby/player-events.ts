@@ -3,6 +3,7 @@
  * answers to the record's own asks and are refused from outside.
  */
 import { badMessage } from '../actors/runtime/kind.js';
+import { optWeapon } from './equipment.js';
 import type { FriendEvent, PlayerEvent } from './player-context.js';
 import { chainOf, parseCircle, parseLayer, PROFILE_BYTES, type LobbyTree } from './tree.js';
 import { asMsg, bool, bytes, capcomId, conn, int, LIMITS, optStr, settings, str } from './validate.js';
@@ -23,7 +24,7 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
   const m = asMsg(msg);
   switch (m.type) {
     case 'login':
-      return { type: 'login', conn: conn(m.conn), session: str(m, 'session', 128, 1), name: optStr(m, 'name', LIMITS.name), hr: int(m, 'hr', 1, 999), force: bool(m, 'force', false) };
+      return { type: 'login', conn: conn(m.conn), session: str(m, 'session', 128, 1), name: optStr(m, 'name', LIMITS.name), hr: int(m, 'hr', 1, 999), force: bool(m, 'force', false), weapon: optWeapon(m, 'weapon') };
     case 'logout':
       return { type: 'logout', session: optStr(m, 'session', 128) };
     case 'claim':
@@ -71,6 +72,7 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
         type: 'setStatus',
         status: m.status === undefined ? undefined : str(m, 'status', LIMITS.status),
         hr: m.hr === undefined ? undefined : int(m, 'hr', 1, 999),
+        weapon: optWeapon(m, 'weapon'),
       };
   }
   if (m.type in FRIEND_OPS) {

@@ -15,6 +15,8 @@ import { ok, type PlayerHit } from './model.js';
 
 interface Entry {
   name: string;
+  /** Equipment shown in search results (lobby/equipment.ts). */
+  weapon?: string;
   /** Lower-cased name, computed once per update instead of once per query. */
   lname: string;
   loc: string[];
@@ -36,13 +38,13 @@ export interface PlayerIndexContext extends PlayerIndexInput {
 }
 
 export type PlayerIndexEvent =
-  | { type: 'put'; id: string; name: string; loc: string[]; seq: number }
+  | { type: 'put'; id: string; name: string; loc: string[]; seq: number; weapon?: string }
   | { type: 'del'; id: string; seq: number }
   | { type: 'query'; q: string; limit: number }
   | { type: 'lookup'; ids: string[] }
   | { type: 'count' };
 
-const hit = (id: string, e: Entry): PlayerHit => ({ id, name: e.name, loc: e.loc });
+const hit = (id: string, e: Entry): PlayerHit => ({ id, name: e.name, loc: e.loc, weapon: e.weapon ?? null });
 
 /** Players whose Capcom ID contains `q` (upper-cased) or whose name contains it (case-insensitive). */
 export function matchPlayers(entries: Map<string, Entry>, q: string, limit: number): { hits: PlayerHit[]; more: boolean } {
@@ -86,7 +88,7 @@ export const playerIndexMachine = setup({
     put: {
       guard: ({ context: c, event: e }) => (c.entries.get(e.id)?.seq ?? -1) <= e.seq && (c.gone.get(e.id)?.seq ?? -1) < e.seq,
       actions: assign(({ context: c, event: e }) => {
-        c.entries.set(e.id, { name: e.name, lname: e.name.toLowerCase(), loc: e.loc, seq: e.seq, gen: c.gen });
+        c.entries.set(e.id, { name: e.name, lname: e.name.toLowerCase(), loc: e.loc, seq: e.seq, gen: c.gen, ...(e.weapon && { weapon: e.weapon }) });
         c.gone.delete(e.id);
         return { version: c.version + 1 };
       }),

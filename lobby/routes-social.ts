@@ -7,6 +7,7 @@ import { appError } from '../node-api/app-error.js';
 import { askActor } from '../node-api/ask-actor.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
 import { LobbyCode } from './model.js';
+import { optWeapon } from './equipment.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
 import { playerOf, requireLayer, requirePlayer } from './player-link.js';
 import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
@@ -45,7 +46,7 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     },
 
     'lobby.status': async (ctx, raw) => {
-      const b = check(raw, (m) => ({ status: m.status === undefined ? undefined : str(m, 'status', LIMITS.status), hr: m.hr === undefined ? undefined : int(m, 'hr', 1, 999) }));
+      const b = check(raw, (m) => ({ status: m.status === undefined ? undefined : str(m, 'status', LIMITS.status), hr: m.hr === undefined ? undefined : int(m, 'hr', 1, 999), weapon: optWeapon(m, 'weapon') }));
       return toPlayer(ctx, { type: 'setStatus', ...b });
     },
     'lobby.profile.write': async (ctx, raw) => {

@@ -23,6 +23,7 @@ import { page } from './layer.js';
 import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, type PlayerLink } from './player-link.js';
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
+import { optWeapon } from './equipment.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import { capcomId, check, int, LIMITS, optStr, settings, str, type Msg } from './validate.js';
 
@@ -58,13 +59,13 @@ async function claimId(ctx: RouteContext, id: string): Promise<void> {
 export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
   const routes: Record<string, RouteHandler> = {
     'lobby.login': async (ctx, raw) => {
-      const b = check(raw, (m) => ({ id: capcomId(m, 'capcomId'), name: str(m, 'name', LIMITS.name, 1), hr: int(m, 'hr', 1, 999) }));
+      const b = check(raw, (m) => ({ id: capcomId(m, 'capcomId'), name: str(m, 'name', LIMITS.name, 1), hr: int(m, 'hr', 1, 999), weapon: optWeapon(m, 'weapon') }));
       return serial(ctx.session.id, async () => {
         // Ownership before the identity claim: an account that does not own the ID never holds it, even briefly.
         await claimId(ctx, b.id);
         // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
         await ctx.login(b.id);
-        const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true });
+        const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true, ...(b.weapon && { weapon: b.weapon }) });
         await ctx.set(LINK_KEY, { id: b.id, name: b.name, loc: r.loc } satisfies PlayerLink);
         return r;
       });
