@@ -3,12 +3,13 @@
  * (BAD_REQUEST) before any actor is asked; actors check again. Navigation goes through the player record; chat and
  * relays go straight to the layer the session stands in (the hot path: one bus message, one push per gateway).
  *
- *   lobby.login {capcomId, name, hr}     → record + friends + pending requests      lobby.logout, lobby.whoami
+ *   lobby.login {capcomId, name, hr, weapon?} → record + friends + pending requests (only an ID the account owns)
  *   lobby.servers {type?, offset?, limit?} / lobby.gates {server, …} / lobby.cities {gate, …}   paged list views
  *   lobby.enter {layer} → {loc, view}     lobby.leave → up one level                lobby.layer {id?} → a layer's view
  *   lobby.city.reserve {city} · lobby.city.open {settings} · lobby.city.cancel · lobby.city.settings {settings}
  *   lobby.chat {text} · lobby.whisper {to, text} · lobby.tell {to, text} · lobby.relay {d}
- *   lobby.status {status?, hr?} · lobby.profile.write {offset, bytes} · lobby.profile.get {id?}
+ *   lobby.logout, lobby.whoami
+ *   lobby.status {status?, hr?, weapon?} · lobby.profile.write {offset, bytes} · lobby.profile.get {id?} (NOT_FOUND for unknown ids)
  *   lobby.friends · lobby.friends.request {to} · .accept {from} · .decline {from} · .delete {id}
  *   lobby.circles · lobby.circle.create {password?, goal?} · .join {circle, password?} · .ready {ready?} · .depart · .leave
  *   lobby.search.players {q, limit?} · lobby.search.cities {type, goal?, seeking?, hr?, joinable?, limit?}
