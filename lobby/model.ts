@@ -107,6 +107,6 @@ export interface PlayerHit {
   id: string;
   name: string;
   loc: string[];
-  /** Weapon type (lobby/equipment.ts); null when the player has set none. */
-  weapon?: string | null;
+  /** Weapon type (lobby/equipment.ts); absent when the player has set none. */
+  weapon?: string;
 }

@@ -44,7 +44,7 @@ export type PlayerIndexEvent =
   | { type: 'lookup'; ids: string[] }
   | { type: 'count' };
 
-const hit = (id: string, e: Entry): PlayerHit => ({ id, name: e.name, loc: e.loc, weapon: e.weapon ?? null });
+const hit = (id: string, e: Entry): PlayerHit => ({ id, name: e.name, loc: e.loc, ...(e.weapon && { weapon: e.weapon }) });
 
 /** Players whose Capcom ID contains `q` (upper-cased) or whose name contains it (case-insensitive). */
 export function matchPlayers(entries: Map<string, Entry>, q: string, limit: number): { hits: PlayerHit[]; more: boolean } {

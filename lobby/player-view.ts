@@ -7,5 +7,6 @@ export function memberOf(c: PlayerContext): MemberInfo {
 }
 
 export function publicRecord(c: PlayerContext) {
-  return { id: c.id, name: c.name, hr: c.hr, weapon: c.weapon ?? null, status: c.status, online: c.online !== null, loc: c.loc, circle: c.circle };
+  const weapon = c.weapon ? { weapon: c.weapon } : {};
+  return { id: c.id, name: c.name, hr: c.hr, ...weapon, status: c.status, online: c.online !== null, loc: c.loc, circle: c.circle };
 }
