@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { basename, join, dirname } from 'node:path';
+import { watchOutput } from './child-output.js';
 import { TEST_STORE_ENV } from './test-config.js';
 
 /** The repository root, whether this file runs from dev/ (vitest, from the sources) or dist/dev/ (benchmarks). */
@@ -48,49 +49,16 @@ export function runCli(args: string[], opts: { env?: Record<string, string> } = 
     cwd: ROOT,
   });
   live.add(child);
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-    for (const l of listeners) l();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      live.delete(child);
-      for (const l of listeners) l();
-      resolve(code);
-    });
+  const w = watchOutput(child, 'process');
+  const exited = w.ended.then(({ code }) => {
+    live.delete(child);
+    return code;
   });
   return {
     pid: child.pid!,
-    output: () => out,
+    output: w.output,
     exited,
-    waitFor(re, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = out.split('\n').find((l) => re.test(l));
-          if (line !== undefined) {
-            done();
-            resolve(line);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${re}:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re}:\n${out}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
-      });
-    },
+    waitFor: w.waitFor,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchOutput } from '../child-output.js';
 import { CLI, ROOT, type Proc } from '../procs.js';
 import { natsServerBin } from '../nats-server.js';
 import type { TestHost } from './netns.js';
@@ -41,61 +42,25 @@ export function runOn(host: TestHost, cmd: string, args: string[], opts: { env?:
   }
   const child = host.spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: ROOT });
   live.add(child);
-  let out = '';
-  let gone = false;
-  const listeners = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
-    for (const l of listeners) l();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  child.on('error', (err) => onData(Buffer.from(`spawn error: ${err.message}\n`)));
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code, sig) => {
-      gone = true;
-      live.delete(child);
-      for (const l of listeners) l();
-      resolve(code ?? (sig ? -1 : null));
-    });
+  const w = watchOutput(child, `${cmd} on ${host.name}`);
+  const exited = w.ended.then(({ code, signal }) => {
+    live.delete(child);
+    return code ?? (signal ? -1 : null);
   });
   return {
     host,
     pid: child.pid!,
-    output: () => out,
+    output: w.output,
     exited,
     get gone() {
-      return gone;
+      return w.gone;
     },
     signal(sig) {
-      if (!gone) child.kill(sig);
+      if (!w.gone) child.kill(sig);
     },
-    waitFor(re, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = out.split('\n').find((l) => re.test(l));
-          if (line !== undefined) {
-            done();
-            resolve(line);
-          } else if (gone) {
-            done();
-            reject(new Error(`${cmd} on ${host.name} exited before printing ${re}:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} from ${cmd} on ${host.name}:\n${out}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
-      });
-    },
+    waitFor: w.waitFor,
     async kill(sig = 'SIGTERM') {
-      if (!gone) {
+      if (!w.gone) {
         child.kill('SIGCONT');
         child.kill(sig);
       }
