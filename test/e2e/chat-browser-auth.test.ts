@@ -3,38 +3,29 @@
  * opened with `?token=…` connects and enters a room; opened without one it is refused (the SDK reports UNAUTHORIZED,
  * the enter button never enables). The run without auth is chat-browser.test.ts.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApp } from '../../chat/index.js';
 import { createEmbedded } from '../../server/node.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { testKeys, type TestKeys } from '../support/auth.js';
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
 describe('chat web page with authentication on, in headless Chromium', () => {
   let gw: GatewayNode;
   let keys: TestKeys;
   let context: BrowserContext;
-  let profile: string;
+  let browser: TestBrowser | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run the suite with \`npm test\` (it installs it) or set CHROMIUM_BIN`);
     keys = await testKeys();
     gw = await startGatewayNode({ apps: [chatApp], embedded: createEmbedded(), gateway: { auth: keys.auth() } });
-    profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
+    context = browser.context;
   });
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await gw?.stop();
     await keys?.dispose();
   });

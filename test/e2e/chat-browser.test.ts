@@ -4,38 +4,30 @@
  * everyone and privately, a third is refused a taken name, then both switch rooms on their open connections.
  * Screenshots go to test-artifacts/ (gitignored) for a human to look at.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApp } from '../../chat/index.js';
 import { createEmbedded } from '../../server/node.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { ROOT } from '../../dev/procs.js';
 
-// npm test installs Chromium when it is missing (scripts/setup.mjs ensureChromium) and passes its path.
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 describe('chat web page in headless Chromium', () => {
   let gw: GatewayNode;
   let context: BrowserContext;
-  let profile: string;
+  let browser: TestBrowser | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run the suite with \`npm test\` (it installs it) or set CHROMIUM_BIN`);
     gw = await startGatewayNode({ apps: [chatApp], embedded: createEmbedded() });
-    profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
+    context = browser.context;
   });
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await gw?.stop();
   });
 
