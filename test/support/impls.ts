@@ -30,32 +30,51 @@ export interface Impl {
   setup(): Promise<Env>;
 }
 
+/**
+ * An embedded environment: the in-memory bus and a store opened by `openStore`, expiry on a ManualClock, every bus and
+ * store closed in teardown, then `cleanup`.
+ */
+function embeddedEnv(clock: ManualClock, openStore: (prefix: string) => Promise<Store>, cleanup = () => {}): Env {
+  const broker = new MemoryBroker();
+  const opened: Array<Bus | Store> = [];
+  return {
+    clock,
+    async connect(prefix) {
+      const b = broker.connect({ prefix });
+      opened.push(b);
+      return b;
+    },
+    async store(prefix) {
+      const s = await openStore(prefix);
+      opened.push(s);
+      return s;
+    },
+    async age(ms) {
+      clock.advance(ms);
+    },
+    async teardown() {
+      await Promise.all(opened.map((o) => o.close()));
+      cleanup();
+    },
+  };
+}
+
 export const memoryImpl: Impl = {
   name: 'memory',
   async setup() {
-    const broker = new MemoryBroker();
     const clock = new ManualClock();
     const kv = new MemoryKvServer(clock);
-    const opened: Array<Bus | Store> = [];
-    return {
-      clock,
-      async connect(prefix) {
-        const b = broker.connect({ prefix });
-        opened.push(b);
-        return b;
-      },
-      async store(prefix) {
-        const s = kv.store(prefix);
-        opened.push(s);
-        return s;
-      },
-      async age(ms) {
-        clock.advance(ms);
-      },
-      async teardown() {
-        await Promise.all(opened.map((o) => o.close()));
-      },
-    };
+    return embeddedEnv(clock, async (prefix) => kv.store(prefix));
+  },
+};
+
+/** The embedded on-disk store: LMDB in a temporary directory per setup (removed in teardown). */
+export const lmdbImpl: Impl = {
+  name: 'lmdb',
+  async setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lmdb-'));
+    const clock = new ManualClock();
+    return embeddedEnv(clock, (prefix) => openLmdbStore({ path: dir, prefix, clock }), () => rmSync(dir, { recursive: true, force: true }));
   },
 };
 
@@ -88,40 +107,6 @@ export const natsImpl: Impl = {
         for (const o of opened) await o.close().catch(() => undefined);
         for (const b of buses) await b.close().catch(() => undefined);
         await server.stop();
-      },
-    };
-  },
-};
-
-/**
- * The embedded on-disk store: LMDB in a temporary directory per setup (removed in teardown), its expiry on a
- * ManualClock; the bus is the in-memory one, as in embedded mode.
- */
-export const lmdbImpl: Impl = {
-  name: 'lmdb',
-  async setup() {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-lmdb-'));
-    const broker = new MemoryBroker();
-    const clock = new ManualClock();
-    const opened: Array<Bus | Store> = [];
-    return {
-      clock,
-      async connect(prefix) {
-        const b = broker.connect({ prefix });
-        opened.push(b);
-        return b;
-      },
-      async store(prefix) {
-        const s = await openLmdbStore({ path: dir, prefix, clock });
-        opened.push(s);
-        return s;
-      },
-      async age(ms) {
-        clock.advance(ms);
-      },
-      async teardown() {
-        await Promise.all(opened.map((o) => o.close()));
-        rmSync(dir, { recursive: true, force: true });
       },
     };
   },
