@@ -3,12 +3,17 @@
  * process: the same chat as gatehouse's, written on Colyseus' Room API. One room per chat room (matchmaking filters on
  * `rid`); a name already in the room is refused; joins and leaves are announced (`onAdd`,
  * `onLeave`) and the joiner gets the member list; `send {content, target}` goes to everyone (`*`) or one member as
- * `onChat {msg, from, target}`, serialised once by `broadcast`. Loopback only; a benchmark peer (IPC).
+ * `onChat {msg, from, target}`, serialised once by `broadcast`. Loopback only; a benchmark peer (IPC). Colyseus is
+ * loaded from bench/peers (bench/peers/resolve.ts).
  */
-import { Room, Server, type Client } from '@colyseus/core';
-import { WebSocketTransport } from '@colyseus/ws-transport';
 import type { Server as HttpServer } from 'node:http';
 import { servePeer } from '../harness/peer-protocol.js';
+import { peerRequire } from '../peers/resolve.js';
+import type { ColyseusClient as Client, ColyseusCore, ColyseusWsTransport } from '../peers/colyseus-types.js';
+
+// From bench/peers (their own package: Colyseus 0.18 wants Node >= 22, the root package must not carry it).
+const { Room, Server } = peerRequire<ColyseusCore>('@colyseus/core');
+const { WebSocketTransport } = peerRequire<ColyseusWsTransport>('@colyseus/ws-transport');
 
 interface JoinOptions {
   rid: string;

@@ -13,6 +13,7 @@ import { repoRoot } from '../harness/paths.js';
 import { procCpuSeconds, sleep } from '../harness/measure.js';
 import { freePort } from '../../dev/nats-server.js';
 import { pomeloOpener } from './clients/pomelo.js';
+import { peersModules } from '../peers/resolve.js';
 
 const groups = new Set<number>();
 let hooked = false;
@@ -73,7 +74,8 @@ export async function startPomelo(o: { tuned: boolean; name: string; readyTimeou
   const child: ChildProcess = spawn('setsid', [process.execPath, join(src, 'app.js'), 'env=development'], {
     cwd: base,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GH_POMELO_BASE: base, GH_POMELO_NODELAY: o.tuned ? '1' : '0', NODE_ENV: 'development' },
+    // `pomelo` comes from bench/peers (its own package), found through NODE_PATH by every CommonJS process Pomelo starts.
+    env: { ...process.env, NODE_PATH: peersModules(), GH_POMELO_BASE: base, GH_POMELO_NODELAY: o.tuned ? '1' : '0', NODE_ENV: 'development' },
   });
   const pgid = child.pid!;
   groups.add(pgid);

@@ -3,10 +3,14 @@
  * room's WebSocket; `send('send', {content, target})`, `onChat` messages. A Colyseus client is in a room by holding
  * that room's connection, so moving is leaving one room and joining the next.
  */
-import { Client, type Room } from '@colyseus/sdk';
+import { peerRequire } from '../../peers/resolve.js';
+import type { ColyseusSdk, ColyseusSdkRoom as Room } from '../../peers/colyseus-types.js';
 import type { ChatHandlers, ChatOpener } from './types.js';
 
+type Client = InstanceType<ColyseusSdk['Client']>;
 const clients = new Map<string, Client>();
+/** Loaded on first use from bench/peers, so a load process driving only other systems never needs it installed. */
+let sdk: ColyseusSdk | undefined;
 
 async function join(client: Client, room: string, name: string, h: ChatHandlers): Promise<Room> {
   const r = await client.joinOrCreate('chat', { rid: room, name });
@@ -20,7 +24,7 @@ async function join(client: Client, room: string, name: string, h: ChatHandlers)
 
 export const openColyseus: ChatOpener = async (url, name, room, h) => {
   let client = clients.get(url);
-  if (!client) clients.set(url, (client = new Client(url)));
+  if (!client) clients.set(url, (client = new (sdk ??= peerRequire<ColyseusSdk>('@colyseus/sdk')).Client(url)));
   let r = await join(client, room, name, h);
   return {
     send: (content) => {
