@@ -148,6 +148,25 @@ export class GatehouseClient {
     });
   }
 
+  /**
+   * Sends `body` to `route` without waiting for an answer (a `notify` frame): for fire-and-forget traffic such as chat
+   * lines and relays. The server runs the route but answers nothing, not even an error, so this resolves nothing:
+   * it throws at once only when the frame cannot be encoded. Sent now when open, else dropped (returns false): a
+   * notify that waited for a reconnect would arrive late for what it says.
+   */
+  notify(route: string, body: unknown = null): boolean {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame({ type: 'notify', route, body });
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      throw new GatehouseClientError(e.code ?? ClientErrorCode.BadRequest, e.message ?? String(err));
+    }
+    if (this.state !== 'open' || !this.sock) return false;
+    this.send(bytes);
+    return true;
+  }
+
   /** Calls `fn` for each push on `route` ('*' for all). Returns the function that stops it. */
   on(route: string, fn: (body: unknown, route: string) => void): () => void {
     let set = this.pushes.get(route);

@@ -11,11 +11,11 @@ import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
 import { connAddress } from '../actors/connection/connection.js';
-import type { Clock } from '../common/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { WireError } from '../common/errors.js';
-import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
+import { ClientErrorCode, CloseCode, clientErrorText } from '../protocol/error-codes.js';
 import type { GatewayEntry, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
-import { ClientError, toClientError } from './errors.js';
+import { toClientError } from './errors.js';
 import type { RouteTable } from './routes.js';
 import type { Attachment, Attachments, ConnectionHandle } from './attachments.js';
 import type { GatewaySettings } from './settings.js';
@@ -126,13 +126,13 @@ export class Connection implements ConnectionHandle {
 
   /**
    * The handshake (native hello, Pomelo handshake): the credential is checked first (UNAUTHORIZED: close 4100), then
-   * the ticket's session resumes when it can (keeping the principal it was opened with), else a new one carries the
+   * the ticket's session resumes when it can (only for the account that opened it), else a new one carries the
    * principal. Rejects otherwise only when sessions are unreachable.
    */
   async hello(ticket: string | undefined, credential?: string): Promise<Welcome> {
     const principal = await this.gw.auth.authenticate(credential, { protocol: this.proto, remoteAddress: this.address, node: this.gw.nodeId });
     if (ticket !== undefined) {
-      const r = await this.gw.attachments.resume(this, ticket);
+      const r = await this.gw.attachments.resume(this, ticket, principal);
       if (r) {
         this.gw.metrics.resumes++;
         await this.runResumeHooks(r.prev);
@@ -156,8 +156,15 @@ export class Connection implements ConnectionHandle {
     this.gw.actors.tell(connAddress(this.ref), { type: 'open', session: a.session, identity: a.identity, durable: a.durable });
   }
 
-  /** Runs a route for the client. Rejects with the WireError the client gets. */
-  request(route: string, body: unknown): Promise<unknown> {
+  /**
+   * Runs a route for the client and hands the outcome to `reply.answer(id, …)`: the body, or the WireError the client
+   * gets (rate limit, unknown route, the route's failure, TIMEOUT after requestTimeoutMs). With `id` undefined it is a
+   * notify: same limits and route, nothing answered, no deadline kept (nobody waits), failures only counted.
+   *
+   * Callbacks rather than a promise per request, and one deadline queue per gateway rather than a timer per request:
+   * the wrapper promise, its timer and the then-chain cost more than the echo route itself (bench gateway).
+   */
+  request(route: string, body: unknown, id: number | undefined, reply: RouteReply): void {
     const gw = this.gw;
     if (!this.takeToken() || !gw.admission.takeRequest(this.address, gw.clock.now())) {
       gw.metrics.rateLimited++;
@@ -165,10 +172,15 @@ export class Connection implements ConnectionHandle {
         gw.metrics.floodClosed++;
         this.handler.close(CloseCode.RateLimited, 'too many requests');
       }
-      return Promise.reject(new ClientError(ClientErrorCode.RateLimited));
+      if (id !== undefined) reply.answer(id, undefined, RATE_LIMITED);
+      return;
     }
     const handler: RouteHandler | undefined = this.proto === 'pomelo' ? gw.routes.pomelo(route) : gw.routes.native(route);
-    if (!handler) return Promise.reject(new ClientError(ClientErrorCode.UnknownRoute, `no route ${route}`));
+    if (!handler) {
+      gw.metrics.errors[ClientErrorCode.UnknownRoute] = (gw.metrics.errors[ClientErrorCode.UnknownRoute] ?? 0) + 1;
+      if (id !== undefined) reply.answer(id, undefined, { code: ClientErrorCode.UnknownRoute, message: `no route ${route}` });
+      return;
+    }
     gw.metrics.requests++;
     let p: Promise<unknown>;
     try {
@@ -176,23 +188,9 @@ export class Connection implements ConnectionHandle {
     } catch (err) {
       p = Promise.reject(err);
     }
-    return new Promise((resolve, reject) => {
-      const timer = gw.clock.setTimeout(() => {
-        reject(new ClientError(ClientErrorCode.Timeout, `route ${route} took longer than ${gw.settings.requestTimeoutMs} ms`));
-      }, gw.settings.requestTimeoutMs);
-      p.then(
-        (v) => {
-          gw.clock.clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          gw.clock.clearTimeout(timer);
-          const e = toClientError(err, gw.log);
-          gw.metrics.errors[e.code] = (gw.metrics.errors[e.code] ?? 0) + 1;
-          reject(e);
-        },
-      );
-    });
+    const call = new RouteCall(gw, id, reply, route);
+    if (id !== undefined) deadlinesOf(gw).add(call);
+    p.then(call.ok, call.fail);
   }
 
   /** The transport is gone (called once by the protocol handler). */
@@ -280,6 +278,97 @@ export class Connection implements ConnectionHandle {
       }
     }
   }
+}
+
+/** Where a route's outcome goes: the protocol handler, which answers request `id` while its connection is open. */
+export interface RouteReply {
+  answer(id: number, body: unknown, error: WireError | undefined): void;
+}
+
+const RATE_LIMITED: WireError = Object.freeze({ code: ClientErrorCode.RateLimited, message: clientErrorText[ClientErrorCode.RateLimited] });
+
+/** One dispatched route: settles once, by the route's outcome or by its deadline, whichever comes first. */
+class RouteCall {
+  deadline = 0;
+  private done = false;
+
+  constructor(
+    private readonly gw: GatewayServices,
+    private readonly id: number | undefined,
+    private readonly reply: RouteReply,
+    readonly route: string,
+  ) {}
+
+  readonly ok = (v: unknown): void => {
+    if (this.done) return;
+    this.done = true;
+    if (this.id === undefined) return;
+    deadlinesOf(this.gw).remove(this);
+    this.reply.answer(this.id, v, undefined);
+  };
+
+  readonly fail = (err: unknown): void => {
+    if (this.done) return;
+    this.done = true;
+    const gw = this.gw;
+    const e = toClientError(err, gw.log);
+    gw.metrics.errors[e.code] = (gw.metrics.errors[e.code] ?? 0) + 1;
+    if (this.id === undefined) return;
+    deadlinesOf(gw).remove(this);
+    this.reply.answer(this.id, undefined, e);
+  };
+
+  /** The deadline passed first: the client hears TIMEOUT; a later outcome is dropped. */
+  expire(): void {
+    if (this.done || this.id === undefined) return;
+    this.done = true;
+    const message = `route ${this.route} took longer than ${this.gw.settings.requestTimeoutMs} ms`;
+    this.reply.answer(this.id, undefined, { code: ClientErrorCode.Timeout, message });
+  }
+}
+
+/**
+ * The requests in flight on one gateway, in deadline order (one timeout for all, so insertion order), behind one timer
+ * on the injected clock. The timer is re-armed lazily: when it fires it expires what is due and is set again for the
+ * oldest call left, so a request that settles in time touches no timer at all.
+ */
+class RouteDeadlines {
+  private readonly calls = new Set<RouteCall>();
+  private timer: TimerHandle | undefined;
+
+  constructor(private readonly gw: GatewayServices) {}
+
+  add(call: RouteCall): void {
+    const { clock, settings } = this.gw;
+    call.deadline = clock.now() + settings.requestTimeoutMs;
+    this.calls.add(call);
+    if (this.timer === undefined) this.timer = clock.setTimeout(this.fire, settings.requestTimeoutMs);
+  }
+
+  remove(call: RouteCall): void {
+    this.calls.delete(call);
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    const now = this.gw.clock.now();
+    for (const call of this.calls) {
+      if (call.deadline > now) {
+        this.timer = this.gw.clock.setTimeout(this.fire, call.deadline - now);
+        return;
+      }
+      this.calls.delete(call);
+      call.expire();
+    }
+  };
+}
+
+const deadlines = new WeakMap<GatewayServices, RouteDeadlines>();
+
+function deadlinesOf(gw: GatewayServices): RouteDeadlines {
+  let d = deadlines.get(gw);
+  if (!d) deadlines.set(gw, (d = new RouteDeadlines(gw)));
+  return d;
 }
 
 export function wireError(err: unknown): WireError {

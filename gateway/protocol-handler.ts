@@ -10,7 +10,7 @@
 import { GatehouseError, type WireError } from '../common/errors.js';
 import type { ConnectionAction, ConnectionEvent, ConnectionRules, FrameError } from '../protocol/connection-rules.js';
 import { ClientErrorCode, type CloseCode } from '../protocol/error-codes.js';
-import { wireError, type Connection, type ProtocolHandler, type PushCache } from './connection.js';
+import { wireError, type Connection, type ProtocolHandler, type PushCache, type RouteReply } from './connection.js';
 import { RulesDriver } from './rules-driver.js';
 
 /** Where an adapter's `read` delivers what it found in the bytes: frames in order, or why the bytes are not one. */
@@ -49,7 +49,7 @@ export interface WireAdapter<In, Out> {
 const TRANSPORT_CLOSED: ConnectionEvent = Object.freeze({ type: 'transport-closed' });
 const NOT_JSON: WireError = Object.freeze({ code: ClientErrorCode.BadRequest, message: 'body is not JSON' });
 
-export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<In> {
+export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<In>, RouteReply {
   private readonly driver: RulesDriver<In, Out>;
 
   constructor(
@@ -176,18 +176,12 @@ export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<I
       if (id !== undefined) this.answer(id, undefined, known);
       return;
     }
-    this.conn.request(route, body).then(
-      (res) => {
-        if (id !== undefined) this.answer(id, res, undefined);
-      },
-      (err: unknown) => {
-        if (id !== undefined) this.answer(id, undefined, wireError(err));
-      },
-    );
+    // A notify (no id: native `notify`, Pomelo notify) takes the same route with nothing to answer.
+    this.conn.request(route, body, id, this);
   }
 
   /** Answers request `id` while the connection is open; a late answer to a closing connection is dropped. */
-  private answer(id: number, body: unknown, error: WireError | undefined): void {
+  answer(id: number, body: unknown, error: WireError | undefined): void {
     if (this.driver.rules.phase !== 'open') return;
     this.conn.write(error === undefined ? this.wire.response(id, body) : this.wire.error(id, error));
   }

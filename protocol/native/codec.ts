@@ -113,6 +113,8 @@ function toFields(f: Frame): unknown[] {
       return [FrameTag.Welcome, f.v, f.session, f.ticket, f.heartbeatMs, f.maxFrameBytes, f.resumed];
     case 'req':
       return [FrameTag.Req, f.id, f.route, f.body];
+    case 'notify':
+      return [FrameTag.Notify, f.route, f.body];
     case 'res':
       return f.error !== undefined
         ? [FrameTag.ResError, f.id, f.error.code, f.error.message]
@@ -173,6 +175,9 @@ function fromFields(a: unknown[], encoding: boolean): Frame {
       arity('req', n, 4, 4, id);
       return { type: 'req', id, route: route('req.route', a[2], id), body: body('req.body', a[3], encoding, id) };
     }
+    case FrameTag.Notify:
+      arity('notify', n, 3, 3);
+      return { type: 'notify', route: route('notify.route', a[1]), body: body('notify.body', a[2], encoding) };
     case FrameTag.Res: {
       arity('res', n, 3, 3);
       const id = uint32('res.id', a[1]);

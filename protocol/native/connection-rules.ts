@@ -167,6 +167,10 @@ function onFrame(s: ConnectionState, f: Frame, at: At): Transition {
         return { state: s, actions: [{ type: 'dispatch', id: f.id, route: f.route, body: f.body }] };
       }
       return fail(s, at, ClientErrorCode.NotReady, 'wait for welcome before sending requests', f.id);
+    case 'notify':
+      // Same rule as req: a notify before welcome is a client that did not wait, and it has no id to answer anyway.
+      if (s.phase === 'open') return { state: s, actions: [{ type: 'dispatch', id: undefined, route: f.route, body: f.body }] };
+      return fail(s, at, ClientErrorCode.NotReady, 'wait for welcome before sending notifies');
     case 'ping':
       // The first frame must be hello, so a ping before it comes from something that does not speak this protocol.
       if (s.phase === 'open' || s.hello) return { state: s, actions: [{ type: 'send', frame: PONG }] };

@@ -2,8 +2,8 @@
  * Frames of the native client protocol (docs/PROTOCOL.md is the normative spec). A frame is a discriminated union on
  * `type`; on the wire it is a MessagePack array `[tag, ...fields]` with the fields in the order listed here.
  *
- * Direction: the client sends hello, req, ping, pong, close; the server sends welcome, res, push, ping, pong, close,
- * error. Ids are uint32 chosen by the client and echoed by the server.
+ * Direction: the client sends hello, req, notify, ping, pong, close; the server sends welcome, res, push, ping, pong,
+ * close, error. Ids are uint32 chosen by the client and echoed by the server; a notify has none and gets no answer.
  */
 import type { WireError } from '../../common/errors.js';
 
@@ -20,6 +20,7 @@ export const FrameType = {
   Pong: 'pong',
   Close: 'close',
   Error: 'error',
+  Notify: 'notify',
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -38,6 +39,7 @@ export const FrameTag = {
   Pong: 8,
   Close: 9,
   Error: 10,
+  Notify: 11,
 } as const;
 export type FrameTag = (typeof FrameTag)[keyof typeof FrameTag];
 
@@ -91,6 +93,16 @@ export interface ReqFrame {
   body: unknown;
 }
 
+/**
+ * A request that wants no answer (a chat line, a lobby relay): routed like `req`, never answered, not even with an
+ * error. It spares the server a response encode and write and the client an id, a timer and a pending entry.
+ */
+export interface NotifyFrame {
+  type: 'notify';
+  route: string;
+  body: unknown;
+}
+
 export interface ResOkFrame {
   type: 'res';
   id: number;
@@ -140,6 +152,7 @@ export type Frame =
   | HelloFrame
   | WelcomeFrame
   | ReqFrame
+  | NotifyFrame
   | ResFrame
   | PushFrame
   | PingFrame
@@ -147,10 +160,10 @@ export type Frame =
   | CloseFrame
   | ErrorFrame;
 
-export type ClientFrame = HelloFrame | ReqFrame | PingFrame | PongFrame | CloseFrame;
+export type ClientFrame = HelloFrame | ReqFrame | NotifyFrame | PingFrame | PongFrame | CloseFrame;
 export type ServerFrame = WelcomeFrame | ResFrame | PushFrame | PingFrame | PongFrame | CloseFrame | ErrorFrame;
 
-const clientTypes: ReadonlySet<string> = new Set(['hello', 'req', 'ping', 'pong', 'close']);
+const clientTypes: ReadonlySet<string> = new Set(['hello', 'req', 'notify', 'ping', 'pong', 'close']);
 
 export function isClientFrame(frame: Frame): frame is ClientFrame {
   return clientTypes.has(frame.type);

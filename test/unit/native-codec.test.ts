@@ -120,7 +120,7 @@ describe('native codec: malformed input', () => {
     ['truncated req keeps its id', '94 03 2a aa6368', 'BAD_FRAME', 42],
     ['truncated req with a uint32 id', '94 03 ce00010000 a5', 'BAD_FRAME', 65536],
     ['a ping carrying the never-used byte 0xc1', '92 07 c1', 'BAD_FRAME', undefined],
-    ['unknown tag', '91 0b', 'BAD_FRAME', undefined],
+    ['unknown tag', '91 0c', 'BAD_FRAME', undefined],
     ['tag 0', '91 00', 'BAD_FRAME', undefined],
     ['tag as a string', '91 a131', 'BAD_FRAME', undefined],
     ['ping with a field', '92 07 00', 'BAD_FRAME', undefined],
@@ -192,10 +192,10 @@ describe('native codec: malformed input', () => {
   });
 
   it('ProtocolError is a GatehouseError with a wire form and no stack on the wire', () => {
-    const e = thrown(() => decodeFrame(bytes('91 0b')));
+    const e = thrown(() => decodeFrame(bytes('91 0c')));
     expect(e).toBeInstanceOf(GatehouseError);
     expect(e.name).toBe('ProtocolError');
-    expect(e.toWire()).toEqual({ code: ClientErrorCode.BadFrame, message: 'unknown frame tag 11' });
+    expect(e.toWire()).toEqual({ code: ClientErrorCode.BadFrame, message: 'unknown frame tag 12' });
   });
 });
 

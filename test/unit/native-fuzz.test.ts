@@ -69,6 +69,7 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
     resumed: fc.boolean(),
   }),
   fc.record({ type: fc.constant('req' as const), id, route, body }),
+  fc.record({ type: fc.constant('notify' as const), route, body }),
   fc.record({ type: fc.constant('res' as const), id, body }),
   fc.record({ type: fc.constant('res' as const), id, error: fc.record({ code, message: text }) }),
   fc.record({ type: fc.constant('push' as const), route, body }),
