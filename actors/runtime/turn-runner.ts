@@ -241,6 +241,8 @@ export class TurnRunner implements TimerOwner {
     const timersBefore = this.timers.size ? this.timers.persisted() : NO_TIMERS;
     const effects: Effect[] = this.startEffects.length ? this.startEffects.splice(0) : [];
     this.effects = effects;
+    const rec = this.ctx.taps.recorder;
+    if (rec?.active) rec.begin(this, label); // the flight recorder (recorder.ts): base state, then this turn's events
     try {
       apply();
     } finally {
@@ -327,6 +329,7 @@ export class TurnRunner implements TimerOwner {
     }
     if (!replied && msg?.reply) this.ctx.effects.respond(msg, { ok: true, v: this.kind.defaultReply?.(snap as never) ?? null });
     this.ctx.metrics.processed++;
+    this.ctx.taps.recorder?.end(this);
     if (passivate && this.mailbox.length === 0) {
       const forget = passivate.forget === true;
       this.cell.enqueue({ k: 'task', run: () => this.cell.deactivate(forget) });
@@ -335,6 +338,7 @@ export class TurnRunner implements TimerOwner {
 
   private crash(err: unknown, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
     this.ctx.metrics.crashes++;
+    this.ctx.taps.recorder?.end(this, true);
     const now = this.ctx.clock.now();
     const window = this.ctx.limits.restartWindowMs;
     this.crashes = (this.crashes ?? []).filter((t) => now - t < window);
