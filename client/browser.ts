@@ -13,6 +13,9 @@ import { webSocketOpener, type WebSocketConstructor } from './socket.js';
 
 export { GatehouseClient, SDK_VERSION, type ConnectOptions, type RequestOptions, type ClientEvents } from './client.js';
 export { GatehouseClientError, ClientErrorCode, CloseCode } from './errors.js';
+export { typed, type TypedClient, type RouteMap, type PushMap, type RouteSpec } from './typed.js';
+export { chatClient, CHAT_ROUTES, type ChatClient, type ChatRoutes, type ChatPushes } from './chat-api.js';
+export { lobbyClient, LOBBY_ROUTES, LOBBY_PUSHES, type LobbyClient, type LobbyRoutes, type LobbyPushes } from './lobby-api.js';
 
 export function connect(opts: ConnectOptions): Promise<GatehouseClient> {
   const WS = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;

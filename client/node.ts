@@ -2,8 +2,11 @@
  * Node entry of the SDK: WebSocket through the `ws` package, and the native protocol over plain TCP or TLS
  * (`tcp://host:port`, `tls://host:port`, framed with a 4-byte length prefix).
  *
- *   import { connect } from 'gatehouse/client/node.js';
+ *   import { connect, lobbyClient } from 'gatehouse/client/node';
  *   const gh = await connect({ url: 'ws://127.0.0.1:7350' });
+ *   const lobby = lobbyClient(gh);                      // typed routes and pushes (lobby-api.ts; chatClient too)
+ *
+ * docs/SDK.md has the quick start.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -15,6 +18,9 @@ import { webSocketOpener, type ClientSocket, type SocketOpener, type WebSocketCo
 
 export { GatehouseClient, SDK_VERSION, type ConnectOptions, type RequestOptions, type ClientEvents } from './client.js';
 export { GatehouseClientError, ClientErrorCode, CloseCode } from './errors.js';
+export { typed, type TypedClient, type RouteMap, type PushMap, type RouteSpec } from './typed.js';
+export { chatClient, CHAT_ROUTES, type ChatClient, type ChatRoutes, type ChatPushes } from './chat-api.js';
+export { lobbyClient, LOBBY_ROUTES, LOBBY_PUSHES, type LobbyClient, type LobbyRoutes, type LobbyPushes } from './lobby-api.js';
 
 export interface NodeConnectOptions extends ConnectOptions {
   /** TLS: accept a self-signed gateway certificate (tests, development). */
