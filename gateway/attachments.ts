@@ -65,8 +65,11 @@ export interface Attachments {
   /**
    * Resumes the ticket's session and attaches it to `h`; null when there is none to resume (unknown, expired, wrong
    * secret). Rejects with UNAVAILABLE when sessions are unreachable. `prev` is the connection it was attached to.
+   * `principal` is who the gateway authenticated the resuming client as: with verified credentials (auth mode token
+   * or hook) a session opened by an account resumes only for that same account, so a stolen ticket alone resumes
+   * nothing (UNAUTHORIZED, close 4100), and the victim's session is left untouched (checked before the resume).
    */
-  resume(h: ConnectionHandle, ticket: string): Promise<{ attachment: Attachment; prev?: ConnRef } | null>;
+  resume(h: ConnectionHandle, ticket: string, principal?: Principal): Promise<{ attachment: Attachment; prev?: ConnRef } | null>;
   /** Makes `h`'s session durable (a `session` actor). Idempotent; concurrent callers share one creation. */
   materialize(h: ConnectionHandle): Promise<void>;
   login(h: ConnectionHandle, identity: string): Promise<void>;
@@ -115,6 +118,27 @@ export function createAttachments(
     actors.tell(sessionRef(a.session), msg);
   };
 
+  /**
+   * Before a resume with verified credentials: the session's account (kept under PRINCIPAL_KEY when it was opened)
+   * must be the resuming client's. Asked with `info`, which changes nothing, so a refused resume neither rotates the
+   * secret nor displaces the owner's connection. A session that was opened anonymously resumes only anonymously.
+   * False: there is no such session (the resume would have found none either).
+   */
+  const checkOwner = async (id: string, principal: Principal | undefined): Promise<boolean> => {
+    let info: { conn?: unknown; data?: Record<string, unknown> } | undefined;
+    try {
+      info = await actors.ask(sessionRef(id), { type: 'info' });
+    } catch (err) {
+      log.warn({ err, session: id }, 'resume failed: sessions unreachable');
+      throw new ClientError(ClientErrorCode.Unavailable, 'sessions are unreachable; retry', { cause: err });
+    }
+    if (!info?.conn) return false; // never created, or gone: nothing to resume (a fresh session follows)
+    const owner = (info.data?.[PRINCIPAL_KEY] as Principal | undefined)?.account;
+    if (owner === principal?.account) return true;
+    log.info({ session: id, owner, presented: principal?.account }, 'resume refused: the ticket belongs to another account');
+    throw new ClientError(ClientErrorCode.Unauthorized, 'this session belongs to another account');
+  };
+
   const materialize = (h: ConnectionHandle): Promise<void> => {
     const a = h.attachment!;
     if (a.durable) return Promise.resolve();
@@ -151,11 +175,12 @@ export function createAttachments(
 
     ticketOf: (a) => `${a.session}.${a.secret}`,
 
-    async resume(h, ticket) {
+    async resume(h, ticket, principal) {
       const dot = ticket.indexOf('.');
       const id = ticket.slice(0, dot);
       const secret = ticket.slice(dot + 1);
       if (dot < 0 || !TOKEN_RE.test(id) || !TOKEN_RE.test(secret)) return null;
+      if (settings.auth.mode !== 'none' && !(await checkOwner(id, principal))) return null;
       const next = token();
       let r: { identity?: string; data?: Record<string, unknown>; prev?: ConnRef };
       try {
@@ -166,9 +191,11 @@ export function createAttachments(
         log.warn({ err, session: id }, 'resume failed: sessions unreachable');
         throw new ClientError(ClientErrorCode.Unavailable, 'sessions are unreachable; retry', { cause: err });
       }
-      const { [PRINCIPAL_KEY]: principal, ...data } = r.data ?? {};
+      const { [PRINCIPAL_KEY]: opened, ...data } = r.data ?? {};
       const attachment: Attachment = { session: id, secret: next, identity: r.identity ?? undefined, data, durable: true };
-      if (principal) attachment.principal = principal as Principal;
+      // The credential just checked is the fresher statement of the same account (its claims may have changed).
+      const who = principal ?? (opened as Principal | undefined);
+      if (who) attachment.principal = who;
       h.attach(attachment);
       lateEnd(h);
       return { attachment, prev: r.prev ?? undefined };
