@@ -65,6 +65,13 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     load: { actors: host.activeCount(), shards: host.ownedShards().length, msgsPerSec: Math.round(rate) },
   });
   const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs });
+  // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Move every connection to the
+  // next server; done within the fence, the others hear us again before they declare us dead and nothing moves.
+  liveness.onIsolated = () => {
+    if (!ctx.reconnect) return;
+    log.warn('moving every NATS connection to the next server');
+    void ctx.reconnect().catch((err) => log.warn({ err }, 'reconnect failed'));
+  };
   const membership = new Membership(nodesB, self, liveness, log);
   const leader = new LeaderElection(clusterB, id, liveness, log);
   const leases = new LeaseTable(leasesB, log);
@@ -129,15 +136,21 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     });
   };
   leases.onChange = reconcileSoon;
-  // A lapse: this node could not confirm it is heard (cut off from its server, a stall, SIGSTOP then SIGCONT), so
-  // others may be taking its shards. Its shards already refuse work (the serving check). It serves again only after
+  // A lapse: this node could not confirm it is heard (cut off from its server, a stall, SIGSTOP then SIGCONT, or it hears
+  // nobody but itself), so others may be taking its shards. At once, before anyone may take over (deadAfterMs is at
+  // least two heartbeats longer than the fence), every sharded actor instance here is closed, in-memory ones included
+  // (their state is lost, as with a node that died): no instance stays live here while another node starts one, and the
+  // lifecycle feed shows it. Its shards already refuse work (the serving check). It serves again only after
   // (1) it hears a heartbeat sent after the lapse (its server carries its traffic again), (2) a store timeout and two
   // heartbeats more have passed since that heartbeat was sent: a take-over decided before the others heard it has
   // landed or failed by then (a leader re-checks liveness right before each take-over write, and every store call
   // times out after storeTimeoutMs), and (3) it has re-read every lease from the stream leader and dropped the shards
-  // that went elsewhere. In-memory actors of shards still its own are kept.
+  // that went elsewhere. After an isolation lapse, (4) a write to the replicated store must succeed first: a cut-off
+  // server's stream leader may still answer reads for seconds, but it cannot commit a write without a quorum.
   let recovering = false;
   liveness.onLapse = () => {
+    const closed = host.fence();
+    log.warn({ closed, cause: liveness.lapseCause }, 'fenced: every sharded actor instance closed before others may take the shards');
     if (recovering) return;
     recovering = true;
     const noticedAt = clock.now();
@@ -150,25 +163,27 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       // Others declare us dead only deadAfterMs (= fence + 2 beats, or more) after hearing that one, so this beat
       // (delivered within a heartbeat) reached them first: nobody took anything over. A stall just past the fence
       // (a busy event loop) then costs no lease read and no wait.
-      if (back !== undefined && back - liveness.confirmedBeforeLapse < c.fenceAfterMs + c.heartbeatMs && liveness.confirmed) {
+      const isolation = liveness.lapseCause === 'isolated';
+      if (!isolation && back !== undefined && back - liveness.confirmedBeforeLapse < c.fenceAfterMs + c.heartbeatMs && liveness.confirmed && !liveness.isolated) {
         recovering = false;
         liveness.recovered();
         host.resumeServing();
         return;
       }
       const wait = back !== undefined ? back + c.storeTimeoutMs + 2 * c.heartbeatMs - clock.now() : c.heartbeatMs;
-      if (!liveness.confirmed || wait > 0) {
+      if (!liveness.confirmed || wait > 0 || liveness.isolated) {
         await new Promise<void>((r) => clock.setTimeout(r, Math.max(wait, 20)));
         return step();
       }
       try {
+        if (isolation) await membership.proveQuorum();
         await leases.refresh({ full: true });
       } catch (err) {
-        log.warn({ err }, 'lease re-read after a lapse failed; retrying');
+        log.warn({ err }, isolation ? 'store write or lease re-read after an isolation lapse failed (not on the quorum side?); retrying' : 'lease re-read after a lapse failed; retrying');
         await new Promise<void>((r) => clock.setTimeout(r, c.heartbeatMs));
         return step();
       }
-      if (!liveness.confirmed) return step();
+      if (!liveness.confirmed || liveness.isolated) return step();
       reconcile();
       recovering = false;
       liveness.recovered();

@@ -11,6 +11,17 @@
  * over only after not hearing it for `deadAfterMs` ≥ `fenceAfterMs` + 2 heartbeats, so an owner cut off from its
  * server has stopped before anyone may start (docs/ARCHITECTURE.md, "Liveness and fencing").
  *
+ * Isolation. A node can hear itself and nobody else: its NATS server lost its routes to the others (cut off from the
+ * NATS cluster) while its clients still reach it. Its own beats come back, so the rule above keeps it serving, while
+ * the others stop hearing it and take its shards over. So a node that hears no other node for `fenceAfterMs`, while
+ * others were alive in its view, lapses too (`isolated`); and once it has heard nobody else for `isolateAfterMs` it
+ * asks for its connections to move to another server (`onIsolated`): when that works within the fence, the others hear
+ * it again before declaring it dead and nothing changes hands. Silence of the others is measured up to the arrival of
+ * our own latest beat, so a busy event loop (beats queued unread) does not count as isolation. When every other node
+ * really died at once the survivor lapses as well, and serves again after proving, by a write to the replicated store,
+ * that it is on the quorum side (cluster.ts). A group of two or more nodes on a cut-off server still hears itself and is
+ * not fenced by this rule (docs/DESIGN.md, "Failover").
+ *
  * A lapse (the window ran out: cut off, a long stall, or SIGSTOP then SIGCONT) is sticky: `serving()` stays false
  * until the owner of this object (the cluster) has re-read its leases and calls `recovered()`. It is noticed lazily,
  * by the first `serving()` call after it, so a woken process refuses work before any timer or socket callback can
@@ -27,6 +38,8 @@ export interface LivenessOptions {
   heartbeatMs: number;
   deadAfterMs: number;
   fenceAfterMs: number;
+  /** No other node heard for this long while our own beats come back: ask to move to another server. */
+  isolateAfterMs?: number;
 }
 
 /** What travels on `sys.hb.<node>`. */
@@ -66,10 +79,22 @@ export class Liveness {
   private listeningSince: number;
   /** When our own latest beat arrived back (this clock): the reference others' silence is measured against. */
   private selfHeardAt = -Infinity;
+  /** When another node's beat last arrived (this clock). */
+  private othersHeardAt = -Infinity;
+  /** Others are in the view (heard within deadAfterMs, not said goodbye): hearing none of them is isolation. */
+  private othersKnown = false;
+  /** The isolation signal was given for the current silence (once per episode). */
+  private isolationSignalled = false;
+  /** Fires when the fence runs out, so the lapse is noticed at the fence, not at the next message or tick. */
+  private fenceTimer?: TimerHandle;
+  /** Why the current (or last) lapse happened: an isolation lapse needs a store write before serving again. */
+  lapseCause?: 'own-heartbeat' | 'isolated' | 'stall';
   /** Lapses so far (status; tests assert on it). */
   lapses = 0;
   /** Called once per lapse, when it is noticed. */
   onLapse?: () => void;
+  /** Called once per isolation episode: this node hears itself and nobody else (its server may be cut off). */
+  onIsolated?: () => void;
   /** Called when a node appears or is declared dead (the leader balances at once instead of at its next round). */
   onChange?: () => void;
 
@@ -111,7 +136,11 @@ export class Liveness {
     if (this.lapsedAt !== undefined) return false;
     const now = this.clock.now();
     if (now < this.latest || now - this.confirmedSentAt >= this.o.fenceAfterMs) {
-      this.lapse(now, now < this.latest ? 'the clock went backwards' : 'own heartbeat not heard in time');
+      this.lapse(now, now < this.latest ? 'the clock went backwards' : 'own heartbeat not heard in time', 'own-heartbeat');
+      return false;
+    }
+    if (this.othersKnown && now - this.othersHeardAt >= this.o.fenceAfterMs) {
+      this.lapse(now, 'no other node heard (this node hears only itself: its NATS server may be cut off)', 'isolated');
       return false;
     }
     this.latest = now;
@@ -121,6 +150,11 @@ export class Liveness {
   /** Waiting out a lapse: true from the moment it is noticed until `recovered()`. */
   get lapsed(): boolean {
     return this.lapsedAt !== undefined;
+  }
+
+  /** Others are in the view and none was heard within fenceAfterMs (see "Isolation" above). */
+  get isolated(): boolean {
+    return this.othersKnown && this.clock.now() - this.othersHeardAt >= this.o.fenceAfterMs;
   }
 
   /** Heard ourselves since the lapse (our server carries our traffic again): the cluster may re-check its leases. */
@@ -172,6 +206,7 @@ export class Liveness {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    if (this.fenceTimer !== undefined) this.clock.clearTimeout(this.fenceTimer);
     try {
       this.bus.publish(subjects.sys('hb', this.id), encode({ r: this.self(), q: ++this.seq, bye: true } satisfies Beat));
     } catch {
@@ -186,7 +221,7 @@ export class Liveness {
     // jumped. Either way others may have declared us dead meanwhile.
     const started = this.confirmedSentAt > -Infinity;
     const gap = now - this.lastTickAt;
-    if (started && gap >= this.o.fenceAfterMs) this.lapse(now, `heartbeat loop did not run for ${gap} ms`);
+    if (started && gap >= this.o.fenceAfterMs) this.lapse(now, `heartbeat loop did not run for ${gap} ms`, 'stall');
     this.lastTickAt = now;
     if (started) this.serving();
     this.beat();
@@ -202,7 +237,22 @@ export class Liveness {
         died = true;
       }
     }
+    this.othersKnown = this.heard.size > (this.heard.has(this.id) ? 1 : 0);
     if (died) this.onChange?.();
+    this.checkIsolation();
+  }
+
+  /** Heard ourselves lately but nobody else for isolateAfterMs: signal once (the cluster moves to another server). */
+  private checkIsolation(): void {
+    if (!this.othersKnown || this.othersHeardAt >= this.selfHeardAt) {
+      this.isolationSignalled = false;
+      return;
+    }
+    const silentMs = this.selfHeardAt - this.othersHeardAt;
+    if (this.isolationSignalled || silentMs < (this.o.isolateAfterMs ?? this.o.fenceAfterMs / 2)) return;
+    this.isolationSignalled = true;
+    this.log.warn({ silentMs }, 'this node hears itself but no other node: its NATS server may be cut off from the others');
+    this.onIsolated?.();
   }
 
   private beat(): void {
@@ -224,25 +274,48 @@ export class Liveness {
     const now = this.clock.now();
     if (from === this.id) {
       const sentAt = this.sent.get(b.q);
-      if (sentAt !== undefined && sentAt > this.confirmedSentAt) this.confirmedSentAt = sentAt;
+      if (sentAt !== undefined && sentAt > this.confirmedSentAt) {
+        this.confirmedSentAt = sentAt;
+        this.armFence(now);
+      }
       this.selfHeardAt = now;
+      this.checkIsolation();
       this.firstEcho?.();
       this.firstEcho = undefined;
       this.heard.set(from, { record: b.r, at: now });
       return;
     }
     if (b.bye) {
-      if (this.heard.delete(from)) this.onChange?.();
+      if (this.heard.delete(from)) {
+        this.othersKnown = this.heard.size > (this.heard.has(this.id) ? 1 : 0);
+        this.onChange?.();
+      }
       return;
     }
     const known = this.heard.has(from);
     this.heard.set(from, { record: b.r, at: now });
+    this.othersHeardAt = now;
+    this.othersKnown = true;
     if (!known) this.onChange?.();
   }
 
-  private lapse(now: number, why: string): void {
+  /**
+   * The fence is checked lazily (per message, per tick); this timer notices it when it runs out, so an idle node closes
+   * its instances at its fence, a heartbeat before anyone may take over, not up to a tick later.
+   */
+  private armFence(now: number): void {
+    if (this.stopped || this.lapsedAt !== undefined) return;
+    if (this.fenceTimer !== undefined) this.clock.clearTimeout(this.fenceTimer);
+    this.fenceTimer = this.clock.setTimeout(() => {
+      this.fenceTimer = undefined;
+      if (!this.stopped) this.serving();
+    }, Math.max(1, this.confirmedSentAt + this.o.fenceAfterMs - now));
+  }
+
+  private lapse(now: number, why: string, cause: NonNullable<Liveness['lapseCause']>): void {
     if (this.lapsedAt !== undefined) return;
     this.lapsedAt = now;
+    this.lapseCause = cause;
     this.confirmedBeforeLapse = this.confirmedSentAt;
     this.latest = Math.max(this.latest, now);
     this.lapses++;

@@ -44,6 +44,14 @@ export class Membership {
     ).finally(() => (this.putting = false));
   }
 
+  /**
+   * A write the replicated store commits only with a quorum of its servers: succeeding proves this node reaches the
+   * quorum side of a split (a read could still be answered by a cut-off stream leader for seconds). Throws on failure.
+   */
+  async proveQuorum(): Promise<void> {
+    await this.bucket.put(this.key, encodeRecord(this.self()));
+  }
+
   /** Live nodes (heard within deadAfterMs), sorted by id. */
   async view(): Promise<NodeRecord[]> {
     return this.liveness.alive();

@@ -31,4 +31,6 @@ export interface NodeContext {
   readonly log: Logger;
   /** The node's status (actors, and every component's own status): for `status`, the ops page, tests. */
   status(): Record<string, unknown>;
+  /** Moves every NATS connection of the node to the next server of its list (its server seems cut off); absent: no-op. */
+  reconnect?(): Promise<void>;
 }

@@ -8,6 +8,11 @@
  * and a message (and a socket write) per actor, or per event-loop turn, loaded the very move it measured. Since each
  * event has its own timestamp, the delay costs no accuracy. The wire form is compact for the same reason:
  * `{ n: node, v: [[event, kind, id, tUs], …] }`.
+ *
+ * Batches of the last `resendMs` are sent again when the connection comes back after a disconnect: what was written to
+ * a socket the client then declared stale (a host cut off for longer than its ping window) is lost, and the "closed"
+ * events of a fenced node are exactly what a checker needs. Events carry their own time, so a checker that sorts by it
+ * sees repeats as no-ops.
  */
 import type { Bus } from '../bus/bus.js';
 import { decode, encode } from '../bus/codec.js';
@@ -36,10 +41,25 @@ export interface LifecyclePublisher {
 
 const EVENTS: ReadonlySet<string> = new Set<LifecycleEventName>(['active', 'closed', 'adopted']);
 
-export function publishLifecycle(bus: Bus, node: string, o: { batchMs?: number; maxBatch?: number } = {}): LifecyclePublisher {
+export function publishLifecycle(bus: Bus, node: string, o: { batchMs?: number; maxBatch?: number; resendMs?: number } = {}): LifecyclePublisher {
   const subject = subjects.sys('lifecycle');
   const batchMs = o.batchMs ?? 20;
   const maxBatch = o.maxBatch ?? 2000;
+  const resendMs = o.resendMs ?? 30_000;
+  /** Sent batches of the last resendMs (at most 100 batches), sent again after a reconnect. */
+  const recent: Array<{ at: number; bytes: Uint8Array }> = [];
+  bus.onStatus((st) => {
+    if (st.type !== 'reconnect') return;
+    const since = performance.now() - resendMs;
+    for (const r of recent) if (r.at >= since) send(r.bytes);
+  });
+  const send = (bytes: Uint8Array) => {
+    try {
+      bus.publish(subject, bytes);
+    } catch {
+      /* the bus is closing: events are diagnostics, nothing waits for them */
+    }
+  };
   // The getter is slow enough to show in a profile when called per event; it never changes within a process.
   const origin = performance.timeOrigin;
   let batch: WireEvent[] = [];
@@ -50,11 +70,11 @@ export function publishLifecycle(bus: Bus, node: string, o: { batchMs?: number; 
     if (batch.length === 0) return;
     const v = batch;
     batch = [];
-    try {
-      bus.publish(subject, encode({ n: node, v }));
-    } catch {
-      /* the bus is closing: events are diagnostics, nothing waits for them */
-    }
+    const bytes = encode({ n: node, v });
+    const now = performance.now();
+    recent.push({ at: now, bytes });
+    while (recent.length > 100 || (recent.length && recent[0]!.at < now - resendMs)) recent.shift();
+    send(bytes);
   };
   const hook: LifecycleHook = (e, k, i) => {
     batch.push([e, k, i, Math.round((origin + performance.now()) * 1000)]);

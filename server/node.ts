@@ -64,6 +64,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let store: Store;
   let control: Bus;
   let extraClose: () => Promise<void> = async () => undefined;
+  let reconnect: (() => Promise<void>) | undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
@@ -100,6 +101,8 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     extraClose = async () => {
       await Promise.all(opened.map((b) => b.close()));
     };
+    const conns = [(bus as Awaited<ReturnType<typeof connect>>).connection, storeBus.connection, (control as Awaited<ReturnType<typeof connect>>).connection];
+    reconnect = async () => void (await Promise.all(conns.map((c) => c.reconnect().catch(() => undefined))));
     const { storeTimeoutMs, startDeadlineMs } = config.cluster;
     store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log, timeoutMs: storeTimeoutMs, openRetryMs: startDeadlineMs });
   }
@@ -127,7 +130,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     for (const c of components) if (c.status) out[c.name] = c.status();
     return out;
   };
-  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status };
+  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status, reconnect };
   const stopAll = async () => {
     for (const c of [...components].reverse()) {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));

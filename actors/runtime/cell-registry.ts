@@ -161,6 +161,24 @@ export class CellRegistry implements CellHome {
     this.cellFor(kind, id).deliver(env, msg);
   }
 
+  /**
+   * The fence (cluster/liveness.ts): this node cannot confirm it is heard, so other nodes may take its shards over once
+   * they stop hearing it. Every instance of a sharded kind leaves memory now, in-memory kinds included, before anyone
+   * may start a second one: durable state is in the store (unsaved batched changes are lost, as in a crash), in-memory
+   * state is lost, as with a node that died. Queued asks hear NOT_OWNER (not applied), queued tells are dropped.
+   * Pinned actors (connections) stay. Returns how many instances left.
+   */
+  fence(): number {
+    let n = 0;
+    for (const set of [...this.byShard.values()]) {
+      for (const cell of [...set]) {
+        cell.close({ code: ErrorCode.NotOwner, message: `${cell.kind.name}/${cell.id}: owner fenced (not heard); retry` });
+        n++;
+      }
+    }
+    return n;
+  }
+
   // ---- passivation, counts, shutdown -------------------------------------------------------------------------------
 
   startSweeping(): void {

@@ -150,6 +150,7 @@ export class ActorCell implements TurnOwner {
     if (!store) throw new GatehouseError(ErrorCode.StoreError, `kind ${this.kind.name} is durable but no store is configured`);
     store.load(this.kind.name, this.id).then(
       (r) => {
+        if (this.life.type === 'closed') return; // fenced or dropped while loading: it must not become live
         if (!r && this.refuseMissing()) return;
         this.start(r?.record ?? null, r?.revision ?? 0);
         this.runner.pump();

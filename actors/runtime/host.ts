@@ -103,6 +103,15 @@ export class ActorHost {
     this.cells.context.serving = serving;
   }
 
+  /**
+   * The node's fence tripped (it cannot confirm it is heard): every sharded actor instance leaves memory at once, so
+   * none is live here when another node takes the shard over (see CellRegistry.fence). Messages arriving meanwhile
+   * wait in the inbox as before (the serving check). Returns how many instances were closed.
+   */
+  fence(): number {
+    return this.cells.fence();
+  }
+
   /** The cluster confirmed its ownership again (and dropped the shards it lost): held messages go on. */
   resumeServing(): number {
     // Messages queued before the lapse go first, then those that arrived during it.

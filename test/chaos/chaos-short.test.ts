@@ -6,16 +6,13 @@
  * heartbeat 250 ms, deadAfter 2 s (within the fence rules of config: fenceAfterMs 1 s ≥ 3 heartbeats, deadAfter ≥
  * fence + 2 heartbeats).
  * docs/DESIGN.md invariants 2 (one instance), 4 (crash), 5 and 10 (bus faults). Counts only, never times.
- *
- * CHAOS_STRICT=1 also asserts 0 overlapping instances: today's code fails it (a cut-off worker keeps its instances
- * live while the others take its shards over; issue 14), and it stays out of the default run only so that `npm test`
- * passes until that is fixed. Every other count is asserted always.
+ * 0 overlapping instances (durable and in-memory kinds) is asserted too: a fenced node closes its instances before
+ * anyone may take its shards over.
  */
 import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../dev/chaos/run-chaos.js';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 14);
-const STRICT = process.env.CHAOS_STRICT === '1';
 
 describe('chaos, short run [processes, faults]', () => {
   it('no acknowledged update lost, duplicated or reordered through every fault; no node crashes', { timeout: 120_000 }, async () => {
@@ -53,6 +50,6 @@ describe('chaos, short run [processes, faults]', () => {
     expect(summary.memory.duplicated, 'in-memory: duplicated').toBe(0);
     expect(summary.memory.outOfOrder, 'in-memory: out of order').toBe(0);
     expect(summary.crashes, 'node crashes').toEqual([]);
-    if (STRICT) expect(r.overlappingByFault, 'overlapping instances, by fault').toEqual({});
+    expect(r.overlappingByFault, 'overlapping instances, by fault').toEqual({});
   });
 });

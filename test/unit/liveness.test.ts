@@ -22,13 +22,18 @@ class JumpClock implements Clock {
   clearTimeout = (h: unknown) => this.manual.clearTimeout(h);
 }
 
-/** A bus whose publishes can be dropped: the node is cut off from its server. */
-function cuttable(bus: Bus): Bus & { cut: boolean } {
-  const b = Object.create(bus) as Bus & { cut: boolean };
+/**
+ * A bus whose publishes can be dropped (the node is cut off from its server), and which can stop hearing the beats of
+ * some nodes (`deafTo`: its server lost its routes to theirs, while it still hears itself).
+ */
+function cuttable(bus: Bus): Bus & { cut: boolean; deafTo: Set<string> } {
+  const b = Object.create(bus) as Bus & { cut: boolean; deafTo: Set<string> };
   b.cut = false;
+  b.deafTo = new Set();
   b.publish = (s, d, o) => {
     if (!b.cut) bus.publish(s, d, o);
   };
+  b.subscribe = (s, h, o) => bus.subscribe(s, (m) => (b.deafTo.has(m.subject.slice(m.subject.lastIndexOf('.') + 1)) ? undefined : h(m)), o);
   return b;
 }
 
@@ -41,11 +46,12 @@ async function setup(ids: string[]) {
   const nodes = ids.map((id) => {
     const bus = cuttable(broker.connect({ prefix: 'lv' }));
     const l = new Liveness(bus, () => record(id), clock, silentLogger, O);
-    return { id, bus, l, lapses: 0, changes: 0 };
+    return { id, bus, l, lapses: 0, changes: 0, isolations: 0 };
   });
   for (const n of nodes) {
     n.l.onLapse = () => n.lapses++;
     n.l.onChange = () => n.changes++;
+    n.l.onIsolated = () => n.isolations++;
   }
   const flush = () => broker.connect({ prefix: 'lv' }).flush();
   // start() resolves when the node heard itself: deliveries are asynchronous on the memory bus.
@@ -73,7 +79,7 @@ describe('liveness over heartbeats', () => {
   });
 
   it('a node cut off from its server stops serving before anyone declares it dead', async () => {
-    const { nodes, step } = await setup(['a', 'b']);
+    const { nodes, step } = await setup(['a', 'b', 'c']);
     await step(300);
     const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     a.bus.cut = true;
@@ -83,10 +89,12 @@ describe('liveness over heartbeats', () => {
       await step(50);
     }
     expect(fencedWhileStillAliveForB).toBe(true);
-    expect(b.l.alive().map((r) => r.id)).toEqual(['b']);
+    expect(b.l.alive().map((r) => r.id)).toEqual(['b', 'c']);
     expect(b.changes).toBeGreaterThan(0);
     expect(a.lapses).toBe(1);
-    expect(b.lapses).toBe(0); // the survivor never lapsed
+    expect(a.l.lapseCause).toBe('own-heartbeat');
+    expect(b.lapses).toBe(0); // the survivors, still hearing each other, never lapsed
+    expect(nodes[2]!.lapses).toBe(0);
     // Healed: a hears itself again but stays fenced until the cluster says it re-read its leases.
     a.bus.cut = false;
     await step(500);
@@ -94,7 +102,53 @@ describe('liveness over heartbeats', () => {
     expect(a.l.serving()).toBe(false);
     a.l.recovered();
     expect(a.l.serving()).toBe(true);
-    expect(b.l.alive().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(b.l.alive().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a node that hears only itself (its server cut off from the others) asks to move, then stops serving before anyone declares it dead', async () => {
+    const { nodes, step } = await setup(['a', 'b', 'c']);
+    await step(300);
+    const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    a.bus.deafTo = new Set(['b', 'c']);
+    b.bus.deafTo = new Set(['a']);
+    c.bus.deafTo = new Set(['a']);
+    let fencedWhileStillAliveForB = false;
+    let signalledBeforeFence = false;
+    for (let i = 0; i < 60 && b.l.alive().some((r) => r.id === 'a'); i++) {
+      if (a.isolations > 0 && a.lapses === 0) signalledBeforeFence = true;
+      if (!a.l.serving() && b.l.alive().some((r) => r.id === 'a')) fencedWhileStillAliveForB = true;
+      await step(50);
+    }
+    expect(signalledBeforeFence).toBe(true);
+    expect(a.isolations).toBe(1);
+    expect(fencedWhileStillAliveForB).toBe(true);
+    expect(a.l.lapseCause).toBe('isolated');
+    expect([b.lapses, c.lapses, b.isolations, c.isolations]).toEqual([0, 0, 0, 0]);
+    // Healed (its connections moved to a server that reaches the others): it hears them, and stays fenced until the
+    // cluster has re-read its leases.
+    for (const n of nodes) n.bus.deafTo = new Set();
+    await step(500);
+    expect(a.l.isolated).toBe(false);
+    expect(a.l.serving()).toBe(false);
+    a.l.recovered();
+    expect(a.l.serving()).toBe(true);
+  });
+
+  it('the last node left hearing itself lapses as isolated, and is no longer isolated once the others are declared dead', async () => {
+    const { nodes, step } = await setup(['a', 'b']);
+    await step(300);
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    b.bus.cut = true; // b died (kill -9): nothing of it is heard any more
+    await step(1100);
+    expect(a.lapses).toBe(1);
+    expect(a.l.lapseCause).toBe('isolated');
+    await step(600);
+    expect(a.l.alive().map((r) => r.id)).toEqual(['a']);
+    expect(a.l.isolated).toBe(false);
+    a.l.recovered(); // the cluster proved it is on the quorum side by a store write and re-read its leases
+    expect(a.l.serving()).toBe(true);
+    await step(3000);
+    expect(a.lapses).toBe(1);
   });
 
   it('a stopped process (clock jumped, no timer ran) refuses work at its first check after waking', async () => {
