@@ -173,7 +173,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     listeners = await startListeners(settings, {
       ws: onWs,
       tcp: onTcp,
-      http: createHttpHandler({ webRoot, sdk: createSdkFiles(), entry: (p) => services.entry(p), log }),
+      http: createHttpHandler({ webRoot, sdk: createSdkFiles(), entry: (p) => services.entry(p), nodeStatus: () => ctx.status(), log }),
     });
     const { ports, urls } = listeners;
     const host = settings.publicHost ?? settings.host;

@@ -1,16 +1,19 @@
 /**
  * The gateway's HTTP side: `GET /entry` (the least-loaded gateway, like Pomelo's gate), the browser SDK under
- * `/sdk/`, and static files from web/ as they are (no build step). Only GET and HEAD; paths are resolved inside their
- * root, never above it.
+ * `/sdk/`, the docs under `/docs/` (the Markdown files of docs/, as text), `/links.json` (where the index page's links
+ * go: the node's console sits on the ops port, which only the node knows), and static files from web/ as they are (no
+ * build step; `/` is web/index.html). Only GET and HEAD; paths are resolved inside their root, never above it.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readdir } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { Protocol } from './connection.js';
 import type { GatewayEntry } from '../node-api/gateway-app.js';
 import type { SdkFiles } from './sdk-files.js';
+import { defaultDocsRoot } from './paths.js';
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,11 +27,19 @@ const TYPES: Readonly<Record<string, string>> = {
   '.ico': 'image/x-icon',
   '.txt': 'text/plain; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
 };
+
+/** A doc's file name: upper-case Markdown files at the top of docs/ (README-style names), nothing else. */
+const DOC_RE = /^[A-Z][A-Z0-9_-]{0,63}\.md$/;
 
 export interface HttpOptions {
   webRoot: string;
+  /** docs/ of the package (default: paths.ts). */
+  docsRoot?: string;
   sdk: SdkFiles;
+  /** The node's status (NodeContext.status): its `ops.url` is where the console is. Absent: no console link. */
+  nodeStatus?: () => Record<string, unknown>;
   entry(protocol: Protocol): Promise<GatewayEntry>;
   log: Logger;
 }
@@ -57,12 +68,47 @@ async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse)
       return send(res, 503, TYPES['.json']!, JSON.stringify({ code: 'UNAVAILABLE', message: (err as Error).message }));
     }
   }
+  if (path === '/links.json') return send(res, 200, TYPES['.json']!, JSON.stringify(links(o)), { 'cache-control': 'no-store' });
+  if (path === '/docs' || path.startsWith('/docs/')) return serveDocs(o.docsRoot ?? defaultDocsRoot(), path, req, res);
   if (path.startsWith('/sdk/')) {
     const text = await o.sdk.read(path.slice('/sdk/'.length));
     if (text === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     return send(res, 200, TYPES['.js']!, text, { 'cache-control': 'no-cache' });
   }
   return serveStatic(o.webRoot, path, req, res);
+}
+
+/** Where the index page links: pages of this gateway, and the console on the node's ops port when it has one. */
+export function links(o: Pick<HttpOptions, 'nodeStatus'>): Record<string, string | null> {
+  let ops: unknown;
+  try {
+    ops = (o.nodeStatus?.().ops as { url?: unknown } | undefined)?.url;
+  } catch {
+    ops = undefined;
+  }
+  return {
+    chat: '/chat/',
+    lobby: '/lobby/',
+    sdk: '/sdk/gatehouse.js',
+    docs: '/docs/',
+    console: typeof ops === 'string' && ops ? `${ops.replace(/\/$/, '')}/console` : null,
+  };
+}
+
+/** `/docs/`: a plain list of the docs; `/docs/NAME.md`: one of them as text. */
+async function serveDocs(root: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (path === '/docs') {
+    res.writeHead(301, { location: '/docs/' });
+    return void res.end();
+  }
+  const name = path.slice('/docs/'.length);
+  if (name === '') {
+    const files = (await readdir(root).catch(() => [] as string[])).filter((f) => DOC_RE.test(f)).sort();
+    const body = `gatehouse docs\n\n${files.map((f) => `/docs/${f}`).join('\n')}\n`;
+    return send(res, 200, TYPES['.txt']!, body, { 'cache-control': 'no-cache' });
+  }
+  if (!DOC_RE.test(name)) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+  return serveStatic(root, '/' + name, req, res);
 }
 
 async function serveStatic(root: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

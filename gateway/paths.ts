@@ -19,3 +19,6 @@ export function packageRoot(): string {
 
 /** Static pages (web/, served as they are). */
 export const defaultWebRoot = (): string => join(packageRoot(), 'web');
+
+/** The Markdown docs (docs/), served as text under /docs/ so the index page can link them. */
+export const defaultDocsRoot = (): string => join(packageRoot(), 'docs');

@@ -1,0 +1,87 @@
+/**
+ * The index page at `/` of the gateway's HTTP port, in headless Chromium: it links the chat page, the lobby
+ * playground, the SDK and the docs (listed from /docs/, so only docs that exist), and the console on the node's ops
+ * port when the node has one (/links.json). Every link it shows answers 200. The docs are served as text from docs/
+ * and nothing else of the package is reachable through /docs/. A screenshot goes to test-artifacts/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatApp } from '../../chat/index.js';
+import { lobbyApp } from '../../lobby/index.js';
+import { links } from '../../gateway/http.js';
+import { createEmbedded } from '../../server/node.js';
+import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { ROOT } from '../../dev/procs.js';
+
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+describe('index page', () => {
+  let gw: GatewayNode;
+  let browser: TestBrowser | undefined;
+
+  beforeAll(async () => {
+    gw = await startGatewayNode({ apps: [chatApp, lobbyApp], embedded: createEmbedded() });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+  });
+
+  const get = async (path: string) => {
+    const res = await fetch(gw.httpUrl + path, { redirect: 'manual' });
+    return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+  };
+
+  it('links the chat page, the lobby playground, the SDK and the docs, and every link answers', async () => {
+    const page: Page = await browser!.context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    await page.goto(`${gw.httpUrl}/`);
+    await expect.poll(() => page.locator('#docs li').count(), { timeout: 10_000 }).toBeGreaterThan(3);
+
+    expect(await page.locator('#link-chat').getAttribute('href')).toBe('/chat/');
+    expect(await page.locator('#link-lobby').getAttribute('href')).toBe('/lobby/');
+    expect(await page.locator('#link-sdk').getAttribute('href')).toBe('/sdk/gatehouse.js');
+    const docs = await page.locator('#docs li').allInnerTexts();
+    for (const d of ['SDK', 'LOBBY', 'CHAT', 'PROTOCOL']) expect(docs).toContain(d);
+    // This test node has no ops endpoint: the console card says where it lives instead of linking nowhere.
+    expect(await page.locator('#link-console').isHidden()).toBe(true);
+    await expect.poll(() => page.locator('#console-text').innerText()).toContain('/console');
+
+    const hrefs = await page.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+    expect(hrefs.length).toBeGreaterThan(8);
+    for (const href of new Set(hrefs)) expect({ href, status: (await get(href)).status }).toEqual({ href, status: 200 });
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'index-page.png'), fullPage: true });
+
+    // Following the lobby link lands on a playground that connects.
+    await page.click('#link-lobby');
+    await page.locator('#login:enabled').waitFor({ timeout: 15_000 });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('the console link points at the ops port when the node has one', async () => {
+    expect(links({ nodeStatus: () => ({ ops: { url: 'http://127.0.0.1:7390' } }) }).console).toBe('http://127.0.0.1:7390/console');
+    expect(links({ nodeStatus: () => ({ ops: { url: null } }) }).console).toBeNull();
+    expect(links({}).console).toBeNull();
+    expect(JSON.parse((await get('/links.json')).text)).toMatchObject({ chat: '/chat/', lobby: '/lobby/', console: null });
+  });
+
+  it('serves docs as text and nothing else of the package through /docs/', async () => {
+    const sdk = await get('/docs/SDK.md');
+    expect(sdk.status).toBe(200);
+    expect(sdk.type).toContain('text/plain');
+    expect(sdk.text).toContain('gatehouse/client/node');
+    expect((await get('/docs')).status).toBe(301);
+    for (const bad of ['/docs/../package.json', '/docs/%2e%2e/package.json', '/docs/sdk.md', '/docs/NOPE.md', '/docs/SDK.md/x', '/docs/.env']) {
+      expect({ bad, status: (await get(bad)).status }).toEqual({ bad, status: 404 });
+    }
+  });
+});
