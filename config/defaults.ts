@@ -90,6 +90,6 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     floodRefusalBurst: 200,
     procs: 1,
   },
-  log: { level: 'info', pretty: false },
+  log: { level: 'info', pretty: false, format: 'auto' },
   metrics: { enabled: true, port: 7390 },
 });

@@ -17,6 +17,7 @@ const prefix = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected one subject t
 
 export const roleSchema = z.enum(['gateway', 'worker']);
 export const logLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+export const logFormatSchema = z.enum(['auto', 'pretty', 'json']);
 
 export const configSchema = z
   .object({
@@ -169,7 +170,11 @@ export const configSchema = z
         procs: z.number().int().min(1).max(64),
       })
       .strict(),
-    log: z.object({ level: logLevelSchema, pretty: z.boolean() }).strict(),
+    /**
+     * `format`: `pretty` (readable lines, pino-pretty), `json` (one JSON object a line), or `auto` (pretty when stdout
+     * is a terminal, JSON when piped). `pretty: true` is the older spelling of `format: pretty`.
+     */
+    log: z.object({ level: logLevelSchema, pretty: z.boolean(), format: logFormatSchema.optional() }).strict(),
     /** The node's ops endpoint: /metrics (Prometheus), /status, and a status page. Port 0 picks a free one. */
     metrics: z.object({ enabled: z.boolean(), port: port }).strict(),
   })

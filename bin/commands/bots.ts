@@ -6,11 +6,12 @@
  *   gatehouse bots --count 200 [--url ws://127.0.0.1:7350 | --entry http://127.0.0.1:7380/entry] [--relay-hz 2]
  *                  [--id-prefix B] [--ramp 100] [--duration SECONDS] [--wander-s 40] [--chat-s 20] [--gates 40]
  */
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { GatehouseError } from '../../common/errors.js';
 import { botCapcomId, LobbyBot } from '../../lobby/bot.js';
 import { readSecretFile, signToken } from '../../gateway/auth/tokens.js';
+import { withExamples } from '../cli-kit.js';
 
 const USAGE = 'usage: gatehouse bots --count N [--url ws://host:port | --entry http://host:port/entry] [--token-key FILE] [--relay-hz 2] [--id-prefix B] [--ramp 100] [--duration S]';
 
@@ -21,24 +22,39 @@ function num(v: string | undefined, name: string, fallback: number, min: number,
   return n;
 }
 
+type BotValues = Partial<Record<'count' | 'url' | 'entry' | 'relay-hz' | 'id-prefix' | 'ramp' | 'duration' | 'wander-s' | 'chat-s' | 'gates' | 'token-key', string>>;
+
+export function botsCommand(): Command {
+  const cmd = new Command('bots')
+    .description('N simulated lobby players on real client connections: log in, wander cities, chat, relay, quest')
+    .option('--count <n>', 'how many bots', '10')
+    .option('--url <ws-url>', 'gateway WebSocket (default ws://127.0.0.1:7350)')
+    .option('--entry <http-url>', "or the gateway's entry endpoint, e.g. http://127.0.0.1:7380/entry")
+    .option('--token-key <file>', 'sign one token per bot with this key (gateway.auth.mode token)')
+    .option('--relay-hz <hz>', 'position relays per second per bot', '2')
+    .option('--id-prefix <p>', 'first 1-3 characters of the bots\' Capcom IDs', 'B')
+    .option('--ramp <n>', 'bots started per second', '100')
+    .option('--duration <s>', 'stop after this many seconds (default: until Ctrl-C)')
+    .option('--wander-s <s>', 'seconds between moves', '40')
+    .option('--chat-s <s>', 'seconds between chat lines', '20')
+    .option('--gates <n>', 'gates per server to wander over', '40')
+    .action(async (o: Record<string, string | undefined>) => {
+      const values: BotValues = {};
+      for (const [k, v] of Object.entries(o)) values[k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) as keyof BotValues] = v;
+      await runBotsWith(values);
+    });
+  return withExamples(cmd, [
+    'gatehouse bots --count 200                       # against the local gateway of gatehouse start',
+    'gatehouse bots --count 50 --entry http://127.0.0.1:7380/entry --duration 60',
+    'gatehouse bots --count 20 --token-key dev.key    # a gateway in token mode',
+  ]);
+}
+
 export async function runBots(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      count: { type: 'string' },
-      url: { type: 'string' },
-      entry: { type: 'string' },
-      'relay-hz': { type: 'string' },
-      'id-prefix': { type: 'string' },
-      ramp: { type: 'string' },
-      duration: { type: 'string' },
-      'wander-s': { type: 'string' },
-      'chat-s': { type: 'string' },
-      gates: { type: 'string' },
-      'token-key': { type: 'string' },
-    },
-    strict: true,
-  });
+  await botsCommand().exitOverride().parseAsync(argv, { from: 'user' });
+}
+
+async function runBotsWith(values: BotValues): Promise<void> {
   const count = num(values.count, 'count', 10, 1, 100_000);
   const prefix = values['id-prefix'] ?? 'B';
   if (!/^[0-9A-Z]{1,3}$/.test(prefix)) throw new GatehouseError('USAGE', '--id-prefix must be 1–3 characters 0-9 A-Z');

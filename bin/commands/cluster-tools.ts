@@ -185,10 +185,29 @@ export async function moveShard(t: ToolConnection, config: Config, arg: string, 
         { key, initial: true },
       ).then((w) => (settled ? w.stop() : (watcher = w)), reject);
     });
-    progress(`${key} is on ${to}`);
+    progress(`${key} is on ${to}, pinned there while ${to} lives (\`gatehouse move ${target.kind}:${target.shard} --unpin\` lets the balancer place it again)`);
   } finally {
     settled = true;
     clearTimeout(timer);
     watcher?.stop();
   }
+}
+
+/**
+ * Removes a shard's pin (`move --unpin`): the balancer places it again by capacity at its next round, which may or may
+ * not move it. Says where it is now; unpinning a shard that has no pin says so and succeeds.
+ */
+export async function unpinShard(t: ToolConnection, config: Config, arg: string, progress: (line: string) => void): Promise<void> {
+  const target = parseMoveTarget(arg, config.actors.shards);
+  const key = `${target.kind}.${target.shard}`;
+  const pins = await t.store.bucket(BUCKETS.pins);
+  const pin = await pins.get(key);
+  const lease = await (await t.store.bucket(BUCKETS.leases)).get(key);
+  const where = lease ? ` (now ${decodeRecord<Lease>(lease.value).o})` : '';
+  if (!pin) {
+    progress(`${key} has no pin${where}: nothing to undo`);
+    return;
+  }
+  await pins.delete(key);
+  progress(`${key} unpinned from ${new TextDecoder().decode(pin.value)}${where}: the balancer places it by capacity again`);
 }

@@ -24,7 +24,9 @@ import { BUCKETS } from '../../cluster/records.js';
 import { GATEWAY_BUCKET } from '../../gateway/registry.js';
 import { GatehouseError } from '../../common/errors.js';
 import { loadApps } from '../../server/apps.js';
-import { configFrom, parse } from '../cli-args.js';
+import { Command } from 'commander';
+import { configFrom, withConfigOptions, type Opts } from '../cli-args.js';
+import { withExamples } from '../cli-kit.js';
 
 export const ROLES = ['worker', 'gateway', 'ops', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -155,10 +157,26 @@ export function readPasswords(text: string | undefined): Record<Role, string> {
   return out;
 }
 
+export function natsConfigCommand(): Command {
+  const cmd = new Command('nats-config')
+    .description('print least-privilege NATS users (worker, gateway, ops, admin) of a deployment for nats-server')
+    .option('--account <name>', 'the NATS account name (default: the prefix in capitals)')
+    .option('--password-file <file>', '"role: password" lines; roles not listed get a random password')
+    .action(async (opts: Opts) => printNatsConfig(opts));
+  return withExamples(withConfigOptions(cmd), [
+    'gatehouse nats-config --prefix mh > accounts.conf',
+    'gatehouse nats-config --prefix mh --password-file passwords.txt --account GAME',
+  ]);
+}
+
+/** The command on its own (tests, scripts): throws instead of exiting on a bad flag. */
 export async function runNatsConfig(argv: string[]): Promise<void> {
-  const { flags } = parse(argv, { account: { type: 'string' }, 'password-file': { type: 'string' } });
-  const config = configFrom(flags);
-  const file = typeof flags['password-file'] === 'string' ? flags['password-file'] : undefined;
+  await natsConfigCommand().exitOverride().parseAsync(argv, { from: 'user' });
+}
+
+async function printNatsConfig(opts: Opts): Promise<void> {
+  const config = configFrom(opts);
+  const file = typeof opts.passwordFile === 'string' ? opts.passwordFile : undefined;
   let text: string | undefined;
   if (file) {
     try {
@@ -173,7 +191,6 @@ export async function runNatsConfig(argv: string[]): Promise<void> {
     buckets: deploymentBuckets(config.actors.snapshotBuckets),
     secretKinds: kinds.filter((k) => k.redact?.length).map((k) => k.name),
   });
-  const account = typeof flags.account === 'string' ? flags.account : config.prefix.toUpperCase();
+  const account = typeof opts.account === 'string' ? opts.account : config.prefix.toUpperCase();
   process.stdout.write(renderAccounts(account, config.prefix, matrix, readPasswords(text)));
 }
-
