@@ -41,6 +41,10 @@ export const lobbyConfigSchema = z
     maxFriends: count(1000),
     /** Incoming requests kept per player (the oldest is declined for a newer one); outgoing ones past it are refused. */
     maxPendingFriendRequests: count(1000),
+    /** Auth mode none: player records one address may create per minute; more logins of new IDs: TOO_MANY_NEW_PLAYERS. */
+    newPlayersPerAddressPerMinute: count(1_000_000),
+    /** Addresses exempt from newPlayersPerAddressPerMinute. */
+    newPlayersExempt: z.array(z.string().min(1)),
   })
   .strict();
 
@@ -72,6 +76,11 @@ export const LOBBY_DEFAULTS: LobbyTree = deepFreeze({
   // the 64 KiB frame: 120 requests from throw-away ids made the victim's login FRAME_TOO_LARGE at a 4 KiB frame.
   maxFriends: 100,
   maxPendingFriendRequests: 50,
+  // Auth mode none: anyone may log in as any never-seen ID, and each such login writes a record that stays. One a
+  // second per remote address is plenty for a person trying things, and keeps a script from filling the store;
+  // loopback (bots, benchmarks, tests on the box itself) is exempt, as it is from gateway.connectionLimitExempt.
+  newPlayersPerAddressPerMinute: 60,
+  newPlayersExempt: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
 });
 
 export const lobbyConfig: ConfigSection<LobbyTree> = { key: 'lobby', schema: lobbyConfigSchema, defaults: LOBBY_DEFAULTS };

@@ -48,6 +48,8 @@ export const LobbyCode = {
   NotLoggedIn: 'NOT_LOGGED_IN',
   /** The Capcom ID belongs to another account (claimed on its first login, or not listed in the login's token). */
   NotYourId: 'NOT_YOUR_ID',
+  /** Auth mode none: this address created lobby.newPlayersPerAddressPerMinute records in the last minute (routes.ts). */
+  TooManyNewPlayers: 'TOO_MANY_NEW_PLAYERS',
   /** Same string as ClientErrorCode.AlreadyLoggedIn: a duplicate login looks the same from the gateway and the record. */
   AlreadyOnline: 'ALREADY_LOGGED_IN',
   BadRequest: 'BAD_REQUEST',

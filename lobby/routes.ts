@@ -3,7 +3,8 @@
  * (BAD_REQUEST) before any actor is asked; actors check again. Navigation goes through the player record; chat and
  * relays go straight to the layer the session stands in (the hot path: one bus message, one push per gateway).
  *
- *   lobby.login {capcomId, name, hr, weapon?} → record + friends + pending requests (only an ID the account owns)
+ *   lobby.login {capcomId, name, hr, weapon?} → record + friends + pending requests (only an ID the account owns;
+ *     auth mode none: TOO_MANY_NEW_PLAYERS past lobby.newPlayersPerAddressPerMinute new IDs from one address)
  *   lobby.servers {type?, offset?, limit?} / lobby.gates {server, …} / lobby.cities {gate, …}   paged list views
  *   lobby.enter {layer} → {loc, view}     lobby.leave → up one level                lobby.layer {id?} → a layer's view
  *   lobby.city.reserve {city} · lobby.city.open {settings} · lobby.city.cancel · lobby.city.settings {settings}
@@ -25,6 +26,7 @@ import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePl
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
 import { optWeapon } from './equipment.js';
+import { PlayerBudget } from './player-budget.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import { capcomId, check, int, LIMITS, optStr, settings, str, type Msg } from './validate.js';
 
@@ -49,21 +51,41 @@ async function move(ctx: RouteContext, me: PlayerLink, msg: Record<string, unkno
  * A login may use only a Capcom ID its account owns: one its token lists, or one it claimed on its first login
  * (the record keeps the owner; one account, several hunters). Auth mode `none` checks nothing: anyone is anyone.
  */
-async function claimId(ctx: RouteContext, id: string): Promise<void> {
+async function claimId(ctx: RouteContext, id: string, budget: PlayerBudget): Promise<void> {
   const p = ctx.principal;
   if (!p) throw appError(ClientErrorCode.Unauthorized, 'the lobby needs an authenticated client');
-  if (p.unverified) return;
+  if (p.unverified) return spendOnNew(ctx, id, p.address, budget);
   if (p.capcomIds && !p.capcomIds.includes(id)) throw appError(LobbyCode.NotYourId, `account ${p.account} may not use Capcom ID ${id}`);
   await askActor(ctx, playerOf(id), { type: 'claim', account: p.account, listed: p.capcomIds !== undefined });
 }
 
-export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
+/**
+ * Auth mode none: a login that would create a record spends one of its address's lobby.newPlayersPerAddressPerMinute
+ * (player-budget.ts). Whether it would is asked first (`exists`: a missing record answers NOT_FOUND and nothing is
+ * created), so logging in again as an existing ID never spends the budget.
+ */
+async function spendOnNew(ctx: RouteContext, id: string, address: string | undefined, budget: PlayerBudget): Promise<void> {
+  if (!budget.applies(address)) return;
+  try {
+    await askActor(ctx, playerOf(id), { type: 'exists' });
+    return;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== LobbyCode.NotFound) throw err;
+  }
+  if (!budget.take(address)) {
+    throw appError(LobbyCode.TooManyNewPlayers, 'too many new Capcom IDs from this address; log in with an existing one or retry in a minute');
+  }
+}
+
+/** `now`: the clock the budget of new records refills on (player-budget.ts). */
+export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now): Record<string, RouteHandler> {
+  const budget = new PlayerBudget(tree, now);
   const routes: Record<string, RouteHandler> = {
     'lobby.login': async (ctx, raw) => {
       const b = check(raw, (m) => ({ id: capcomId(m, 'capcomId'), name: str(m, 'name', LIMITS.name, 1), hr: int(m, 'hr', 1, 999), weapon: optWeapon(m, 'weapon') }));
       return serial(ctx.session.id, async () => {
         // Ownership before the identity claim: an account that does not own the ID never holds it, even briefly.
-        await claimId(ctx, b.id);
+        await claimId(ctx, b.id, budget);
         // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
         await ctx.login(b.id);
         const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true, ...(b.weapon && { weapon: b.weapon }) });
@@ -133,9 +155,9 @@ export function lobbyRoutes(tree: LobbyTree): Record<string, RouteHandler> {
   return routes;
 }
 
-export function lobbyGateway(tree: LobbyTree): GatewayApp {
+export function lobbyGateway(tree: LobbyTree, now?: () => number): GatewayApp {
   return {
-    routes: lobbyRoutes(tree),
+    routes: lobbyRoutes(tree, now),
     async onSessionResume(ctx) {
       const me = linkOf(ctx);
       if (me) await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });

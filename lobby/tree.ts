@@ -32,6 +32,14 @@ export interface LobbyTree {
   maxFriends: number;
   /** Pending friend requests per player, incoming and outgoing each (see player-friends.ts). */
   maxPendingFriendRequests: number;
+  /**
+   * Auth mode none only: new player records the clients of one remote address may create per minute, per gateway (a
+   * token bucket holding a minute's worth); past it a login of a never-seen Capcom ID is refused TOO_MANY_NEW_PLAYERS.
+   * With token/hook auth, ownership bounds creation instead (docs/SECURITY.md).
+   */
+  newPlayersPerAddressPerMinute: number;
+  /** Addresses the budget above does not apply to (loopback by default: bots, benchmarks and tests on the box). */
+  newPlayersExempt: readonly string[];
 }
 
 export type Level = 'server' | 'gate' | 'city';

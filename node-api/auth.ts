@@ -16,6 +16,8 @@ export interface Principal {
    * `anyone`). Apps let such a principal act as anyone, which is exactly what `none` means.
    */
   readonly unverified?: true;
+  /** With `unverified`: the client's remote address (what the lobby's budget of new records counts). */
+  readonly address?: string;
 }
 
 /** What the gateway knows of the connection presenting a credential. */

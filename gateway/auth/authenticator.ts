@@ -61,9 +61,10 @@ export async function createAuthenticator(o: AuthenticatorOptions): Promise<Auth
       return {
         mode: 'none',
         admitsAnonymous: true,
-        authenticate: async (credential) => ({
+        authenticate: async (credential, info) => ({
           account: credential !== undefined && UNVERIFIED_ACCOUNT_RE.test(credential) ? credential : 'anyone',
           unverified: true,
+          ...(info.remoteAddress !== undefined && { address: info.remoteAddress }),
         }),
         guard: (_app, h) => h,
       };
