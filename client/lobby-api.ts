@@ -120,7 +120,8 @@ export type ServerView = LayerBase & { level: 'server'; type: ServerType; status
 export type GateView = LayerBase & { level: 'gate'; status: LayerStatus; cities: Page<CityItem> };
 export interface Move {
   loc: string[];
-  view: LayerView;
+  /** null at the top (loc []). */
+  view: LayerView | null;
 }
 export interface CircleView {
   circle: string;
