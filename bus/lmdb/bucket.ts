@@ -3,7 +3,8 @@
  * shared by every handle on it (like MemoryKvServer's state). The `KvBucket` handle over it: bus/lmdb/handle.ts.
  *
  * Writes. This process is the only writer of its data directory (bus/lmdb/lock.ts), so the authoritative state of a
- * key is its newest write in flight, else what LMDB has committed. Compare-and-set checks that state synchronously,
+ * key is its newest write in flight, else its newest durable write remembered here (a bounded number of keys), else
+ * what LMDB has committed. Compare-and-set checks that state synchronously,
  * takes the next revision and queues the write; lmdb-js applies queued writes in call order, so the check and the
  * write cannot be separated by another writer. No read-modify-write transaction is needed, and writes from one event
  * turn share one LMDB transaction (one fsync).
@@ -44,20 +45,27 @@ const SWEEP_BATCH = 1000;
 /** Sweeps run every TTL, but never more often than this. */
 const MIN_SWEEP_MS = 1000;
 
-interface Pending {
-  revision: number;
-  writtenAt: number;
-  /** A delete, or the removal of an expired entry (revision 0). */
-  deleted: boolean;
-}
+/** Revisions remembered after their write is durable, so compare-and-set on a hot key reads no B-tree. */
+const KNOWN_REVISIONS = 8192;
 
-interface InFlight {
-  pending: Pending;
-  change: KvChange;
-  done: boolean;
-  error?: unknown;
-  resolve(revision: number): void;
-  reject(e: unknown): void;
+/**
+ * One write from the call to its acknowledgement, and afterwards what this process knows of the key's committed
+ * state (this process is the directory's only writer, so a durable write's revision stays the key's revision until
+ * the next write here). One object per write: the snapshot path allocates as little as it can.
+ */
+class WriteOp {
+  done = false;
+  error: unknown = undefined;
+  resolve!: (revision: number) => void;
+  reject!: (e: unknown) => void;
+  constructor(
+    readonly key: string,
+    readonly revision: number,
+    readonly writtenAt: number,
+    /** The value written; null for a delete, or for the removal of an expired entry (revision 0). */
+    readonly value: Uint8Array | null,
+    readonly rec: Buffer | null,
+  ) {}
 }
 
 export interface Watcher {
@@ -72,10 +80,14 @@ export class BucketState {
   private seq: number;
   /** Last revision durable and announced: what `lastRevision` answers and watchers have been given. */
   durableSeq: number;
-  private readonly overlay = new Map<string, Pending>();
-  private readonly inflight: InFlight[] = [];
+  /**
+   * Per key: the newest write in flight, or (done) the newest durable one, for at most KNOWN_REVISIONS keys beyond
+   * those in flight; a key not here is read from LMDB.
+   */
+  private readonly overlay = new Map<string, WriteOp>();
+  private readonly inflight: WriteOp[] = [];
   /** Writes of the current turn, not yet handed to lmdb-js (see flush). */
-  private queued: Array<{ dk: string; rec: Buffer | null; item: InFlight }> = [];
+  private queued: WriteOp[] = [];
   readonly watchers = new Set<Watcher>();
   private sweepTimer: TimerHandle | undefined;
   private sweepFrom: string | undefined;
@@ -116,7 +128,7 @@ export class BucketState {
   /** The revision a compare-and-set compares with: the newest write in flight, else the committed one; 0 if none. */
   current(key: string): number {
     const p = this.overlay.get(key);
-    if (p) return p.deleted || this.expired(p.writtenAt) ? 0 : p.revision;
+    if (p) return p.value === null || this.expired(p.writtenAt) ? 0 : p.revision;
     // getBinaryFast: a reused buffer, valid until the next read; only the header is looked at.
     const b = this.files.data.getBinaryFast(dataKey(this.full, key));
     if (!b) return 0;
@@ -132,21 +144,17 @@ export class BucketState {
   write(key: string, value: Uint8Array | null): Promise<number> {
     this.files.assertWritable();
     const revision = ++this.seq;
-    const pending: Pending = { revision, writtenAt: this.clock.now(), deleted: value === null };
-    this.overlay.set(key, pending);
-    const rec = value ? encodeRec(revision, pending.writtenAt, value) : null;
-    return new Promise<number>((resolve, reject) => {
-      const item: InFlight = {
-        pending,
-        change: { key, op: value ? 'put' : 'delete', value: value ?? new Uint8Array(0), revision },
-        done: false,
-        resolve,
-        reject,
-      };
-      this.inflight.push(item);
-      this.queued.push({ dk: dataKey(this.full, key), rec, item });
-      if (this.queued.length === 1) queueMicrotask(() => this.flush());
+    const writtenAt = this.clock.now();
+    const op = new WriteOp(key, revision, writtenAt, value, value ? encodeRec(revision, writtenAt, value) : null);
+    this.overlay.set(key, op);
+    const promise = new Promise<number>((resolve, reject) => {
+      op.resolve = resolve;
+      op.reject = reject;
     });
+    this.inflight.push(op);
+    this.queued.push(op);
+    if (this.queued.length === 1) queueMicrotask(() => this.flush());
+    return promise;
   }
 
   /**
@@ -159,11 +167,11 @@ export class BucketState {
     const batch = this.queued;
     this.queued = [];
     const { data, meta, root } = this.files;
-    const last = batch[batch.length - 1]!.item.change.revision;
+    const last = batch[batch.length - 1]!.revision;
     let committed: Promise<boolean>;
     try {
       committed = root.batch(() => {
-        for (const w of batch) void (w.rec ? data.put(w.dk, w.rec) : data.remove(w.dk));
+        for (const w of batch) void (w.rec ? data.put(dataKey(this.full, w.key), w.rec) : data.remove(dataKey(this.full, w.key)));
         void meta.put(this.full, encodeSeq(last));
       });
     } catch (e) {
@@ -171,26 +179,27 @@ export class BucketState {
     }
     committed.then(
       () => {
-        for (const w of batch) this.settle(w.item);
+        for (const w of batch) this.settle(w);
       },
       (e: unknown) => {
         this.files.fail(e);
         for (const w of batch) {
-          w.item.error = e;
-          this.settle(w.item);
+          w.error = e;
+          this.settle(w);
         }
       },
     );
   }
 
   /** Transactions commit in queue order; settling in order keeps watch events in revision order regardless. */
-  private settle(item: InFlight): void {
-    item.done = true;
+  private settle(op: WriteOp): void {
+    op.done = true;
     while (this.inflight.length > 0 && this.inflight[0]!.done) {
       const it = this.inflight.shift()!;
-      const key = it.change.key;
-      if (this.overlay.get(key) === it.pending) this.overlay.delete(key);
+      const key = it.key;
       if (it.error !== undefined) {
+        // What the key holds now is unknown here: the next compare-and-set reads LMDB.
+        if (this.overlay.get(key) === it) this.overlay.delete(key);
         it.reject(
           new GatehouseError(ErrorCode.StoreError, `write ${this.full}/${key} failed: ${errorMessage(it.error)}`, {
             cause: it.error,
@@ -198,16 +207,32 @@ export class BucketState {
         );
         continue;
       }
-      this.durableSeq = it.change.revision;
-      for (const w of this.watchers) if (matches(w.pattern, key)) this.schedule(w, it.change);
-      it.resolve(it.change.revision);
+      this.durableSeq = it.revision;
+      if (this.watchers.size > 0) {
+        const change: KvChange = { key, op: it.value ? 'put' : 'delete', value: it.value ?? new Uint8Array(0), revision: it.revision };
+        for (const w of this.watchers) if (matches(w.pattern, key)) this.schedule(w, change);
+      }
+      it.resolve(it.revision);
+    }
+    this.forgetOldest();
+  }
+
+  /** Keeps the durable part of the overlay bounded: oldest keys first (Map order), never a write in flight. */
+  private forgetOldest(): void {
+    let excess = this.overlay.size - this.inflight.length - KNOWN_REVISIONS;
+    if (excess <= 0) return;
+    for (const [key, op] of this.overlay) {
+      if (!op.done) continue;
+      this.overlay.delete(key);
+      if (--excess <= 0) return;
     }
   }
 
   /** Removes an expired entry: no revision, no watch event (as JetStream). Only when no write to it is in flight. */
   private removeExpired(key: string): void {
-    if (this.overlay.has(key) || this.files.failure !== null || this.files.closing) return;
-    const marker: Pending = { revision: 0, writtenAt: 0, deleted: true };
+    const known = this.overlay.get(key);
+    if ((known && !known.done) || this.files.failure !== null || this.files.closing) return;
+    const marker = new WriteOp(key, 0, 0, null, null);
     this.overlay.set(key, marker);
     const clear = () => {
       if (this.overlay.get(key) === marker) this.overlay.delete(key);
