@@ -79,6 +79,8 @@ export class Balancer {
       views.set(key, { owner: l.o, moving: l.st === 'moving' });
     }
     const p = plan(target, views, alive, { maxMoves: this.o.maxConcurrentMoves, draining });
+    // One line per round at info (a first round assigns every shard: 832 lines on a 2-node start), each shard at debug.
+    const assignedTo: Record<string, number> = {};
     for (const a of p.assign) {
       const cur = leases.get(a.key);
       // The view is from the start of this round and writes take time: never take a shard from a node heard since.
@@ -86,9 +88,12 @@ export class Balancer {
       const rev = await leases.write(a.key, { o: a.to, st: 'owned', t: now }, cur?.revision ?? 0);
       if (rev !== undefined) {
         this.totals.assigned++;
-        log.info({ shard: a.key, to: a.to, from: cur?.lease.o ?? null }, 'shard assigned');
+        assignedTo[a.to] = (assignedTo[a.to] ?? 0) + 1;
+        log.debug({ shard: a.key, to: a.to, from: cur?.lease.o ?? null }, 'shard assigned');
       }
     }
+    const assigned = Object.values(assignedTo).reduce((a, b) => a + b, 0);
+    if (assigned > 0) log.info({ assigned, to: assignedTo }, `${assigned} shards assigned`);
     for (const m of p.moves) void this.startMove(m.from, m.to, m.keys, alive, target);
   }
 

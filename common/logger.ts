@@ -36,7 +36,7 @@ export function createLogger(opts: LogOptions, dest?: NodeJS.WritableStream): Lo
   };
   if (!dest && resolveLogFormat(opts) === 'pretty') {
     // Synchronous: a person reads these, and the banner printed after them must come after them.
-    const stream = pretty({ destination: 1, sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+    const stream = pretty({ destination: 1, sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', singleLine: true });
     return pino(options, stream);
   }
   return pino(options, (dest ?? destination({ dest: 1, sync: false })) as DestinationStream);

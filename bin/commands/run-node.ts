@@ -6,20 +6,23 @@
  */
 import { resolve } from 'node:path';
 import type { Config } from '../../config/schema.js';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, flushLogger, resolveLogFormat } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode, type NodeOptions } from '../../server/node.js';
 import { loadApps } from '../../server/apps.js';
 import { nodeComponents } from '../../server/components.js';
 import { newNodeId } from '../../server/node-id.js';
-import { GatehouseError } from '../../common/errors.js';
+import { ErrorCode, GatehouseError } from '../../common/errors.js';
+import { portKeyOf } from '../../config/ports.js';
 import { startThreadNodes, type ThreadNodes } from './threads.js';
 import { gatewayProcConfig, reportToPrimary, startGatewayProcs, type GatewayProcs } from '../../gateway/procs.js';
 
 export async function runNode(given: Config, opts: { banner: boolean }): Promise<void> {
   // In one of the processes forked for `gateway.procs`, this runs a gateway-only node.
   const gatewayChild = gatewayProcConfig(given);
-  const config = gatewayChild ?? given;
-  const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const chosen = gatewayChild ?? given;
+  // `auto` is decided here, where stdout is known: worker threads and forked gateways inherit the answer.
+  const config: Config = { ...chosen, log: { ...chosen.log, format: resolveLogFormat(chosen.log) } };
+  const log = createLogger(config.log);
   const baseId = config.node.id ?? newNodeId();
   let threads: ThreadNodes | undefined;
   let gatewayProcs: GatewayProcs | undefined;
@@ -64,8 +67,9 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
     try {
       node = await startNode(options);
     } catch (err) {
-      reportToPrimary({ error: (err as Error).message });
-      throw err;
+      const named = portInUse(config, err) ?? err;
+      reportToPrimary({ error: (named as Error).message });
+      throw named;
     }
   }
   if (gatewayChild) {
@@ -73,7 +77,45 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
     reportToPrimary({ id: node!.id, urls: gw?.urls ?? {} });
     return;
   }
-  if (opts.banner) printBanner(config, node, threads, gatewayProcs);
+  if (!opts.banner) return;
+  // The banner comes last: after every start-up line the logger still buffers, and only with pages that answer.
+  const urls = await existingPages(((node?.status().gateway ?? (gatewayProcs && { urls: gatewayProcs.urls })) as { urls?: Record<string, string> } | undefined)?.urls);
+  await flushLogger(log);
+  printBanner(config, node, threads, gatewayProcs, urls);
+}
+
+/**
+ * A port already taken, named by its config key: "gateway.wsPort 7350 is in use (set --set gateway.wsPort=N or
+ * --port-base N)". Undefined for any other error.
+ */
+export function portInUse(config: Config, err: unknown): GatehouseError | undefined {
+  for (let e = err as { code?: string; port?: number; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code !== 'EADDRINUSE') continue;
+    const key = typeof e.port === 'number' ? portKeyOf(config, e.port) : undefined;
+    const what = key ? `${key} ${e.port}` : `port ${e.port ?? '?'}`;
+    return new GatehouseError(ErrorCode.Config, `${what} is in use (set --set ${key ?? 'KEY'}=N or --port-base N to move every port)`, { cause: err });
+  }
+  return undefined;
+}
+
+/** Page URLs (not the client endpoints) that answer: the banner lists no page that would say "not found". */
+async function existingPages(urls: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
+  if (!urls) return undefined;
+  const out: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(urls).map(async ([what, url]) => {
+      if (!/^https?:/.test(url) || what.includes('entry')) return void (out[what] = url);
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        if (res.status !== 404) out[what] = url;
+      } catch {
+        out[what] = url; // could not ask (TLS, a slow start): list it rather than hide a page that may well exist
+      }
+    }),
+  );
+  // In the gateway's order.
+  return Object.fromEntries(Object.keys(urls).filter((k) => k in out).map((k) => [k, out[k]!]));
 }
 
 function storeLine(config: Config): string {
@@ -81,28 +123,26 @@ function storeLine(config: Config): string {
   return `  data        ${resolve(config.store.path)} (player records and durable actors are kept here across restarts)`;
 }
 
-function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined, procs?: GatewayProcs): void {
+function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined, procs: GatewayProcs | undefined, urls: Record<string, string> | undefined): void {
   const s = node?.status() as Record<string, unknown> | undefined;
+  const bus = config.bus.kind === 'memory' ? 'embedded (in-memory bus; no NATS needed)' : config.nats.servers.join(', ');
   const lines = [
     '',
     `gatehouse node ${node?.id ?? '(threads only)'} is running`,
-    `  prefix      ${config.prefix}`,
-    `  bus         ${config.bus.kind === 'memory' ? 'embedded (in-memory bus; no NATS needed)' : config.nats.servers.join(', ')}`,
+    `  bus         ${bus}, prefix ${config.prefix}`,
     ...(config.bus.kind === 'memory' ? [storeLine(config)] : []),
-    `  roles       ${node ? node.config.node.roles.join(', ') : '-'}`,
+    `  roles       ${node ? node.config.node.roles.join(', ') : '-'}${node ? `; apps ${node.apps.map((a) => a.name).join(', ')}` : ''}`,
   ];
   if (threads) lines.push(`  threads     ${threads.ids.join(', ')} (worker nodes)`);
   if (procs) lines.push(`  gateways    ${procs.ids.join(', ')} (processes sharing the gateway ports)`);
-  if (node) lines.push(`  apps        ${node.apps.map((a) => a.name).join(', ')}`);
   if (node && config.node.roles.includes('gateway')) lines.push(authLine(config));
-  const gw = (s?.gateway ?? (procs && { urls: procs.urls })) as { urls?: Record<string, string> } | undefined;
-  if (gw?.urls) {
+  if (urls && Object.keys(urls).length) {
     lines.push('  connect to');
-    for (const [what, url] of Object.entries(gw.urls)) lines.push(`    ${what.padEnd(18)} ${url}`);
+    for (const [what, url] of Object.entries(urls)) lines.push(`    ${what.padEnd(18)} ${url}`);
   }
   const ops = s?.ops as { url?: string | null } | undefined;
   if (ops?.url) lines.push(`  status page ${ops.url}   (metrics: ${ops.url}metrics)`);
-  lines.push('  stop with Ctrl-C', '');
+  lines.push('  stop with Ctrl-C');
   process.stdout.write(lines.join('\n') + '\n');
 }
 

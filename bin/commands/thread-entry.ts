@@ -7,7 +7,7 @@ import { loadApps } from '../../server/apps.js';
 import { nodeComponents } from '../../server/components.js';
 
 const { config } = workerData as { config: Config };
-const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+const log = createLogger(config.log);
 
 loadApps(config)
   .then((apps) => startNode({ config, apps, log, ...nodeComponents(config) }))

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
+import { metricsPortOf } from '../../config/ports.js';
 
 export interface ThreadNodes {
   readonly ids: string[];
@@ -16,7 +17,8 @@ export async function startThreadNodes(config: Config, baseId: string, count: nu
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = `${baseId}-t${i}`;
-    const threadConfig: Config = { ...config, node: { ...config.node, id, roles: ['worker'], threads: 0 } };
+    // Its own ops endpoint on the port after the main node's (config/ports.ts); the same port would leave it without.
+    const threadConfig: Config = { ...config, node: { ...config.node, id, roles: ['worker'], threads: 0 }, metrics: { ...config.metrics, port: metricsPortOf(config, i) } };
     const w = new Worker(new URL('./thread-entry.js', import.meta.url), { workerData: { config: threadConfig } });
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: { type?: string; error?: string }) => {
@@ -31,7 +33,7 @@ export async function startThreadNodes(config: Config, baseId: string, count: nu
     w.on('error', (err) => log.error({ err, thread: id }, 'thread node crashed'));
     workers.push(w);
     ids.push(id);
-    log.info({ thread: id }, 'thread node started');
+    log.info({ thread: id, metricsPort: threadConfig.metrics.port }, 'thread node started');
   }
   return {
     ids,
