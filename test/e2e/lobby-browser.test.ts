@@ -2,7 +2,8 @@
  * The lobby playground (web/lobby/) in headless Chromium, against an embedded gateway node with the lobby (a small
  * tree) on free ports. Two players in two tabs log in, browse servers → gates → cities with their counts, one reserves
  * and opens a city, the other finds it by browsing and enters, they chat and whisper, form a quest circle (create,
- * join, ready) and depart. Screenshots go to test-artifacts/ (gitignored).
+ * join, ready) and depart, then befriend each other and search. With authentication on, the page asks for a token and
+ * logs in only as a Capcom ID the token lists. Screenshots go to test-artifacts/ (gitignored).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { createLobbyApp, LOBBY_DEFAULTS } from '../../lobby/index.js';
 import { createEmbedded } from '../../server/node.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { testKeys, type TestKeys } from '../support/auth.js';
 import { ROOT } from '../../dev/procs.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -130,9 +132,61 @@ describe('lobby playground in headless Chromium', () => {
     await expectText(ben.locator('#log'), `circle ${circle} departed on Lagiacrus!`);
     await expectText(row(ben, 'circles', circle), 'departed');
 
+    // Friends: Ann finds Ben by name and asks; Ben accepts; Ann sees him online, in the city.
+    await ann.fill('#player-q', 'be');
+    await ann.click('#search-players');
+    await row(ann, 'player-hits', 'BEN002').locator('button.befriend').click();
+    await row(ben, 'pending-list', 'ANN001').locator('button.accept').click();
+    await expectText(row(ann, 'friend-list', 'BEN002'), 'online in s01-g02-c03');
+    // City search: Ben finds Ann's city by a piece of its goal.
+    await ben.fill('#city-goal', 'lagia');
+    await ben.click('#search-cities');
+    await expectText(row(ben, 'city-hits', 's01-g02-c03'), 'Ann · Lagiacrus');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await ann.screenshot({ path: join(ARTIFACTS, 'lobby-browser-ann.png'), fullPage: true });
     await ben.screenshot({ path: join(ARTIFACTS, 'lobby-browser-ben.png'), fullPage: true });
     expect(problems).toEqual([]);
   }, 120_000); // a real browser on a shared 2-core machine: generous, the steps themselves wait for what they need
+});
+
+describe('lobby playground with authentication on, in headless Chromium', () => {
+  let gw: GatewayNode;
+  let keys: TestKeys;
+  let browser: TestBrowser | undefined;
+
+  beforeAll(async () => {
+    keys = await testKeys();
+    gw = await startGatewayNode({ apps: [createLobbyApp({ ...TREE, servers: [...TREE.servers] })], embedded: createEmbedded(), gateway: { auth: keys.auth() } });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+    await keys?.dispose();
+  });
+
+  it('asks for a token, logs in with one, and only as a Capcom ID the token lists', async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`${gw.httpUrl}/lobby/`);
+    // Refused without a token (4100): the form stays usable, the status says what is missing.
+    await expect.poll(() => page.locator('#status').innerText(), { timeout: 15_000 }).toBe('this gateway wants a token');
+    await page.locator('#login:enabled').waitFor();
+    await page.fill('#token', await keys.token({ sub: 'carol', capcomIds: ['CAR003'] }));
+    await page.fill('#capcom-id', 'DAV004');
+    await page.fill('#name', 'Carol');
+    await page.click('#login');
+    await expect.poll(() => page.locator('#error').innerText(), { timeout: 15_000 }).toContain('NOT_YOUR_ID');
+    await page.fill('#capcom-id', 'CAR003');
+    await page.click('#login');
+    await page.locator('#app').waitFor({ state: 'visible', timeout: 15_000 });
+    await expect.poll(() => page.locator('#me').innerText()).toContain('Carol (CAR003)');
+    await page.close();
+
+    // ?token= in the URL connects at once.
+    const other = await browser!.context.newPage();
+    await other.goto(`${gw.httpUrl}/lobby/?token=${encodeURIComponent(await keys.token({ sub: 'dave', capcomIds: ['DAV004'] }))}`);
+    await expect.poll(() => other.locator('#status').innerText(), { timeout: 15_000 }).toBe('connected');
+    await other.close();
+  }, 60_000);
 });

@@ -52,7 +52,7 @@ async function open(token) {
 async function login() {
   const token = $('token').value.trim();
   // A token is sent when the connection opens (hello): a new one needs a new connection.
-  if ((token || undefined) !== S.token) {
+  if (!S.gh || (token || undefined) !== S.token) {
     sessionStorage.removeItem(TICKET);
     await open(token);
   }
@@ -278,8 +278,11 @@ async function start() {
     $('token').value = token;
     await open(token);
   } catch (err) {
-    setStatus('offline');
+    // A gateway with authentication on refuses a connection without a (valid) token: ask for one in the form.
+    const unauthorized = err.code === 'UNAUTHORIZED';
+    setStatus(unauthorized ? 'this gateway wants a token' : 'offline');
     showError(err);
+    if (unauthorized) $('login').disabled = false;
     return;
   }
   $('login').disabled = false;
