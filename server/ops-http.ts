@@ -1,6 +1,9 @@
 /**
  * Operations endpoint of a node (config `metrics.port`, loopback by default): `/metrics` in Prometheus text format
- * (prom-client), `/status` as JSON, and `/` a small page that shows the status and refreshes itself.
+ * (prom-client), `/status` as JSON, and the operator console under `/console/` (`/` leads there; server/console/,
+ * web/console/, docs/CONSOLE.md). Every node also runs the console's node side whether or not its port is enabled:
+ * the flight recorder (actors/runtime/recorder.ts) and the console beat (server/console/beat.ts), so that any node's
+ * console, `gatehouse record` and `gatehouse top` see the whole cluster.
  * Port 0 picks a free port. A port already taken (several nodes on one host) disables the endpoint with a warning
  * rather than failing the node.
  */
@@ -8,17 +11,27 @@ import { createServer, type Server } from 'node:http';
 import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import { GATEWAY_METRIC_HELP } from '../gateway/metrics.js';
+import { TurnRecorder } from '../actors/runtime/recorder.js';
+import { ConsoleBeater } from './console/beat.js';
+import { ConsoleRoutes } from './console/routes.js';
 
-const PAGE = `<!doctype html><meta charset="utf-8"><title>gatehouse node</title>
-<style>body{font:14px system-ui;margin:2em}pre{background:#f4f4f4;padding:1em}</style>
-<h1>gatehouse node <span id="id"></span></h1><p>refreshes every 2 s · <a href="/metrics">metrics</a></p><pre id="s">loading…</pre>
-<script>
-async function tick(){try{const s=await (await fetch('/status')).json();document.getElementById('id').textContent=s.node;
-document.getElementById('s').textContent=JSON.stringify(s,null,2)}catch(e){document.getElementById('s').textContent=String(e)}}
-tick();setInterval(tick,2000)</script>`;
+/** Open console streams per node when `metrics.consoleClients` is not set. */
+export const DEFAULT_CONSOLE_CLIENTS = 16;
 
 export async function startOpsHttp(ctx: NodeContext, status: () => Record<string, unknown>): Promise<NodeComponent & { url?: string }> {
-  if (!ctx.config.metrics.enabled) return { name: 'ops', status: () => ({ url: null }), stop: async () => undefined };
+  const recorder = new TurnRecorder(ctx.bus, ctx.clock, ctx.id);
+  recorder.start();
+  ctx.host.taps.recorder = recorder;
+  const beater = new ConsoleBeater(ctx.control, ctx.host, recorder, ctx.clock, ctx.id);
+  beater.start();
+  const stopNodeSide = () => {
+    beater.stop();
+    recorder.stop();
+    if (ctx.host.taps.recorder === recorder) ctx.host.taps.recorder = undefined;
+  };
+  if (!ctx.config.metrics.enabled) return { name: 'ops', status: () => ({ url: null }), stop: async () => stopNodeSide() };
+  const maxClients = (ctx.config.metrics as { consoleClients?: number }).consoleClients ?? DEFAULT_CONSOLE_CLIENTS;
+  const consoleRoutes = new ConsoleRoutes(ctx, maxClients);
   const registry = new Registry();
   registry.setDefaultLabels({ node: ctx.id, prefix: ctx.config.prefix });
   collectDefaultMetrics({ register: registry });
@@ -58,6 +71,16 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     this.set(host.ownedShards().length);
   } });
 
+  new Gauge({ name: 'gatehouse_console_clients', help: 'Open console streams (SSE) on this node; bounded by metrics.consoleClients', registers: [registry], collect() {
+    this.set(consoleRoutes.hub.stats.clients);
+  } });
+  new Gauge({ name: 'gatehouse_console_refused_total', help: 'Console streams refused: metrics.consoleClients were open', registers: [registry], collect() {
+    this.set(consoleRoutes.hub.stats.refused);
+  } });
+  new Gauge({ name: 'gatehouse_console_dropped_total', help: 'Console streams closed because the browser did not read (over 1 MiB buffered)', registers: [registry], collect() {
+    this.set(consoleRoutes.hub.stats.dropped);
+  } });
+
   // The gateway's counters come from its status, read once per scrape (status() walks every component).
   let scraped: Record<string, unknown> = {};
   const gatewayStat = () => (scraped.gateway ?? {}) as Record<string, unknown>;
@@ -75,7 +98,8 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
   } });
 
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const parsed = new URL(req.url ?? '/', 'http://x');
+    const path = parsed.pathname;
     const send = (code: number, type: string, body: string) => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
@@ -87,8 +111,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
         (err) => send(500, 'text/plain', String(err)),
       );
     } else if (path === '/status') send(200, 'application/json', JSON.stringify(status()));
-    else if (path === '/') send(200, 'text/html; charset=utf-8', PAGE);
-    else send(404, 'text/plain', 'not found: try /, /status or /metrics\n');
+    else if (!consoleRoutes.handle(req, res, path, parsed)) send(404, 'text/plain', 'not found: try /console/, /status or /metrics\n');
   });
   const bindHost = ctx.config.gateway.host;
   const url = await new Promise<string | undefined>((resolve) => {
@@ -104,9 +127,15 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
   return {
     name: 'ops',
     url,
-    status: () => ({ url: url ?? null }),
+    status: () => ({ url: url ?? null, console: consoleRoutes.status(), recorderFrames: recorder.frames, consoleBeats: beater.beats }),
     async stop() {
-      if (url) await new Promise<void>((r) => server.close(() => r()));
+      consoleRoutes.stop();
+      stopNodeSide();
+      if (url) {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        server.closeAllConnections(); // keep-alive sockets of browsers would hold close() open
+        await closed;
+      }
     },
   };
 }

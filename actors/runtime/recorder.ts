@@ -14,21 +14,16 @@
  * Kinds that declare `redact` are never recorded: a recording holds the whole context, secrets included.
  */
 import type { AnyActor, EventObject } from 'xstate';
+import type { ActorKind } from './kind.js';
 import type { Bus, Subscription } from '../../bus/bus.js';
 import { decode, encode } from '../../bus/codec.js';
 import { decodeId, subjects } from '../../bus/subjects.js';
 import type { Clock } from '../../common/clock.js';
-import type { ActorKind } from './kind.js';
+import type { RecordedRunner, TurnRecorderHook } from './recorder-hook.js';
 import { TAP_TOPIC, type TapAnnouncement } from './trace.js';
 import type { StoredActor } from './snapshots.js';
 
-/** What a recorded actor's node needs of its TurnRunner. */
-export interface RecordedRunner {
-  readonly kind: ActorKind;
-  readonly id: string;
-  readonly actor?: AnyActor;
-  record(): StoredActor | null;
-}
+export type { RecordedRunner } from './recorder-hook.js';
 
 export interface RecordTapAnnouncement extends TapAnnouncement {
   record?: true;
@@ -54,7 +49,7 @@ interface Live {
   label: string;
 }
 
-export class TurnRecorder {
+export class TurnRecorder implements TurnRecorderHook {
   /** `<kind>/<id>` → expires at */
   private readonly wanted = new Map<string, number>();
   private readonly live = new WeakMap<RecordedRunner, Live>();
@@ -87,9 +82,25 @@ export class TurnRecorder {
     this.wanted.clear();
   }
 
-  /** True while any recording is requested: the turn path checks this before anything else. */
+  /** Turns per kind since the last `takeCounts`, while a console or `gatehouse top` watches (null otherwise). */
+  private counts: Map<string, number> | null = null;
+
+  /** True while any recording is requested or turns are counted: the turn path checks this before anything else. */
   get active(): boolean {
-    return this.wanted.size > 0;
+    return this.wanted.size > 0 || this.counts !== null;
+  }
+
+  /** Counts turns per kind from now on (`on`), or stops (the count then costs nothing). */
+  countTurns(on: boolean): void {
+    if (on) this.counts ??= new Map();
+    else this.counts = null;
+  }
+
+  /** Turns per kind since the last call. */
+  takeCounts(): Record<string, number> {
+    const out = Object.fromEntries(this.counts ?? []);
+    this.counts?.clear();
+    return out;
   }
 
   private isWanted(kind: ActorKind, id: string): boolean {
@@ -105,6 +116,8 @@ export class TurnRecorder {
 
   /** Before a turn (TurnRunner.step): a base frame for a new XState actor instance, then collect the turn's events. */
   begin(r: RecordedRunner, label: string): void {
+    if (this.counts) this.counts.set(r.kind.name, (this.counts.get(r.kind.name) ?? 0) + 1);
+    if (this.wanted.size === 0) return;
     if (!r.actor || !this.isWanted(r.kind, r.id)) return this.detach(r);
     let l = this.live.get(r);
     if (!l || l.actor !== r.actor) {
@@ -126,6 +139,7 @@ export class TurnRecorder {
 
   /** After a turn committed (or crashed): its events and the state after it. */
   end(r: RecordedRunner, crashed = false): void {
+    if (this.wanted.size === 0) return;
     const l = this.live.get(r);
     if (!l?.events) return;
     const events = l.events;

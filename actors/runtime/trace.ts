@@ -9,7 +9,7 @@ import { decode, encode } from '../../bus/codec.js';
 import { matches } from '../../bus/subject-match.js';
 import { subjects } from '../../bus/subjects.js';
 import type { Clock } from '../../common/clock.js';
-import type { TurnRecorder } from './recorder.js';
+import type { TurnRecorderHook } from './recorder-hook.js';
 
 export interface TapAnnouncement {
   pattern: string;
@@ -34,7 +34,7 @@ export class TraceTaps {
   private readonly taps = new Map<string, number>(); // pattern → expires at
   private sub?: Subscription;
   /** The flight recorder (recorder.ts), when the node installed one: turns call it only while it is active. */
-  recorder?: TurnRecorder;
+  recorder?: TurnRecorderHook;
   /** Bumped whenever the tap set changes, so cells can cache "am I traced?". */
   version = 0;
 
