@@ -146,8 +146,14 @@ describe('lobby playground in headless Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await ann.screenshot({ path: join(ARTIFACTS, 'lobby-browser-ann.png'), fullPage: true });
     await ben.screenshot({ path: join(ARTIFACTS, 'lobby-browser-ben.png'), fullPage: true });
+
+    // A reload resumes the session (its ticket is kept in sessionStorage): Ann is back in her city, logged in.
+    await ann.reload();
+    await ann.locator('#app').waitFor({ state: 'visible', timeout: 15_000 });
+    await expectText(ann.locator('#loc'), 's01 › s01-g02 › s01-g02-c03');
+    await expect.poll(() => ann.locator('#members li').allInnerTexts(), { timeout: 10_000 }).toEqual(['Ann · 50', 'Ben · 20']);
     expect(problems).toEqual([]);
-  }, 120_000); // a real browser on a shared 2-core machine: generous, the steps themselves wait for what they need
+  }, 150_000); // a real browser on a shared 2-core machine: generous, the steps themselves wait for what they need
 });
 
 describe('lobby playground with authentication on, in headless Chromium', () => {

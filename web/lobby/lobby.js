@@ -3,7 +3,7 @@
 // browsing the tree with live counts, moving, and chat where you stand. social.js: the city, quest circles, friends
 // and search. Plain DOM, no build step; text from the server goes in with textContent only (ui.js).
 import { connect, lobbyClient } from '/sdk/gatehouse.js';
-import { $, act, button, count, el, fill, line, onSubmit, setStatus, showError, system, tag } from './ui.js';
+import { $, act, button, count, el, line, onSubmit, patch, setStatus, showError, system, tag } from './ui.js';
 import { initSocial, renderCity, wireSocial, refreshFriends, resetSocial } from './social.js';
 
 // The session ticket survives a reload of this tab, so a reload resumes the session (and the hunter's place).
@@ -196,7 +196,7 @@ async function refreshBrowse() {
   const id = S.browsing;
   try {
     const items = await browseItems(id);
-    if (id === S.browsing) fill($('browse-list'), items, 'nothing here');
+    if (id === S.browsing) patch($('browse-list'), items, 'nothing here');
   } catch (err) {
     if (id === S.browsing) showError(err);
   } finally {

@@ -72,7 +72,8 @@ function renderMyCircle() {
   $('circle-state').textContent = myCircle.state;
   fill(
     $('circle-members'),
-    myCircle.members.map((m) => el('li', { data: { id: m.id } }, `${m.name} · HR ${m.hr}${m.id === myCircle.leader ? ' · leader' : ''} · ${m.ready ? 'ready' : 'not ready'}`)),
+    // The leader departs whenever it likes: its own ready flag means nothing.
+    myCircle.members.map((m) => el('li', { data: { id: m.id } }, `${m.name} · HR ${m.hr} · ${m.id === myCircle.leader ? 'leader' : m.ready ? 'ready' : 'not ready'}`)),
     'nobody',
   );
   const mine = myCircle.members.find((m) => m.id === me);

@@ -26,6 +26,19 @@ export function fill(list, items, empty) {
   list.replaceChildren(...(items.length ? items : [el('li', { class: 'hint' }, empty)]));
 }
 
+/**
+ * Like fill, for lists that refresh while someone looks at them: rows that did not change stay the same elements, so
+ * a click on one is not lost to a refresh that replaced it a moment earlier.
+ */
+export function patch(list, items, empty) {
+  const old = [...list.children];
+  const sig = (li) => `${li.dataset.id ?? ''}|${li.className}|${li.textContent}`;
+  if (!items.length || old.length !== items.length || old.some((li, i) => li.dataset.id !== items[i].dataset.id)) return fill(list, items, empty);
+  old.forEach((li, i) => {
+    if (sig(li) !== sig(items[i])) li.replaceWith(items[i]);
+  });
+}
+
 export function setStatus(text, ok = false) {
   $('status').textContent = text;
   $('status').classList.toggle('ok', ok);
