@@ -1,8 +1,8 @@
 /**
  * The gateway's HTTP side: `GET /entry` (the least-loaded gateway, like Pomelo's gate), the browser SDK under
  * `/sdk/`, the docs under `/docs/` (the Markdown files of docs/, as text), `/links.json` (where the index page's links
- * go: the node's console sits on the ops port, which only the node knows), and static files from web/ as they are (no
- * build step; `/` is web/index.html). Only GET and HEAD; paths are resolved inside their root, never above it.
+ * go: the node's console sits on the ops port, which only the node knows; `/console/` here redirects there), and
+ * static files from web/ as they are (no build step; `/` is web/index.html). Only GET and HEAD; paths are resolved inside their root, never above it.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -68,6 +68,14 @@ async function handle(o: HttpOptions, req: IncomingMessage, res: ServerResponse)
       return send(res, 503, TYPES['.json']!, JSON.stringify({ code: 'UNAVAILABLE', message: (err as Error).message }));
     }
   }
+  // web/console/ belongs to the ops port (its page calls the ops port's /console/ API): here it would be a page
+  // whose every action fails. Send the browser to the real one, or say where it is.
+  if (path === '/console' || path.startsWith('/console/')) {
+    const to = links(o).console;
+    if (!to) return send(res, 404, 'text/plain; charset=utf-8', "the console is served on the node's ops port (metrics.port) at /console/\n");
+    res.writeHead(302, { location: to, 'cache-control': 'no-store' });
+    return void res.end();
+  }
   if (path === '/links.json') return send(res, 200, TYPES['.json']!, JSON.stringify(links(o)), { 'cache-control': 'no-store' });
   if (path === '/docs' || path.startsWith('/docs/')) return serveDocs(o.docsRoot ?? defaultDocsRoot(), path, req, res);
   if (path.startsWith('/sdk/')) {
@@ -91,7 +99,7 @@ export function links(o: Pick<HttpOptions, 'nodeStatus'>): Record<string, string
     lobby: '/lobby/',
     sdk: '/sdk/gatehouse.js',
     docs: '/docs/',
-    console: typeof ops === 'string' && ops ? `${ops.replace(/\/$/, '')}/console` : null,
+    console: typeof ops === 'string' && ops ? `${ops.replace(/\/$/, '')}/console/` : null,
   };
 }
 

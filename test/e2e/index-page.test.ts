@@ -10,7 +10,12 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatApp } from '../../chat/index.js';
 import { lobbyApp } from '../../lobby/index.js';
-import { links } from '../../gateway/http.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttpHandler, links } from '../../gateway/http.js';
+import { createSdkFiles } from '../../gateway/sdk-files.js';
+import { defaultWebRoot } from '../../gateway/paths.js';
+import { silentLogger } from '../../common/logger.js';
 import { createEmbedded } from '../../server/node.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
@@ -68,10 +73,32 @@ describe('index page', () => {
   }, 60_000);
 
   it('the console link points at the ops port when the node has one', async () => {
-    expect(links({ nodeStatus: () => ({ ops: { url: 'http://127.0.0.1:7390' } }) }).console).toBe('http://127.0.0.1:7390/console');
+    expect(links({ nodeStatus: () => ({ ops: { url: 'http://127.0.0.1:7390' } }) }).console).toBe('http://127.0.0.1:7390/console/');
     expect(links({ nodeStatus: () => ({ ops: { url: null } }) }).console).toBeNull();
     expect(links({}).console).toBeNull();
     expect(JSON.parse((await get('/links.json')).text)).toMatchObject({ chat: '/chat/', lobby: '/lobby/', console: null });
+    // web/console/ is the ops port's page: the gateway port does not serve it (here: no ops endpoint, so it says where).
+    const c = await get('/console/');
+    expect(c.status).toBe(404);
+    expect(c.text).toContain('ops port');
+
+    // With an ops endpoint, /console/ on the gateway port sends the browser there.
+    const handler = createHttpHandler({
+      webRoot: defaultWebRoot(),
+      sdk: createSdkFiles(),
+      entry: () => Promise.reject(new Error('unused')),
+      log: silentLogger,
+      nodeStatus: () => ({ ops: { url: 'http://127.0.0.1:7390' } }),
+    });
+    const server = createServer(handler).listen(0, '127.0.0.1');
+    try {
+      await new Promise((r) => server.once('listening', r));
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`, { redirect: 'manual' });
+      expect([res.status, res.headers.get('location')]).toEqual([302, 'http://127.0.0.1:7390/console/']);
+      await res.text();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('serves docs as text and nothing else of the package through /docs/', async () => {
