@@ -10,8 +10,14 @@
  *      login) unless BENCH_IDLE_LOGIN=1 logs them in over the gateway: on a shared 2-core machine those 8 000 logins
  *      (about ten durable writes each) take minutes and measure login, not search; the index cannot tell the two
  *      apart, and the query path measured is the same.
- * Run: `npm run bench -- lobby` (BENCH_BOTS, BENCH_BOTS_LOW, BENCH_IDLE, BENCH_IDLE_LOGIN, BENCH_WINDOWS, BENCH_WINDOW_MS). Killed
- * at 12 minutes.
+ *   3. The floor, same run (bench/lobby/floor.ts): a raw `ws` relay server in one process with relay-only bots at 2 Hz
+ *      in cities of the gatehouse run's own mean size (so both make the same deliveries per relay), while the
+ *      gatehouse bots pause: server CPU per relay at LOW bots (gatehouse's all-in figure is compared with it), then
+ *      bots added step by step (BENCH_FLOOR_STEPS) until relay p99 passes 50 ms.
+ *   4. Capacity: gatehouse's bots go LOW → BENCH_LOBBY_STEPS → WANTED, relay windows at each; its capacity is the most
+ *      bots with relay p99 ≤ 50 ms (a lower bound when the last step still passes), next to the floor's.
+ * Run: `npm run bench -- lobby` (BENCH_BOTS, BENCH_BOTS_LOW, BENCH_LOBBY_STEPS, BENCH_FLOOR_STEPS, BENCH_IDLE,
+ * BENCH_IDLE_LOGIN, BENCH_WINDOWS, BENCH_WINDOW_MS). Killed at 16 minutes.
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,7 +33,8 @@ import { ownersOf, readLeases } from '../dev/cluster-watch.js';
 import { eventually } from '../dev/wait.js';
 import { Histogram, hardDeadline, planFromEnv, procCpuSeconds, runInterleaved, sleep, stats, type HistogramData } from './harness/measure.js';
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
-import { metric, printTable, writeResult, type Metric } from './harness/report.js';
+import { benchEnv, metric, printTable, writeResult, type Metric } from './harness/report.js';
+import { runFloor, type FloorStep } from './lobby/floor.js';
 
 const WANTED = Number(process.env.BENCH_BOTS ?? 2000);
 /** The first, smaller crowd measured on the way to WANTED. */
@@ -38,7 +45,12 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 8000);
 const plan = planFromEnv({ windows: 5, windowMs: 4000 });
 const PREFIX = 'lobbybench';
 const SHARDS = 64;
-hardDeadline(720_000, 'bench lobby');
+/** Bot counts between LOW and WANTED at which gatehouse's relays are measured on the way (the capacity ramp). */
+const STEPS = (process.env.BENCH_LOBBY_STEPS ?? '1000,1400').split(',').map(Number).filter((n) => n > LOW && n < WANTED);
+const FLOOR_STEPS = (process.env.BENCH_FLOOR_STEPS ?? '1000,1500,2000,3000,4000,6000').split(',').map(Number).filter((n) => n > LOW);
+/** Capacity bound: the most bots whose relays keep p99 within this (issue 16). */
+const CAPACITY_P99_MS = 50;
+hardDeadline(960_000, 'bench lobby');
 const log = (s: string) => process.stderr.write(`[bench lobby] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 // Failure detection at the product default (4 s): the test suite's 1.5 s is too eager for a machine at full load.
@@ -155,8 +167,26 @@ try {
   };
   const lowPerPeer = Math.min(Math.ceil(LOW / 2), Math.ceil(WANTED / 2));
   const low = await measureRelays(await startBots(lowPerPeer, 0));
-  const BOTS = await startBots(Math.ceil(WANTED / 2) - lowPerPeer, lowPerPeer);
-  const high = await measureRelays(BOTS);
+
+  // The floor, while the gatehouse bots pause (the idle cluster's own CPU is not the floor's; it is measured apart).
+  await setRelays(false);
+  const fanout = stats(low.runs.map((r) => r.received / Math.max(1, r.sent))).median;
+  log(`floor: raw ws relay server, cities of ${(1 + fanout).toFixed(2)} on average (gatehouse's ${fanout.toFixed(2)} deliveries per relay); ${load()}`);
+  const floor = await runFloor({ meanCity: 1 + fanout, steps: [LOW, ...FLOOR_STEPS], windows: plan.windows, windowMs: plan.windowMs, p99LimitMs: CAPACITY_P99_MS, log });
+  await setRelays(true);
+
+  // Gatehouse's ramp: more bots step by step up to WANTED, relay windows at each.
+  const ramp = [low];
+  let perPeer = lowPerPeer;
+  for (const target of [...STEPS, WANTED]) {
+    const add = Math.ceil(target / 2) - perPeer;
+    if (add <= 0) continue;
+    const bots = await startBots(add, perPeer);
+    perPeer += add;
+    ramp.push(await measureRelays(bots));
+  }
+  const high = ramp[ramp.length - 1]!;
+  const BOTS = high.bots;
 
   // 10 000 online: the bots plus a population standing in gates (see the header for how it gets there).
   const servers = LOBBY_DEFAULTS.servers.map((type, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, type })).filter((s) => s.type !== 'Rookie');
@@ -200,7 +230,7 @@ try {
   const ms = (h: Histogram, p: number) => h.percentile(p) / 1000;
   const relayMetrics = ({ bots, runs }: { bots: number; runs: RelayRun[] }): Metric[] => [
     metric({ name: `relay latency p50 (${bots} bots, 2 Hz)`, unit: 'ms', runs: runs.map((r) => ms(r.h, 50)), higherIsBetter: false }),
-    metric({ name: `relay latency p99 (${bots} bots, 2 Hz)`, unit: 'ms', runs: runs.map((r) => ms(r.h, 99)), higherIsBetter: false }),
+    metric({ name: `relay latency p99 (${bots} bots, 2 Hz)`, unit: 'ms', runs: runs.map((r) => ms(r.h, 99)), higherIsBetter: false, ...(bots >= 2000 ? { target: 20 } : {}) }),
     metric({ name: `relays delivered (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.received / r.secs), higherIsBetter: true }),
     metric({ name: `relays sent (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.sent / r.secs), higherIsBetter: true }),
     metric({ name: `bots in cities (${bots} bots)`, unit: 'players', runs: runs.map((r) => r.inCities), higherIsBetter: true }),
@@ -211,16 +241,42 @@ try {
     metric({ name: `… workers CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.workers / r.sent) * 1e6), higherIsBetter: false }),
     metric({ name: `… nats-server CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.nats / r.sent) * 1e6), higherIsBetter: false }),
   ];
+  const p99Of = (runs: RelayRun[]) => stats(runs.map((r) => ms(r.h, 99))).median;
+  // Capacity: the most bots of the ramp whose step, and every one before it, kept relay p99 within the bound.
+  const capacityOf = (steps: Array<{ bots: number; p99: number }>) => {
+    let best = 0;
+    for (const st of steps) {
+      if (st.p99 > CAPACITY_P99_MS) break;
+      best = st.bots;
+    }
+    return { bots: best, lowerBound: steps.length > 0 && steps[steps.length - 1]!.p99 <= CAPACITY_P99_MS };
+  };
+  const ghCap = capacityOf(ramp.map((r) => ({ bots: r.bots, p99: p99Of(r.runs) })));
+  const floorCap = capacityOf(floor.map((f) => ({ bots: f.bots, p99: f.p99Ms })));
+  const floorLow = floor[0];
+  const floorUs = (f: FloorStep) => f.windows.map((w) => (w.cpu / w.sent) * 1e6);
+  const allInUs = low.runs.map((r) => (r.cpu / r.sent) * 1e6);
+  log(`capacity (relay p99 ≤ ${CAPACITY_P99_MS} ms): gatehouse ${ghCap.lowerBound ? '≥ ' : ''}${ghCap.bots} bots (${ramp.map((r) => `${r.bots}: ${p99Of(r.runs).toFixed(0)} ms`).join(', ')}), floor ${floorCap.lowerBound ? '≥ ' : ''}${floorCap.bots} bots (${floor.map((f) => `${f.bots}: ${f.p99Ms.toFixed(0)} ms`).join(', ')})`);
   const metrics: Metric[] = [
-    ...relayMetrics(low),
-    ...relayMetrics(high),
+    ...ramp.flatMap(relayMetrics),
+    metric({ name: `server CPU per relay sent, all in (gateway + 2 workers + nats-server), ${low.bots} bots`, unit: 'µs', runs: allInUs, higherIsBetter: false, target: 150 }),
+    ...(floorLow
+      ? [
+          metric({ name: `server CPU per relay sent, all in, against the raw ws relay floor (one process, same fan-out), ${low.bots} bots`, unit: 'µs', runs: allInUs, higherIsBetter: false, baseline: { name: 'raw ws relay floor', runs: floorUs(floorLow) }, targetRatio: 3 }),
+          metric({ name: `raw ws relay floor: relay latency p99 (${floorLow.bots} bots, 2 Hz)`, unit: 'ms', runs: floorLow.windows.map((w) => w.p99Ms), higherIsBetter: false }),
+          metric({ name: `raw ws relay floor: relays delivered (${floorLow.bots} bots)`, unit: '1/s', runs: floorLow.windows.map((w) => w.received / w.secs), higherIsBetter: true }),
+        ]
+      : []),
+    metric({ name: `capacity: most bots with relay p99 ≤ ${CAPACITY_P99_MS} ms${ghCap.lowerBound ? ` (lower bound: the last step, ${BOTS}, still passed)` : ''}`, unit: 'bots', runs: [ghCap.bots], higherIsBetter: true, baseline: { name: `raw ws relay floor${floorCap.lowerBound ? ' (lower bound)' : ''}`, runs: [floorCap.bots] } }),
     metric({ name: `player search p50 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: q.whoami!.map((r) => ms(r.h, 50)) } }),
     metric({ name: `player search p99 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: q.whoami!.map((r) => ms(r.h, 99)) } }),
     metric({ name: `player search p50 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: quiet.whoami!.map((r) => ms(r.h, 50)) } }),
     metric({ name: `player search p99 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: quiet.whoami!.map((r) => ms(r.h, 99)) } }),
   ];
   printTable(`bench lobby — ${BOTS} bots + ${online - BOTS} more online on one machine (1 gateway, 2 workers, nats-server); medians over windows; ${load()}`, metrics);
-  log(`wrote ${writeResult('lobby', metrics)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
+  const la = loadavg();
+  const env = { ...benchEnv(), load_average_1_5_15: la.map((x) => +x.toFixed(2)), floor_steps: floor.map((f) => ({ bots: f.bots, p99_ms: +f.p99Ms.toFixed(1), cpu_us_per_relay: +stats(floorUs(f)).median.toFixed(1) })) };
+  log(`wrote ${writeResult('lobby', metrics, env)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
   await Promise.all(peers.map((p) => p.call('stop', {}, 120_000).catch(() => undefined)));
 } catch (err) {
   process.exitCode = 1;

@@ -79,22 +79,30 @@ async function open(system: string, kind: ClientKind, url: string, members: Arra
   return { opened: st.clients.length, ...r };
 }
 
-/** Moves this process's clients of `system` to the rooms given (same names as opened). */
+/**
+ * Moves this process's clients of `system` to the rooms given (same names as opened). A client whose move failed
+ * stops sending (it may still sit in its old room), so every line sent goes to a room of the size the bench expects.
+ */
 async function move(system: string, members: Array<[string, string]>, concurrency: number) {
   const st = state(system);
-  return each(members, concurrency, async ([name, room]) => {
+  const moved = new Set<ChatClient>();
+  const r = await each(members, concurrency, async ([name, room]) => {
     const c = st.byName.get(name);
     if (!c) throw new Error(`no client ${name}`);
     await c.switchTo(room);
+    moved.add(c);
   });
+  st.clients = st.clients.filter((c) => moved.has(c));
+  return r;
 }
 
-/** Runs `fn` over `items`, `concurrency` at a time; counts failures and keeps the first reason. */
+/** Runs `fn` over `items`, `concurrency` at a time; counts failures, keeps the first reason and which items failed. */
 async function each<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>) {
   const t0 = performance.now();
   let next = 0;
   let failed = 0;
   let firstError = '';
+  const failedItems: T[] = [];
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++]!;
@@ -102,12 +110,13 @@ async function each<T>(items: readonly T[], concurrency: number, fn: (item: T) =
         await fn(item);
       } catch (err) {
         failed++;
+        failedItems.push(item);
         firstError ||= err instanceof Error ? err.message : String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-  return { failed, firstError, seconds: (performance.now() - t0) / 1000 };
+  return { failed, failedItems, firstError, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
