@@ -16,7 +16,11 @@ import { createHttpHandler, links } from '../../gateway/http.js';
 import { createSdkFiles } from '../../gateway/sdk-files.js';
 import { defaultWebRoot } from '../../gateway/paths.js';
 import { silentLogger } from '../../common/logger.js';
-import { createEmbedded } from '../../server/node.js';
+import { createEmbedded, startNode } from '../../server/node.js';
+import { startOpsHttp } from '../../server/ops-http.js';
+import { gatewayComponent, type Gateway } from '../../gateway/gateway.js';
+import { withGatewayKinds } from '../../gateway/kinds.js';
+import { testConfig } from '../../dev/test-config.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { ROOT } from '../../dev/procs.js';
@@ -100,6 +104,40 @@ describe('index page', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('on a node with an ops endpoint, the console card links the ops port\'s console, which answers', async () => {
+    const config = testConfig({
+      prefix: 'idx',
+      node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0 },
+      bus: { kind: 'memory' },
+      log: { level: 'silent', pretty: false },
+      actors: { shards: 8 },
+      metrics: { enabled: true, port: 0 },
+      gateway: { wsPort: 0, tcpPort: 0, pomeloWsPort: 0, pomeloTcpPort: 0, httpPort: 0 },
+    });
+    const node = await startNode({
+      config,
+      apps: withGatewayKinds([chatApp]),
+      embedded: createEmbedded(),
+      log: silentLogger,
+      components: [gatewayComponent({}), (ctx) => startOpsHttp(ctx, ctx.status)],
+    });
+    const page = await browser!.context.newPage();
+    try {
+      const gateway = node.components.find((c) => c.name === 'gateway') as Gateway;
+      await page.goto(`http://127.0.0.1:${gateway.ports.http}/`);
+      await page.locator('#link-console').waitFor({ state: 'visible', timeout: 10_000 });
+      const href = (await page.locator('#link-console').getAttribute('href'))!;
+      expect(href).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/console\/$/);
+      expect(href).not.toContain(`:${gateway.ports.http}/`);
+      const res = await fetch(href);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('<html');
+    } finally {
+      await page.close();
+      await node.stop();
+    }
+  }, 60_000);
 
   it('serves docs as text and nothing else of the package through /docs/', async () => {
     const sdk = await get('/docs/SDK.md');
