@@ -10,10 +10,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decode } from '../../bus/codec.js';
+import { decode, toJsonValue } from '../../bus/codec.js';
 import { shardOf, subjects } from '../../bus/subjects.js';
 import { announceTap, type TraceRecord } from '../../actors/runtime/trace.js';
-import { isRecordFrame } from '../../actors/runtime/recorder.js';
+import { announceRecording, isRecordFrame, type RecordFrame } from '../../actors/runtime/recorder.js';
 import { startRecording, type Recording } from '../../actors/runtime/recorder-collect.js';
 import { BUCKETS, decodeRecord, type NodeRecord } from '../../cluster/records.js';
 import { inspectActor } from '../../cluster/control.js';
@@ -106,7 +106,8 @@ export class ConsoleRoutes {
   }
 
   private openActorStream(req: IncomingMessage, res: ServerResponse, kind: string, id: string): void {
-    if (!this.ctx.host.kind(kind) || !id) return json(res, 400, { code: 'BAD_REQUEST', message: 'give kind (a kind of this deployment) and id' });
+    const k = this.ctx.host.kind(kind);
+    if (!k || !id) return json(res, 400, { code: 'BAD_REQUEST', message: 'give kind (a kind of this deployment) and id' });
     const bus = this.ctx.bus;
     let sub: { unsubscribe(): void } | undefined;
     let stopTap = () => undefined as void;
@@ -117,13 +118,16 @@ export class ConsoleRoutes {
     if (!client) return;
     sub = bus.subscribe(subjects.trace(kind, id), (m) => {
       try {
-        const r = decode<TraceRecord>(m.data);
+        const r = decode<TraceRecord | RecordFrame>(m.data);
         if (!isRecordFrame(r)) client.send('transition', r);
+        // Every turn, also those that change nothing (a chat line is only pushed): the events it handled.
+        else if (r.r === 'turn') client.send('message', { node: r.node, at: r.at, label: r.label, events: toJsonValue(r.events) });
       } catch {
         /* not a trace */
       }
     });
-    stopTap = announceTap(bus, subjects.trace(kind, id));
+    // A kind with secret fields is never recorded: its stream shows transitions (state values) only.
+    stopTap = k.redact?.length ? announceTap(bus, subjects.trace(kind, id)) : announceRecording(bus, kind, id);
   }
 
   private async actor(kind: string, id: string): Promise<unknown> {

@@ -195,12 +195,19 @@ $('#find').addEventListener('submit', async (ev) => {
   $('#actor-stream').replaceChildren();
   actorStream?.close();
   actorStream = new EventSource(`/console/actor/events?kind=${encodeURIComponent(kind)}&id=${encodeURIComponent(id)}`);
-  actorStream.addEventListener('transition', (e) => {
-    const t = JSON.parse(e.data);
+  const line = (attrs, text) => {
     const list = $('#actor-stream');
-    list.append(el('li', { 'data-event': t.event }, `${new Date(t.at).toLocaleTimeString()} [${t.node}] ${t.event}: ${JSON.stringify(t.from)} → ${JSON.stringify(t.to)}`));
+    list.append(el('li', attrs, text));
     while (list.children.length > 200) list.firstChild.remove();
     list.scrollTop = list.scrollHeight;
+  };
+  actorStream.addEventListener('transition', (e) => {
+    const t = JSON.parse(e.data);
+    line({ 'data-event': t.event, class: 'transition' }, `${new Date(t.at).toLocaleTimeString()} [${t.node}] ${t.event}: ${JSON.stringify(t.from)} → ${JSON.stringify(t.to)}`);
+  });
+  actorStream.addEventListener('message', (e) => {
+    const m = JSON.parse(e.data);
+    line({ 'data-event': m.label, class: 'message' }, `${new Date(m.at).toLocaleTimeString()} [${m.node}] ${m.events.map((x) => JSON.stringify(x)).join(' ')}`);
   });
 });
 $('#actor-move').addEventListener('click', () => current && current.shard !== undefined && openMove(current.kind, current.shard));
