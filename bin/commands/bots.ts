@@ -7,9 +7,9 @@
  *                  [--id-prefix B] [--ramp 100] [--duration SECONDS] [--wander-s 40] [--chat-s 20] [--gates 40]
  */
 import { Command } from 'commander';
-import { connect, type GatehouseClient } from '../../client/node.js';
+import type { GatehouseClient } from '../../client/node.js';
 import { GatehouseError } from '../../common/errors.js';
-import { botCapcomId, LobbyBot } from '../../lobby/bot.js';
+import type { LobbyBot } from '../../lobby/bot.js';
 import { readSecretFile, signToken } from '../../gateway/auth/tokens.js';
 import { withExamples } from '../cli-kit.js';
 
@@ -55,6 +55,9 @@ export async function runBots(argv: string[]): Promise<void> {
 }
 
 async function runBotsWith(values: BotValues): Promise<void> {
+  // Loaded here, not with the program: every other command starts without the client and the bot.
+  const { connect } = await import('../../client/node.js');
+  const { botCapcomId, LobbyBot } = await import('../../lobby/bot.js');
   const count = num(values.count, 'count', 10, 1, 100_000);
   const prefix = values['id-prefix'] ?? 'B';
   if (!/^[0-9A-Z]{1,3}$/.test(prefix)) throw new GatehouseError('USAGE', '--id-prefix must be 1–3 characters 0-9 A-Z');

@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { GatehouseError } from '../../common/errors.js';
 import { configFrom, withConfigOptions, type Opts } from '../cli-args.js';
 import { intFlag, withExamples } from '../cli-kit.js';
-import { runNode } from './run-node.js';
-import { spawnNodes } from './spawn.js';
+
+// The node's modules (server, gateway, cluster) load only for the commands that run one: tools start faster.
+const runNode: typeof import('./run-node.js').runNode = async (...a) => (await import('./run-node.js')).runNode(...a);
+const spawnNodes: typeof import('./spawn.js').spawnNodes = async (...a) => (await import('./spawn.js')).spawnNodes(...a);
 
 export function startCommand(): Command {
   const cmd = new Command('start')
