@@ -16,7 +16,8 @@ import { chatRoutes } from '../../chat/routes.js';
 import { lobbyApp, LOBBY_DEFAULTS, LobbyPush } from '../../lobby/index.js';
 import { lobbyRoutes } from '../../lobby/routes.js';
 import { CHAT_ROUTES, type ChatPushes } from '../../client/chat-api.js';
-import { LOBBY_PUSHES, LOBBY_ROUTES } from '../../client/lobby-api.js';
+import { LOBBY_PUSHES, LOBBY_ROUTES, lobbyClient, type LobbyPushes } from '../../client/lobby-api.js';
+import { connect } from '../../client/node.js';
 import { createEmbedded } from '../../server/node.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { ROOT } from '../../dev/procs.js';
@@ -43,6 +44,43 @@ describe('SDK package and examples', () => {
     expect([...CHAT_ROUTES].sort()).toEqual(Object.keys(chatRoutes).sort());
     const chatPushes: Record<keyof ChatPushes, true> = { onChat: true, onAdd: true, onLeave: true };
     expect(Object.keys(chatPushes).sort()).toEqual(Object.values(ChatPush).sort());
+  });
+
+  it('the lobby answers as client/lobby-api.ts and docs/LOBBY.md say (typed client, in process)', async () => {
+    const gh = [await connect({ url: gw.wsUrl }), await connect({ url: gw.wsUrl })];
+    try {
+      const [a, b] = gh.map((c) => lobbyClient(c)) as [ReturnType<typeof lobbyClient>, ReturnType<typeof lobbyClient>];
+      const heard: Array<LobbyPushes['lobby.onCircleRemoved']> = [];
+      b.on('lobby.onCircleRemoved', (p) => heard.push(p));
+      const me = await a.request('lobby.login', { capcomId: 'DOCS01', name: 'Docs', hr: 40 });
+      expect(me).toMatchObject({ id: 'DOCS01', loc: [], circle: null, friends: [], pending: [], sent: [] });
+      await b.request('lobby.login', { capcomId: 'DOCS02', name: 'Mate', hr: 40 });
+      // Reserving needs the city's gate; then the city opens and its creator leads it.
+      await expect(a.request('lobby.city.reserve', { city: 's02-g03-c04' })).rejects.toMatchObject({ code: 'NOT_IN_LAYER' });
+      await a.request('lobby.enter', { layer: 's02-g03' });
+      await a.request('lobby.city.reserve', { city: 's02-g03-c04' });
+      const open = await a.request('lobby.city.open', { settings: { goal: 'Qurupeco' } });
+      expect(open.view).toMatchObject({ level: 'city', leaderId: 'DOCS01', settings: { goal: 'Qurupeco', hrMin: 1, hrMax: 999 } });
+      // One move from the top straight into a city.
+      const moved = await b.request('lobby.enter', { layer: 's02-g03-c04' });
+      expect(moved.loc).toEqual(['s02', 's02-g03', 's02-g03-c04']);
+      // Departing takes the ready members; the others are put out with reason 'not ready'.
+      const q = await a.request('lobby.circle.create', { password: 'pw' });
+      await expect(b.request('lobby.circle.join', { circle: q.circle, password: 'nope' })).rejects.toMatchObject({ code: 'WRONG_PASSWORD' });
+      await b.request('lobby.circle.join', { circle: q.circle, password: 'pw' });
+      expect((await a.request('lobby.circles'))[0]).toMatchObject({ id: q.circle, locked: true, n: 2, leader: 'Docs' });
+      await expect(b.request('lobby.circle.depart')).rejects.toMatchObject({ code: 'NOT_LEADER' });
+      const gone = await a.request('lobby.circle.depart');
+      expect(gone.members.map((m) => m.id)).toEqual(['DOCS01']);
+      await expect.poll(() => heard).toEqual([{ circle: q.circle, reason: 'not ready' }]);
+      // Up from a server is the top: loc [] and no view.
+      for (let i = 0; i < 3; i++) await b.request('lobby.leave');
+      expect(await b.request('lobby.whoami')).toMatchObject({ loc: [] });
+      await b.request('lobby.enter', { layer: 's01' });
+      expect(await b.request('lobby.leave')).toEqual({ loc: [], view: null });
+    } finally {
+      await Promise.all(gh.map((c) => c.close()));
+    }
   });
 
   it('examples/chat-client.mjs enters a room, hears itself and leaves', async () => {
