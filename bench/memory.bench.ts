@@ -1,7 +1,8 @@
 /**
  * bench memory — heap per idle actor with 100 k actors activated then idle (an embedded node: live cells with their
  * XState actors) vs a bare XState actor of the same machine (`createActor(machine).start()`, kept in a Map by id):
- * target ≤ 1.3×. Each measurement is a fresh process started with --expose-gc (bench/memory/peer.ts): heapUsed after
+ * target ≤ 1.3×; and the same actors once hibernated (actors.hibernateAfterMs: a compact image each, target ≤ 1.5 KB),
+ * with the cost of waking each by one tell next to the cost of activating it. Each measurement is a fresh process started with --expose-gc (bench/memory/peer.ts): heapUsed after
  * full GCs before and after activating, divided by the actor count. Ours and bare alternate.
  *
  * Per connected WebSocket client (socket + connection actor, target ≤ 16 KB) is measured by bench gateway, which
@@ -30,9 +31,14 @@ interface Sample {
   bytesPerActor: number;
   live: number;
   seconds: number;
+  cpu: number;
+  /** Hibernated only: waking every actor by one tell, wall and CPU seconds, and how many woke. */
+  wake?: number;
+  wakeCpu?: number;
+  woken?: number;
 }
 
-async function sample(variant: 'ours' | 'bare'): Promise<Sample> {
+async function sample(variant: 'ours' | 'hibernated' | 'bare'): Promise<Sample> {
   const p = await startPeer(new URL('./memory/peer.js', import.meta.url), {
     name: variant,
     args: [variant, String(N)],
@@ -41,7 +47,8 @@ async function sample(variant: 'ours' | 'bare'): Promise<Sample> {
   });
   try {
     const r = await p.call<Sample>('measure', {}, 190_000);
-    log(`${variant}: ${r.live} idle actors, ${(r.bytesPerActor / 1024).toFixed(2)} KB each (activated in ${r.seconds.toFixed(1)} s); ${load()}`);
+    const woke = r.wake === undefined ? '' : `; woke ${r.woken} in ${r.wake.toFixed(1)} s (${((r.wakeCpu! / r.woken!) * 1e6).toFixed(1)} µs CPU each)`;
+    log(`${variant}: ${r.live} idle actors, ${(r.bytesPerActor / 1024).toFixed(2)} KB each (activated in ${r.seconds.toFixed(1)} s, ${((r.cpu / r.live) * 1e6).toFixed(1)} µs CPU each)${woke}; ${load()}`);
     return r;
   } finally {
     await p.stop();
@@ -59,8 +66,9 @@ function gatewayClientMetric(): Metric | undefined {
 
 try {
   log(`${N} actors; ${plan.windows} runs per variant, alternating; ${load()}`);
-  const r = await runInterleaved<Sample>(plan, { bare: () => sample('bare'), ours: () => sample('ours') });
-  const kb = (v: 'ours' | 'bare') => r[v]!.map((s) => s.bytesPerActor / 1024);
+  const r = await runInterleaved<Sample>(plan, { bare: () => sample('bare'), ours: () => sample('ours'), hibernated: () => sample('hibernated') });
+  const kb = (v: 'ours' | 'hibernated' | 'bare') => r[v]!.map((s) => s.bytesPerActor / 1024);
+  const perActorUs = (xs: Sample[], f: (s: Sample) => number) => xs.map((s) => (f(s) / s.live) * 1e6);
   const metrics: Metric[] = [
     metric({
       name: `heap per idle actor (${N / 1000} k actors)`,
@@ -69,6 +77,23 @@ try {
       higherIsBetter: false,
       baseline: { name: 'bare XState actor', runs: kb('bare') },
       targetRatio: 1.3,
+    }),
+    metric({
+      name: `heap per hibernated idle actor (${N / 1000} k actors)`,
+      unit: 'KB',
+      runs: kb('hibernated'),
+      higherIsBetter: false,
+      baseline: { name: 'bare XState actor', runs: kb('bare') },
+      target: 1.5,
+    }),
+    // Waking is restoring the image (decode + createActor from the snapshot) and running the turn; activation is
+    // creating the cell and the actor and running the turn. Both CPU µs per actor, in the same process.
+    metric({
+      name: 'wake-up CPU per hibernated actor (one tell)',
+      unit: 'µs',
+      runs: r.hibernated!.map((s) => (s.wakeCpu! / s.woken!) * 1e6),
+      higherIsBetter: false,
+      baseline: { name: 'activation of a new actor (one tell)', runs: perActorUs(r.hibernated!, (s) => s.cpu) },
     }),
     metric({
       name: 'activation rate (tell → live cell; bare: createActor + send)',

@@ -32,6 +32,8 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     mailboxLimit: 1000,
     askTimeoutMs: 5000,
     passivateAfterMs: 5 * 60_000,
+    // An idle live actor keeps only a compact image (~0.2 KB instead of ~4.7 KB) until its next message; 0: never.
+    hibernateAfterMs: 30_000,
     maxRestarts: 3,
     restartWindowMs: 10_000,
     lifecycleEvents: false,

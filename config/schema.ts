@@ -76,6 +76,8 @@ export const configSchema = z
         mailboxLimit: z.number().int().min(1),
         askTimeoutMs: positiveMs,
         passivateAfterMs: positiveMs,
+        /** Idle actors without pending timers keep only a compact image after this long (0: never). */
+        hibernateAfterMs: z.number().int().min(0),
         maxRestarts: z.number().int().min(0),
         restartWindowMs: positiveMs,
         /** Publish every actor instance start/stop on `sys.lifecycle` (debugging ownership; tests use it). */

@@ -21,6 +21,8 @@ export interface RuntimeLimits {
   maxRestarts: number;
   restartWindowMs: number;
   passivateAfterMs: number;
+  /** Idle time after which a live actor keeps only a compact image until its next message (hibernate.ts); 0: never. */
+  hibernateAfterMs?: number;
   askTimeoutMs: number;
   /** How far ahead of the wall clock an envelope's sequence may run (default DEFAULT_SEQ_AHEAD_MS, seen.ts). */
   seqAheadMs?: number;

@@ -183,7 +183,9 @@ export class CellRegistry implements CellHome {
 
   startSweeping(): void {
     if (this.stopping) return;
-    const every = Math.max(50, Math.min(30_000, Math.floor(this.context.limits.passivateAfterMs / 2)));
+    const { passivateAfterMs, hibernateAfterMs } = this.context.limits;
+    const idle = hibernateAfterMs ? Math.min(passivateAfterMs, hibernateAfterMs) : passivateAfterMs;
+    const every = Math.max(50, Math.min(30_000, Math.floor(idle / 2)));
     this.sweepTimer = this.context.clock.setTimeout(() => {
       this.sweep();
       this.startSweeping();
@@ -193,6 +195,7 @@ export class CellRegistry implements CellHome {
   /** Passivates every actor idle for its passivation time. Returns how many were asked to leave. */
   sweep(): number {
     const now = this.context.clock.now();
+    const hibernate = this.context.limits.hibernateAfterMs ?? 0;
     let n = 0;
     for (const map of this.cells.values()) {
       for (const cell of map.values()) {
@@ -200,7 +203,7 @@ export class CellRegistry implements CellHome {
         if (cell.idleSince(now)) {
           cell.passivate();
           n++;
-        }
+        } else if (hibernate && cell.mayHibernate(now, hibernate)) cell.hibernate();
       }
     }
     return n;

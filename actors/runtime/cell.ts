@@ -10,6 +10,7 @@ import type { CellContext } from './cell-context.js';
 import { ACTIVE, CLOSED, NEW, STARTING, STOPPED, type CellImage, type CellLifecycle } from './cell-lifecycle.js';
 import type { Envelope } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
+import { packRecord, unpackRecord } from './hibernate.js';
 import { SeenMarks } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import type { PersistedTimer } from './timers.js';
@@ -26,6 +27,8 @@ export class ActorCell implements TurnOwner {
   /** Batched persistence: changes not written yet, and the timer that will write them. */
   private dirty = false;
   private flushTimer: unknown;
+  /** Hibernated (dormant with its own image): whether it may also leave memory, decided while it was live. */
+  private mayLeave?: boolean;
 
   constructor(
     private readonly ctx: CellContext,
@@ -124,6 +127,10 @@ export class ActorCell implements TurnOwner {
   wake(): void {
     if (this.life.type !== 'waking') return; // closed or handed over meanwhile
     const image = this.life.image();
+    if (this.mayLeave !== undefined) {
+      this.mayLeave = undefined;
+      this.ctx.metrics.wakes++;
+    }
     const queued = this.runner.mailbox.drain();
     this.restore(image);
     // Messages that arrived before the restore go after the image's own queued messages.
@@ -204,12 +211,34 @@ export class ActorCell implements TurnOwner {
     if (now - this.lastActive < (this.kind.passivateAfterMs ?? this.ctx.limits.passivateAfterMs)) return false;
     const t = this.life.type;
     // A dormant durable actor's image equals its stored snapshot (unsaved changes are restored at once): it may go.
-    if (t === 'dormant') return isDurable(this.kind);
+    // A hibernated in-memory one may go when it could when it hibernated (its state has not changed since).
+    if (t === 'dormant') return isDurable(this.kind) || this.mayLeave === true;
     if (t === 'stopped') return true;
     if (t !== 'active') return false;
     const snap = this.runner.actor!.getSnapshot() as AnySnapshot;
     if (this.kind.canPassivate) return this.kind.canPassivate(snap as never);
     return isDurable(this.kind) || snap.status === 'done';
+  }
+
+  /** Whether the sweep may hibernate this actor now (see hibernate.ts): live, idle for `afterMs`, nothing pending. */
+  mayHibernate(now: number, afterMs: number): boolean {
+    if (this.life.type !== 'active' || this.dirty || this.flushTimer !== undefined) return false;
+    return now - this.lastActive >= afterMs && this.runner.canHibernate;
+  }
+
+  /**
+   * Keeps only a compact image of the actor (hibernate.ts) until its next message, which restores it through the
+   * same path as a migrated dormant actor (batched wake-up, dedupe marks checked while dormant). For the lifecycle
+   * feed the instance closes here and starts again on wake-up, as after a passivation.
+   */
+  hibernate(): void {
+    const snap = this.runner.actor!.getSnapshot() as AnySnapshot;
+    this.mayLeave = isDurable(this.kind) || (this.kind.canPassivate ? this.kind.canPassivate(snap as never) : snap.status === 'done');
+    const packed = packRecord(this.runner.hibernate());
+    const revision = this.revision;
+    this.life = { type: 'dormant', image: () => ({ record: unpackRecord(packed), revision, queued: [] }) };
+    this.ctx.metrics.hibernations++;
+    this.ctx.lifecycle?.('closed', this.kind.name, this.id, this.ctx.nodeId);
   }
 
   /** Passivates through the mailbox, after anything already queued. */

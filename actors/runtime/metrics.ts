@@ -19,6 +19,9 @@ export function newRuntimeMetrics() {
     unconfirmed: 0,
     /** Snapshot writes whose outcome is unknown (timed out after being sent): answered MAYBE_APPLIED. */
     maybeApplied: 0,
+    /** Idle actors reduced to a compact image (actors.hibernateAfterMs), and hibernated actors restored by a message. */
+    hibernations: 0,
+    wakes: 0,
   };
 }
 export type RuntimeMetrics = ReturnType<typeof newRuntimeMetrics>;

@@ -19,7 +19,7 @@ import { defaultToEvent, type ActorKind } from './kind.js';
 import { Queue } from './mailbox.js';
 import { inspectView, onlyTimersMoved, transitionRecord } from './turn-views.js';
 import { persistedSnapshot } from './persisted.js';
-import { SeenMarks, seqTooFarAhead } from './seen.js';
+import { DEFAULT_SEQ_AHEAD_MS, SEQ_PER_MS, SeenMarks, seqTooFarAhead } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import { ActorTimers, type PersistedTimer, type TimerOwner } from './timers.js';
 import type { AnySnapshot, Item, TurnOwner } from './turn-owner.js';
@@ -210,7 +210,10 @@ export class TurnRunner implements TimerOwner {
         this.ctx.metrics.duplicates++;
         return;
       }
-      if (seqTooFarAhead(env.q, last, this.ctx.client.now(), this.ctx.limits.seqAheadMs)) {
+      // The clock is read only when the sequence runs past the sender's last mark by more than the bound: below that
+      // it cannot be too far ahead (the reference is the later of mark and clock), and a Date.now() per turn showed.
+      const ahead = (this.ctx.limits.seqAheadMs ?? DEFAULT_SEQ_AHEAD_MS) * SEQ_PER_MS;
+      if ((last === undefined || env.q > last + ahead) && seqTooFarAhead(env.q, last, this.ctx.client.now(), this.ctx.limits.seqAheadMs)) {
         // Recording it would drop every later message of this sender (dedupe-mark poisoning): refuse it instead.
         // Logged once per 1000 so that a flood of forged envelopes cannot flood the log too.
         if (this.ctx.metrics.seqRefused++ % 1000 === 0) {
@@ -381,6 +384,26 @@ export class TurnRunner implements TimerOwner {
 
   private reply(msg: BusMsg, e: WireError): void {
     if (msg.reply) this.ctx.effects.respond(msg, { ok: false, e });
+  }
+
+  /**
+   * Whether the actor may hibernate (hibernate.ts): started and running, between turns, no pending timer (a timer
+   * must fire on time, so an actor waiting for one stays live) and no start effects waiting for a turn.
+   */
+  get canHibernate(): boolean {
+    const snap = this.actor?.getSnapshot() as AnySnapshot | undefined;
+    return snap?.status === 'active' && !this.busy && !this.afterTurn && this.pendingTimers === 0 && this.startEffects.length === 0;
+  }
+
+  /** Gives up the live XState actor (and what hangs off it) for its record; the dedupe marks stay with the cell. */
+  hibernate(): StoredActor {
+    const record = this.record()!;
+    this.stopActor();
+    this.actor = undefined;
+    this.timersObj = undefined;
+    this.logger = undefined;
+    this.crashes = undefined;
+    return record;
   }
 
   /** The actor's state as stored or handed over (null before it started). */

@@ -38,14 +38,15 @@ export const rawUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true }
 export const bareActor = (): AnyActor => createActor(benchMachine).start();
 
 /** Node config for a benchmark node: one worker owning every shard, no gateway, quiet logs. */
-export function nodeConfig(bus: { kind: 'memory' } | { kind: 'nats'; url: string }): Config {
+export function nodeConfig(bus: { kind: 'memory' } | { kind: 'nats'; url: string }, o: { hibernateAfterMs?: number } = {}): Config {
   return testConfig({
     prefix: PREFIX,
     node: { roles: ['worker'] },
     bus: { kind: bus.kind },
     ...(bus.kind === 'nats' ? { nats: { servers: [bus.url] } } : {}),
-    // No passivation during a run: every actor stays live, as the baseline's do.
-    actors: { passivateAfterMs: 3_600_000 },
+    // No passivation or hibernation during a run: every actor stays live, as the baseline's do (bench memory
+    // measures hibernated actors on purpose).
+    actors: { passivateAfterMs: 3_600_000, hibernateAfterMs: o.hibernateAfterMs ?? 0 },
     log: { level: 'warn' },
   });
 }

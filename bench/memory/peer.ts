@@ -1,8 +1,11 @@
 /**
- * One measurement of bench memory, in a fresh process started with --expose-gc: `peer.js <ours|bare> <actors>`.
+ * One measurement of bench memory, in a fresh process started with --expose-gc: `peer.js <ours|hibernated|bare> <actors>`.
  *
  *   ours  an embedded node (startNode over the in-memory bus); each actor is activated by one tell from an
  *         ActorClient and then left idle (a live cell: XState actor, mailbox, dedupe marks, indexes)
+ *   hibernated  the same, with actors.hibernateAfterMs short: measured once every actor has hibernated (a compact
+ *         image, actors/runtime/hibernate.ts); then each is sent one more tell, which wakes it (`wake` seconds and
+ *         CPU seconds: restore + the turn, to compare with the activation's)
  *   bare  `createActor(machine).start()` of the same machine, sent the same event, kept in a Map by id (the least
  *         any actor system holds: a way to find the actor)
  * `measure` returns heapUsed after a full GC before and after, so the node's fixed cost is not counted per actor.
@@ -11,10 +14,12 @@ import type { AnyActor } from 'xstate';
 import { ActorClient } from '../../actors/runtime/client.js';
 import { silentLogger } from '../../common/logger.js';
 import { createEmbedded, startNode, type GatehouseNode } from '../../server/node.js';
+import { cpuSeconds, sleep } from '../harness/measure.js';
 import { servePeer } from '../harness/peer-protocol.js';
 import { EVENT, KIND, PREFIX, actorId, bareActor, benchApp, nodeConfig } from '../actors/common.js';
 
-const [variant, actorsArg] = process.argv.slice(2) as ['ours' | 'bare', string];
+const [variant, actorsArg] = process.argv.slice(2) as ['ours' | 'hibernated' | 'bare', string];
+const HIBERNATE_MS = 200;
 const N = Number(actorsArg);
 const BURST = 4096;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -57,9 +62,10 @@ function activateBare(): void {
 
 await servePeer({
   async setup() {
-    if (variant === 'ours') {
+    if (variant !== 'bare') {
       const embedded = createEmbedded();
-      node = await startNode({ config: nodeConfig({ kind: 'memory' }), apps: [benchApp], embedded, log: silentLogger });
+      const config = nodeConfig({ kind: 'memory' }, { hibernateAfterMs: variant === 'hibernated' ? HIBERNATE_MS : 0 });
+      node = await startNode({ config, apps: [benchApp], embedded, log: silentLogger });
       client = new ActorClient(embedded.broker.connect({ prefix: PREFIX, name: 'bench-client' }), {
         shards: node.config.actors.shards,
         askTimeoutMs: 10_000,
@@ -75,12 +81,24 @@ await servePeer({
     async measure() {
       const before = await settledHeap();
       const t0 = performance.now();
-      if (variant === 'ours') await activateOurs();
+      const cpu0 = cpuSeconds();
+      if (variant !== 'bare') await activateOurs();
       else activateBare();
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuSeconds() - cpu0;
+      // Hibernated: wait for the sweeps (every 100 ms here) to have reduced every actor, the warm-up one included.
+      if (variant === 'hibernated') while (node!.host.metrics.hibernations < N + 1) await sleep(50);
       const after = await settledHeap();
-      const live = variant === 'ours' ? node!.host.activeCount() - 1 : bare.size;
-      return { bytesPerActor: (after - before) / live, live, before, after, seconds, rss: process.memoryUsage().rss };
+      const live = variant !== 'bare' ? node!.host.activeCount() - 1 : bare.size;
+      const out = { bytesPerActor: (after - before) / live, live, before, after, seconds, cpu, rss: process.memoryUsage().rss };
+      if (variant !== 'hibernated') return out;
+      const w0 = performance.now();
+      const wcpu0 = cpuSeconds();
+      const wakes0 = node!.host.metrics.wakes;
+      await activateOurs();
+      const wake = (performance.now() - w0) / 1000;
+      const wakeCpu = cpuSeconds() - wcpu0;
+      return { ...out, wake, wakeCpu, woken: node!.host.metrics.wakes - wakes0 };
     },
   },
   close: () => node?.stop(),
