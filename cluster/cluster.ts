@@ -13,6 +13,7 @@ import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
 import { Liveness } from './liveness.js';
 import { Membership } from './membership.js';
+import { ServerReach } from './reach.js';
 import { retryUntil } from '../common/retry.js';
 import { ConfigError } from '../common/errors.js';
 import { Migrator, type MoveUnit } from './migration.js';
@@ -68,10 +69,17 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Move every connection to the
   // next server; done within the fence, the others hear us again before they declare us dead and nothing moves.
   liveness.onIsolated = () => {
-    if (!ctx.reconnect) return;
+    if (!ctx.connections?.length) return;
     log.warn('moving every NATS connection to the next server');
-    void ctx.reconnect().catch((err) => log.warn({ err }, 'reconnect failed'));
+    for (const conn of ctx.connections) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
   };
+  // One connection on a cut-off server while the others are fine (each picks its own server): move just that one.
+  const reach = new ServerReach(ctx.connections ?? [], id, clock, log, {
+    checkEveryMs: c.heartbeatMs,
+    suspectAfterMs: c.fenceAfterMs / 2,
+    cooldownMs: c.deadAfterMs * 2,
+    flushTimeoutMs: c.fenceAfterMs,
+  });
   const membership = new Membership(nodesB, self, liveness, log);
   const leader = new LeaderElection(clusterB, id, liveness, log);
   const leases = new LeaseTable(leasesB, log);
@@ -210,7 +218,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     balancer: leader.leader ? balancer.totals : undefined,
     ...livenessStatus(),
   }));
-  const livenessStatus = () => ({ serving: !liveness.lapsed, lapses: liveness.lapses, liveNodes: liveness.alive().map((n) => n.id) });
+  const livenessStatus = () => ({ serving: !liveness.lapsed, lapses: liveness.lapses, liveNodes: liveness.alive().map((n) => n.id), connectionMoves: reach.moves });
 
   await startStep('shard leases (watch and first read)', async () => {
     leases.stop();
@@ -222,6 +230,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // Heard ourselves: our server carries our traffic. Only then may this node hold shards.
   await startStep('own heartbeat heard', () => withTimeout(liveness.start(), c.startDeadlineMs, 'own heartbeat not heard'));
   host.setServingCheck(() => liveness.serving());
+  reach.start();
   membership.tick();
 
   // Two loops: the heartbeat (membership, leadership) must never wait behind a slow balancer tick, or a busy
@@ -307,6 +316,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       for (const t of timers) if (t !== undefined) clock.clearTimeout(t);
       control.stop();
       leases.stop();
+      reach.stop();
       liveness.stop();
       await leader.resign();
       await membership.leave();

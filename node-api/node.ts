@@ -31,6 +31,14 @@ export interface NodeContext {
   readonly log: Logger;
   /** The node's status (actors, and every component's own status): for `status`, the ops page, tests. */
   status(): Record<string, unknown>;
-  /** Moves every NATS connection of the node to the next server of its list (its server seems cut off); absent: no-op. */
-  reconnect?(): Promise<void>;
+  /** The node's NATS connections (data, store, control), each movable to the next server of its list; absent in memory mode. */
+  readonly connections?: readonly NodeConnection[];
+}
+
+/** One of a node's NATS connections, for moving it off a server cut off from the others (cluster/reach.ts). */
+export interface NodeConnection {
+  /** 'data', 'store' or 'control': for logs. */
+  readonly role: string;
+  readonly bus: Bus;
+  reconnect(): Promise<void>;
 }

@@ -19,7 +19,7 @@ import { createLogger, nodeLogger } from '../common/logger.js';
 import type { Config } from '../config/schema.js';
 import { ActorHost } from '../actors/runtime/host.js';
 import type { App } from '../node-api/app.js';
-import type { NodeComponent, NodeContext } from '../node-api/node.js';
+import type { NodeComponent, NodeConnection, NodeContext } from '../node-api/node.js';
 import { newNodeId } from './node-id.js';
 import { publishLifecycle } from './lifecycle-events.js';
 
@@ -64,7 +64,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let store: Store;
   let control: Bus;
   let extraClose: () => Promise<void> = async () => undefined;
-  let reconnect: (() => Promise<void>) | undefined;
+  let connections: NodeConnection[] | undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
@@ -101,8 +101,8 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     extraClose = async () => {
       await Promise.all(opened.map((b) => b.close()));
     };
-    const conns = [(bus as Awaited<ReturnType<typeof connect>>).connection, storeBus.connection, (control as Awaited<ReturnType<typeof connect>>).connection];
-    reconnect = async () => void (await Promise.all(conns.map((c) => c.reconnect().catch(() => undefined))));
+    const movable = (role: string, b: Awaited<ReturnType<typeof connect>>): NodeConnection => ({ role, bus: b, reconnect: () => b.connection.reconnect() });
+    connections = [movable('data', bus as Awaited<ReturnType<typeof connect>>), movable('store', storeBus), movable('control', control as Awaited<ReturnType<typeof connect>>)];
     const { storeTimeoutMs, startDeadlineMs } = config.cluster;
     store = createNatsStore({ connection: storeBus.connection, prefix: config.prefix, replicas: config.nats.replicas, log, timeoutMs: storeTimeoutMs, openRetryMs: startDeadlineMs });
   }
@@ -130,7 +130,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     for (const c of components) if (c.status) out[c.name] = c.status();
     return out;
   };
-  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status, reconnect };
+  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status, connections };
   const stopAll = async () => {
     for (const c of [...components].reverse()) {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchOutput } from '../child-output.js';
@@ -43,6 +43,15 @@ export function runOn(host: TestHost, cmd: string, args: string[], opts: { env?:
   const child = host.spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: ROOT });
   live.add(child);
   const w = watchOutput(child, `${cmd} on ${host.name}`);
+  // HOSTS_LOG_DIR=dir keeps every process's whole output (dir/<host>-<pid>.log): the 20 kB kept in memory is often
+  // all error stacks by the time a fault is over.
+  const logDir = process.env.HOSTS_LOG_DIR;
+  if (logDir) {
+    const file = createWriteStream(join(logDir, `${host.name}-${child.pid}.log`));
+    child.stdout?.pipe(file, { end: false });
+    child.stderr?.pipe(file, { end: false });
+    void w.ended.then(() => file.end());
+  }
   const exited = w.ended.then(({ code, signal }) => {
     live.delete(child);
     return code ?? (signal ? -1 : null);
