@@ -3,9 +3,26 @@
  * past either bound is refused before any connection state exists for it (no connection actor, no protocol rules):
  * refusing costs the gateway one write and a close, so a host opening sockets in a loop cannot grow its memory.
  *
- * Pure bookkeeping: the gateway asks `admit` on accept and calls `release` exactly once per admitted socket.
+ * Bookkeeping: the gateway asks `admit` on accept and calls `release` exactly once per admitted socket.
+ *
+ * The request budget an address's connections share is enforced by waiting, not by refusing: a request that finds
+ * it spent is queued (`defer`) and its connection's socket stops being read (TCP backpressure) until the queue has
+ * drained at the budget's rate. Refusing cost the gateway a decode, an error and a write for every request over the
+ * budget, so one host flooding at 8x its budget (64 sockets at the per-connection rate) kept the event loop busy
+ * with refusals and every other client's requests waited behind them (bench hostile); paused, its excess stays in
+ * its own socket buffers and costs the gateway nothing. At most one burst's worth of requests waits per address
+ * (`requestBurstPerAddress`, so a wait is at most burst/rate: 2 s by default); past that the request is refused
+ * RATE_LIMITED as before. A connection's own limit (`requestsPerSecond`, the flood close) is unchanged.
  */
+import type { Clock, TimerHandle } from '../common/clock.js';
+
 export type Refusal = 'gateway' | 'address';
+
+/** What admission needs of a connection's transport to hold it back: stop and restart reading its socket. */
+export interface Pausable {
+  pause(): void;
+  resume(): void;
+}
 
 export interface AdmissionLimits {
   readonly maxConnections: number;
@@ -21,15 +38,36 @@ interface AddressState {
   n: number;
   tokens: number;
   at: number;
+  /** Requests waiting for the budget, oldest first; their connections are in `paused`. */
+  queue: Array<() => void>;
+  paused: Set<Pausable>;
+  timer?: TimerHandle;
 }
+
+/** How often a waiting address's queue is drained (whatever the rate: fewer, larger steps than one per token). */
+const DRAIN_MS = 10;
 
 export class Admission {
   private readonly perAddress = new Map<string, AddressState>();
   private readonly exempt: ReadonlySet<string>;
   private total = 0;
 
-  constructor(private readonly limits: AdmissionLimits) {
+  /** Requests that waited for their address's budget (instead of being refused). */
+  deferred = 0;
+
+  /** Without `timers` nothing waits: `defer` refuses, and a spent budget refuses as it used to. */
+  constructor(
+    private readonly limits: AdmissionLimits,
+    private readonly timers?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>,
+  ) {
     this.exempt = new Set(limits.connectionLimitExempt);
+  }
+
+  /** Requests waiting for their address's budget, over all addresses. */
+  get waiting(): number {
+    let n = 0;
+    for (const s of this.perAddress.values()) n += s.queue.length;
+    return n;
   }
 
   /** Connections admitted and not yet released. */
@@ -49,7 +87,7 @@ export class Admission {
       const s = this.perAddress.get(address);
       if (s && s.n >= this.limits.maxConnectionsPerAddress) return 'address';
       if (s) s.n++;
-      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, at: now });
+      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, at: now, queue: [], paused: new Set() });
     }
     this.total++;
     return undefined;
@@ -62,13 +100,27 @@ export class Admission {
   takeRequest(address: string, now: number): boolean {
     const s = this.perAddress.get(address);
     if (!s) return true; // exempt (or already released)
-    const { requestsPerSecondPerAddress: rate, requestBurstPerAddress: burst } = this.limits;
-    if (now > s.at) {
-      s.tokens = Math.min(burst, s.tokens + ((now - s.at) * rate) / 1000);
-      s.at = now;
-    }
+    if (s.queue.length > 0) return false; // earlier requests are waiting: they go first
+    this.refill(s, now);
     if (s.tokens < 1) return false;
     s.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * After `takeRequest` said no: queues `run` until the address's budget allows it and stops reading `transport`
+   * meanwhile. False (nothing queued) when the address already has a burst's worth waiting, or nothing may wait.
+   */
+  defer(address: string, transport: Pausable, run: () => void): boolean {
+    const s = this.perAddress.get(address);
+    if (!s || !this.timers || s.queue.length >= this.limits.requestBurstPerAddress) return false;
+    s.queue.push(run);
+    this.deferred++;
+    if (!s.paused.has(transport)) {
+      s.paused.add(transport);
+      transport.pause();
+    }
+    this.schedule(s);
     return true;
   }
 
@@ -77,8 +129,39 @@ export class Admission {
     if (this.exempt.has(address)) return;
     const s = this.perAddress.get(address);
     if (!s) return;
-    if (s.n <= 1) this.perAddress.delete(address);
-    else s.n--;
+    if (s.n <= 1) {
+      // The address's last connection is gone: whatever waited was for one of its connections (each run checks).
+      if (s.timer !== undefined) this.timers!.clearTimeout(s.timer);
+      this.perAddress.delete(address);
+    } else s.n--;
+  }
+
+  private refill(s: AddressState, now: number): void {
+    if (now <= s.at) return;
+    const { requestsPerSecondPerAddress: rate, requestBurstPerAddress: burst } = this.limits;
+    s.tokens = Math.min(burst, s.tokens + ((now - s.at) * rate) / 1000);
+    s.at = now;
+  }
+
+  private schedule(s: AddressState): void {
+    if (s.timer !== undefined) return;
+    const rate = this.limits.requestsPerSecondPerAddress;
+    // Wait at least until one token is back, and no less than DRAIN_MS.
+    const ms = Math.max(DRAIN_MS, Math.ceil(((1 - Math.min(1, s.tokens)) * 1000) / rate));
+    s.timer = this.timers!.setTimeout(() => this.drain(s), ms);
+  }
+
+  /** Runs what the budget allows now, oldest first; reading resumes once nothing of the address waits. */
+  private drain(s: AddressState): void {
+    s.timer = undefined;
+    this.refill(s, this.timers!.now());
+    while (s.queue.length > 0 && s.tokens >= 1) {
+      s.tokens -= 1;
+      s.queue.shift()!();
+    }
+    if (s.queue.length > 0) return this.schedule(s);
+    for (const t of s.paused) t.resume();
+    s.paused.clear();
   }
 }
 

@@ -38,7 +38,7 @@ export interface GatewayServices {
   readonly settings: GatewaySettings;
   readonly metrics: GatewayMetrics;
   /** Connections per address and each address's shared request budget (admission.ts). */
-  readonly admission: Pick<Admission, 'takeRequest'>;
+  readonly admission: Pick<Admission, 'takeRequest' | 'defer'>;
   /** Checks credentials before a session opens (gateway/auth/authenticator.ts). */
   readonly auth: Authenticator;
   entry(protocol?: Protocol): Promise<GatewayEntry>;
@@ -166,15 +166,25 @@ export class Connection implements ConnectionHandle {
    */
   request(route: string, body: unknown, id: number | undefined, reply: RouteReply): void {
     const gw = this.gw;
-    if (!this.takeToken() || !gw.admission.takeRequest(this.address, gw.clock.now())) {
-      gw.metrics.rateLimited++;
-      if (this.flooding()) {
-        gw.metrics.floodClosed++;
-        this.handler.close(CloseCode.RateLimited, 'too many requests');
-      }
-      if (id !== undefined) reply.answer(id, undefined, RATE_LIMITED);
-      return;
+    const own = this.takeToken();
+    if (own && !gw.admission.takeRequest(this.address, gw.clock.now())) {
+      // The address's shared budget is spent: the request waits for it, this socket unread meanwhile (admission.ts).
+      const run = () => {
+        if (!this.ending) this.run(route, body, id, reply);
+      };
+      if (gw.admission.defer(this.address, this.transport, run)) return;
+    } else if (own) return this.run(route, body, id, reply);
+    gw.metrics.rateLimited++;
+    if (this.flooding()) {
+      gw.metrics.floodClosed++;
+      this.handler.close(CloseCode.RateLimited, 'too many requests');
     }
+    if (id !== undefined) reply.answer(id, undefined, RATE_LIMITED);
+  }
+
+  /** A request within the limits: the route runs. */
+  private run(route: string, body: unknown, id: number | undefined, reply: RouteReply): void {
+    const gw = this.gw;
     const handler: RouteHandler | undefined = this.proto === 'pomelo' ? gw.routes.pomelo(route) : gw.routes.native(route);
     if (!handler) {
       gw.metrics.errors[ClientErrorCode.UnknownRoute] = (gw.metrics.errors[ClientErrorCode.UnknownRoute] ?? 0) + 1;

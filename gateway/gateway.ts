@@ -72,7 +72,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const routes = buildRouteTable(ctx.apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } }, auth.guard);
   const metrics = newGatewayMetrics();
   const conns = new Map<string, Connection>();
-  const admission = new Admission(settings);
+  const admission = new Admission(settings, ctx.clock);
   const runEnd = (info: Parameters<typeof runSessionEnd>[3]) => runSessionEnd(routes, actors, log, info);
   const attachments = createAttachments(actors, settings, log, runEnd);
   let stopping = false;
@@ -204,7 +204,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     metrics,
     ports: l.ports,
     urls: l.urls,
-    status: () => ({ urls: l.urls, connections: conns.size, addresses: admission.addresses, ...metrics }),
+    status: () => ({ urls: l.urls, connections: conns.size, addresses: admission.addresses, requestsWaiting: admission.waiting, requestsDeferred: admission.deferred, ...metrics }),
     async stop() {
       if (stopping) return;
       stopping = true;

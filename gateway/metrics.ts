@@ -37,11 +37,13 @@ export function newGatewayMetrics(): GatewayMetrics {
 
 /**
  * What the ops endpoint exports from a gateway's status, with the help text of each: counters (`_total`) and the
- * gauges `connections` and `addresses`. The names are `gatehouse_gateway_<snake case>`.
+ * gauges `connections`, `addresses` and `requestsWaiting`. The names are `gatehouse_gateway_<snake case>`.
  */
 export const GATEWAY_METRIC_HELP: Readonly<Record<string, string>> = Object.freeze({
   connections: 'Open client connections on this gateway (handshaking ones included)',
   addresses: 'Distinct remote addresses holding a connection (addresses exempt from the per-address limit excluded)',
+  requestsWaiting: "Requests waiting for their address's shared budget (gateway.requestsPerSecondPerAddress), sockets paused",
+  requestsDeferred: "Requests that waited for their address's shared budget instead of being refused",
   accepted: 'Client connections accepted',
   requests: 'Client requests dispatched to a route',
   rateLimited: 'Requests refused with RATE_LIMITED',

@@ -85,7 +85,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
   let scraped: Record<string, unknown> = {};
   const gatewayStat = () => (scraped.gateway ?? {}) as Record<string, unknown>;
   for (const [key, help] of Object.entries(GATEWAY_METRIC_HELP)) {
-    const gauge = key === 'connections' || key === 'addresses';
+    const gauge = key === 'connections' || key === 'addresses' || key === 'requestsWaiting';
     const name = `gatehouse_gateway_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}${gauge ? '' : '_total'}`;
     new Gauge({ name, help, registers: [registry], collect() {
       const v = gatewayStat()[key];

@@ -10,8 +10,9 @@ import { servePeer } from '../harness/peer-protocol.js';
 import { openClient, paced, type WireClient } from './wire-client.js';
 import { LOBBY_DEFAULTS } from '../../lobby/index.js';
 
-let seq = 0;
 const ALPHA = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+/** Hostile windows so far: the unknown ids read differ from window to window. */
+let windowNo = 0;
 /** A Capcom ID (6 characters 0-9 A-Z) from a number: distinct per n. */
 const cid = (prefix: string, n: number) => {
   let s = '';
@@ -19,16 +20,40 @@ const cid = (prefix: string, n: number) => {
   return prefix + s;
 };
 
+/**
+ * `conns` players logged in from `localAddress`. The same Capcom IDs every window, as a script limited to
+ * lobby.newPlayersPerAddressPerMinute new records would do (the server applies it to loopback here); each window
+ * ends with a logout (`leave`), so the IDs are free again for the next one.
+ */
 async function players(url: string, localAddress: string, conns: number, prefix: string): Promise<WireClient[]> {
   const out: WireClient[] = [];
+  const codes: Record<string, number> = {};
   for (let i = 0; i < conns; i++) {
     const c = await openClient(url, localAddress);
     if (!c) continue;
-    const r = await c.request('lobby.login', { capcomId: cid(prefix, seq++), name: `bench${i}`, hr: 5 });
+    const r = await c.request('lobby.login', { capcomId: cid(prefix, i), name: `bench${i}`, hr: 5 });
     if (r.ok) out.push(c);
-    else c.close();
+    else {
+      codes[r.code!] = (codes[r.code!] ?? 0) + 1;
+      c.close();
+    }
   }
+  if (out.length < conns) process.stderr.write(`[attack ${prefix}] ${out.length} of ${conns} players logged in; refused ${JSON.stringify(codes)}\n`);
   return out;
+}
+
+/** Logs the players out (retrying while the address's budget refuses) and closes them. */
+async function leave(cs: WireClient[]): Promise<void> {
+  await Promise.all(
+    cs.map(async (c) => {
+      for (let i = 0; i < 50; i++) {
+        const r = await c.request('lobby.logout');
+        if (r.ok || r.code !== 'RATE_LIMITED') break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }),
+  );
+  cs.forEach((c) => c.close());
 }
 
 await servePeer({
@@ -48,13 +73,14 @@ await servePeer({
       await Promise.all(
         cs.map((c, k) =>
           paced(LOBBY_READ_RATE, 60_000, async (i) => {
-            const r = await c.request('lobby.profile.get', { id: cid('U', k * perConn + i + seq * 1000) });
+            const r = await c.request('lobby.profile.get', { id: cid('U', (windowNo * cs.length + k) * perConn + i) });
             const code = r.ok ? 'OK' : r.code!;
             codes[code] = (codes[code] ?? 0) + 1;
           }, perConn),
         ),
       );
-      cs.forEach((c) => c.close());
+      await leave(cs);
+      windowNo++;
       return { players: cs.length, seconds: (performance.now() - t0) / 1000, codes };
     },
     async relays({ url, conns, perSecond, ms, localAddress, layer }) {
@@ -72,7 +98,7 @@ await servePeer({
         ),
       );
       const pushes = cs.reduce((s, c) => s + c.pushes, 0);
-      cs.forEach((c) => c.close());
+      await leave(cs);
       return { players: cs.length, codes, pushes };
     },
   },

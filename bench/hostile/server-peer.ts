@@ -24,7 +24,8 @@ function heap() {
 await servePeer({
   async setup() {
     node = await startGatewayNode({
-      apps: [createLobbyApp(LOBBY_DEFAULTS), createEchoApp()],
+      // Loopback counts like any address here, for new player records too (it is exempt by default).
+      apps: [createLobbyApp({ ...LOBBY_DEFAULTS, newPlayersExempt: [] }), createEchoApp()],
       embedded: createEmbedded(),
       // The defaults, except that loopback counts like any address (it is exempt by default).
       gateway: { connectionLimitExempt: [], heartbeatMs: 300_000 },
