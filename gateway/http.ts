@@ -40,11 +40,14 @@ export interface HttpOptions {
   sdk: SdkFiles;
   /** The node's status (NodeContext.status): its `ops.url` is where the console is. Absent: no console link. */
   nodeStatus?: () => Record<string, unknown>;
+  /** Clock for the ops-URL cache (tests); Date.now by default. */
+  now?: () => number;
   entry(protocol: Protocol): Promise<GatewayEntry>;
   log: Logger;
 }
 
-export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(opts: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const o = { ...opts, nodeStatus: opts.nodeStatus && cachedOpsStatus(opts.nodeStatus, opts.now ?? Date.now) };
   return (req, res) => {
     handle(o, req, res).catch((err: unknown) => {
       o.log.warn({ err, url: req.url }, 'http request failed');
@@ -100,6 +103,26 @@ export function links(o: Pick<HttpOptions, 'nodeStatus'>): Record<string, string
     sdk: '/sdk/gatehouse.js',
     docs: '/docs/',
     console: typeof ops === 'string' && ops ? `${ops.replace(/\/$/, '')}/console/` : null,
+  };
+}
+
+/** How long a missing ops URL is believed before the node's status is read again (the ops port may start later). */
+const OPS_RECHECK_MS = 5000;
+
+/**
+ * The node's status is a walk over all its components (actor counts included): anyone can ask for /links.json or
+ * /console/, so it is read once the ops URL is known, and at most every OPS_RECHECK_MS while it is not.
+ */
+function cachedOpsStatus(status: () => Record<string, unknown>, now: () => number): () => Record<string, unknown> {
+  let url: string | undefined;
+  let checkedAt = -Infinity;
+  return () => {
+    if (url === undefined && now() - checkedAt >= OPS_RECHECK_MS) {
+      checkedAt = now();
+      const u = (status().ops as { url?: unknown } | undefined)?.url;
+      if (typeof u === 'string' && u) url = u;
+    }
+    return { ops: { url: url ?? null } };
   };
 }
 

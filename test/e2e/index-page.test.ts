@@ -86,20 +86,37 @@ describe('index page', () => {
     expect(c.status).toBe(404);
     expect(c.text).toContain('ops port');
 
-    // With an ops endpoint, /console/ on the gateway port sends the browser there.
+    // With an ops endpoint, /console/ on the gateway port sends the browser there. The node's status (a walk over
+    // every component) is read once the URL is known, and at most every 5 s while it is not.
+    let calls = 0;
+    let opsUrl: string | null = null;
+    let now = 0;
     const handler = createHttpHandler({
       webRoot: defaultWebRoot(),
       sdk: createSdkFiles(),
       entry: () => Promise.reject(new Error('unused')),
       log: silentLogger,
-      nodeStatus: () => ({ ops: { url: 'http://127.0.0.1:7390' } }),
+      now: () => now,
+      nodeStatus: () => (calls++, { ops: { url: opsUrl } }),
     });
     const server = createServer(handler).listen(0, '127.0.0.1');
     try {
       await new Promise((r) => server.once('listening', r));
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console/`, { redirect: 'manual' });
-      expect([res.status, res.headers.get('location')]).toEqual([302, 'http://127.0.0.1:7390/console/']);
-      await res.text();
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ask = async () => {
+        const res = await fetch(`${base}/console/`, { redirect: 'manual' });
+        await res.text();
+        return [res.status, res.headers.get('location')];
+      };
+      expect(await ask()).toEqual([404, null]);
+      opsUrl = 'http://127.0.0.1:7390';
+      expect(await ask()).toEqual([404, null]); // not read again yet
+      expect(calls).toBe(1);
+      now += 5000;
+      expect(await ask()).toEqual([302, 'http://127.0.0.1:7390/console/']);
+      for (let i = 0; i < 3; i++) expect(await ask()).toEqual([302, 'http://127.0.0.1:7390/console/']);
+      expect(JSON.parse(await (await fetch(`${base}/links.json`)).text()).console).toBe('http://127.0.0.1:7390/console/');
+      expect(calls).toBe(2);
     } finally {
       await new Promise((r) => server.close(r));
     }
