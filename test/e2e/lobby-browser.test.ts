@@ -152,6 +152,19 @@ describe('lobby playground in headless Chromium', () => {
     await ann.locator('#app').waitFor({ state: 'visible', timeout: 15_000 });
     await expectText(ann.locator('#loc'), 's01 › s01-g02 › s01-g02-c03');
     await expect.poll(() => ann.locator('#members li').allInnerTexts(), { timeout: 10_000 }).toEqual(['Ann · 50', 'Ben · 20']);
+
+    // Names and messages are other people's input: they show as text, never as markup.
+    const eve = await openPage();
+    await login(eve, 'EVE003', '<b>Eve</b>', 30);
+    await browseTo(eve, 's01');
+    await row(eve, 'browse-list', 's01-g02').locator('button.browse').click();
+    await row(eve, 'browse-list', 's01-g02-c03').locator('button.enter').click();
+    await expectText(eve.locator('#loc'), 's01-g02-c03');
+    await eve.fill('#text', '<img src=x onerror=alert(1)>');
+    await eve.click('#send');
+    await expectText(ann.locator('#members'), '<b>Eve</b> · 30');
+    await expectText(ann.locator('#log'), '<b>Eve</b>: <img src=x onerror=alert(1)>');
+    expect(await ann.locator('#members b, #log b, #log img').count()).toBe(0);
     expect(problems).toEqual([]);
   }, 150_000); // a real browser on a shared 2-core machine: generous, the steps themselves wait for what they need
 });
