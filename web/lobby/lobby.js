@@ -191,7 +191,8 @@ function browse(id) {
 
 let browsing = false;
 async function refreshBrowse() {
-  if (browsing || !S.me) return;
+  // A tab in the background does not poll: a dozen asks every 2 s per open tab is load for nobody to see.
+  if (browsing || !S.me || document.hidden) return;
   browsing = true;
   const id = S.browsing;
   try {
@@ -238,6 +239,7 @@ async function reserve(city) {
 }
 
 function wire() {
+  document.addEventListener('visibilitychange', () => void refreshBrowse());
   onSubmit('login-form', login);
   onSubmit('say-form', say);
   onSubmit('open-form', async () => {
