@@ -9,6 +9,9 @@ import { MemoryBroker } from '../../bus/memory-bus.js';
 import { ManualClock, type Clock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import { Liveness } from '../../cluster/liveness.js';
+import { ActorClient } from '../../actors/runtime/client.js';
+import { ActorHost } from '../../actors/runtime/host.js';
+import { tallyKind } from '../../actors/demo/ledger.js';
 import type { NodeRecord } from '../../cluster/records.js';
 
 const O = { heartbeatMs: 250, deadAfterMs: 1500, fenceAfterMs: 1000 };
@@ -173,5 +176,41 @@ describe('liveness over heartbeats', () => {
     nodes[1]!.l.stop();
     await step(50);
     expect(nodes[0]!.l.alive().map((r) => r.id)).toEqual(['a']);
+  });
+});
+
+describe('the fence on an actor host', () => {
+  it('closes every sharded instance at once (in-memory kind), answers queued asks NOT_OWNER, and activates nothing until serving again', async () => {
+    const broker = new MemoryBroker();
+    const events: string[] = [];
+    let serving = true;
+    const host = new ActorHost({
+      nodeId: 'n1',
+      bus: broker.connect({ prefix: 'fe' }),
+      kinds: [tallyKind],
+      limits: { shards: 4, mailboxLimit: 100, askTimeoutMs: 2000, passivateAfterMs: 60_000, maxRestarts: 3, restartWindowMs: 10_000 },
+      ownAllShards: true,
+      lifecycle: (e, k, i) => void events.push(`${e} ${k}/${i}`),
+    });
+    await host.start();
+    host.setServingCheck(() => serving);
+    const client = new ActorClient(broker.connect({ prefix: 'fe' }), { shards: 4, askTimeoutMs: 2000 });
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const id of ids) await client.ask({ kind: 'tally', id }, { type: 'inc', from: 's', n: 0 });
+    expect(host.activeCount('tally')).toBe(ids.length);
+    serving = false; // the fence ran out
+    expect(host.fence()).toBe(ids.length);
+    expect(host.activeCount('tally')).toBe(0);
+    expect(events.filter((e) => e.startsWith('closed')).length).toBe(ids.length);
+    // Meanwhile nothing is activated: the message waits (held), and is refused when the shard went elsewhere.
+    const held = client.ask({ kind: 'tally', id: 'a' }, { type: 'inc', from: 's', n: 1 });
+    await broker.connect({ prefix: 'fe' }).flush();
+    expect(host.activeCount('tally')).toBe(0);
+    serving = true;
+    host.resumeServing(); // the cluster re-read its leases: the shard is still ours, so the held message goes on
+    await held;
+    expect(host.activeCount('tally')).toBe(1);
+    expect(events.filter((e) => e === 'active tally/a').length).toBe(2); // a fresh instance (in-memory state lost)
+    await host.stop();
   });
 });
