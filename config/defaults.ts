@@ -93,5 +93,5 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     procs: 1,
   },
   log: { level: 'info', pretty: false, format: 'auto' },
-  metrics: { enabled: true, port: 7390 },
+  metrics: { enabled: true, port: 7390, consoleClients: 16 },
 });

@@ -177,8 +177,11 @@ export const configSchema = z
      * is a terminal, JSON when piped). `pretty: true` is the older spelling of `format: pretty`.
      */
     log: z.object({ level: logLevelSchema, pretty: z.boolean(), format: logFormatSchema.optional() }).strict(),
-    /** The node's ops endpoint: /metrics (Prometheus), /status, and a status page. Port 0 picks a free one. */
-    metrics: z.object({ enabled: z.boolean(), port: port }).strict(),
+    /**
+     * The node's ops endpoint: /metrics (Prometheus), /status, and the operator console (/console/). Port 0 picks a free
+     * one. `consoleClients`: console event streams (SSE) open at once on this node; more are refused with 503.
+     */
+    metrics: z.object({ enabled: z.boolean(), port: port, consoleClients: z.number().int().min(0).max(1000) }).strict(),
   })
   .strict();
 

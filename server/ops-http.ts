@@ -15,9 +15,6 @@ import { TurnRecorder } from '../actors/runtime/recorder.js';
 import { ConsoleBeater } from './console/beat.js';
 import { ConsoleRoutes } from './console/routes.js';
 
-/** Open console streams per node when `metrics.consoleClients` is not set. */
-export const DEFAULT_CONSOLE_CLIENTS = 16;
-
 export async function startOpsHttp(ctx: NodeContext, status: () => Record<string, unknown>): Promise<NodeComponent & { url?: string }> {
   const recorder = new TurnRecorder(ctx.bus, ctx.clock, ctx.id);
   recorder.start();
@@ -30,8 +27,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     if (ctx.host.taps.recorder === recorder) ctx.host.taps.recorder = undefined;
   };
   if (!ctx.config.metrics.enabled) return { name: 'ops', status: () => ({ url: null }), stop: async () => stopNodeSide() };
-  const maxClients = (ctx.config.metrics as { consoleClients?: number }).consoleClients ?? DEFAULT_CONSOLE_CLIENTS;
-  const consoleRoutes = new ConsoleRoutes(ctx, maxClients);
+  const consoleRoutes = new ConsoleRoutes(ctx, ctx.config.metrics.consoleClients);
   const registry = new Registry();
   registry.setDefaultLabels({ node: ctx.id, prefix: ctx.config.prefix });
   collectDefaultMetrics({ register: registry });
