@@ -3,7 +3,9 @@
  * the same client with nobody else around, windows interleaved in one run (docs/BENCHMARKS.md):
  *   - 200 connections from one address (the per-address bound, 64 by default, refuses the rest with 4202);
  *   - 10 000 reads of never-seen Capcom IDs over the run (lobby.profile.get from 60 players on another address, each
- *     at the rate limit);
+ *     at the rate limit: 3 000/s offered against the address's shared budget of 400/s, so most of them wait for it,
+ *     their sockets unread); the attackers' players keep their Capcom IDs from window to window (logging out at the
+ *     end of each), as lobby.newPlayersPerAddressPerMinute makes them;
  *   - maximum-size relays (512 encoded bytes) at the rate limit (50/s) from 4 players standing in one server layer;
  * while the client (its own address, in a gate elsewhere) asks its player record at 40 requests/s. Targets: its
  * request p99 within 2x its quiet p99; the server's heap bounded (before, after, and the peak sampled every 20 ms).
