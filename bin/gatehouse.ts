@@ -14,7 +14,10 @@ for (const c of [program, ...program.commands]) {
   c.configureOutput({ writeErr: (s) => process.stderr.write(s.replace(/^error: /, 'gatehouse: ')) });
 }
 
-program.parseAsync(process.argv.slice(2), { from: 'user' }).catch((err: unknown) => {
+const argv = process.argv.slice(2);
+// No command at all: the overview, as a success (commander would call it an error).
+if (argv.length === 0) argv.push('--help');
+program.parseAsync(argv, { from: 'user' }).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // Commander has printed its message (or the help); help and version are successes.
     process.exit(err.exitCode === 0 ? 0 : 2);

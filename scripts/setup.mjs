@@ -21,13 +21,12 @@ export function ensureDeps() {
   const lock = join(root, 'package-lock.json');
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)) return;
+  if (!existsSync(lock)) fail('package-lock.json is missing: a checkout has one; restore it (git checkout package-lock.json).');
   log('installing npm dependencies (npm ci)…');
-  if (existsSync(lock) && run('npm', ['ci', '--no-audit', '--no-fund'])) return;
-  // npm 11 with omit-lockfile-registry-resolved (set on these machines) writes locks whose other-platform optional
-  // packages `npm ci` then calls missing; `npm install` still installs the locked versions.
-  log('npm ci refused the lock file; installing with npm install (same locked versions)…');
-  if (!run('npm', ['install', '--no-audit', '--no-fund'])) {
-    fail('npm install failed: check network access to the npm registry, then run `npm install`.');
+  // No fallback to `npm install`: the lock is complete (npm test checks it: scripts/lock-check.mjs), so a failing
+  // `npm ci` is a real problem (network, registry) to be seen, not papered over with different versions.
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
+    fail('npm ci failed (see above): check network access to the npm registry, then run `npm ci`.');
   }
 }
 

@@ -4,8 +4,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { root, ensureDeps, ensureNatsServer, ensureBuild, ensureChromium, fail, SOURCE_DIRS } from './setup.mjs';
+import { lockProblems } from './lock-check.mjs';
 
 ensureDeps();
+// What would make `npm ci` on a fresh machine fail, from the lock file alone (scripts/lock-check.mjs; a test cannot run
+// npm ci): a lock missing another platform's optional package, or out of step with package.json.
+const lock = lockProblems(root);
+if (lock.missing.length || lock.outOfSync.length) {
+  fail(`package-lock.json would make \`npm ci\` fail:\n  ${[...lock.missing, ...lock.outOfSync].slice(0, 20).join('\n  ')}\n  Regenerate it with \`npm install\` on a machine without omit-lockfile-registry-resolved, then commit it.`);
+}
 ensureNatsServer();
 // The browser tests (test/e2e/*-browser.test.ts) drive this Chromium through playwright-core; they read CHROMIUM_BIN.
 const chromium = ensureChromium();
