@@ -11,7 +11,9 @@
  * request p99 within 2x its quiet p99; the server's heap bounded (before, after, and the peak sampled every 20 ms).
  * Every load kind is its own process on loopback; counts and durations are bounded; the run stops itself at 4 min.
  * Run: `npm run bench -- hostile` (BENCH_WINDOWS / BENCH_WINDOW_MS shorten it; HOSTILE_PARTS=conns,reads,relays runs
- * only the attacks named, to see which one costs the client what).
+ * only the attacks named, to see which one costs the client what; HOSTILE_PARTS=burn is the control: no attack, one
+ * process burning HOSTILE_BURN_CORES (0.5) of CPU on the same host, i.e. what the attackers' own processes take from
+ * the server on a small machine). The attackers' CPU (cores, same host) is reported beside the server's.
  */
 import { loadavg } from 'node:os';
 import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, type HistogramData } from './harness/measure.js';
@@ -49,13 +51,16 @@ try {
   peers.push(server);
   const url = String(server.info.url);
   const attacker = (name: string) => startPeer(new URL('./hostile/attack-peer.js', import.meta.url), { name, lifetimeMs: PEER_LIFE });
-  const [connPeer, readPeer, relayPeer, good] = await Promise.all([
+  const [connPeer, readPeer, relayPeer, burner, good] = await Promise.all([
     attacker('conns'),
     attacker('reads'),
     attacker('relays'),
+    attacker('burn'),
     startPeer(new URL('./hostile/client-peer.js', import.meta.url), { name: 'good', args: [url, '127.0.0.9'], lifetimeMs: PEER_LIFE }),
   ]);
-  peers.push(connPeer!, readPeer!, relayPeer!, good!);
+  peers.push(connPeer!, readPeer!, relayPeer!, burner!, good!);
+  const burnCores = Number(process.env.HOSTILE_BURN_CORES ?? 0.5);
+  const attackerCpu = async () => (await Promise.all([connPeer!, readPeer!, relayPeer!, burner!].map((p) => p.call('cpu')))).reduce((s, x) => s + x.cpuTotal, 0);
   const heap = async () => (await server.call<Heap>('heap', {}, 30_000)) as unknown as Heap;
   log(`${plan.warmups} warm-up + ${plan.windows} windows of ${plan.windowMs} ms per variant; ${load()}`);
 
@@ -64,6 +69,7 @@ try {
   const attacks: Array<Record<string, unknown>> = [];
   const cpu = async () => (await server.call('cpu')).cpuTotal;
   const cpuPerWindow: Record<string, number[]> = { quiet: [], hostile: [] };
+  const attackersCpu: number[] = [];
   const measure = () => good!.call<Rtt>('rtt', { ms: plan.windowMs, perSecond: GOOD_RATE }, plan.windowMs + 30_000) as unknown as Promise<Rtt>;
   const windows = plan.windows + plan.warmups;
   const r = await runInterleaved(plan, {
@@ -79,11 +85,14 @@ try {
         PARTS.has('conns') ? connPeer!.call('conns', { url, n: CONNS, localAddress: '127.0.0.2', ms: span }, span + 60_000) : idle,
         PARTS.has('reads') ? readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil(READS / windows), localAddress: '127.0.0.3' }, 120_000) : idle,
         PARTS.has('relays') ? relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000) : idle,
+        PARTS.has('burn') ? burner!.call('burn', { ms: span, cores: burnCores }, span + 60_000) : idle,
       ]);
       await sleep(1000); // the attackers connect and log in first
       const c0 = await cpu();
+      const a0 = await attackerCpu();
       const rtt = await measure();
       cpuPerWindow.hostile!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
+      attackersCpu.push(((await attackerCpu()) - a0) / (plan.windowMs / 1000));
       const done = await running;
       const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'type' && k !== 'id' && k !== 'cpuTotal'));
       attacks.push({ conns: pick(done[0]), reads: pick(done[1]), relays: pick(done[2]) });
@@ -100,6 +109,7 @@ try {
     metric({ name: 'good client request p99 under attack', unit: 'µs', runs: p99(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p99(r.quiet!) }, targetRatio: 2 }),
     metric({ name: 'good client request p50 under attack', unit: 'µs', runs: p50(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p50(r.quiet!) } }),
     metric({ name: 'server CPU while measuring (cores)', unit: 'cores', runs: cpuPerWindow.hostile!.slice(-plan.windows), higherIsBetter: false, baseline: { name: 'quiet', runs: cpuPerWindow.quiet!.slice(-plan.windows) } }),
+    metric({ name: "attackers' own CPU on this host (cores)", unit: 'cores', runs: attackersCpu.slice(-plan.windows), higherIsBetter: false }),
     metric({ name: 'server heap after the run (after GC)', unit: 'MB', runs: [mb(after.heapUsed)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
     metric({ name: 'server heap peak during the run', unit: 'MB', runs: [mb(after.peak)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
   ];

@@ -72,6 +72,8 @@ export class WsTransport implements Transport {
     this.ws.send(bytes);
   }
   close(code: number, reason: string): void {
+    // A socket paused by admission must read the peer's close frame, or the close waits for closeTimeoutMs.
+    if (this.ws.readyState === 1 && this.ws.isPaused) this.ws.resume();
     if (this.ws.readyState <= 1) this.ws.close(code, reason);
   }
   destroy(): void {

@@ -5,6 +5,8 @@
  *   reads {url, conns, n, localAddress}        logs in `conns` throw-away players, then reads n never-seen Capcom
  *                                              ids (lobby.profile.get) spread over them at the rate limit
  *   relays {url, conns, perSecond, ms, localAddress, layer}  players in one layer relaying maximum-size payloads
+ *   burn {ms, cores}                           the control: no connection at all, only `cores` of CPU burnt on the
+ *                                              same host (what the attackers' own processes take from the server)
  */
 import { servePeer } from '../harness/peer-protocol.js';
 import { openClient, paced, type WireClient } from './wire-client.js';
@@ -82,6 +84,16 @@ await servePeer({
       await leave(cs);
       windowNo++;
       return { players: cs.length, seconds: (performance.now() - t0) / 1000, codes };
+    },
+    async burn({ ms, cores }) {
+      const slice = 10;
+      const end = performance.now() + (ms as number);
+      while (performance.now() < end) {
+        const spin = performance.now() + slice * (cores as number);
+        while (performance.now() < spin);
+        await new Promise((r) => setTimeout(r, slice * (1 - (cores as number))));
+      }
+      return {};
     },
     async relays({ url, conns, perSecond, ms, localAddress, layer }) {
       const cs = await players(url as string, localAddress as string, conns as number, 'L');
