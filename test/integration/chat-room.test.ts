@@ -276,10 +276,19 @@ for (const impl of impls) {
     it('retries a room message that found no owner (shard not placed yet) instead of failing it', async () => {
       const gw = await gateways('gw1');
       const a = await session('s1', { gw: 'gw1', id: '1' });
+      // Record what each attempt of the route's ask ended with, to start the host only once one found no owner.
+      const failedAsks: string[] = [];
+      const realAsk = a.actors.ask.bind(a.actors);
+      a.actors.ask = ((...args: Parameters<typeof realAsk>) =>
+        realAsk(...args).catch((e: { code?: string }) => {
+          failedAsks.push(e.code ?? 'ERROR');
+          throw e;
+        })) as typeof a.actors.ask;
       const entering = call('chat.enter', a, { name: 'early', room: 'unplaced' });
-      await new Promise((r) => setTimeout(r, 120));
+      await eventually(() => failedAsks.includes('NO_RESPONDERS'), { what: 'an attempt that found no owner' });
       await host();
       expect(await entering).toEqual({ users: ['early'], count: 1 });
+      expect(failedAsks.every((c) => c === 'NO_RESPONDERS')).toBe(true);
       await call('chat.send', a, { content: 'made it', target: '*' });
       await eventually(() => gw.of('gw1/1', 'onChat').length === 1);
     });
