@@ -19,6 +19,8 @@ import { metric, printTable, writeResult, type Metric } from './harness/report.j
 const plan = planFromEnv({ windows: 5, windowMs: 2000 });
 const N = Number(process.env.BENCH_CLIENTS ?? 19_800);
 const PEER_LIFE = 340_000;
+// Nine peers start at once; on a loaded 2-core host (load average 20) a node's imports alone took over 15 s.
+const READY_MS = 60_000;
 hardDeadline(360_000, 'bench gateway');
 const log = (s: string) => process.stderr.write(`[bench gateway] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
@@ -38,8 +40,8 @@ interface RttResult {
 const peers: Peer[] = [];
 try {
   const server = (kind: 'ours' | 'auth' | 'bare') =>
-    startPeer(new URL('./gateway/server-peer.js', import.meta.url), { name: `server-${kind}`, args: [kind], execArgv: ['--expose-gc'], lifetimeMs: PEER_LIFE });
-  const loader = (i: number) => startPeer(new URL('./gateway/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: PEER_LIFE });
+    startPeer(new URL('./gateway/server-peer.js', import.meta.url), { name: `server-${kind}`, args: [kind], execArgv: ['--expose-gc'], lifetimeMs: PEER_LIFE, readyTimeoutMs: READY_MS });
+  const loader = (i: number) => startPeer(new URL('./gateway/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: PEER_LIFE, readyTimeoutMs: READY_MS });
   const [ours, bare, auth, ...loads] = await Promise.all([server('ours'), server('bare'), server('auth'), ...[0, 1, 2, 3, 4, 5].map(loader)]);
   peers.push(ours!, bare!, auth!, ...loads);
   const [l0, l1, l2, l3, l4, l5] = loads as [Peer, Peer, Peer, Peer, Peer, Peer];

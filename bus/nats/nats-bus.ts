@@ -49,6 +49,8 @@ export interface NatsBusOptions extends NatsAuth {
 }
 
 const REPLY_ABS = Symbol('replyAbs');
+/** Distinct subjects whose absolute form a bus keeps (about 100 bytes each). */
+const ABS_CACHE = 4096;
 type NatsBusMsg = BusMsg & { [REPLY_ABS]?: string };
 
 export function natsConnectionOptions(o: NatsBusOptions): ConnectionOptions {
@@ -97,6 +99,7 @@ export class NatsBus implements Bus {
   private readonly pre: string;
   private readonly mux: RequestMux;
   private readonly listeners = new Set<(s: BusStatus) => void>();
+  private readonly abs = new Map<string, string>();
   private closedFlag = false;
 
   constructor(
@@ -120,17 +123,34 @@ export class NatsBus implements Bus {
   }
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
-    assertSubject(subject, false);
+    const abs = this.absolute(subject);
     try {
       if (opts) {
-        this.connection.publish(this.pre + subject, data, {
+        this.connection.publish(abs, data, {
           reply: opts.reply === undefined ? undefined : this.pre + opts.reply,
           headers: toHeaders(opts.headers),
         });
-      } else this.connection.publish(this.pre + subject, data);
+      } else this.connection.publish(abs, data);
     } catch (err) {
       throw translateNatsError(err, `publish ${subject}`);
     }
+  }
+
+  /**
+   * `<prefix>.<subject>`, checked once per distinct subject and kept: a hot subject then costs one Map lookup instead
+   * of a check over every character plus a concatenation nats.js flattens again (callgrind: ~120 instructions per
+   * publish before, bench/bus/micro.ts). Bounded by ABS_CACHE entries; past that it starts over (actor subjects are
+   * many, but the hot ones come back at once).
+   */
+  private absolute(subject: string): string {
+    let abs = this.abs.get(subject);
+    if (abs === undefined) {
+      assertSubject(subject, false);
+      if (this.abs.size >= ABS_CACHE) this.abs.clear();
+      abs = this.pre + subject;
+      this.abs.set(subject, abs);
+    }
+    return abs;
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
