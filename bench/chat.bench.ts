@@ -230,7 +230,8 @@ function report(r: SizeResult) {
       human(cpu.value),
       human(median(r.half[n]!, (w) => w.loadCpuUsPerDelivery)),
       String(r.ramps[n]!.steps.length),
-      String([...r.held[n]!, ...r.half[n]!].reduce((s, w) => s + w.missing, 0)),
+      // `missing` counts from the seating of this room size on, so the last window's figure is the phase's loss.
+      String(r.half[n]!.at(-1)!.missing),
     ]);
   }
 }
