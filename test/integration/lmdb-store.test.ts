@@ -17,6 +17,7 @@ import { openLmdbStore, LOCK_FILE } from '../../bus/lmdb-store.js';
 import type { Store } from '../../bus/store.js';
 import { ManualClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
+import { eventually } from '../../dev/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST_STORE = pathToFileURL(join(ROOT, 'dist', 'bus', 'lmdb-store.js')).href;
@@ -65,6 +66,8 @@ interface Child {
   proc: ChildProcess;
   out: () => string;
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves once `found` returns a value for the output so far (checked on each chunk and on exit). */
+  waitUntil<T>(found: (out: string) => T | undefined, what: string, timeoutMs?: number): Promise<T>;
 }
 
 const children = new Set<ChildProcess>();
@@ -82,16 +85,29 @@ function startChild(dir: string, mode: 'hold' | 'load' | 'try'): Child {
   return {
     proc,
     out: () => out,
-    async waitFor(re, timeoutMs = 20_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const line = out.split('\n').find((l) => re.test(l));
-        if (line !== undefined) return line;
-        if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > until) {
-          throw new Error(`child (${mode}) did not print ${re}; exit ${proc.exitCode ?? proc.signalCode}:\n${out}`);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    waitFor(re, timeoutMs = 20_000) {
+      return this.waitUntil((o) => o.split('\n').find((l) => re.test(l)), `print ${re}`, timeoutMs);
+    },
+    // Checked on each chunk of output and on exit (events), bounded by timeoutMs; no polling.
+    waitUntil<T>(found: (o: string) => T | undefined, what: string, timeoutMs = 20_000) {
+      return new Promise<T>((resolve, reject) => {
+        const check = () => {
+          const v = found(out);
+          if (v !== undefined) return done(() => resolve(v));
+          if (proc.exitCode !== null || proc.signalCode !== null) return fail();
+        };
+        const fail = () => done(() => reject(new Error(`child (${mode}) did not ${what}; exit ${proc.exitCode ?? proc.signalCode}:\n${out}`)));
+        const timer = setTimeout(fail, timeoutMs);
+        const done = (f: () => void) => {
+          clearTimeout(timer);
+          proc.stdout!.off('data', check);
+          proc.off('exit', check);
+          f();
+        };
+        proc.stdout!.on('data', check);
+        proc.on('exit', check);
+        check();
+      });
     },
   };
 }
@@ -170,9 +186,8 @@ describe('LMDB store [lmdb]', () => {
   it('loses no acknowledged compare-and-set update to kill -9 under load', async () => {
     const child = startChild(dir, 'load');
     await child.waitFor(/^READY/);
-    // Let it write for a while, then kill it mid-flight (20 writes in flight at any instant).
-    const until = Date.now() + 15_000;
-    while ((child.out().match(/^ACK /gm)?.length ?? 0) < 600 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // Let it write 600 acknowledged updates, then kill it mid-flight (20 writes in flight at any instant).
+    await child.waitUntil((o) => ((o.match(/^ACK /gm)?.length ?? 0) >= 600 ? true : undefined), 'acknowledge 600 updates', 30_000);
     await kill9(child);
 
     const acked = new Map<string, { revision: number; value: string }>();
@@ -237,7 +252,7 @@ describe('LMDB store [lmdb]', () => {
     // The other handle goes on working after one closes.
     expect(dec((await b2.get('k'))!.value)).toBe('w');
     await expect(b1.get('k')).rejects.toMatchObject({ code: 'CLOSED' });
-    await new Promise((r) => setTimeout(r, 0));
+    await eventually(() => seen.length >= 2, { what: 'both watch events' });
     expect(seen).toEqual(['k', 'k']);
     w.stop();
   });
@@ -265,9 +280,9 @@ describe('LMDB store [lmdb]', () => {
     for (let i = 0; i < 50; i++) await b.put(`e.${i}`, enc('x'));
     clock.advance(5000); // expired; the sweep (every TTL, at least 1 s) has run meanwhile
     clock.advance(5000);
-    await new Promise((r) => setTimeout(r, 50)); // removals are queued writes
-    expect(events.filter((e) => e.startsWith('delete'))).toEqual([]);
+    // Removals are queued writes: close() waits for the queue, so the reopened store below sees them done.
     await s.close();
+    expect(events.filter((e) => e.startsWith('delete'))).toEqual([]);
     stores.length = 0;
 
     // A clock that has not moved would still see them live: they are gone from the disk, not just hidden.
