@@ -68,8 +68,12 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs });
   // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Move every connection to the
   // next server; done within the fence, the others hear us again before they declare us dead and nothing moves.
+  // At most once per 2 × deadAfterMs: a node's own move silences it for a moment, and in a chaos run (load average 40)
+  // nodes moving at once kept making each other look isolated.
+  let movedAllAt = -Infinity;
   liveness.onIsolated = () => {
-    if (!ctx.connections?.length) return;
+    if (!ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs) return;
+    movedAllAt = clock.now();
     log.warn('moving every NATS connection to the next server');
     for (const conn of ctx.connections) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
   };
