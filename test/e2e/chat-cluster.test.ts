@@ -190,7 +190,7 @@ describe('chat across processes', () => {
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         if (inFlight.size >= 10) await Promise.race(inFlight);
-        if (sent % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+        if (sent % 10 === 0) await new Promise((r) => setTimeout(r, 5)); // load pacing: ~2 000 lines/s at most, not a wait
       }
       await Promise.all(inFlight);
     })();
@@ -199,15 +199,12 @@ describe('chat across processes', () => {
       expect(await p.exited, p.output()).toBe(0);
       expect(await ownerNow()).toBe(to);
     };
+    // The speaker made progress: n more lines sent (a bounded wait for a count, failing with what went wrong).
     const saidMore = async (n: number) => {
       const from = sent;
-      const deadline = Date.now() + 40_000;
-      while (sent < from + n) {
-        if (Date.now() > deadline) {
-          throw new Error(`only ${sent - from} of ${n} more messages sent in 40 s; failures: ${failures.slice(0, 3).map(String).join('; ')}`);
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(() => sent >= from + n, { timeoutMs: 40_000, intervalMs: 10, what: `${n} more lines sent` }).catch((e: Error) => {
+        throw new Error(`${e.message}: only ${sent - from}; failures: ${failures.slice(0, 3).map(String).join('; ')}`);
+      });
     };
     await saidMore(100);
     await move(other);

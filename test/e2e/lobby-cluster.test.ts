@@ -167,7 +167,7 @@ describe('lobby across processes', () => {
           () => moves++,
           (e: { code?: string }) => failures.push(e.code ?? 'ERROR'),
         );
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 100)); // load pacing: the hunter moves ~10 times a second, not a wait
       }
     })();
     await until('the mover got going', () => moves >= 5);
