@@ -21,7 +21,9 @@
  * window; deliveries still missing then are reported as lost. Clients are opened once, into the first room size, and
  * moved (chat.switch, a second join, Colyseus' leave and join).
  *
- * Run: `npm run bench -- chat`. BENCH_CHAT_SYSTEMS=embedded,nats,raw,colyseus,pomelo-tuned,pomelo-stock picks some.
+ * Run: `npm run bench -- chat`. BENCH_CHAT_SYSTEMS=embedded,nats,raw,colyseus,pomelo-tuned,pomelo-stock picks some;
+ * `embedded-alt` with BENCH_CHAT_ALT_CLI=<other work tree>/dist/bin/gatehouse.js (and BENCH_CHAT_ALT_LABEL) runs a
+ * second embedded build beside this one, to measure one change against its before in the same run.
  * Colyseus and Pomelo come from bench/peers (installed there on first use). BENCH_CPU_PROF=<regex> profiles the
  * gatehouse processes it matches (gatehouse-embedded, -gw, -w1, -w2) into .tmp/prof/ and writes the measured windows'
  * times to .tmp/prof/chat-windows.json (`node dist/bench/chat/prof-top.js <file> --windows … --system '<name>'`).
@@ -240,10 +242,12 @@ try {
   log(`${N} clients, rooms of ${ROOM_SIZES.join(', ')}; ramp from ${human(RAMP.start)} ×${RAMP.factor}, windows ${LEAD_MS}+${WINDOW_MS} ms, hold ${HOLD_WINDOWS}; load average ${load()}`);
   const t0 = performance.now();
   if (WANT.has('colyseus') || WANT.has('pomelo-tuned') || WANT.has('pomelo-stock')) ensurePeers(log);
+  if (WANT.has('embedded-alt') && !process.env.BENCH_CHAT_ALT_CLI) throw new Error('embedded-alt needs BENCH_CHAT_ALT_CLI (another build\'s dist/bin/gatehouse.js)');
   loaders.push(...(await Promise.all(Array.from({ length: LOADERS }, (_, i) => startPeer(new URL('./chat/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: LIFETIME_MS, readyTimeoutMs: 60_000 })))));
   const starts: Array<[string, () => Promise<ChatSystem>]> = [
     ['raw', () => startRawWs(LIFETIME_MS)],
     ['embedded', () => startEmbedded()],
+    ['embedded-alt', () => startEmbedded({ cli: process.env.BENCH_CHAT_ALT_CLI ?? '', label: process.env.BENCH_CHAT_ALT_LABEL ?? 'alt build' })],
     ['nats', () => startNatsCluster()],
     ['colyseus', () => startColyseus(LIFETIME_MS)],
     ['pomelo-tuned', () => startPomeloChat(true)],

@@ -33,12 +33,13 @@ function profArgv(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`];
 }
 
-export function startCli(name: string, args: string[]): CliProc {
+/** `cli`: another build's bin/gatehouse.js, to compare two builds in one run (bench chat's `embedded-alt`). */
+export function startCli(name: string, args: string[], cli = CLI): CliProc {
   if (!hooked) {
     hooked = true;
     process.on('exit', () => live.forEach((p) => p.kill('SIGKILL')));
   }
-  const child = spawn(process.execPath, [...profArgv(name), CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...TEST_STORE_ENV } });
+  const child = spawn(process.execPath, [...profArgv(name), cli, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...TEST_STORE_ENV } });
   live.add(child);
   let out = '';
   const listeners = new Set<() => void>();

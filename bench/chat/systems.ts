@@ -62,13 +62,18 @@ async function stopProcs(ps: CliProc[]): Promise<void> {
   if (process.env.BENCH_CHAT_VERBOSE === '1') for (const p of ps) process.stderr.write(`--- ${p.name} output (tail) ---\n${p.output().slice(-3000)}\n`);
 }
 
-export async function startEmbedded(): Promise<ChatSystem> {
-  const p = startCli('gatehouse-embedded', ['start', '--prefix', 'bench-chat-emb', ...gatewayFlags()]);
+/**
+ * `gatehouse start`, one process. With `alt`, another build's CLI (e.g. the commit before a change, built in a
+ * separate work tree) runs beside this one in the same run: a change measured alone against its own before.
+ */
+export async function startEmbedded(alt?: { cli: string; label: string }): Promise<ChatSystem> {
+  const p = startCli(alt ? 'gatehouse-embedded-alt' : 'gatehouse-embedded', ['start', '--prefix', alt ? 'bench-chat-emb-alt' : 'bench-chat-emb', ...gatewayFlags()], alt?.cli);
   const url = await gatewayUrl(p).catch(async (err) => {
     await p.kill();
     throw err;
   });
-  return { name: 'gatehouse embedded', kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
+  const name = alt ? `gatehouse embedded (${alt.label})` : 'gatehouse embedded';
+  return { name, kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
 }
 
 /** nats-server, two workers and one gateway (`gatehouse node`), ready once every room shard is owned on both workers. */
