@@ -6,7 +6,8 @@ import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js
 import { fastClusterFlags, runCli, type Proc } from '../../dev/procs.js';
 import { eventually } from '../../dev/wait.js';
 
-describe('gatehouse CLI', { timeout: 120_000 }, () => {
+// About 25 CLI processes in a row: at load average 24 on 2 cores each takes 2-5 s.
+describe('gatehouse CLI', { timeout: 300_000 }, () => {
   let nats: NatsServerHandle;
   const procs: Proc[] = [];
   let common: string[];
@@ -83,6 +84,19 @@ describe('gatehouse CLI', { timeout: 120_000 }, () => {
       expect(byActor.code).toBe(0);
       expect(byActor.out).toMatch(/ledger\/acct-1 is in shard ledger:\d+; its shard's other actors move with it/);
       expect(byActor.out).toMatch(new RegExp(`ledger\\.\\d+ is on ${to}`));
+    }
+    // --unpin: the pin goes, the balancer may place the shard again; a second unpin says there is none.
+    const unpin = await cli(['move', 'ledger:3', '--unpin']);
+    expect(unpin.code).toBe(0);
+    expect(unpin.out).toMatch(new RegExp(`ledger\\.3 unpinned from ${target} \\(now \\S+\\): the balancer places it by capacity again`));
+    const none = await cli(['move', 'ledger:3', '--unpin']);
+    expect(none.code).toBe(0);
+    expect(none.out).toMatch(/ledger\.3 has no pin/);
+    // inspect never creates: an absent actor of a durable and of an in-memory kind is NOT_FOUND, twice.
+    for (const absent of ['ledger/nobody', 'tally/nobody', 'tally/nobody']) {
+      const r = await cli(['inspect', absent]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`no actor ${absent} [NOT_FOUND]`);
     }
     const after = await cli(['ask', 'ledger/acct-1', '{"type":"get"}']);
     expect(after.code).toBe(0);
