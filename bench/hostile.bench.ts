@@ -70,12 +70,17 @@ try {
   const cpu = async () => (await server.call('cpu')).cpuTotal;
   const cpuPerWindow: Record<string, number[]> = { quiet: [], hostile: [] };
   const attackersCpu: number[] = [];
+  type Loop = { p50: number; p99: number; max: number };
+  const loopDelay: Record<string, Loop[]> = { quiet: [], hostile: [] };
+  const loop = async () => (await server.call('loop')) as unknown as Loop;
   const measure = () => good!.call<Rtt>('rtt', { ms: plan.windowMs, perSecond: GOOD_RATE }, plan.windowMs + 30_000) as unknown as Promise<Rtt>;
   const windows = plan.windows + plan.warmups;
   const r = await runInterleaved(plan, {
     quiet: async () => {
       const c0 = await cpu();
+      await loop();
       const rtt = await measure();
+      loopDelay.quiet!.push(await loop());
       cpuPerWindow.quiet!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
       return rtt;
     },
@@ -90,7 +95,9 @@ try {
       await sleep(1000); // the attackers connect and log in first
       const c0 = await cpu();
       const a0 = await attackerCpu();
+      await loop();
       const rtt = await measure();
+      loopDelay.hostile!.push(await loop());
       cpuPerWindow.hostile!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
       attackersCpu.push(((await attackerCpu()) - a0) / (plan.windowMs / 1000));
       const done = await running;
@@ -110,6 +117,7 @@ try {
     metric({ name: 'good client request p50 under attack', unit: 'µs', runs: p50(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p50(r.quiet!) } }),
     metric({ name: 'server CPU while measuring (cores)', unit: 'cores', runs: cpuPerWindow.hostile!.slice(-plan.windows), higherIsBetter: false, baseline: { name: 'quiet', runs: cpuPerWindow.quiet!.slice(-plan.windows) } }),
     metric({ name: "attackers' own CPU on this host (cores)", unit: 'cores', runs: attackersCpu.slice(-plan.windows), higherIsBetter: false }),
+    metric({ name: 'server event-loop delay p99 while measuring', unit: 'µs', runs: loopDelay.hostile!.slice(-plan.windows).map((l) => l.p99), higherIsBetter: false, baseline: { name: 'quiet', runs: loopDelay.quiet!.slice(-plan.windows).map((l) => l.p99) } }),
     metric({ name: 'server heap after the run (after GC)', unit: 'MB', runs: [mb(after.heapUsed)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
     metric({ name: 'server heap peak during the run', unit: 'MB', runs: [mb(after.peak)], higherIsBetter: false, baseline: { name: 'heap before the run', runs: [mb(before.heapUsed)] } }),
   ];

@@ -3,6 +3,7 @@
  * with the per-address bound applied to loopback (each load kind comes from its own 127.0.0.x). Samples its heap
  * every 20 ms so the benchmark can report the peak; started with --expose-gc so before/after are live memory.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { servePeer } from '../harness/peer-protocol.js';
 import { createEmbedded } from '../../server/node.js';
 import { createEchoApp } from '../../dev/echo-app.js';
@@ -12,6 +13,9 @@ import { createLobbyApp, LOBBY_DEFAULTS } from '../../lobby/index.js';
 let node: GatewayNode | undefined;
 let peak = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 20);
+// How late the event loop runs a timer: what any request waits for the loop, whatever it is queued behind.
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
 
 function heap() {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -39,9 +43,16 @@ await servePeer({
       return {};
     },
     status: () => ({ status: node!.gateway!.status!() }),
+    /** The event loop's delay since the last call (µs): p50, p99, max. */
+    loop: () => {
+      const r = { p50: loop.percentile(50) / 1000, p99: loop.percentile(99) / 1000, max: loop.max / 1000 };
+      loop.reset();
+      return r;
+    },
   },
   async close() {
     clearInterval(sampler);
+    loop.disable();
     await node?.stop();
   },
 });
