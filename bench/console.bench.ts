@@ -54,10 +54,12 @@ try {
   const ops = /status page\s+(http\S+?)\/?\s/.exec(await gw!.waitFor(/status page\s+http/))![1]!;
   const ws = /(ws:\/\/\S+)/.exec(await gw!.waitFor(/native ws\s+ws:\/\//))![1]!;
   await eventually(async () => ((await (await fetch(`${ops}/status`)).json()) as { cluster?: { liveNodes?: string[] } }).cluster?.liveNodes?.length === 3, { timeoutMs: 60_000, what: 'three live nodes' });
-  const bots = runCli(['bots', '--count', String(BOTS), '--url', ws, '--ramp', '100', '--duration', '400']);
+  const bots = runCli(['bots', '--count', String(BOTS), '--url', ws, '--ramp', String(Number(process.env.BENCH_RAMP ?? 20)), '--duration', '400']);
   procs.push(bots);
   log(`${BOTS} bots starting; ${load()}`);
-  await sleep(Math.max(10_000, (BOTS / 100) * 1000 + 8000));
+  await sleep(Math.max(10_000, (BOTS / Number(process.env.BENCH_RAMP ?? 20)) * 1000 + 10_000));
+  const connections = async () => ((await (await fetch(`${ops}/status`)).json()) as { gateway?: { connections?: number; requests?: number } }).gateway ?? {};
+  log(`gateway before: ${JSON.stringify(await connections())}`);
   const pids = [gw!.pid, w1!.pid, w2!.pid, nats.pid];
   const cpu = () => pids.reduce((s, p) => s + procCpuSeconds(p), 0);
   const window = async () => {
@@ -81,6 +83,7 @@ try {
     },
   });
   for (const c of close) c();
+  log(`gateway after: ${JSON.stringify(await connections())}; bots output: ${bots.output().slice(-300)}`);
   log(`done; ${load()}`);
   const metrics = [
     metric({ name: `server CPU s/s, ${CONSOLES} consoles open`, unit: 'cpu-s/s', runs: results.consoles!, higherIsBetter: false, baseline: { name: 'no console', runs: results.none! }, targetRatio: 1.05 }),

@@ -137,8 +137,12 @@ export class TurnRecorder implements TurnRecorderHook {
     l.label = label;
   }
 
+  /** While turns are counted: sees each actor after its turn (the console's apps views: server/console/app-views.ts). */
+  observer?: (r: RecordedRunner) => void;
+
   /** After a turn committed (or crashed): its events and the state after it. */
   end(r: RecordedRunner, crashed = false): void {
+    if (this.counts && this.observer && r.actor) this.observer(r);
     if (this.wanted.size === 0) return;
     const l = this.live.get(r);
     if (!l?.events) return;

@@ -12,6 +12,7 @@ import type { ActorHost } from '../../actors/runtime/host.js';
 import type { TurnRecorder } from '../../actors/runtime/recorder.js';
 import { TAP_TOPIC, type TapAnnouncement } from '../../actors/runtime/trace.js';
 import type { Clock } from '../../common/clock.js';
+import { AppViews } from './app-views.js';
 
 export const CONSOLE_TOPIC = 'console';
 export const BEAT_MS = 1000;
@@ -29,6 +30,8 @@ export interface ConsoleBeat {
   perKind: Record<string, number>;
   /** Turns per second, per kind. */
   turnsPerKind: Record<string, number>;
+  /** Apps' views: kind → actor id → members or players (app-views.ts). */
+  apps: Record<string, Record<string, number>>;
 }
 
 export interface ConsoleAnnouncement extends TapAnnouncement {
@@ -58,6 +61,7 @@ export class ConsoleBeater {
   private lastAt = performance.now();
   private lastReceived = 0;
   beats = 0;
+  private readonly views: AppViews;
 
   constructor(
     private readonly bus: Bus,
@@ -65,7 +69,9 @@ export class ConsoleBeater {
     private readonly recorder: TurnRecorder,
     private readonly clock: Clock,
     private readonly nodeId: string,
-  ) {}
+  ) {
+    this.views = new AppViews(() => clock.now());
+  }
 
   start(): void {
     this.sub = this.bus.subscribe(subjects.sys(TAP_TOPIC), (m) => {
@@ -84,6 +90,7 @@ export class ConsoleBeater {
   private watch(): void {
     if (this.timer) return;
     this.recorder.countTurns(true);
+    this.recorder.observer = this.views.observe;
     this.sample();
     this.timer = setInterval(() => {
       if (this.watchedUntil < this.clock.now()) return this.unwatch();
@@ -97,6 +104,8 @@ export class ConsoleBeater {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.recorder.countTurns(false);
+    this.recorder.observer = undefined;
+    this.views.clear();
   }
 
   /** Resets the interval's baselines; returns the rates since the last call. */
@@ -117,7 +126,7 @@ export class ConsoleBeater {
     const stats = this.host.stats();
     const turnsPerKind: Record<string, number> = {};
     for (const [k, n] of Object.entries(this.recorder.takeCounts())) turnsPerKind[k] = Math.round(n / seconds);
-    const beat: ConsoleBeat = { node: this.nodeId, at: this.clock.now(), cpu, rssMb: Math.round(process.memoryUsage.rss() / 1048576), actors: stats.actors, shards: stats.shards, msgsPerSec, perKind: stats.perKind, turnsPerKind };
+    const beat: ConsoleBeat = { node: this.nodeId, at: this.clock.now(), cpu, rssMb: Math.round(process.memoryUsage.rss() / 1048576), actors: stats.actors, shards: stats.shards, msgsPerSec, perKind: stats.perKind, turnsPerKind, apps: this.views.snapshot() };
     try {
       this.bus.publish(subjects.sys(CONSOLE_TOPIC, this.nodeId), encode(beat));
       this.beats++;

@@ -72,7 +72,7 @@ describe('console bounds and guards', () => {
   });
 
   it("formats top's table from console beats", () => {
-    const beat = { node: 'n1', at: 0, cpu: 12.5, rssMb: 80, actors: 3, shards: 16, msgsPerSec: 40, perKind: { 'chat-room': 2 }, turnsPerKind: { 'chat-room': 35 } };
+    const beat = { node: 'n1', at: 0, cpu: 12.5, rssMb: 80, actors: 3, shards: 16, msgsPerSec: 40, perKind: { 'chat-room': 2 }, turnsPerKind: { 'chat-room': 35 }, apps: {} };
     const out = formatTop(new Map([['n1', { beat, at: 1000 }]]), 1500);
     expect(out).toMatch(/n1\s+12\.5\s+80\s+40\s+3\s+16\s+up/);
     expect(out).toMatch(/chat-room\s+35\s+2/);

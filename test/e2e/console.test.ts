@@ -113,6 +113,8 @@ describe('operator console in headless Chromium', () => {
       expect(n).toBeLessThan(300);
     }
     expect(await page.locator('#actor-stream').textContent()).toContain('[w');
+    // The apps' view: the room with its two members, from the nodes' console beats.
+    await page.locator('#rooms li[data-room="plaza"]').filter({ hasText: '2 members' }).waitFor(WAIT);
     await shot('actor');
 
     const href = (await page.locator('#actor-download').getAttribute('href'))!;

@@ -110,6 +110,28 @@ function onLease(key, lease) {
   if (state.moves.length > 500) state.moves.splice(0, state.moves.length - 500);
 }
 
+// Apps' views: every node's beat carries kind → id → count for the actors that took turns; the latest wins.
+function appCounts(kind) {
+  const out = {};
+  for (const n of state.nodes) if (n.state === 'up' || n.state === 'draining') Object.assign(out, ((n.beat || {}).apps || {})[kind] || {});
+  return out;
+}
+function renderApps() {
+  const rooms = Object.entries(appCounts('chat-room')).filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  $('#rooms').replaceChildren(...(rooms.length ? rooms.map(([id, c]) => el('li', { 'data-room': id }, `${id} `, el('span', { class: 'n' }, `${c} members`))) : [el('li', {}, '—')]));
+  const servers = appCounts('lobby-server');
+  const gates = appCounts('lobby-gate');
+  const cities = appCounts('lobby-city');
+  const kids = (parent, of) => Object.keys(of).filter((id) => id.startsWith(parent + '-') && id.split('-').length === parent.split('-').length + 1 && of[id] > 0).sort();
+  const ids = [...new Set([...Object.keys(servers), ...Object.keys(gates).map((g) => g.split('-')[0]), ...Object.keys(cities).map((c) => c.split('-')[0])])].sort();
+  const tree = ids.map((s) =>
+    el('li', { 'data-layer': s }, `${s} `, el('span', { class: 'n' }, `${servers[s] ?? '?'} players`),
+      el('ul', {}, ...[...new Set([...kids(s, gates), ...Object.keys(cities).filter((c) => c.startsWith(s + '-')).map((c) => c.split('-').slice(0, 2).join('-'))])].sort().map((g) =>
+        el('li', { 'data-layer': g }, `${g} `, el('span', { class: 'n' }, `${gates[g] ?? '?'}`),
+          el('ul', {}, ...kids(g, cities).map((c) => el('li', { 'data-layer': c }, `${c} `, el('span', { class: 'n' }, `${cities[c]}`)))))))));
+  $('#lobby').replaceChildren(...(tree.length ? tree : [el('li', {}, '—')]));
+}
+
 let renderQueued = false;
 function render() {
   if (renderQueued) return;
@@ -119,6 +141,7 @@ function render() {
     renderNodes();
     renderShards();
     renderMoves();
+    renderApps();
   });
 }
 
