@@ -4,13 +4,18 @@
  * the gateway must answer every input, either with the probe's answer (the input was harmless, or a valid request)
  * or with an error (error frame / kick) and a close. Never silence, never a crash; a control client keeps working
  * throughout. Counts are bounded (fast-check numRuns).
+ *
+ * Native inputs also have an oracle: the same codec decodes the input here. What it refuses must be refused by the
+ * gateway with that error code and its close code; what it accepts must be answered as that frame is (a ping with a
+ * pong, an echo request with its own body, anything else never refused as undecodable). Every test checks that the
+ * gateway's open-connection count returns to what it was when the test began.
  */
 import fc from 'fast-check';
 import { connect as netConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
-import { encodeFrame, encodeTcp, type Frame } from '../../protocol/native/index.js';
+import { decodeFrame, encodeFrame, encodeTcp, ProtocolError, type Frame } from '../../protocol/native/index.js';
 import {
   createPackageStreamDecoder,
   encodeDataPackage,
@@ -24,7 +29,7 @@ import { createEmbedded } from '../../server/node.js';
 import { createEchoApp } from '../../dev/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { rawConnect } from '../support/native-raw.js';
-import { Changes } from '../../dev/wait.js';
+import { Changes, eventually } from '../../dev/wait.js';
 
 const MAX_FRAME = 4096;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -82,17 +87,34 @@ describe('gateway fuzzing over real sockets', () => {
   async function controlStillWorks(): Promise<void> {
     expect(await control.request('echo', 'ok')).toBe('ok');
   }
+  /** The gateway's open connections return to `start` (the test's own starting count) once its clients are gone. */
+  async function connectionsBackTo(start: number): Promise<void> {
+    await eventually(() => gw.gateway!.connections === start, { timeoutMs: 10_000, what: `open connections back to ${start}` });
+    expect(gw.gateway!.connections).toBe(start);
+  }
+  const DECODE_CODES = ['BAD_FRAME', 'FRAME_TOO_LARGE'];
+  /** What the codec says of an input: the frame, or the error code it is refused with. */
+  function oracle(payload: Uint8Array): { frame: Frame } | { refused: string } {
+    try {
+      return { frame: decodeFrame(payload, { maxFrameBytes: MAX_FRAME }) };
+    } catch (err) {
+      return { refused: err instanceof ProtocolError ? err.code : 'BAD_FRAME' };
+    }
+  }
 
   for (const transport of ['ws', 'tcp'] as const) {
     it(`native over ${transport}: every input gets an answer or an error and a close`, async () => {
       const url = transport === 'ws' ? gw.wsUrl : gw.tcpUrl;
+      const open0 = gw.gateway!.connections;
       let errors = 0;
+      const judged = { refused: 0, echoed: 0, pinged: 0, other: 0 };
       await fc.assert(
         fc.asyncProperty(fc.boolean(), payloads(nativeSeeds), fc.boolean(), async (handshake, payload, raw) => {
           const c = await rawConnect(url);
           try {
             if (handshake) await c.hello();
-            if (transport === 'tcp' && raw) {
+            const unframed = transport === 'tcp' && raw;
+            if (unframed) {
               // Unframed garbage on the stream, then enough zero bytes to complete any frame length it declared.
               c.sendRaw(payload);
               c.sendRaw(new Uint8Array(MAX_FRAME + 4));
@@ -100,10 +122,32 @@ describe('gateway fuzzing over real sockets', () => {
               c.sendRaw(transport === 'tcp' ? encodeTcp(payload) : payload);
             }
             c.send({ type: 'ping' });
+            const want = unframed ? undefined : oracle(payload);
+            if (want && 'frame' in want && want.frame.type === 'req' && want.frame.route === 'echo' && handshake) {
+              // A request the codec reads as an echo: answered with its own body (a bad input answered as good fails).
+              const id = want.frame.id;
+              const res = await c.next((f) => (f.type === 'res' && f.id === id) || f.type === 'error', 5000);
+              expect(res).toMatchObject({ type: 'res', id, body: want.frame.body });
+              judged.echoed++;
+            }
             const answer = await Promise.race([c.next((f) => f.type === 'pong' || f.type === 'error', 5000), c.closed]);
             if (typeof answer === 'number' || answer.type === 'error') {
               errors++;
-              await c.closed; // an error is followed by a close
+              const code = await c.closed; // an error is followed by a close
+              if (want && 'refused' in want) {
+                // Refused by the codec: the gateway refuses it with the same code and the matching close code.
+                expect(typeof answer === 'number' ? want.refused : answer.code).toBe(want.refused);
+                expect(code).toBe(want.refused === 'FRAME_TOO_LARGE' ? 4002 : 4001);
+                judged.refused++;
+              } else if (want && typeof answer !== 'number') {
+                // Decodable: maybe wrong for the connection's state, never refused as undecodable.
+                expect(DECODE_CODES).not.toContain(answer.code);
+                judged.other++;
+              }
+            } else {
+              // Answered: then the codec could read it (a refused input must not pass as harmless).
+              if (want) expect(want).not.toHaveProperty('refused');
+              if (want && 'frame' in want && want.frame.type === 'ping') judged.pinged++;
             }
           } finally {
             c.destroy();
@@ -112,7 +156,9 @@ describe('gateway fuzzing over real sockets', () => {
         { numRuns: RUNS },
       );
       expect(errors).toBeGreaterThan(RUNS / 4);
+      expect(judged.refused).toBeGreaterThan(0);
       await controlStillWorks();
+      await connectionsBackTo(open0);
     });
   }
 
@@ -136,6 +182,7 @@ describe('gateway fuzzing over real sockets', () => {
   for (const transport of ['ws', 'tcp'] as const) {
     it(`pomelo over ${transport}: every input gets an answer or a kick and a close`, async () => {
       const url = transport === 'ws' ? gw.pomeloWsUrl : gw.pomeloTcpUrl;
+      const open0 = gw.gateway!.connections;
       let kicks = 0;
       await fc.assert(
         fc.asyncProperty(fc.boolean(), payloads(pomeloSeeds), async (handshake, payload) => {
@@ -164,12 +211,23 @@ describe('gateway fuzzing over real sockets', () => {
       );
       expect(kicks).toBeGreaterThan(RUNS / 4);
       await controlStillWorks();
+      await connectionsBackTo(open0);
     });
   }
 
   it('kept every connection accounted for', async () => {
+    // Measured here, so the test stands alone: one bad frame counted, its connection gone, the count back.
     const g = gw.gateway!;
-    expect(g.metrics.badFrames).toBeGreaterThan(0);
+    const open0 = g.connections;
+    const bad0 = g.metrics.badFrames;
+    const c = await rawConnect(gw.wsUrl);
+    await eventually(() => g.connections === open0 + 1, { what: 'the connection counted' });
+    c.sendRaw(Uint8Array.from([0xc1]));
+    expect(await c.next((f) => f.type === 'error')).toMatchObject({ code: 'BAD_FRAME' });
+    expect(await c.closed).toBe(4001);
+    c.destroy();
+    expect(g.metrics.badFrames).toBe(bad0 + 1);
+    await connectionsBackTo(open0);
     await controlStillWorks();
   });
 });
