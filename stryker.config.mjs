@@ -23,7 +23,7 @@ export const MODULES = {
   'actors/runtime/snapshots.ts': ['test/unit/snapshots-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
   'actors/runtime/cell.ts': ['test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts', 'test/integration/runtime.test.ts'],
   'actors/runtime/turn-runner.ts': ['test/unit/cell-wake.test.ts', 'test/integration/runtime.test.ts'],
-  'cluster/allocation.ts': ['test/unit/allocation.test.ts'],
+  'cluster/allocation.ts': ['test/unit/allocation.test.ts', 'test/unit/allocation-mutants.test.ts'],
   'cluster/leases.ts': ['test/unit/leases-mutants.test.ts'],
   'cluster/migration.ts': ['test/integration/state-transfer.test.ts'],
   'protocol/native/codec.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts'],
