@@ -8,7 +8,7 @@ import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
 import type { CellContext } from './cell-context.js';
 import { ACTIVE, CLOSED, NEW, STARTING, STOPPED, type CellImage, type CellLifecycle } from './cell-lifecycle.js';
-import type { Envelope } from './envelope.js';
+import { decodeEnvelope, type Envelope } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
 import { packRecord, unpackRecord } from './hibernate.js';
 import { SeenMarks } from './seen.js';
@@ -372,7 +372,7 @@ export class ActorCell implements TurnOwner {
     if (res === 'fenced') {
       this.ctx.metrics.fenced++;
       this.runner.log.warn({ revision: this.revision, event: label }, 'snapshot write fenced: a newer instance owns this actor; leaving');
-      if (msg?.reply) this.reply(msg, { code: ErrorCode.NotOwner, message: `${this.kind.name}/${this.id} moved; retry` });
+      if (msg?.reply) this.answerConflict(msg);
       this.close();
       return;
     }
@@ -389,6 +389,32 @@ export class ActorCell implements TurnOwner {
     this.runner.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
     if (msg?.reply) this.reply(msg, { code: ErrorCode.StoreError, message: `state of ${this.kind.name}/${this.id} not saved: ${res.message}` });
     this.runner.rollback(prev, timersBefore);
+  }
+
+  /**
+   * A CAS conflict means a newer owner wrote first, so the update was not applied: NOT_OWNER. But nats-server 2.9 has
+   * answered "wrong last sequence" for writes it had applied, right after a cut-off server leading the stream rejoined
+   * (docs/DESIGN.md, "Failover"). So the stored record is read first: if its last mark from this sender is this very
+   * message (marks are set only by processing), or the read fails, the answer is MAYBE_APPLIED (NOT_OWNER must mean
+   * "not applied"). A mark past it proves nothing either way (a later message of the sender was applied) and keeps
+   * NOT_OWNER: a caller with one update in flight per actor never meets that case.
+   */
+  private answerConflict(msg: BusMsg): void {
+    const notOwner = () => this.reply(msg, { code: ErrorCode.NotOwner, message: `${this.kind.name}/${this.id} moved; retry` });
+    const maybe = () => this.reply(msg, { code: ErrorCode.MaybeApplied, message: `${this.kind.name}/${this.id}: the update may have been applied` });
+    let env: Envelope | undefined;
+    try {
+      env = decodeEnvelope(msg.data);
+    } catch {
+      return notOwner(); // not decodable: it was never applied
+    }
+    const { s, q } = env;
+    if (s === undefined || q === undefined || !this.ctx.snapshots) return notOwner(); // no dedupe identity to check: as before
+    this.ctx.snapshots.load(this.kind.name, this.id).then((r) => {
+      const mark = r?.record.d.find(([from]) => from === s)?.[1];
+      if (mark === q) maybe();
+      else notOwner();
+    }, maybe);
   }
 
   markDirty(batchMs: number): void {
