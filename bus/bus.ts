@@ -15,11 +15,20 @@ export interface BusMsg {
   /** Relative reply subject, when the sender expects an answer. */
   readonly reply?: string;
   readonly headers?: Headers;
+  /** In-process only: the decoded payload, when the publisher gave one (PublishOptions.value). */
+  readonly value?: unknown;
 }
 
 export interface PublishOptions {
   reply?: string;
   headers?: Headers;
+  /**
+   * In-process buses only (memory; others ignore it): the decoded form of `data`, handed to subscribers as
+   * `BusMsg.value`, so a receiver in the same process need not decode. `data` may then be empty: the memory bus
+   * encodes `value` (bus/codec.ts) for a subscriber that reads `data`. The publisher must not keep a reference into
+   * it (actors/runtime/client.ts copies on send).
+   */
+  value?: unknown;
 }
 
 export interface SubscribeOptions {

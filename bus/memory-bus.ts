@@ -20,6 +20,7 @@ import {
 import { assertSubject } from './subject-match.js';
 import { SubjectIndex } from './subject-index.js';
 import { ClosedError, NoRespondersError } from '../common/errors.js';
+import { encode } from './codec.js';
 import { silentLogger } from '../common/logger.js';
 import { RequestMux } from './request-mux.js';
 
@@ -37,6 +38,28 @@ interface Delivery {
   data: Uint8Array;
   replyAbs?: string;
   headers?: Headers;
+  /** PublishOptions.value: the decoded payload, `data` then possibly empty. */
+  value: unknown;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** A message published with its decoded value: the bytes are encoded only if a subscriber reads `data`. */
+class ValueMsg implements BusMsg {
+  private bytes: Uint8Array | undefined = undefined;
+  constructor(
+    readonly subject: string,
+    readonly value: unknown,
+    given: Uint8Array,
+    readonly reply: string | undefined,
+    readonly headers: Headers | undefined,
+  ) {
+    if (given.length > 0) this.bytes = given;
+  }
+
+  get data(): Uint8Array {
+    return (this.bytes ??= this.value === undefined ? NO_BYTES : encode(this.value));
+  }
 }
 
 /** At most this many deliveries run per event-loop turn, so timers and I/O still get their turn under load. */
@@ -65,7 +88,7 @@ export class MemoryBroker {
   }
 
   /** @internal Returns the number of subscribers the message was queued for. */
-  route(abs: string, data: Uint8Array, replyAbs?: string, headers?: Headers): number {
+  route(abs: string, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): number {
     const subs = this.index.match(abs);
     if (subs.length === 0) return 0;
     let groups: Map<string, MemSub[]> | undefined;
@@ -73,7 +96,7 @@ export class MemoryBroker {
     for (const sub of subs) {
       if (!sub.active) continue;
       if (sub.queue === undefined) {
-        this.enqueue({ sub, abs, data, replyAbs, headers });
+        this.enqueue({ sub, abs, data, replyAbs, headers, value });
         n++;
       } else {
         groups ??= new Map();
@@ -89,7 +112,7 @@ export class MemoryBroker {
         const i = (this.rr.get(key) ?? 0) % members.length;
         this.rr.set(key, i + 1);
         if (this.rr.size > 10_000) this.rr.clear();
-        this.enqueue({ sub: members[i]!, abs, data, replyAbs, headers });
+        this.enqueue({ sub: members[i]!, abs, data, replyAbs, headers, value });
         n++;
       }
     }
@@ -156,7 +179,7 @@ class MemoryBusClient implements Bus {
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
     if (this.closedFlag) throw new ClosedError('bus is closed');
     assertSubject(subject, false);
-    this.broker.route(this.pre + subject, data, opts?.reply ? this.pre + opts.reply : undefined, opts?.headers);
+    this.broker.route(this.pre + subject, data, opts?.reply ? this.pre + opts.reply : undefined, opts?.headers, opts?.value);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
@@ -210,12 +233,9 @@ class MemoryBusClient implements Bus {
 
   /** @internal */
   deliver(sub: MemSub, d: Delivery): void {
-    const msg: BusMsg = {
-      subject: d.abs.startsWith(this.pre) ? d.abs.slice(this.pre.length) : d.abs,
-      data: d.data,
-      reply: d.replyAbs?.startsWith(this.pre) ? d.replyAbs.slice(this.pre.length) : d.replyAbs,
-      headers: d.headers,
-    };
+    const subject = d.abs.startsWith(this.pre) ? d.abs.slice(this.pre.length) : d.abs;
+    const reply = d.replyAbs?.startsWith(this.pre) ? d.replyAbs.slice(this.pre.length) : d.replyAbs;
+    const msg: BusMsg = d.value === undefined ? { subject, data: d.data, reply, headers: d.headers } : new ValueMsg(subject, d.value, d.data, reply, d.headers);
     try {
       sub.handler(msg);
     } catch (err) {

@@ -8,8 +8,11 @@ import { shardOf, subjects } from '../../bus/subjects.js';
 import { fromWire, GatehouseError, ErrorCode } from '../../common/errors.js';
 import { newUid } from '../../bus/request-mux.js';
 import type { Address } from './effects.js';
-import { decodeReply, encodeEnvelope } from './envelope.js';
+import { NOT_PLAIN, plainCopy } from './copy.js';
+import { decodeReply, encodeEnvelope, type Envelope } from './envelope.js';
 import { SEQ_PER_MS } from './seen.js';
+
+const NO_BYTES = new Uint8Array(0);
 
 export interface ActorRef<TMsg = unknown> {
   readonly address: Address;
@@ -24,6 +27,8 @@ export interface ClientOptions {
   senderId?: string;
   /** Wall clock (ms) that anchors sequences; receivers check them against theirs. Default Date.now. */
   now?: () => number;
+  /** On the in-memory bus, tells carry a copied envelope instead of bytes (default); false: always encode. */
+  inProcess?: boolean;
 }
 
 export class ActorClient {
@@ -32,6 +37,8 @@ export class ActorClient {
   readonly now: () => number;
   private seq = 0;
   private sent = 0;
+  /** Tells hand the in-memory bus a copied envelope instead of bytes (see tell). */
+  private readonly inProcess: boolean;
 
   constructor(
     readonly bus: Bus,
@@ -39,6 +46,7 @@ export class ActorClient {
   ) {
     this.senderId = opts.senderId ?? newUid();
     this.now = opts.now ?? Date.now;
+    this.inProcess = bus.kind === 'memory' && opts.inProcess !== false;
   }
 
   /**
@@ -76,6 +84,17 @@ export class ActorClient {
   }
 
   tell(to: Address, msg: unknown): void {
+    if (this.inProcess) {
+      // Embedded: the in-memory bus hands the receiver this envelope, not bytes (an encode and a decode saved, ~1.4 µs
+      // of a ~10 µs tell). Copy-on-send (copy.ts): the receiver gets a deep copy of plain data, equal to what it would
+      // have decoded; anything else goes the encoded way. Asks stay encoded: their replies come back as bytes anyway.
+      // Order is kept: both kinds go through the broker's one FIFO.
+      const m = plainCopy(msg);
+      if (m !== NOT_PLAIN) {
+        this.bus.publish(this.subjectOf(to), NO_BYTES, { value: { m, s: this.senderId, q: this.nextSeq() } satisfies Envelope });
+        return;
+      }
+    }
     this.bus.publish(this.subjectOf(to), encodeEnvelope({ m: msg, s: this.senderId, q: this.nextSeq() }));
   }
 

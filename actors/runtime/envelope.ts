@@ -21,7 +21,11 @@ export function encodeEnvelope(env: Envelope): Uint8Array {
 }
 
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  const v = decode<Envelope>(bytes);
+  return checkEnvelope(decode<Envelope>(bytes));
+}
+
+/** An envelope as received, decoded or handed over in process (BusMsg.value): its shape checked. */
+export function checkEnvelope(v: Envelope): Envelope {
   if (!v || typeof v !== 'object' || !('m' in v)) throw new DecodeError('not an actor envelope (missing "m")');
   if (v.s !== undefined && typeof v.s !== 'string') throw new DecodeError('envelope sender "s" must be a string');
   if (v.q !== undefined && (typeof v.q !== 'number' || !Number.isSafeInteger(v.q))) {

@@ -12,7 +12,7 @@ import { ErrorCode } from '../../common/errors.js';
 import type { CellImage } from './cell.js';
 import type { CellRegistry } from './cell-registry.js';
 import type { EffectSink } from './effect-sink.js';
-import { decodeEnvelope, type Envelope } from './envelope.js';
+import { checkEnvelope, decodeEnvelope, type Envelope } from './envelope.js';
 import { isDurable } from './kind.js';
 
 const isInspect = (env: Envelope) => (env.m as { type?: unknown } | null)?.type === '$inspect';
@@ -241,7 +241,8 @@ export class ShardInbox {
 
   private decode(msg: BusMsg): Envelope | undefined {
     try {
-      return decodeEnvelope(msg.data);
+      // In process (the in-memory bus, ActorClient.tell): the envelope itself, a copy made on send.
+      return msg.value !== undefined ? checkEnvelope(msg.value as Envelope) : decodeEnvelope(msg.data);
     } catch (err) {
       this.o.metrics.badMessages++;
       if (msg.reply) this.effects.respond(msg, { ok: false, e: { code: ErrorCode.BadMessage, message: (err as Error).message } });
