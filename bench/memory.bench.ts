@@ -8,7 +8,7 @@
  * Per connected WebSocket client (socket + connection actor, target ≤ 16 KB) is measured by bench gateway, which
  * already holds ~20 k real clients against a bare `ws` server in the same run; starting 20 k sockets again here would
  * only repeat it. Its figure is copied from bench/results/gateway.json, named as such, with that run's date.
- * Run: `npm run bench -- memory` (BENCH_ACTORS, BENCH_WINDOWS = runs per variant). About 30 s on an idle host; killed at 8 min.
+ * Run: `npm run bench -- memory` (BENCH_ACTORS, BENCH_WINDOWS = runs per variant). About 30 s on an idle host; killed at 15 min (three variants, each a fresh process per run).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ const plan = { ...planFromEnv({ windows: 3, windowMs: 0 }), warmups: 0 };
 const N = Number(process.env.BENCH_ACTORS ?? 100_000);
 // Activation is bounded by the host's load: 100 k actors take ~2 s on an idle 2-core host and over a minute at a
 // load average of 20. The budget allows the latter; the run still stops by itself.
-hardDeadline(480_000, 'bench memory');
+hardDeadline(900_000, 'bench memory');
 const log = (s: string) => process.stderr.write(`[bench memory] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 
