@@ -40,6 +40,16 @@ describe('NATS server failure under load [3-server cluster]', { timeout: 120_000
       return (o.get('w1') ?? 0) > 0 && (o.get('w2') ?? 0) > 0;
     }, { timeoutMs: 30_000, intervalMs: 200, what: 'shards on both nodes' });
     const client = new ActorClient(bus, { shards: 16, askTimeoutMs: 3000 });
+    // Durability asserted directly, before anything is killed: every bucket of this deployment is a stream with 3
+    // replicas placed on 3 servers (with 1, killing its server would lose acknowledged state, and the test below would
+    // only time out).
+    const jsm = await bus.connection.jetstreamManager();
+    const streams = (await jsm.streams.list().next()).filter((si) => si.config.name.startsWith(`KV_${prefix}_`));
+    expect(streams.length).toBeGreaterThan(0);
+    for (const si of streams) {
+      expect({ name: si.config.name, replicas: si.config.num_replicas }).toEqual({ name: si.config.name, replicas: 3 });
+      expect(1 + (si.cluster?.replicas?.length ?? 0)).toBe(3);
+    }
 
     const acked = new Map<string, Map<string, number[]>>();
     const failures: string[] = [];
@@ -62,7 +72,7 @@ describe('NATS server failure under load [3-server cluster]', { timeout: 120_000
           if (killed) okAfterKill.add(id);
         } catch (err) {
           failures.push((err as { code: string }).code);
-          // Errors come fast during the outage: do not spin.
+          // Load pacing, not a wait: errors come fast during the outage, do not spin.
           await new Promise((r) => setTimeout(r, 20));
         }
       }
