@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, type Proc } from '../../dev/procs.js';
 import { encode } from '../../bus/codec.js';
 import { messageRecord, stateName, textLine } from '../../bin/commands/tail.js';
-import { portBaseSets } from '../../config/ports.js';
+import { metricsPortOf, portBaseSets } from '../../config/ports.js';
+import { loadConfig } from '../../config/load.js';
+import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
 import { buildProgram } from '../../bin/program.js';
 
 const COMMANDS = ['start', 'node', 'spawn', 'init', 'status', 'drain', 'move', 'export', 'import', 'nats-config', 'token', 'tail', 'inspect', 'tell', 'ask', 'bots'];
@@ -117,6 +119,25 @@ describe('gatehouse CLI help and errors', { timeout: 120_000 }, () => {
       'metrics.port=9005',
     ]);
     expect(portBaseSets(undefined)).toEqual([]);
+    const config = loadConfig({ flags: { set: portBaseSets('9000') } });
+    expect([0, 1, 2].map((i) => metricsPortOf(config, i))).toEqual([9006, 9007, 9008]);
+    expect(metricsPortOf(loadConfig({ flags: { set: ['metrics.port=0'] } }), 3)).toBe(0);
+  });
+
+  it('gives worker threads their own metrics ports after the base', async () => {
+    const nats: NatsServerHandle = await startNatsServer();
+    try {
+      const base = await freeBase(8);
+      // Worker threads only (the main thread keeps no role): the threads' endpoints are base+6 and base+7.
+      const p = runCli(['node', '--nats', nats.url, '--prefix', 'ports', '--roles', 'worker', '--threads', '2', '--node-id', 'pb', '--port-base', String(base), '--set', 'node.builtinApps=demo', '--log-level', 'error']);
+      procs.push(p);
+      await p.waitFor(/stop with Ctrl-C/, 60_000);
+      const ids = await Promise.all([6, 7].map(async (i) => ((await (await fetch(`http://127.0.0.1:${base + i}/status`)).json()) as { node: string }).node));
+      expect(ids).toEqual(['pb-t0', 'pb-t1']);
+      await p.kill('SIGTERM');
+    } finally {
+      await nats.stop();
+    }
   });
 
   it("tail's lines: ISO times, state names, event types, compact bodies", () => {
@@ -140,13 +161,13 @@ describe('gatehouse CLI help and errors', { timeout: 120_000 }, () => {
   });
 });
 
-/** A base port whose six ports are all free at the moment (bound and released; the kernel does not hand them out again at once). */
-async function freeBase(): Promise<number> {
+/** A base port whose `span` ports are all free at the moment (bound and released; the kernel does not hand them out again at once). */
+async function freeBase(span = 6): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
     const base = 20_000 + Math.floor(Math.random() * 40_000);
     const servers: Server[] = [];
     try {
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < span; i++) {
         const s = createServer();
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);
