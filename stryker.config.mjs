@@ -80,6 +80,16 @@ async function main() {
       env: { ...process.env, GH_MUTATE_FILE: file, GH_SKIP_BUILD: '1', GH_VITEST_INCLUDE: dirs.join(',') },
       detached: true,
     });
+    // Stopping this runner stops the run too (Stryker is in its own process group, for the cap below).
+    const stop = () => {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      process.exit(130);
+    };
+    process.once('SIGINT', stop).once('SIGTERM', stop);
     const timer = setTimeout(() => {
       process.stdout.write(`\n== ${file}: over the ${capMs / 60_000} min cap, stopped\n`);
       try {
@@ -90,6 +100,7 @@ async function main() {
     }, capMs);
     const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
     clearTimeout(timer);
+    process.off('SIGINT', stop).off('SIGTERM', stop);
     if (code !== 0) failed++;
   }
   process.exitCode = failed === 0 ? 0 : 1;
