@@ -11,11 +11,14 @@ import type { Logger } from 'pino';
 import type { ActorClient } from '../actors/runtime/client.js';
 import type { ConnRef } from '../actors/runtime/effects.js';
 import { connAddress } from '../actors/connection/connection.js';
-import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import type { WireError } from '../common/errors.js';
-import { ClientErrorCode, CloseCode, clientErrorText } from '../protocol/error-codes.js';
+import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
 import type { GatewayEntry, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { toClientError } from './errors.js';
+import { RATE_LIMITED, countFailure, routeCallsOf, type RouteReply } from './route-calls.js';
+
+export type { RouteReply } from './route-calls.js';
 import type { RouteTable } from './routes.js';
 import type { Attachment, Attachments, ConnectionHandle } from './attachments.js';
 import type { GatewaySettings } from './settings.js';
@@ -198,9 +201,8 @@ export class Connection implements ConnectionHandle {
     } catch (err) {
       p = Promise.reject(err);
     }
-    const call = new RouteCall(gw, id, reply, route);
-    if (id !== undefined) deadlinesOf(gw).add(call);
-    p.then(call.ok, call.fail);
+    if (id === undefined) p.then(undefined, (err: unknown) => countFailure(gw, err));
+    else routeCallsOf(gw).track(p, id, reply, route);
   }
 
   /** The transport is gone (called once by the protocol handler). */
@@ -288,97 +290,6 @@ export class Connection implements ConnectionHandle {
       }
     }
   }
-}
-
-/** Where a route's outcome goes: the protocol handler, which answers request `id` while its connection is open. */
-export interface RouteReply {
-  answer(id: number, body: unknown, error: WireError | undefined): void;
-}
-
-const RATE_LIMITED: WireError = Object.freeze({ code: ClientErrorCode.RateLimited, message: clientErrorText[ClientErrorCode.RateLimited] });
-
-/** One dispatched route: settles once, by the route's outcome or by its deadline, whichever comes first. */
-class RouteCall {
-  deadline = 0;
-  private done = false;
-
-  constructor(
-    private readonly gw: GatewayServices,
-    private readonly id: number | undefined,
-    private readonly reply: RouteReply,
-    readonly route: string,
-  ) {}
-
-  readonly ok = (v: unknown): void => {
-    if (this.done) return;
-    this.done = true;
-    if (this.id === undefined) return;
-    deadlinesOf(this.gw).remove(this);
-    this.reply.answer(this.id, v, undefined);
-  };
-
-  readonly fail = (err: unknown): void => {
-    if (this.done) return;
-    this.done = true;
-    const gw = this.gw;
-    const e = toClientError(err, gw.log);
-    gw.metrics.errors[e.code] = (gw.metrics.errors[e.code] ?? 0) + 1;
-    if (this.id === undefined) return;
-    deadlinesOf(gw).remove(this);
-    this.reply.answer(this.id, undefined, e);
-  };
-
-  /** The deadline passed first: the client hears TIMEOUT; a later outcome is dropped. */
-  expire(): void {
-    if (this.done || this.id === undefined) return;
-    this.done = true;
-    const message = `route ${this.route} took longer than ${this.gw.settings.requestTimeoutMs} ms`;
-    this.reply.answer(this.id, undefined, { code: ClientErrorCode.Timeout, message });
-  }
-}
-
-/**
- * The requests in flight on one gateway, in deadline order (one timeout for all, so insertion order), behind one timer
- * on the injected clock. The timer is re-armed lazily: when it fires it expires what is due and is set again for the
- * oldest call left, so a request that settles in time touches no timer at all.
- */
-class RouteDeadlines {
-  private readonly calls = new Set<RouteCall>();
-  private timer: TimerHandle | undefined;
-
-  constructor(private readonly gw: GatewayServices) {}
-
-  add(call: RouteCall): void {
-    const { clock, settings } = this.gw;
-    call.deadline = clock.now() + settings.requestTimeoutMs;
-    this.calls.add(call);
-    if (this.timer === undefined) this.timer = clock.setTimeout(this.fire, settings.requestTimeoutMs);
-  }
-
-  remove(call: RouteCall): void {
-    this.calls.delete(call);
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined;
-    const now = this.gw.clock.now();
-    for (const call of this.calls) {
-      if (call.deadline > now) {
-        this.timer = this.gw.clock.setTimeout(this.fire, call.deadline - now);
-        return;
-      }
-      this.calls.delete(call);
-      call.expire();
-    }
-  };
-}
-
-const deadlines = new WeakMap<GatewayServices, RouteDeadlines>();
-
-function deadlinesOf(gw: GatewayServices): RouteDeadlines {
-  let d = deadlines.get(gw);
-  if (!d) deadlines.set(gw, (d = new RouteDeadlines(gw)));
-  return d;
 }
 
 export function wireError(err: unknown): WireError {

@@ -247,6 +247,16 @@ export class NativeConnectionRules implements ConnectionRules<Frame, Frame> {
   }
 
   receive(frame: Frame, now: number): NativeAction[] {
+    const s = this.current;
+    // The hot path, a req or notify on an open connection, without the generic transition's wrapper, spread and
+    // result objects: what `transition` gives for it, built directly (test/unit/protocol-rules-fast.test.ts checks
+    // that both agree).
+    if (s.phase === 'open' && (frame.type === 'req' || frame.type === 'notify')) {
+      const deadline = now + 2 * this.config.heartbeatMs;
+      this.current = { phase: 'open', hello: undefined, lastFrameAt: now, deadline, resumable: s.resumable };
+      const id = frame.type === 'req' ? frame.id : undefined;
+      return [{ type: 'dispatch', id, route: frame.route, body: frame.body }];
+    }
     return this.handle({ type: 'frame', frame }, now);
   }
 
