@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 export const MODULES = {
   'actors/runtime/seen.ts': ['test/unit/runtime-structures.test.ts', 'test/unit/seen-mutants.test.ts'],
   'actors/runtime/mailbox.ts': ['test/unit/runtime-structures.test.ts', 'test/unit/mailbox-mutants.test.ts'],
-  'actors/runtime/persisted.ts': ['test/unit/persisted.test.ts', 'test/unit/cell-wake.test.ts'],
+  'actors/runtime/persisted.ts': ['test/unit/persisted.test.ts', 'test/unit/persisted-mutants.test.ts'],
   'actors/runtime/snapshots.ts': ['test/unit/snapshots-mutants.test.ts'],
   'actors/runtime/cell.ts': ['test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts', 'test/integration/runtime.test.ts'],
   'actors/runtime/turn-runner.ts': ['test/unit/cell-wake.test.ts', 'test/integration/runtime.test.ts'],
