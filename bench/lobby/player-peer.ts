@@ -162,11 +162,20 @@ await servePeer({
     async searchers(a) {
       const o = a as unknown as { url: string; clients: number; first: number };
       searchers = await Promise.all(
-        Array.from({ length: o.clients }, async (_, i) => {
-          const c = await open(o.url);
-          await c.request('lobby.login', { capcomId: botCapcomId('Q', o.first + i), name: `Searcher${i}`, hr: 50 });
-          return c;
-        }),
+        // Retried like the bots' logins: on a host at load average 25 one session's first store read timed out and
+        // failed the whole run before any bot started.
+        Array.from({ length: o.clients }, (_, i) =>
+          withRetries(async () => {
+            const c = await open(o.url);
+            try {
+              await c.request('lobby.login', { capcomId: botCapcomId('Q', o.first + i), name: `Searcher${i}`, hr: 50 });
+            } catch (err) {
+              await c.close();
+              throw err;
+            }
+            return c;
+          }),
+        ),
       );
       return { searchers: searchers.length };
     },
