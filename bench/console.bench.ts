@@ -11,6 +11,9 @@ import { loadavg } from 'node:os';
 import { startNatsServer, type NatsServerHandle } from '../dev/nats-server.js';
 import { runCli, startNodeProcess, type Proc } from '../dev/procs.js';
 import { eventually } from '../dev/wait.js';
+import { ownersOf, readLeases } from '../dev/cluster-watch.js';
+import { createNatsBus } from '../bus/nats/nats-bus.js';
+import { createNatsStore } from '../bus/nats/nats-store.js';
 import { hardDeadline, planFromEnv, procCpuSeconds, runInterleaved, sleep } from './harness/measure.js';
 import { metric, printTable, writeResult } from './harness/report.js';
 
@@ -54,12 +57,30 @@ try {
   const ops = /status page\s+(http\S+?)\/?\s/.exec(await gw!.waitFor(/status page\s+http/))![1]!;
   const ws = /(ws:\/\/\S+)/.exec(await gw!.waitFor(/native ws\s+ws:\/\//))![1]!;
   await eventually(async () => ((await (await fetch(`${ops}/status`)).json()) as { cluster?: { liveNodes?: string[] } }).cluster?.liveNodes?.length === 3, { timeoutMs: 60_000, what: 'three live nodes' });
+  // Bots log in once: every shard must be owned and served before they start, or their logins fail for good.
+  const bus = await createNatsBus({ prefix: PREFIX, servers: [nats.url] });
+  try {
+    const store = createNatsStore({ connection: bus.connection, prefix: PREFIX });
+    await eventually(
+      async () => {
+        const leases = await readLeases(store);
+        const owners = ownersOf(leases);
+        return leases.size > 0 && [...leases.values()].every((l) => l.st === 'owned') && (owners.get('w1') ?? 0) > 0 && (owners.get('w2') ?? 0) > 0;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'every shard owned by the workers' },
+    );
+  } finally {
+    await bus.close();
+  }
+  await sleep(3000);
   const bots = runCli(['bots', '--count', String(BOTS), '--url', ws, '--ramp', String(Number(process.env.BENCH_RAMP ?? 20)), '--duration', '400']);
   procs.push(bots);
   log(`${BOTS} bots starting; ${load()}`);
-  await sleep(Math.max(10_000, (BOTS / Number(process.env.BENCH_RAMP ?? 20)) * 1000 + 10_000));
+  const loggedIn = () => Number(/(\d+)\/\d+ logged in/.exec(bots.output().split('\n').filter((l) => l.includes('logged in')).at(-1) ?? '')?.[1] ?? 0);
+  await eventually(() => loggedIn() >= BOTS * 0.9, { timeoutMs: 180_000, intervalMs: 1000, what: `90% of ${BOTS} bots logged in` }).catch((e: Error) => log(`${e.message}; going on with ${loggedIn()}`));
+  log(`${loggedIn()} bots logged in; ${load()}`);
+  await sleep(5000);
   const connections = async () => ((await (await fetch(`${ops}/status`)).json()) as { gateway?: { connections?: number; requests?: number } }).gateway ?? {};
-  log(`gateway before: ${JSON.stringify(await connections())}`);
   const pids = [gw!.pid, w1!.pid, w2!.pid, nats.pid];
   const cpu = () => pids.reduce((s, p) => s + procCpuSeconds(p), 0);
   const window = async () => {
@@ -83,7 +104,8 @@ try {
     },
   });
   for (const c of close) c();
-  log(`gateway after: ${JSON.stringify(await connections())}; bots output: ${bots.output().slice(-300)}`);
+  const after = await connections();
+  log(`gateway after: ${after.connections} connections, ${after.requests} requests; bots: ${bots.output().split('\n').filter((l) => l.includes('logged in')).at(-1)}`);
   log(`done; ${load()}`);
   const metrics = [
     metric({ name: `server CPU s/s, ${CONSOLES} consoles open`, unit: 'cpu-s/s', runs: results.consoles!, higherIsBetter: false, baseline: { name: 'no console', runs: results.none! }, targetRatio: 1.05 }),

@@ -73,8 +73,9 @@ export class ClusterFeed {
           const prev = this.nodes.get(id);
           const state: NodeState = beat.bye ? 'left' : beat.r.draining ? 'draining' : 'up';
           this.nodes.set(id, { id, state, record: beat.r, beat: prev?.beat, heardAt: this.o.clock.now() });
+          // Heartbeats come 4 times a second per node: only a change of state is sent at once; the load figures
+          // in the record go with the next console beat (once a second).
           if (!prev || prev.state !== state) this.pushNodes();
-          else this.dirty = true;
         } catch {
           /* not a heartbeat */
         }
@@ -94,7 +95,7 @@ export class ClusterFeed {
       }),
     );
     this.stopAnnouncing = announceConsole(bus);
-    this.timer = setInterval(() => this.tick(), 500);
+    this.timer = setInterval(() => this.tick(), 1000);
     this.timer.unref();
     try {
       const leases = await store.bucket(BUCKETS.leases);

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface SseClient {
   send(event: string, data: unknown): void;
+  /** A frame already serialised (`event: …\ndata: …\n\n`): broadcasts serialise once for every client. */
+  sendRaw(frame: string): void;
   readonly closed: boolean;
   close(): void;
 }
@@ -53,13 +55,16 @@ export class SseHub {
         return closed;
       },
       send(event, data) {
+        client.sendRaw(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      },
+      sendRaw(frame) {
         if (closed) return;
         if (res.writableLength > hub.maxBufferedBytes) {
           hub.stats.dropped++;
           client.close();
           return;
         }
-        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        res.write(frame);
         hub.stats.sent++;
       },
       close() {
@@ -82,7 +87,8 @@ export class SseHub {
 
   /** Sends to every open stream of this hub that `filter` accepts (all by default). */
   broadcast(event: string, data: unknown, filter?: (c: SseClient) => boolean): void {
-    for (const c of this.clients) if (!filter || filter(c)) c.send(event, data);
+    let frame: string | undefined;
+    for (const c of this.clients) if (!filter || filter(c)) c.sendRaw((frame ??= `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
   }
 
   closeAll(): void {

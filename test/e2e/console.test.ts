@@ -2,8 +2,8 @@
  * The operator console in headless Chromium against a cluster of three `gatehouse node` processes on one nats-server
  * (w1 also a gateway, for chat clients). The page is w1's ops port; everything it shows comes through the bus. Shows,
  * in order: the map with three nodes and every shard owned; a `gatehouse move` appearing as a move and landing; the
- * actor browser streaming a chat room's transitions while two clients chat, and a recording made and downloaded
- * from the console replaying to the room's state; a drain emptying a node; a killed node turning dead and its shards
+ * actor browser streaming a chat room's messages while two clients chat, through a live move of the room's shard,
+ * and a recording made and downloaded from the console replaying to the room's state across that move; a drain emptying a node; a killed node turning dead and its shards
  * changing colour (owner). Screenshots go to test-artifacts/console-*.png.
  */
 import { mkdirSync } from 'node:fs';
@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
 import { ROOM_KIND } from '../../chat/room.js';
+import { shardOf } from '../../bus/subjects.js';
 import { chatApp } from '../../chat/index.js';
 import { decodeRecording, replayRecording } from '../../actors/runtime/replay.js';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
@@ -117,13 +118,28 @@ describe('operator console in headless Chromium', () => {
     await page.locator('#rooms li[data-room="plaza"]').filter({ hasText: '2 members' }).waitFor(WAIT);
     await shot('actor');
 
+    // The room's shard moves live while it is recorded: the stream and the recording go on from the new owner.
+    const shard = shardOf('plaza', 16);
+    const from = (await page.locator(`.cell[data-shard="${ROOM_KIND}.${shard}"]`).getAttribute('data-owner'))!;
+    const to = from === 'w1' ? 'w2' : 'w1';
+    await cli(['move', `${ROOM_KIND}:${shard}`, '--to', to]);
+    while ((await page.locator(`#actor-stream li:has-text("[${to}]")`).count()) < 2) {
+      await (n++ % 2 ? ben : ann).request('chat.send', { content: `line ${n}`, target: '*' });
+      await page.waitForTimeout(200);
+      expect(n).toBeLessThan(300);
+    }
+
     const href = (await page.locator('#actor-download').getAttribute('href'))!;
     const text = await page.evaluate(async (u) => (await fetch(u)).text(), href);
     const { header, frames } = decodeRecording(text);
     expect(header).toMatchObject({ kind: ROOM_KIND, id: 'plaza' });
     expect(frames.some((f) => f.r === 'turn')).toBe(true);
     const kind = chatApp.kinds.find((k) => k.name === ROOM_KIND)!;
-    expect(replayRecording(kind, frames).matches).toBe(true);
+    expect(new Set(frames.filter((f) => f.r === 'base').map((f) => f.node))).toEqual(new Set([from, to]));
+    const res = replayRecording(kind, frames);
+    expect(res.checkpoints).toEqual([{ node: to, match: true }]);
+    expect(res.matches).toBe(true);
+    expect((res.final!.context as { members: Array<{ name: string }> }).members.map((m) => m.name)).toEqual(['ann', 'ben']);
   }, 120_000);
 
   it('shows a drained node emptying and leaving', async () => {

@@ -5,7 +5,11 @@
  * injected clock. The recording, written and read back in the file format, replays on the machine alone to the
  * exact state the live city ended in.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runReplay } from '../../bin/commands/replay.js';
 import type { ActorHost } from '../../actors/runtime/host.js';
 import { announceRecording, isRecordFrame, TurnRecorder, type RecordFrame } from '../../actors/runtime/recorder.js';
 import { decodeRecording, encodeRecordingLine, replayRecording, type ReplayStep } from '../../actors/runtime/replay.js';
@@ -120,6 +124,22 @@ describe('flight recorder: replay of a lobby city', () => {
       // --until stops early: fewer turns, a state that is not the last one.
       const part = replayRecording(kind, file.frames, { until: 3 });
       expect(part.turns).toBe(3);
+
+      // `gatehouse replay FILE` prints each transition and the verdict.
+      const dir = mkdtempSync(join(tmpdir(), 'gh-replay-'));
+      const printed: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (printed.push(String(s)), true));
+      try {
+        writeFileSync(join(dir, 'city.rec.jsonl'), text);
+        await runReplay([join(dir, 'city.rec.jsonl'), '--log-level', 'silent']);
+      } finally {
+        spy.mockRestore();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const out = printed.join('');
+      expect(out).toContain(`final state matches the recording (${res.turns} turns)`);
+      expect(out).toMatch(/-- continues on n\d: its starting state is the replayed one/);
+      expect(out).toMatch(/#1 \[n1\] /);
     } finally {
       stopAnnouncing();
     }
