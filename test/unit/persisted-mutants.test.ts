@@ -78,7 +78,7 @@ describe('persistedSnapshot fast path or fallback', () => {
     // One key missing, same count: also another shape.
     const q = await fresh();
     const keys = Object.keys(real.getSnapshot());
-    const swapped = Object.fromEntries(keys.map((k) => [k === 'tags' ? 'tagz' : k, (real.getSnapshot() as Record<string, unknown>)[k]]));
+    const swapped = Object.fromEntries(keys.map((k) => [k === 'tags' ? 'tagz' : k, (real.getSnapshot() as unknown as Record<string, unknown>)[k]]));
     const fake2 = { getSnapshot: () => swapped, getPersistedSnapshot: vi.fn(() => 'xstate') } as unknown as AnyActor;
     expect(q(fake2)).toBe('xstate');
   });
