@@ -31,7 +31,8 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showSuggestionAfterError()
     // Wide enough that a command's summary fits on its line when the help is piped (commander's default there is 80).
-    .configureHelp({ helpWidth: Math.max(process.stdout.columns ?? 0, 110) })
+    // Each command listed by its usage, so a passthrough command shows its own (`record <kind>/<id> [--for 60s]`).
+    .configureHelp({ helpWidth: Math.max(process.stdout.columns ?? 0, 110), subcommandTerm: (c) => `${c.name()} ${c.usage()}`.trim() })
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', AFTER);
   const commands: Command[] = [

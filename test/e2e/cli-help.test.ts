@@ -11,7 +11,7 @@ import { messageRecord, stateName, textLine } from '../../bin/commands/tail.js';
 import { metricsPortOf, portBaseSets } from '../../config/ports.js';
 import { loadConfig } from '../../config/load.js';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
-import { buildProgram } from '../../bin/program.js';
+import { addCommand, buildProgram, passthrough } from '../../bin/program.js';
 
 const COMMANDS = ['start', 'node', 'spawn', 'init', 'status', 'drain', 'move', 'export', 'import', 'nats-config', 'token', 'tail', 'inspect', 'tell', 'ask', 'bots'];
 
@@ -58,6 +58,18 @@ describe('gatehouse CLI help and errors', { timeout: 120_000 }, () => {
     const bots = await cli(['bots', '--help']);
     expect(bots.code).toBe(0);
     expect(bots.out).toMatch(/Usage: gatehouse bots[\s\S]*--count <n>[\s\S]*Examples:/);
+  });
+
+  it('registers a command that parses its own arguments in one line (record, replay, top)', async () => {
+    const program = buildProgram();
+    let got: string[] = [];
+    addCommand(program, passthrough('echo', 'hands its arguments on', '<kind>/<id> [--for 60s]', async () => async (argv) => void (got = argv)));
+    let help = '';
+    program.configureOutput({ writeOut: (s) => void (help += s) });
+    program.outputHelp();
+    expect(help).toMatch(/^ {2}echo <kind>\/<id> \[--for 60s\]\s+hands its arguments on$/m);
+    await program.parseAsync(['echo', 'room/a', '--for', '60s', '--help'], { from: 'user' });
+    expect(got).toEqual(['room/a', '--for', '60s', '--help']);
   });
 
   it('names unknown flags and commands, missing arguments and bad values, with exit code 2', async () => {
