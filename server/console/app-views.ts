@@ -24,19 +24,18 @@ export const MAX_LISTED = 200;
 const KEPT_MS = 120_000;
 
 export class AppViews {
-  private readonly seen = new Map<string, Map<string, { n: number; at: number }>>();
+  /** kind → id → the actor's runner as of its latest turn (counted once a second, in snapshot(), not per turn). */
+  private readonly seen = new Map<string, Map<string, { r: RecordedRunner; at: number }>>();
 
   constructor(private readonly now: () => number) {}
 
-  /** The recorder's observer. */
+  /** The recorder's observer: per turn only a map write; a big layer's roster is counted once per beat. */
   readonly observe = (r: RecordedRunner): void => {
-    const count = COUNTERS[r.kind.name];
-    if (!count || !r.actor) return;
-    const context = (r.actor.getSnapshot() as { context?: Record<string, unknown> }).context ?? {};
+    if (!COUNTERS[r.kind.name]) return;
     let byId = this.seen.get(r.kind.name);
     if (!byId) this.seen.set(r.kind.name, (byId = new Map()));
     if (!byId.has(r.id) && byId.size >= MAX_LISTED) return;
-    byId.set(r.id, { n: count(context), at: this.now() });
+    byId.set(r.id, { r, at: this.now() });
   };
 
   /** kind → id → count, the stale ones dropped. */
@@ -44,10 +43,12 @@ export class AppViews {
     const out: Record<string, Record<string, number>> = {};
     const now = this.now();
     for (const [kind, byId] of this.seen) {
+      const count = COUNTERS[kind]!;
       const row: Record<string, number> = {};
       for (const [id, v] of byId) {
-        if (now - v.at > KEPT_MS) byId.delete(id);
-        else row[id] = v.n;
+        const actor = v.r.actor;
+        if (now - v.at > KEPT_MS || !actor) byId.delete(id);
+        else row[id] = count((actor.getSnapshot() as { context?: Record<string, unknown> }).context ?? {});
       }
       out[kind] = row;
     }
