@@ -65,20 +65,22 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     host: hostname(),
     load: { actors: host.activeCount(), shards: host.ownedShards().length, msgsPerSec: Math.round(rate) },
   });
-  const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs });
+  // Isolation (a node on a NATS server cut off from the others) needs several servers; with one, there is nowhere to move.
+  const severalServers = config.bus.kind === 'nats' && config.nats.servers.length > 1;
+  const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs, fenceWhenIsolated: severalServers });
   // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Move every connection to the
   // next server; done within the fence, the others hear us again before they declare us dead and nothing moves.
   // At most once per 2 × deadAfterMs: a node's own move silences it for a moment, and in a chaos run (load average 40)
   // nodes moving at once kept making each other look isolated.
   let movedAllAt = -Infinity;
   liveness.onIsolated = () => {
-    if (!ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs) return;
+    if (!severalServers || !ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs) return;
     movedAllAt = clock.now();
     log.warn('moving every NATS connection to the next server');
     for (const conn of ctx.connections) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
   };
   // One connection on a cut-off server while the others are fine (each picks its own server): move just that one.
-  const reach = new ServerReach(ctx.connections ?? [], id, clock, log, {
+  const reach = new ServerReach(severalServers ? (ctx.connections ?? []) : [], id, clock, log, {
     checkEveryMs: c.heartbeatMs,
     suspectAfterMs: c.fenceAfterMs / 2,
     cooldownMs: c.deadAfterMs * 2,
@@ -160,9 +162,20 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // that went elsewhere. After an isolation lapse, (4) a write to the replicated store must succeed first: a cut-off
   // server's stream leader may still answer reads for seconds, but it cannot commit a write without a quorum.
   let recovering = false;
-  liveness.onLapse = () => {
+  let fenceTimer: TimerHandle | undefined;
+  const fence = () => {
+    fenceTimer = undefined;
+    if (!liveness.lapsed || stopped) return;
     const closed = host.fence();
     log.warn({ closed, cause: liveness.lapseCause }, 'fenced: every sharded actor instance closed before others may take the shards');
+  };
+  liveness.onLapse = () => {
+    // The instances go at the end of the fast path's window (last confirmed send + fence + one heartbeat), a heartbeat
+    // before anyone may declare this node dead (deadAfterMs ≥ fence + 2 heartbeats): an echo merely late (a loaded
+    // relay, a busy server) then costs no instance. Noticed later than that (a stall, SIGSTOP) or isolated: at once.
+    const closeAt = liveness.confirmedBeforeLapse + c.fenceAfterMs + c.heartbeatMs;
+    if (liveness.lapseCause === 'isolated' || clock.now() >= closeAt) fence();
+    else if (fenceTimer === undefined) fenceTimer = clock.setTimeout(fence, closeAt - clock.now());
     if (recovering) return;
     recovering = true;
     const noticedAt = clock.now();
@@ -178,11 +191,14 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       const isolation = liveness.lapseCause === 'isolated';
       if (!isolation && back !== undefined && back - liveness.confirmedBeforeLapse < c.fenceAfterMs + c.heartbeatMs && liveness.confirmed && !liveness.isolated) {
         recovering = false;
+        if (fenceTimer !== undefined) clock.clearTimeout(fenceTimer);
+        fenceTimer = undefined;
         liveness.recovered();
         host.resumeServing();
         return;
       }
-      const wait = back !== undefined ? back + c.storeTimeoutMs + 2 * c.heartbeatMs - clock.now() : c.heartbeatMs;
+      // Until a beat is heard back, look often: the fast path must be seen before the instances are closed.
+      const wait = back !== undefined ? back + c.storeTimeoutMs + 2 * c.heartbeatMs - clock.now() : Math.min(c.heartbeatMs, 50);
       if (!liveness.confirmed || wait > 0 || liveness.isolated) {
         await new Promise<void>((r) => clock.setTimeout(r, Math.max(wait, 20)));
         return step();

@@ -40,6 +40,11 @@ export interface LivenessOptions {
   fenceAfterMs: number;
   /** No other node heard for this long while our own beats come back: ask to move to another server. */
   isolateAfterMs?: number;
+  /**
+   * Lapse when isolated (default true). With a single NATS server a node cannot be on a cut-off server; hearing nobody
+   * else then means the others died or are slow, and fencing the survivor would only cost its actors.
+   */
+  fenceWhenIsolated?: boolean;
 }
 
 /** What travels on `sys.hb.<node>`. */
@@ -139,7 +144,7 @@ export class Liveness {
       this.lapse(now, now < this.latest ? 'the clock went backwards' : 'own heartbeat not heard in time', 'own-heartbeat');
       return false;
     }
-    if (this.othersKnown && now - this.othersHeardAt >= this.o.fenceAfterMs) {
+    if (this.othersKnown && this.o.fenceWhenIsolated !== false && now - this.othersHeardAt >= this.o.fenceAfterMs) {
       this.lapse(now, 'no other node heard (this node hears only itself: its NATS server may be cut off)', 'isolated');
       return false;
     }
@@ -154,7 +159,7 @@ export class Liveness {
 
   /** Others are in the view and none was heard within fenceAfterMs (see "Isolation" above). */
   get isolated(): boolean {
-    return this.othersKnown && this.clock.now() - this.othersHeardAt >= this.o.fenceAfterMs;
+    return this.othersKnown && this.o.fenceWhenIsolated !== false && this.clock.now() - this.othersHeardAt >= this.o.fenceAfterMs;
   }
 
   /** Heard ourselves since the lapse (our server carries our traffic again): the cluster may re-check its leases. */
