@@ -84,8 +84,9 @@ export async function acquireEnv(path: string, clock: Clock, log: Logger): Promi
     const lock = lockDataDir(dir, log); // throws StoreLockedError when another process holds it
     try {
       // overlappingSync off: the commit promise then resolves after the fsync (see bucket.ts). encoding 'binary': we
-      // lay out the bytes ourselves (record.ts). maxDbs: data and meta.
-      const root = open<Buffer, string>({ path: dir, encoding: 'binary', overlappingSync: false, maxDbs: 4 });
+      // lay out the bytes ourselves (record.ts). maxDbs: data and meta. noSubdir false: lmdb-js takes a path whose last
+      // part has a dot (mktemp's /tmp/tmp.X, ./data.old) for a file and fails with "Is a directory"; ours is always one.
+      const root = open<Buffer, string>({ path: dir, encoding: 'binary', overlappingSync: false, maxDbs: 4, noSubdir: false });
       const data = root.openDB<Buffer, string>({ name: 'data', encoding: 'binary' });
       const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
       env = new LmdbEnv(dir, root, data, meta, lock, clock, log);
