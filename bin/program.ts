@@ -12,6 +12,9 @@ import { nodeCommand, spawnCommand, startCommand } from './commands/node-cmds.js
 import { natsConfigCommand } from './commands/nats-config.js';
 import { tokenCommand } from './commands/token.js';
 import { botsCommand } from './commands/bots.js';
+import { recordCommand } from './commands/record.js';
+import { replayCommand } from './commands/replay.js';
+import { topCommand } from './commands/top.js';
 
 const ABOUT = `Actor-model server on a NATS bus for game lobbies and real-time chat.
 
@@ -51,6 +54,9 @@ export function buildProgram(): Command {
     inspectCommand().helpGroup('Look at actors:'),
     tellCommand().helpGroup('Look at actors:'),
     askCommand().helpGroup('Look at actors:'),
+    recordCommand().helpGroup('Look at actors:'),
+    replayCommand().helpGroup('Look at actors:'),
+    topCommand().helpGroup('Operate a deployment:'),
     botsCommand().helpGroup('Load:'),
   ];
   for (const c of commands) addCommand(program, c);
