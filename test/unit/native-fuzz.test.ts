@@ -121,7 +121,23 @@ describe('native codec properties', () => {
     const r = protocolErrorsOnly(() => decodeFrame(bytes));
     // Whatever is accepted must be something we could have sent: the decoder is no looser than the encoder.
     if (!(r instanceof ProtocolError)) expect(plain(decodeFrame(encodeFrame(r)))).toStrictEqual(plain(r));
+    // Refused with the right code: too large exactly when over the limit (these inputs never are), else BAD_FRAME -
+    // the code the gateway sends in its error frame and maps to its close code (4001).
+    else expect(r.code).toBe('BAD_FRAME');
   };
+
+  it('refuses a frame over the limit with FRAME_TOO_LARGE, whatever it holds, and one at the limit by content only', () => {
+    fc.assert(
+      fc.property(frame, fc.integer({ min: 1, max: 8 }), (f, over) => {
+        const bytes = encodeFrame(f, { maxFrameBytes: 1 << 20 });
+        const err = protocolErrorsOnly(() => decodeFrame(bytes, { maxFrameBytes: bytes.length - over }));
+        expect(err).toBeInstanceOf(ProtocolError);
+        expect((err as ProtocolError).code).toBe('FRAME_TOO_LARGE');
+        expect(plain(decodeFrame(bytes, { maxFrameBytes: bytes.length }))).toStrictEqual(plain(f));
+      }),
+      RUNS,
+    );
+  });
 
   it('random bytes give a frame or a ProtocolError, nothing else', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), anything), RUNS);
