@@ -135,5 +135,10 @@ describe('allocation', () => {
     ];
     const owners = allUnits(['room', 'player'], 8).map((u) => targetOwner(`${u.kind}.${u.shard}`, nodes)).join(' ');
     expect(owners).toMatchInlineSnapshot(`"n3 n3 n2 n2 n2 n3 n3 n2 n2 n1 n3 n2 n1 n3 n1 n2"`);
+    // Whatever order a node lists the members in.
+    for (const order of [[2, 1, 0], [1, 2, 0], [2, 0, 1]]) {
+      const listed = order.map((i) => nodes[i]!);
+      expect(allUnits(['room', 'player'], 8).map((u) => targetOwner(`${u.kind}.${u.shard}`, listed)).join(' ')).toBe(owners);
+    }
   });
 });
