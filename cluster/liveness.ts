@@ -9,7 +9,7 @@
  * heartbeat went through its NATS server and back, so its connection and server still carry its traffic. The window
  * counts from the heartbeat's send time, not its arrival, so a late echo never stretches it. Others take its shards
  * over only after not hearing it for `deadAfterMs` ≥ `fenceAfterMs` + 2 heartbeats, so an owner cut off from its
- * server has stopped before anyone may start (docs/ARCHITECTURE.md, "Liveness and fencing").
+ * server has stopped before anyone may start (docs/ARCHITECTURE.md, "Cluster").
  *
  * Isolation. A node can hear itself and nobody else: its NATS server lost its routes to the others (cut off from the
  * NATS cluster) while its clients still reach it. Its own beats come back, so the rule above keeps it serving, while

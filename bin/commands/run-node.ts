@@ -126,8 +126,8 @@ function storeLine(config: Config): string {
 function printBanner(config: Config, node: GatehouseNode | undefined, threads: ThreadNodes | undefined, procs: GatewayProcs | undefined, urls: Record<string, string> | undefined): void {
   const s = node?.status() as Record<string, unknown> | undefined;
   const bus = config.bus.kind === 'memory' ? 'embedded (in-memory bus; no NATS needed)' : config.nats.servers.join(', ');
+  // No blank line first: on a terminal the pretty log lines above are short, and every line counts on a first start.
   const lines = [
-    '',
     `gatehouse node ${node?.id ?? '(threads only)'} is running`,
     `  bus         ${bus}, prefix ${config.prefix}`,
     ...(config.bus.kind === 'memory' ? [storeLine(config)] : []),

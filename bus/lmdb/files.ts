@@ -97,7 +97,7 @@ export async function acquireEnv(path: string, clock: Clock, log: Logger): Promi
       });
     }
     opened.set(dir, env);
-    log.info({ dir }, 'LMDB store opened');
+    log.debug({ dir }, 'LMDB store opened'); // the banner names the data directory
   }
   env.refs++;
   return env;
