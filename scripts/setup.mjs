@@ -22,12 +22,18 @@ export function ensureDeps() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && (!existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs)) return;
   if (!existsSync(lock)) fail('package-lock.json is missing: a checkout has one; restore it (git checkout package-lock.json).');
-  log('installing npm dependencies (npm ci)…');
+  log('installing npm dependencies (npm ci; a minute or two the first time)…');
   // No fallback to `npm install`: the lock is complete (npm test checks it: scripts/lock-check.mjs), so a failing
-  // `npm ci` is a real problem (network, registry) to be seen, not papered over with different versions.
-  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
-    fail('npm ci failed (see above): check network access to the npm registry, then run `npm ci`.');
+  // `npm ci` is a real problem (network, registry) to be seen, not papered over with different versions. Its output is
+  // kept and shown only when it fails: on success it is a blank line and a count, and a first start stays short.
+  const t0 = Date.now();
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    fail(`npm ci failed (${r.error ? r.error.message : `exit ${r.status}`}; see above): check network access to the npm registry, then run \`npm ci\`.`);
   }
+  const added = /added (\d+) packages?/.exec(r.stdout ?? '');
+  log(`npm dependencies installed${added ? ` (${added[1]} packages)` : ''} in ${Math.round((Date.now() - t0) / 1000)} s`);
 }
 
 function newestMtime(dir) {

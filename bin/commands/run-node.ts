@@ -138,7 +138,8 @@ function printBanner(config: Config, node: GatehouseNode | undefined, threads: T
   if (node && config.node.roles.includes('gateway')) lines.push(authLine(config));
   if (urls && Object.keys(urls).length) {
     lines.push('  connect to');
-    for (const [what, url] of Object.entries(urls)) lines.push(`    ${what.padEnd(18)} ${url}`);
+    // The index page (web pages) links the browser SDK, the chat and lobby pages, the console and the docs.
+    for (const [what, url] of Object.entries(urls)) if (what !== 'browser SDK') lines.push(`    ${what.padEnd(18)} ${url}`);
   }
   const ops = s?.ops as { url?: string | null } | undefined;
   if (ops?.url) lines.push(`  status page ${ops.url}   (metrics: ${ops.url}metrics)`);
