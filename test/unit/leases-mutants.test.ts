@@ -154,6 +154,7 @@ describe('LeaseTable races, scripted', () => {
     expect(t.get('k')).toEqual({ lease: lease('b'), revision: 7 });
     t.stop();
     expect(b.state.stopped).toBe(1);
+    expect(() => new LeaseTable(b.bucket, silentLogger).stop()).not.toThrow(); // stopped before it started
   });
 
   it('a full read replaces a cached lease at the same or a newer revision, never with an older one', async () => {
