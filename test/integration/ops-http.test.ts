@@ -9,7 +9,7 @@ describe('ops endpoint', () => {
   let node: GatehouseNode | undefined;
   afterAll(async () => node?.stop());
 
-  it('serves Prometheus metrics, JSON status and a status page', async () => {
+  it('serves Prometheus metrics, JSON status and the operator console', async () => {
     const embedded = createEmbedded();
     node = await startTestNode({ prefix: 'ops', id: 'ops-1', apps: [demoApp], embedded });
     const url = (node.status().ops as { url: string }).url;
@@ -23,7 +23,10 @@ describe('ops endpoint', () => {
     expect(metrics).toMatch(/process_cpu_seconds_total/);
     const status = (await (await fetch(url + 'status')).json()) as { node: string; cluster: { leader: boolean } };
     expect(status).toMatchObject({ node: 'ops-1', cluster: { leader: true } });
-    expect(await (await fetch(url)).text()).toContain('<title>gatehouse node</title>');
+    // `/` leads to the console (web/console), which replaced the old status page.
+    const home = await fetch(url);
+    expect(home.url).toMatch(/\/console\/$/);
+    expect(await home.text()).toContain('<title>gatehouse console</title>');
     expect((await fetch(url + 'nope')).status).toBe(404);
   });
 });
