@@ -23,7 +23,7 @@ import { startHost, TEST_LIMITS } from '../support/hosts.js';
 import { counterKind } from '../support/test-kinds.js';
 import { ActorHost as Host } from '../../actors/runtime/host.js';
 
-type Fault = (op: 'create' | 'update', write: () => Promise<number>) => Promise<number>;
+type Fault = (op: 'create' | 'update' | 'put', write: () => Promise<number>) => Promise<number>;
 
 /** A store whose snapshot writes pass through `fault` (when set). */
 function faultyStore(inner: Store, holder: { fault?: Fault }): Store {
@@ -34,8 +34,10 @@ function faultyStore(inner: Store, holder: { fault?: Fault }): Store {
       const b = await inner.bucket(name, opts);
       if (name !== 'actors') return b;
       const wrapped: KvBucket = Object.create(b) as KvBucket;
-      const via = (op: 'create' | 'update', write: () => Promise<number>) => (holder.fault ? holder.fault(op, write) : write());
+      const via = (op: 'create' | 'update' | 'put', write: () => Promise<number>) => (holder.fault ? holder.fault(op, write) : write());
       wrapped.create = (k, v) => via('create', () => b.create(k, v));
+      // An unconditional put is never how a snapshot is written; wrapped so a test sees it if it ever is.
+      wrapped.put = (k, v) => via('put', () => b.put(k, v));
       wrapped.update = (k, v, e) => via('update', () => b.update(k, v, e));
       return wrapped;
     },
@@ -77,10 +79,13 @@ for (const impl of impls.filter((i) => i.name !== 'lmdb')) {
       const p = prefix();
       const held = deferred<void>();
       const release = deferred<void>();
+      // a's first snapshot write waits until b has created the actor, whatever kind of write it is: a first write that
+      // is not a create must fail the assertions below, not hang this test until its timeout.
+      let firstOp: string | undefined;
       const holdA: { fault?: Fault } = {
-        // a's first write (a create) waits until b has created the actor.
         fault: async (op, write) => {
-          if (op === 'create') {
+          if (firstOp === undefined) {
+            firstOp = op;
             held.resolve();
             await release.promise;
           }
@@ -93,7 +98,9 @@ for (const impl of impls.filter((i) => i.name !== 'lmdb')) {
       const id = { kind: 'counter', id: 'new-1' };
       const shard = c.shardOf(id.id);
       const first = c.ask(id, { type: 'inc' });
-      await held.promise; // a ran the turn and sent its create
+      await held.promise; // a ran the turn and sent its first write
+      if (firstOp !== 'create') release.resolve(); // let a finish before this test fails
+      expect(firstOp).toBe('create');
       a.suspendShard('counter', shard);
       b.ownShard('counter', shard);
       await b.bus.flush();
