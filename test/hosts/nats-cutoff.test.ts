@@ -64,6 +64,8 @@ describe.skipIf(NO_NETNS)('one nats-server cut off from the other two [test host
     const failed = [...load.stats.failedByCode.values()].reduce((a, b) => a + b, 0);
     const { durable, memory } = await checkLogs(senders[0]!, targets, load.stats);
     process.stderr.write(`[nats-cutoff] acknowledged ${load.stats.acknowledged} of ${load.stats.sent} (${load.stats.sent - sentBefore} from the cut on); failed ${failed} ${JSON.stringify(Object.fromEntries(load.stats.failedByCode))}; longest unavailability ${JSON.stringify(Object.fromEntries(load.stats.unavailability))}; durable ${JSON.stringify({ ...durable, samples: durable.samples.slice(0, 3) })}; in-memory lost ${memory.lost} dup ${memory.duplicated} order ${memory.outOfOrder}\n`);
+    // A node that left says why (its exit code and last output), so a rare exit under load can be diagnosed from CI.
+    for (const [i, p] of procs.entries()) if (p.gone) process.stderr.write(`[nats-cutoff] w${i + 1} exited ${await p.exited}; its last output:\n${p.output().slice(-6000)}\n`);
     expect(procs.map((p) => p.gone), 'a node crashed').toEqual([false, false]);
     expect(durable.lost).toBe(0);
     expect(durable.duplicated).toBe(0);
