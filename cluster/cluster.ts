@@ -166,7 +166,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   const fence = () => {
     fenceTimer = undefined;
     if (!liveness.lapsed || stopped) return;
-    const closed = host.fence();
+    const closed = host.fence(liveness.servedUntil);
     log.warn({ closed, cause: liveness.lapseCause }, 'fenced: every sharded actor instance closed before others may take the shards');
   };
   liveness.onLapse = () => {

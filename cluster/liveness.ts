@@ -92,6 +92,14 @@ export class Liveness {
   private isolationSignalled = false;
   /** Fires when the fence runs out, so the lapse is noticed at the fence, not at the next message or tick. */
   private fenceTimer?: TimerHandle;
+  /**
+   * The last moment this node served before its current lapse (this clock): the serving check refuses from the end of
+   * the last confirmed window on, even before the lapse is noticed (a SIGSTOPped process notices it only when continued).
+   */
+  get servedUntil(): number | undefined {
+    if (this.lapsedAt === undefined) return undefined;
+    return Math.min(this.lapsedAt, this.confirmedBeforeLapse + this.o.fenceAfterMs);
+  }
   /** Why the current (or last) lapse happened: an isolation lapse needs a store write before serving again. */
   lapseCause?: 'own-heartbeat' | 'isolated' | 'stall';
   /** Lapses so far (status; tests assert on it). */

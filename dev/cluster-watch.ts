@@ -60,12 +60,18 @@ export function watchLifecycle(bus: Bus) {
     events,
     stop: () => sub.unsubscribe(),
     violations(): string[] {
-      const sorted = [...events].sort((a, b) => a.t - b.t || (a.e === 'closed' ? -1 : 1));
+      const ends = (e: LifecycleEvent) => e.e === 'closed' || e.e === 'fenced';
+      const sorted = [...events].sort((a, b) => a.t - b.t || (ends(a) ? -1 : ends(b) ? 1 : 0));
       const live = new Map<string, string>();
       const out: string[] = [];
       for (const ev of sorted) {
         const key = `${ev.k}/${ev.i}`;
         if (ev.e === 'adopted') continue;
+        if (ev.e === 'fenced') {
+          // From this moment none of the node's instances served (it closes them when it runs again).
+          for (const [k, n] of live) if (n === ev.n) live.delete(k);
+          continue;
+        }
         if (ev.e === 'active') {
           const other = live.get(key);
           if (other !== undefined && other !== ev.n) out.push(`${key} active on ${other} and ${ev.n} at ${ev.t}`);

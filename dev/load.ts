@@ -87,8 +87,12 @@ export function instanceTracker() {
   const violations: string[] = [];
   return {
     violations,
-    hook: (event: 'active' | 'closed' | 'adopted', kind: string, id: string, node: string) => {
+    hook: (event: 'active' | 'closed' | 'adopted' | 'fenced', kind: string, id: string, node: string) => {
       if (event === 'adopted') return;
+      if (event === 'fenced') {
+        for (const [k, n] of live) if (n === node) live.delete(k);
+        return;
+      }
       const key = `${kind}/${id}`;
       if (event === 'active') {
         const other = live.get(key);

@@ -39,7 +39,7 @@ export interface LifecyclePublisher {
   flush(): void;
 }
 
-const EVENTS: ReadonlySet<string> = new Set<LifecycleEventName>(['active', 'closed', 'adopted']);
+const EVENTS: ReadonlySet<string> = new Set<LifecycleEventName>(['active', 'closed', 'adopted', 'fenced']);
 
 export function publishLifecycle(bus: Bus, node: string, o: { batchMs?: number; maxBatch?: number; resendMs?: number } = {}): LifecyclePublisher {
   const subject = subjects.sys('lifecycle');
@@ -76,8 +76,8 @@ export function publishLifecycle(bus: Bus, node: string, o: { batchMs?: number; 
     while (recent.length > 100 || (recent.length && recent[0]!.at < now - resendMs)) recent.shift();
     send(bytes);
   };
-  const hook: LifecycleHook = (e, k, i) => {
-    batch.push([e, k, i, Math.round((origin + performance.now()) * 1000)]);
+  const hook: LifecycleHook = (e, k, i, _n, atMs) => {
+    batch.push([e, k, i, Math.round((atMs ?? origin + performance.now()) * 1000)]);
     if (batch.length >= maxBatch) flush();
     else timer ??= setTimeout(flush, batchMs);
   };

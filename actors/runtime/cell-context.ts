@@ -12,8 +12,12 @@ import type { TraceTaps } from './trace.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { Wakeable } from './wake-queue.js';
 
-/** 'active'/'closed': an instance started or left. 'adopted': a migrated actor became available here (dormant). */
-export type LifecycleHook = (event: 'active' | 'closed' | 'adopted', kind: string, id: string, node: string) => void;
+/**
+ * 'active'/'closed': an instance started or left. 'adopted': a migrated actor became available here (dormant).
+ * 'fenced' (kind and id empty): the node's fence ran out at `atMs` (wall clock): from then on none of its instances
+ * served, whenever it noticed (a SIGSTOPped process notices only when continued, and closes its instances then).
+ */
+export type LifecycleHook = (event: 'active' | 'closed' | 'adopted' | 'fenced', kind: string, id: string, node: string, atMs?: number) => void;
 
 export interface RuntimeLimits {
   mailboxLimit: number;

@@ -106,9 +106,12 @@ export class ActorHost {
   /**
    * The node's fence tripped (it cannot confirm it is heard): every sharded actor instance leaves memory at once, so
    * none is live here when another node takes the shard over (see CellRegistry.fence). Messages arriving meanwhile
-   * wait in the inbox as before (the serving check). Returns how many instances were closed.
+   * wait in the inbox as before (the serving check). Returns how many instances were closed. `servedUntilMs` is when
+   * the serving check started refusing (the lifecycle feed records the fence then: a stalled process closes its
+   * instances only once it runs again, but none of them did any work after that time).
    */
-  fence(): number {
+  fence(servedUntilMs?: number): number {
+    this.lifecycle?.('fenced', '', '', this.nodeId, servedUntilMs);
     return this.cells.fence();
   }
 

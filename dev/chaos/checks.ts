@@ -98,7 +98,7 @@ export interface Overlap {
 export function overlappingInstances(events: readonly LifecycleEvent[], halts: readonly NodeHalt[]): Overlap[] {
   type Item = { t: number; order: number; ev?: LifecycleEvent; halt?: NodeHalt };
   const items: Item[] = [
-    ...events.map((ev) => ({ t: ev.t, order: ev.e === 'closed' ? 0 : 2, ev })),
+    ...events.map((ev) => ({ t: ev.t, order: ev.e === 'closed' || ev.e === 'fenced' ? 0 : 2, ev })),
     ...halts.map((halt) => ({ t: halt.t, order: 1, halt })),
   ].sort((a, b) => a.t - b.t || a.order - b.order);
   const live = new Map<string, string>();
@@ -110,6 +110,11 @@ export function overlappingInstances(events: readonly LifecycleEvent[], halts: r
     }
     const ev = it.ev!;
     if (ev.e === 'adopted') continue;
+    if (ev.e === 'fenced') {
+      // The node's serving check refused from this moment on; it closes the instances when it notices.
+      for (const [key, node] of live) if (node === ev.n) live.delete(key);
+      continue;
+    }
     const key = `${ev.k}/${ev.i}`;
     if (ev.e === 'active') {
       const other = live.get(key);

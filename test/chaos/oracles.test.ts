@@ -38,6 +38,16 @@ describe('chaos oracles', () => {
     // A node woken from SIGSTOP that activates an actor someone else holds is an overlap again.
     expect(overlappingInstances([...events.slice(0, 3), ev('active', 'a', 9)], [{ node: 'a', t: 3 }])).toHaveLength(1);
   });
+
+  it("a node's 'fenced' event (sent late, stamped with its fence's end) ends its instances then, and only its own", () => {
+    // a and c hold x and y; a stalls, its fence ends at 3; b takes x at 5; a wakes at 8, reports the fence, closes x.
+    const fenced: LifecycleEvent = { e: 'fenced', k: '', i: '', n: 'a', t: 3 };
+    const events = [ev('active', 'a', 1), ev('active', 'c', 1, 'y'), ev('active', 'b', 5), ev('active', 'b', 6, 'y'), ev('closed', 'a', 8), fenced];
+    expect(overlappingInstances(events, [])).toEqual([{ actor: 'ledger/y', live: 'c', second: 'b', t: 6 }]);
+    // Without the fence event the same history is an overlap on x too; a fence that ended after the take-over is one.
+    expect(overlappingInstances(events.slice(0, 5), [])).toHaveLength(2);
+    expect(overlappingInstances([...events.slice(0, 5), { ...fenced, t: 5.5 }], [])).toHaveLength(2);
+  });
 });
 
 describe('chaos schedule', () => {

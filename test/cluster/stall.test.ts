@@ -89,6 +89,11 @@ describe('a stalled worker (SIGSTOP past the dead time, then SIGCONT) [nats, nod
     // Nothing was activated on w2 between waking and serving again: no actor of a lost shard came back there.
     const early = life.events.filter((e) => e.n === 'w2' && e.e === 'active' && e.t >= continuedAt && e.t < servingAt);
     expect(early).toEqual([]);
+    // Its fence was reported after it woke, stamped with the end of its last confirmed window (before the take-over):
+    // its instances from before the stop count as closed from then on, whichever it activated while the watch ran.
+    const fenced = life.events.filter((e) => e.n === 'w2' && e.e === 'fenced');
+    expect(fenced).toHaveLength(1);
+    expect(fenced[0]!.t).toBeLessThan(continuedAt * 1000);
     expect(life.violations()).toEqual([]);
     expect(w2!.output()).toMatch(/cannot confirm this node is heard/);
   });

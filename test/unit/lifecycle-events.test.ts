@@ -67,6 +67,20 @@ describe('lifecycle events', () => {
     }
   });
 
+  it("stamps an event given its own time (a node's fence, noticed late) with that time", async () => {
+    const r = rig();
+    try {
+      const p = publishLifecycle(r.node, 'n1', { batchMs: 60_000 });
+      p.hook('fenced', '', '', 'n1', 1_700_000_000_123.5);
+      p.flush();
+      await r.node.flush();
+      await vi.waitFor(() => expect(r.messages).toHaveLength(1));
+      expect(r.messages[0]).toEqual([{ e: 'fenced', k: '', i: '', n: 'n1', t: 1_700_000_000_123_500 }]);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('names what is wrong in a bad message', () => {
     expect(() => decodeLifecycle(new Uint8Array([0x92, 0x01]))).toThrow(/MessagePack/);
     expect(() => decodeLifecycle(encode([{ e: 'active' }]))).toThrow(/expected \{ n: string, v: array \}/);

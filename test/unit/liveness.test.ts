@@ -158,9 +158,15 @@ describe('liveness over heartbeats', () => {
     const { nodes, step, clock } = await setup(['a', 'b']);
     await step(300);
     const [a] = nodes;
+    expect(a!.l.servedUntil).toBeUndefined();
+    const stoppedAt = clock.now();
     clock.offset += 10_000; // SIGSTOP for 10 s, then SIGCONT: nothing ran meanwhile
     expect(a!.l.serving()).toBe(false);
     expect(a!.lapses).toBe(1);
+    // It served until its last confirmed window ran out, not until it woke: what the lifecycle feed records as its fence.
+    expect(a!.l.servedUntil).toBe(a!.l.confirmedBeforeLapse + O.fenceAfterMs);
+    expect(a!.l.servedUntil!).toBeGreaterThan(stoppedAt);
+    expect(a!.l.servedUntil!).toBeLessThanOrEqual(stoppedAt + O.fenceAfterMs);
     // Its tick, running late, judges nobody dead before reading the beats waiting for it: b is still known once they
     // are read, and no death was announced.
     const changes = a!.changes;
