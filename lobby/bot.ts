@@ -143,7 +143,8 @@ export class LobbyBot {
     v.setFloat32(12, this.rnd() * 1000, true);
     v.setFloat32(16, this.rnd() * 6.28, true);
     this.stats.relaysSent++;
-    this.c.request('lobby.relay', { d }).catch((err) => this.fail(err));
+    // A notify: a position relay wants no answer (the city tells it on; a refused one is a relay not received).
+    if (!this.c.notify('lobby.relay', { d })) this.fail({ code: 'NOT_OPEN' });
   }
 
   private fail(err: unknown): void {

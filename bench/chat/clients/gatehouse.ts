@@ -1,6 +1,8 @@
 /**
  * gatehouse through its own TypeScript SDK (client/node.ts), native protocol over WebSocket: `chat.enter`, then
- * `chat.send` requests; `onChat` pushes; `chat.switch` moves the session on the same connection.
+ * `chat.send` as notify frames (no answer, as Colyseus's `room.send` and Pomelo's notify: a chat line needs none, and
+ * an answer per line cost the gateway a reply and the load generator a decode); `onChat` pushes; `chat.switch` moves
+ * the session on the same connection. A line the server refuses shows up as a missing delivery.
  */
 import { connect } from '../../../client/node.js';
 import type { ChatOpener } from './types.js';
@@ -17,7 +19,9 @@ export const openGatehouse: ChatOpener = async (url, name, room, h) => {
   }
   const failed = () => h.onSendError();
   return {
-    send: (content) => void c.request('chat.send', { content, target: '*' }).catch(failed),
+    send: (content) => {
+      if (!c.notify('chat.send', { content, target: '*' })) failed();
+    },
     switchTo: async (to) => void (await c.request('chat.switch', { room: to })),
     close: () => void c.close().catch(() => undefined),
   };
