@@ -30,10 +30,26 @@ export const MODULES = {
   'protocol/native/frames.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts'],
   'protocol/pomelo/message.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts'],
   'protocol/pomelo/frames.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts'],
+  'protocol/pomelo/handshake.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts'],
+  'protocol/pomelo/route-dict.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts'],
+};
+
+/**
+ * Groups run as one Stryker process (one start-up and dry run for several small files): `npm run mutate -- pomelo`.
+ * A group's tests are the union of its members' lists.
+ */
+export const GROUPS = {
+  pomelo: [
+    'protocol/pomelo/frames.ts',
+    'protocol/pomelo/message.ts',
+    'protocol/pomelo/handshake.ts',
+    'protocol/pomelo/route-dict.ts',
+  ],
+  native: ['protocol/native/codec.ts', 'protocol/native/frames.ts'],
 };
 
 const target = process.env.GH_MUTATE_FILE ?? 'actors/runtime/seen.ts';
-const name = target.replace(/[/.]/g, '_');
+const name = (GROUPS[target] ? target : target.replace(/:.*$/, '')).replace(/[/.]/g, '_');
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -41,7 +57,7 @@ export default {
   plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker'],
   // vitest `related` mode: only the test files (under these folders) that import the mutated module, directly or not.
   vitest: { configFile: 'test/unit/vitest-mutants.config.ts', related: true },
-  mutate: [target],
+  mutate: GROUPS[target] ?? [target],
   checkers: process.env.GH_MUTATE_CHECK === '1' ? ['typescript'] : [],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
@@ -71,7 +87,8 @@ async function main() {
   const self = fileURLToPath(import.meta.url);
   let failed = 0;
   for (const file of files) {
-    const dirs = (process.env.GH_MUTATE_TESTS?.split(',') ?? MODULES[file] ?? ['test/unit']).filter(Boolean);
+    const listed = GROUPS[file] ? [...new Set(GROUPS[file].flatMap((f) => MODULES[f] ?? []))] : MODULES[file.replace(/:.*$/, '')];
+    const dirs = (process.env.GH_MUTATE_TESTS?.split(',') ?? listed ?? ['test/unit']).filter(Boolean);
     process.stdout.write(`\n== mutate ${file} (tests related under ${dirs.join(', ')}; cap ${capMs / 60_000} min)\n`);
     // vitest `related` narrows by import graph; GH_VITEST_INCLUDE (test/unit/vitest-mutants.config.ts) by folder.
     // GH_SKIP_BUILD: these tests start no processes, so the global setup need not rebuild the shared dist/.

@@ -2,13 +2,14 @@
  * One actor on this node: its lifecycle (cell-lifecycle.ts) around the turns its TurnRunner runs (turn-runner.ts).
  * It activates on its first message (loading its stored state, or from a migration image), sleeps as a dormant
  * image until then when it was adopted, passivates when idle, writes its state, and hands itself over (state plus
- * unprocessed messages) when its shard moves. The cell owns its runner and is the runner's TurnOwner.
+ * unprocessed messages) when its shard moves. The cell owns its runner and is the runner's TurnOwner. What it answers
+ * without a turn (a missing actor, a failed write) is decided in cell-answers.ts.
  */
 import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
 import type { CellContext } from './cell-context.js';
 import { ACTIVE, CLOSED, NEW, STARTING, STOPPED, type CellImage, type CellLifecycle } from './cell-lifecycle.js';
-import { decodeEnvelope, type Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
 import { packRecord, unpackRecord } from './hibernate.js';
 import { SeenMarks } from './seen.js';
@@ -16,6 +17,7 @@ import type { StoredActor } from './snapshots.js';
 import type { PersistedTimer } from './timers.js';
 import type { AnySnapshot, Item, TurnOwner } from './turn-owner.js';
 import { SEEN_MAX, TurnRunner } from './turn-runner.js';
+import { conflictAnswer, maybeApplied, missingAnswer, refusedUnwritten } from './cell-answers.js';
 
 export type { CellImage, CellLifecycle } from './cell-lifecycle.js';
 
@@ -169,23 +171,13 @@ export class ActorCell implements TurnOwner {
     );
   }
 
-  /**
-   * No stored state, and every waiting message is one the kind answers for a missing actor (ActorKind.ifMissing):
-   * answers them and closes without starting, so reads of unknown ids create no actor and write no record.
-   */
+  /** No stored state and a kind that answers every waiting message for a missing actor: answered, not started. */
   private refuseMissing(): boolean {
-    const ifMissing = this.kind.ifMissing;
-    if (!ifMissing) return false;
     const items = this.runner.mailbox.drain();
-    let error: WireError | undefined;
-    for (const item of items) {
-      error = item.k === 'msg' ? ifMissing(item.env.m) : undefined;
-      if (!error) break;
-    }
     for (const item of items) this.runner.mailbox.push(item);
-    if (!error) return false;
-    this.close(error);
-    return true;
+    const error = missingAnswer(this.kind, items);
+    if (error) this.close(error);
+    return error !== undefined;
   }
 
   private start(record: StoredActor | null, revision: number): void {
@@ -215,6 +207,11 @@ export class ActorCell implements TurnOwner {
     if (t === 'dormant') return isDurable(this.kind) || this.mayLeave === true;
     if (t === 'stopped') return true;
     if (t !== 'active') return false;
+    return this.mayLeaveNow();
+  }
+
+  /** A live actor may leave memory when durable, when its kind says so, or (by default) when its machine is done. */
+  private mayLeaveNow(): boolean {
     const snap = this.runner.actor!.getSnapshot() as AnySnapshot;
     if (this.kind.canPassivate) return this.kind.canPassivate(snap as never);
     return isDurable(this.kind) || snap.status === 'done';
@@ -232,8 +229,7 @@ export class ActorCell implements TurnOwner {
    * feed the instance closes here and starts again on wake-up, as after a passivation.
    */
   hibernate(): void {
-    const snap = this.runner.actor!.getSnapshot() as AnySnapshot;
-    this.mayLeave = isDurable(this.kind) || (this.kind.canPassivate ? this.kind.canPassivate(snap as never) : snap.status === 'done');
+    this.mayLeave = isDurable(this.kind) || this.mayLeaveNow();
     const packed = packRecord(this.runner.hibernate());
     const revision = this.revision;
     this.life = { type: 'dormant', image: () => ({ record: unpackRecord(packed), revision, queued: [] }) };
@@ -368,53 +364,26 @@ export class ActorCell implements TurnOwner {
     }
   }
 
+  /** A turn whose write failed (cell-answers.ts says what each failure means and what the asker hears). */
   unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void {
     if (res === 'fenced') {
       this.ctx.metrics.fenced++;
       this.runner.log.warn({ revision: this.revision, event: label }, 'snapshot write fenced: a newer instance owns this actor; leaving');
-      if (msg?.reply) this.answerConflict(msg);
+      const answer = msg?.reply ? conflictAnswer(this.ctx.snapshots, this.kind.name, this.id, msg.data) : undefined;
+      if (answer instanceof Promise) void answer.then((e) => this.reply(msg!, e));
+      else if (answer) this.reply(msg!, answer);
       this.close();
-      return;
-    }
-    if (!refusedUnwritten(res)) {
-      // Sent, outcome unknown (timed out, connection lost): the write may land. NOT_OWNER or STORE_ERROR would tell
-      // the caller "not applied", and a retry could apply it twice. Say so, and leave: the next message reloads
-      // whatever the store holds (with its dedupe marks), instead of going on from a state that may be stale.
+    } else if (!refusedUnwritten(res)) {
+      // The write may land: STORE_ERROR would let a retry apply it twice. Leave: the next message reloads the store.
       this.ctx.metrics.maybeApplied++;
       this.runner.log.warn({ err: res, event: label }, 'snapshot write outcome unknown: answering MAYBE_APPLIED and reloading');
-      if (msg?.reply) this.reply(msg, { code: ErrorCode.MaybeApplied, message: `${this.kind.name}/${this.id}: the update may have been applied` });
+      if (msg?.reply) this.reply(msg, maybeApplied(this.kind.name, this.id));
       this.close();
-      return;
+    } else {
+      this.runner.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
+      if (msg?.reply) this.reply(msg, { code: ErrorCode.StoreError, message: `state of ${this.kind.name}/${this.id} not saved: ${res.message}` });
+      this.runner.rollback(prev, timersBefore);
     }
-    this.runner.log.error({ err: res, event: label }, 'snapshot write failed: rolling back the turn');
-    if (msg?.reply) this.reply(msg, { code: ErrorCode.StoreError, message: `state of ${this.kind.name}/${this.id} not saved: ${res.message}` });
-    this.runner.rollback(prev, timersBefore);
-  }
-
-  /**
-   * A CAS conflict means a newer owner wrote first, so the update was not applied: NOT_OWNER. But nats-server 2.9 has
-   * answered "wrong last sequence" for writes it had applied, right after a cut-off server leading the stream rejoined
-   * (docs/DESIGN.md, "Failover"). So the stored record is read first: if its last mark from this sender is this very
-   * message (marks are set only by processing), or the read fails, the answer is MAYBE_APPLIED (NOT_OWNER must mean
-   * "not applied"). A mark past it proves nothing either way (a later message of the sender was applied) and keeps
-   * NOT_OWNER: a caller with one update in flight per actor never meets that case.
-   */
-  private answerConflict(msg: BusMsg): void {
-    const notOwner = () => this.reply(msg, { code: ErrorCode.NotOwner, message: `${this.kind.name}/${this.id} moved; retry` });
-    const maybe = () => this.reply(msg, { code: ErrorCode.MaybeApplied, message: `${this.kind.name}/${this.id}: the update may have been applied` });
-    let env: Envelope | undefined;
-    try {
-      env = decodeEnvelope(msg.data);
-    } catch {
-      return notOwner(); // not decodable: it was never applied
-    }
-    const { s, q } = env;
-    if (s === undefined || q === undefined || !this.ctx.snapshots) return notOwner(); // no dedupe identity to check: as before
-    this.ctx.snapshots.load(this.kind.name, this.id).then((r) => {
-      const mark = r?.record.d.find(([from]) => from === s)?.[1];
-      if (mark === q) maybe();
-      else notOwner();
-    }, maybe);
   }
 
   markDirty(batchMs: number): void {
@@ -441,12 +410,3 @@ export class ActorCell implements TurnOwner {
   }
 }
 
-/**
- * A store failure that proves the write was not applied: nobody could take it (NO_RESPONDERS: the stream has no leader
- * during an election) or the store refused it (STORE_ERROR: a JetStream API error; BAD_KEY). Anything else may have
- * reached the store: TIMEOUT, BUS_ERROR, and CLOSED (a connection lost before or after the request left).
- */
-function refusedUnwritten(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return code === ErrorCode.NoResponders || code === ErrorCode.StoreError || code === ErrorCode.BadKey;
-}
