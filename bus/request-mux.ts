@@ -14,8 +14,15 @@ interface Pending {
   resolve: (m: BusMsg) => void;
   reject: (e: Error) => void;
   deadline: number;
-  timeoutMs: number;
+  /** Its timeout group (byTimeout), kept here so that settling costs no lookup of it. */
+  group: Map<string, Pending>;
 }
+
+/**
+ * How replies reach the mux: by default a bus subscription to `<base>.*`; a bus can listen more cheaply on its own
+ * (NatsBus: a raw subscription that cuts the token from the absolute subject, no relative subject built per reply).
+ */
+export type ReplyListener = (pattern: string, settle: (token: string, msg: BusMsg) => void) => Subscription;
 
 /**
  * Timeouts are swept, not timed one by one: a setTimeout + clearTimeout pair per request cost ~0.75 µs plus garbage
@@ -33,11 +40,15 @@ export function newUid(): string {
 
 export class RequestMux {
   private sub?: Subscription;
-  private readonly base: string;
+  /** `<inbox>.<uid>`: reply subjects are `<base>.<token>` (relative to the prefix). */
+  readonly base: string;
   private next = 0;
   private readonly pending = new Map<string, Pending>();
   /** timeoutMs → tokens in deadline order. */
   private readonly byTimeout = new Map<number, Map<string, Pending>>();
+  /** The group of the last request's timeout: nearly every request of a bus has the same one. */
+  private lastGroup?: Map<string, Pending>;
+  private lastTimeoutMs = -1;
   private sweeper?: NodeJS.Timeout;
 
   constructor(
@@ -45,6 +56,7 @@ export class RequestMux {
     private readonly log: Logger,
     /** Inbox token under the prefix: nodes use INBOX, operator tools TOOL_INBOX (bus/subjects.ts). */
     inbox: string = INBOX,
+    private readonly listen?: ReplyListener,
   ) {
     this.base = `${inbox}.${newUid()}`;
   }
@@ -55,26 +67,48 @@ export class RequestMux {
 
   /** Registers a pending request; the caller publishes with the returned reply subject. */
   open(subject: string, timeoutMs: number): { reply: string; promise: Promise<BusMsg> } {
-    if (!this.sub) this.sub = this.bus.subscribe(`${this.base}.*`, this.onReply);
-    const token = (this.next++).toString(36);
-    const reply = `${this.base}.${token}`;
-    const promise = new Promise<BusMsg>((resolve, reject) => {
-      const p: Pending = { subject, resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs };
-      this.pending.set(token, p);
-      let group = this.byTimeout.get(timeoutMs);
+    const token = this.token();
+    return { reply: `${this.base}.${token}`, promise: this.wait(token, subject, timeoutMs) };
+  }
+
+  /**
+   * The next request's token: its reply subject is `<base>.<token>`. With `wait`, what `open` does without the
+   * object around the pair (the NATS bus builds its absolute reply subject from the token in one concatenation).
+   */
+  token(): string {
+    if (!this.sub) this.sub = this.listen ? this.listen(`${this.base}.*`, this.settle) : this.bus.subscribe(`${this.base}.*`, this.onReply);
+    return (this.next++).toString(36);
+  }
+
+  /** Waits for the reply to `token` (from `token()`), for at most `timeoutMs` (swept: up to SWEEP_MS late). */
+  wait(token: string, subject: string, timeoutMs: number): Promise<BusMsg> {
+    let group = this.lastGroup;
+    if (timeoutMs !== this.lastTimeoutMs || group === undefined) {
+      group = this.byTimeout.get(timeoutMs);
       if (!group) this.byTimeout.set(timeoutMs, (group = new Map()));
-      group.set(token, p);
-      if (!this.sweeper) {
-        this.sweeper = setInterval(this.sweep, SWEEP_MS);
-        this.sweeper.unref();
-      }
+      this.lastGroup = group;
+      this.lastTimeoutMs = timeoutMs;
+    }
+    const g = group;
+    const promise = new Promise<BusMsg>((resolve, reject) => {
+      const p: Pending = { subject, resolve, reject, deadline: Date.now() + timeoutMs, group: g };
+      this.pending.set(token, p);
+      g.set(token, p);
     });
-    return { reply, promise };
+    if (!this.sweeper) {
+      this.sweeper = setInterval(this.sweep, SWEEP_MS);
+      this.sweeper.unref();
+    }
+    return promise;
+  }
+
+  /** Fails the request waiting on `token` (its publish failed: no reply will come). */
+  failToken(token: string, err: Error): void {
+    this.take(token)?.reject(err);
   }
 
   fail(reply: string, err: Error): void {
-    const p = this.take(reply.slice(this.base.length + 1));
-    p?.reject(err);
+    this.failToken(reply.slice(this.base.length + 1), err);
   }
 
   /** Fails the requests in flight to `subject` (the server refused to let us publish there: no reply will come). */
@@ -86,6 +120,7 @@ export class RequestMux {
     const all = [...this.pending.values()];
     this.pending.clear();
     this.byTimeout.clear();
+    this.lastGroup = undefined;
     this.stopSweeper();
     for (const p of all) p.reject(err);
     this.sub?.unsubscribe();
@@ -96,7 +131,7 @@ export class RequestMux {
     const p = this.pending.get(token);
     if (!p) return undefined;
     this.pending.delete(token);
-    this.byTimeout.get(p.timeoutMs)?.delete(token);
+    p.group.delete(token);
     return p;
   }
 
@@ -119,12 +154,17 @@ export class RequestMux {
         this.take(token);
         p.reject(new TimeoutError(`request to ${p.subject} timed out after ${timeoutMs} ms`));
       }
-      if (group.size === 0) this.byTimeout.delete(timeoutMs);
+      if (group.size === 0) {
+        this.byTimeout.delete(timeoutMs);
+        // A later request of this timeout must not join the group the sweep no longer sees.
+        if (this.lastGroup === group) this.lastGroup = undefined;
+      }
     }
   };
 
-  private readonly onReply = (msg: BusMsg): void => {
-    const token = msg.subject.slice(this.base.length + 1);
+  private readonly onReply = (msg: BusMsg): void => this.settle(msg.subject.slice(this.base.length + 1), msg);
+
+  private readonly settle = (token: string, msg: BusMsg): void => {
     const p = this.take(token);
     if (!p) {
       // A reply after its timeout: expected under load; not worth more than debug.

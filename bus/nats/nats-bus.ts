@@ -18,7 +18,7 @@ import {
   type Subscription,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../bus.js';
-import { RequestMux, STATUS_HEADER } from '../request-mux.js';
+import { RequestMux, STATUS_HEADER, type ReplyListener } from '../request-mux.js';
 import { assertSubject } from '../subject-match.js';
 import { ClosedError, ErrorCode, GatehouseError } from '../../common/errors.js';
 import { INBOX } from '../subjects.js';
@@ -98,6 +98,8 @@ export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   private readonly pre: string;
   private readonly mux: RequestMux;
+  /** `<prefix>.<mux base>.`: a request's absolute reply subject is this plus its token. */
+  private readonly replyPre: string;
   private readonly listeners = new Set<(s: BusStatus) => void>();
   private readonly abs = new Map<string, string>();
   private closedFlag = false;
@@ -109,7 +111,8 @@ export class NatsBus implements Bus {
     inbox: string = INBOX,
   ) {
     this.pre = prefix + '.';
-    this.mux = new RequestMux(this, log, inbox);
+    this.mux = new RequestMux(this, log, inbox, this.listenReplies);
+    this.replyPre = this.pre + this.mux.base + '.';
     void this.watchStatus();
     void connection.closed().then((err) => {
       this.closedFlag = true;
@@ -192,18 +195,50 @@ export class NatsBus implements Bus {
 
   request(subject: string, data: Uint8Array, opts?: RequestOptions): Promise<BusMsg> {
     if (this.isClosed) return Promise.reject(new ClosedError('bus is closed'));
-    assertSubject(subject, false);
-    const { reply, promise } = this.mux.open(subject, opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const abs = this.absolute(subject);
+    const token = this.mux.token();
+    const promise = this.mux.wait(token, subject, opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
-      this.connection.publish(this.pre + subject, data, {
-        reply: this.pre + reply,
-        headers: toHeaders(opts?.headers),
-      });
+      const headers = opts?.headers;
+      this.connection.publish(abs, data, headers ? { reply: this.replyPre + token, headers: toHeaders(headers) } : { reply: this.replyPre + token });
     } catch (err) {
-      this.mux.fail(reply, translateNatsError(err, `request ${subject}`));
+      this.mux.failToken(token, translateNatsError(err, `request ${subject}`));
     }
     return promise;
   }
+
+  /**
+   * The mux's replies, on a raw subscription: the token is cut from the absolute subject at once, where a bus
+   * subscription would build the relative subject per reply and the mux cut it again (bench bus, requester CPU
+   * 1.26× the raw floor at 64 in flight before).
+   */
+  private readonly listenReplies: ReplyListener = (pattern, settle) => {
+    const pre = this.pre;
+    const skip = pre.length + pattern.length - 1;
+    const log = this.log;
+    const sub = this.connection.subscribe(pre + pattern, {
+      callback: (err, m) => {
+        if (err) {
+          log.warn({ err: translateNatsError(err, 'reply inbox') }, 'subscription error');
+          return;
+        }
+        try {
+          settle(m.subject.slice(skip), new NatsBusMsgImpl(m, pre, undefined));
+        } catch (e) {
+          log.error({ err: e }, 'reply handler threw');
+        }
+      },
+    });
+    return {
+      subject: pattern,
+      get closed() {
+        return sub.isClosed();
+      },
+      unsubscribe() {
+        if (!sub.isClosed()) sub.unsubscribe();
+      },
+    };
+  };
 
   respond(msg: BusMsg, data: Uint8Array, headers?: Headers): void {
     const abs = msg instanceof NatsBusMsgImpl ? msg.replyAbs : ((msg as NatsBusMsg)[REPLY_ABS] ?? (msg.reply ? this.pre + msg.reply : undefined));
