@@ -54,24 +54,35 @@ const MIN_SWEEP_MS = 1000;
 const KNOWN_REVISIONS = 8192;
 
 /**
- * One write from the call to its acknowledgement, and afterwards what this process knows of the key's committed
- * state (this process is the directory's only writer, so a durable write's revision stays the key's revision until
- * the next write here). One object per write: the snapshot path allocates as little as it can.
+ * One write from the call to its acknowledgement. One object per write: the snapshot path allocates as little as it
+ * can. Once durable it lets go of its record and value (see `retire`): an op remembered in `known` survives into the
+ * old generation, and a 1 KiB record (with the 8 KiB Buffer pool chunk it is cut from) retained there is freed only by
+ * a full collection. Measured before: ~8x the main thread's GC time of raw lmdb doing the same puts.
  */
 class WriteOp {
   done = false;
   error: unknown = undefined;
-  resolve!: (revision: number) => void;
-  reject!: (e: unknown) => void;
+  resolve: (revision: number) => void = noop;
+  reject: (e: unknown) => void = noop;
   constructor(
     readonly key: string,
     readonly revision: number,
     readonly writtenAt: number,
     /** The value written; null for a delete, or for the removal of an expired entry (revision 0). */
-    readonly value: Uint8Array | null,
-    readonly rec: Buffer | null,
+    public value: Uint8Array | null,
+    public rec: Buffer | null,
   ) {}
+
+  /** Drops what a durable write no longer needs; `value` stays null for a delete, non-null (empty) for a put. */
+  retire(): void {
+    this.rec = null;
+    if (this.value !== null) this.value = EMPTY;
+    this.resolve = this.reject = noop;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
+const noop = (): void => undefined;
 
 export interface Watcher {
   owner: object;
@@ -87,9 +98,13 @@ export class BucketState {
   durableSeq: number;
   /** Per key: the newest write in flight. */
   private readonly overlay = new Map<string, WriteOp>();
-  /** The newest durable write of recently written keys (see KNOWN_REVISIONS); a key in neither is read from LMDB. */
-  private known = new Map<string, WriteOp>();
-  private knownBefore = new Map<string, WriteOp>();
+  /**
+   * The newest durable write of recently written keys (see KNOWN_REVISIONS); a key in neither is read from LMDB. In a
+   * bucket without TTL just its revision (0: deleted), which allocates nothing per write; with TTL the retired op,
+   * whose writtenAt says when it expires.
+   */
+  private known = new Map<string, WriteOp | number>();
+  private knownBefore = new Map<string, WriteOp | number>();
   private readonly inflight: WriteOp[] = [];
   /** Writes of the current turn, not yet handed to lmdb-js (see flush). */
   private queued: WriteOp[] = [];
@@ -133,6 +148,7 @@ export class BucketState {
   /** The revision a compare-and-set compares with: the newest write in flight, else the committed one; 0 if none. */
   current(key: string): number {
     const p = this.overlay.get(key) ?? this.known.get(key) ?? this.knownBefore.get(key);
+    if (typeof p === 'number') return p;
     if (p) return p.value === null || this.expired(p.writtenAt) ? 0 : p.revision;
     // getBinaryFast: a reused buffer, valid until the next read; only the header is looked at.
     const b = this.files.data.getBinaryFast(dataKey(this.full, key));
@@ -219,7 +235,9 @@ export class BucketState {
         const change: KvChange = { key, op: it.value ? 'put' : 'delete', value: it.value ?? new Uint8Array(0), revision: it.revision };
         for (const w of this.watchers) if (matches(w.pattern, key)) this.schedule(w, change);
       }
-      it.resolve(it.revision);
+      const resolve = it.resolve;
+      it.retire();
+      resolve(it.revision);
     }
   }
 
@@ -228,7 +246,7 @@ export class BucketState {
       this.knownBefore = this.known;
       this.known = new Map();
     }
-    this.known.set(key, op);
+    this.known.set(key, this.ttlMs > 0 ? op : op.value === null ? 0 : op.revision);
   }
 
   private forget(key: string): void {
