@@ -10,6 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Bus, BusMsg } from '../../bus/bus.js';
+import { encode } from '../../bus/codec.js';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { subjects } from '../../bus/subjects.js';
 import { ActorClient } from '../../actors/runtime/client.js';
@@ -59,7 +60,9 @@ describe('live migration: the hand-over window [memory]', () => {
     for (const s of stops.splice(0).reverse()) await s();
   });
 
-  async function twoNodes() {
+  async function twoNodes(o: { shards?: number; opts?: Partial<MigrationOptions>; leases?: LeaseTable; handover?: boolean } = {}) {
+    const limits = { ...LIMITS, shards: o.shards ?? LIMITS.shards };
+    const opts = { ...OPTS, ...o.opts };
     const broker = new MemoryBroker();
     const clock = new ManualClock();
     const connect = (name: string) => {
@@ -71,7 +74,7 @@ describe('live migration: the hand-over window [memory]', () => {
     const busB = connect('B');
     const busC = connect('C');
     const host = (nodeId: string, bus: Bus, ownAllShards: boolean) => {
-      const h = new ActorHost({ nodeId, bus, clock, kinds: [tallyKind], limits: LIMITS, ownAllShards });
+      const h = new ActorHost({ nodeId, bus, clock, kinds: [tallyKind], limits, ownAllShards });
       stops.push(() => h.stop());
       return h;
     };
@@ -79,10 +82,18 @@ describe('live migration: the hand-over window [memory]', () => {
     const b = host('B', busB, false);
     await a.start();
     await b.start();
-    const leases = { write: async () => 2 } as unknown as LeaseTable;
+    const leaseWrites: Array<[string, unknown, number]> = [];
+    const leases =
+      o.leases ??
+      ({
+        write: async (key: string, v: unknown, rev: number) => {
+          leaseWrites.push([key, v, rev]);
+          return rev + 1;
+        },
+      } as unknown as LeaseTable);
     const membership = { view: async () => [{ id: 'A' }, { id: 'B' }] } as unknown as Membership;
     const migrator = (nodeId: string, h: ActorHost, bus: Bus, control: Bus) =>
-      new Migrator({ host: h, bus, control, nodeId, log: silentLogger, clock, leases, membership }, OPTS);
+      new Migrator({ host: h, bus, control, nodeId, log: silentLogger, clock, leases, membership }, opts);
     const gate = gated(busB, subjects.handover('B', 'm1'));
     const migA = migrator('A', a, busA, busA);
     const migB = migrator('B', b, busB, gate.bus);
@@ -94,7 +105,7 @@ describe('live migration: the hand-over window [memory]', () => {
     ] as const) {
       const ctl = new Control(bus, nodeId, silentLogger);
       ctl.handle('probe', async (body) => m.probe(body.units as MoveUnit[], String(body.mid)));
-      ctl.handle('handover', async (body) => {
+      if (o.handover !== false) ctl.handle('handover', async (body) => {
         const r = await m.handover(body.units as MoveUnit[], String(body.mid), body.probers as string[], String(body.to));
         released();
         return r;
@@ -102,9 +113,9 @@ describe('live migration: the hand-over window [memory]', () => {
       ctl.start();
     }
     await Promise.all([busA.flush(), busB.flush()]);
-    const client = new ActorClient(busC, { shards: LIMITS.shards, askTimeoutMs: LIMITS.askTimeoutMs, senderId: 'c' });
+    const client = new ActorClient(busC, { shards: limits.shards, askTimeoutMs: limits.askTimeoutMs, senderId: 'c' });
     const ask = <T>(id: string, msg: unknown) => client.ref('tally', id).ask<T>(msg);
-    return { a, b, busC, gate, migB, releasedA, ask };
+    return { a, b, busB, busC, clock, gate, migA, migB, releasedA, ask, client, leaseWrites };
   }
 
   it('holds a message that arrives before the state, then applies it after the state, in order', async () => {
@@ -148,5 +159,99 @@ describe('live migration: the hand-over window [memory]', () => {
     expect(a.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(false);
     expect(await ask('y', { type: 'inc', from: 's', n: 1 })).toBe(2);
     expect(b.metrics.activations).toBe(1); // restored on its first message after the move
+  });
+
+  it('moves several actors in several chunks and units, acknowledged within a window of one actor', async () => {
+    const { a, b, migB, gate, releasedA, ask, leaseWrites } = await twoNodes({ shards: 2, opts: { chunkBytes: 1, handoverWindowActors: 1 } });
+    const ids = ['p', 'q', 'r', 's', 't', 'u'];
+    for (const id of ids) expect(await ask(id, { type: 'inc', from: 's', n: 0 })).toBe(1);
+    const units: MoveUnit[] = [
+      { kind: 'tally', shard: 0, rev: 5 },
+      { kind: 'tally', shard: 1, rev: 6 },
+    ];
+    const move = migB.moveIn('A', units, 'm1');
+    expect(migB.busy('tally.0')).toBe(true);
+    await Promise.resolve();
+    gate.open(); // from here chunks reach B at once, so A's window of one actor is acknowledged unit by unit
+    await releasedA;
+    const stats = await move;
+    expect(stats).toMatchObject({ units: 2, actors: ids.length, replayed: 0, failed: [] });
+    expect(migB.busy('tally.0')).toBe(false);
+    expect(b.moving.has('tally.0')).toBe(false);
+    expect(a.moving.has('tally.1')).toBe(false);
+    for (const u of units) expect([a.ownsShard(u.kind, u.shard), b.ownsShard(u.kind, u.shard)]).toEqual([false, true]);
+    // Each lease flipped to the new owner, compare-and-set on the balancer's revision.
+    expect(leaseWrites.map(([k, v, rev]) => [k, (v as { o: string; st: string }).o, (v as { st: string }).st, rev]).sort()).toEqual([
+      ['tally.0', 'B', 'owned', 5],
+      ['tally.1', 'B', 'owned', 6],
+    ]);
+    for (const id of ids) expect(await ask(id, { type: 'inc', from: 's', n: 1 })).toBe(2);
+  });
+
+  it('restores at once an actor with a pending timer (its timer must run without a message); idle ones stay images', async () => {
+    const { b, busC, clock, gate, migB, releasedA, ask, client } = await twoNodes();
+    expect(await ask('idle', { type: 'inc' })).toBe(1);
+    client.ref('tally', 'armed').tell({ type: 'arm', ms: 1000 });
+    await busC.flush();
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    await releasedA;
+    gate.open();
+    expect((await move).actors).toBe(2);
+    expect(b.metrics.activations).toBe(1); // 'armed' restored, 'idle' still an image
+    clock.advance(1000);
+    await busC.flush();
+    const got = await ask<{ fired: number }>('armed', { type: 'get' });
+    expect(got.fired).toBe(1);
+  });
+
+  it('drops an adopted shard whose lease flip fails (the balancer reverted the move)', async () => {
+    const leases = { write: async () => Promise.reject(new Error('wrong last sequence')) } as unknown as LeaseTable;
+    const { b, gate, migB, releasedA } = await twoNodes({ leases });
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    await releasedA;
+    gate.open();
+    const stats = await move;
+    expect(stats.failed).toEqual([]);
+    expect(b.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(false);
+  });
+
+  it('ignores unreadable and foreign chunks on its hand-over subject', async () => {
+    const { b, busB, gate, migB, releasedA, ask } = await twoNodes();
+    expect(await ask('v', { type: 'inc' })).toBe(1);
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    busB.publish(subjects.handover('B', 'm1'), new Uint8Array([0xc1]));
+    busB.publish(subjects.handover('B', 'm1'), encode({ u: 'tally.9', c: [], last: true }));
+    await releasedA;
+    gate.open();
+    const stats = await move;
+    expect(stats).toMatchObject({ units: 1, actors: 1, failed: [] });
+    expect(b.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(true);
+    expect(await ask('v', { type: 'inc' })).toBe(2);
+  });
+
+  it('a hand-over the old owner refuses aborts the move: the new owner lets its buffering subscription go', async () => {
+    const { a, b, migB, ask } = await twoNodes({ handover: false });
+    expect(await ask('w', { type: 'inc' })).toBe(1);
+    await expect(migB.moveIn('A', [UNIT], 'm1')).rejects.toThrow(/unknown control request handover/);
+    expect(b.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(false);
+    expect(migB.busy('tally.0')).toBe(false);
+    expect(b.moving.has('tally.0')).toBe(false);
+    expect(a.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(true);
+    expect(await ask('w', { type: 'inc' })).toBe(2); // still served by the old owner
+  });
+
+  it('a hand-over whose chunks never arrive ends on the clock with the unit failed and abandoned', async () => {
+    const { b, clock, migB, releasedA } = await twoNodes();
+    let ended = false;
+    const move = migB.moveIn('A', [UNIT], 'm1').finally(() => (ended = true));
+    await releasedA; // the gate stays closed: the chunks are "lost"
+    while (!ended) {
+      clock.advance(OPTS.probeTimeoutMs);
+      await new Promise((r) => setImmediate(r));
+    }
+    const stats = await move;
+    expect(stats.failed).toEqual(['tally.0']);
+    expect(stats.units).toBe(0);
+    expect(b.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(false);
   });
 });
