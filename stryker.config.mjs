@@ -23,7 +23,7 @@ export const MODULES = {
   'actors/runtime/snapshots.ts': ['test/unit/snapshots-mutants.test.ts'],
   'actors/runtime/cell.ts': ['test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts'],
   'actors/runtime/cell-answers.ts': ['test/unit/cell-mutants.test.ts'],
-  'actors/runtime/turn-runner.ts': ['test/unit/cell-wake.test.ts', 'test/integration/runtime.test.ts'],
+  'actors/runtime/turn-runner.ts': ['test/unit/turn-runner-mutants.test.ts', 'test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
   'cluster/allocation.ts': ['test/unit/allocation.test.ts', 'test/unit/allocation-mutants.test.ts'],
   'cluster/leases.ts': ['test/unit/leases-mutants.test.ts'],
   'cluster/migration.ts': ['test/unit/migration-mutants.test.ts'],
@@ -47,6 +47,8 @@ export const GROUPS = {
     'protocol/pomelo/route-dict.ts',
   ],
   native: ['protocol/native/codec.ts', 'protocol/native/frames.ts'],
+  /** The actor runtime's cell, its runner and the hand-over: fast unit tests only. */
+  runtime: ['actors/runtime/cell.ts', 'actors/runtime/cell-answers.ts', 'actors/runtime/turn-runner.ts', 'cluster/migration.ts'],
 };
 
 const target = process.env.GH_MUTATE_FILE ?? 'actors/runtime/seen.ts';
