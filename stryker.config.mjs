@@ -29,10 +29,10 @@ export const MODULES = {
   'cluster/migration.ts': ['test/unit/migration-mutants.test.ts'],
   'protocol/native/codec.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts'],
   'protocol/native/frames.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts'],
-  'protocol/pomelo/message.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts'],
-  'protocol/pomelo/frames.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts'],
-  'protocol/pomelo/handshake.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts'],
-  'protocol/pomelo/route-dict.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts'],
+  'protocol/pomelo/message.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts', 'test/unit/pomelo-codec-mutants.test.ts'],
+  'protocol/pomelo/frames.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts', 'test/unit/pomelo-codec-mutants.test.ts'],
+  'protocol/pomelo/handshake.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts', 'test/unit/pomelo-codec-mutants.test.ts'],
+  'protocol/pomelo/route-dict.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-interop.test.ts', 'test/unit/pomelo-codec-mutants.test.ts'],
 };
 
 /**
