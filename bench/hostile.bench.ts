@@ -2,13 +2,18 @@
  * bench hostile — a well-behaved client's requests while hostile clients do their worst within the bounds, against
  * the same client with nobody else around, windows interleaved in one run (docs/BENCHMARKS.md):
  *   - 200 connections from one address (the per-address bound, 64 by default, refuses the rest with 4202);
- *   - 10 000 reads of never-seen Capcom IDs over the run (lobby.profile.get from 60 players on another address, each
- *     at the rate limit: 3 000/s offered against the address's shared budget of 400/s, so most of them wait for it,
- *     their sockets unread); the attackers' players keep their Capcom IDs from window to window (logging out at the
- *     end of each), as lobby.newPlayersPerAddressPerMinute makes them;
+ *   - reads of never-seen Capcom IDs (lobby.profile.get) from 60 players on another address, each at the rate limit:
+ *     3 000/s offered against the address's shared budget of 400/s, so most of them wait for it, their sockets
+ *     unread; 510 of them per second of window (10 000 per 20 s: the 2 040 per 4 s window the issue set); the
+ *     attackers' players keep their Capcom IDs from window to window (logging out at the end of each), as
+ *     lobby.newPlayersPerAddressPerMinute makes them;
  *   - maximum-size relays (512 encoded bytes) at the rate limit (50/s) from 4 players standing in one server layer;
  * while the client (its own address, in a gate elsewhere) asks its player record at 40 requests/s. Targets: its
  * request p99 within 2x its quiet p99; the server's heap bounded (before, after, and the peak sampled every 20 ms).
+ * A p99 of one window's 320 samples is its 4th-worst: the target is read on all windows' samples pooled (2 000+
+ * a variant), and the median of the per-round ratios (hostile window / the quiet window of the same round) is shown
+ * beside it. The slowest samples of each hostile window are logged against the attackers' phases (logged in, done,
+ * logged out), to tell which one they fall in.
  * Every load kind is its own process on loopback; counts and durations are bounded; the run stops itself at 4 min.
  * Run: `npm run bench -- hostile` (BENCH_WINDOWS / BENCH_WINDOW_MS shorten it; HOSTILE_PARTS=conns,reads,relays runs
  * only the attacks named, to see which one costs the client what; HOSTILE_PARTS=burn is the control: no attack, one
@@ -20,9 +25,10 @@ import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, type Histo
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { metric, printTable, writeResult, type Metric } from './harness/report.js';
 
-const plan = planFromEnv({ windows: 4, windowMs: 4000 });
+const plan = planFromEnv({ windows: 6, windowMs: 8000 });
 const CONNS = 200;
-const READS = 10_000;
+/** Unknown-id reads per second of hostile window: 10 000 per 20 s (2 040 per 4 s window, as the issue set it). */
+const READS_PER_S = 510;
 const READ_PLAYERS = 60;
 const RELAY_PLAYERS = 4;
 const GOOD_RATE = 40;
@@ -43,6 +49,8 @@ interface Rtt {
   n: number;
   hist: HistogramData;
   failures: Record<string, number>;
+  /** [wall-clock ms at send, µs] per answered request. */
+  samples: Array<[number, number]>;
 }
 
 const peers: Peer[] = [];
@@ -74,7 +82,6 @@ try {
   const loopDelay: Record<string, Loop[]> = { quiet: [], hostile: [] };
   const loop = async () => (await server.call('loop')) as unknown as Loop;
   const measure = () => good!.call<Rtt>('rtt', { ms: plan.windowMs, perSecond: GOOD_RATE }, plan.windowMs + 30_000) as unknown as Promise<Rtt>;
-  const windows = plan.windows + plan.warmups;
   const r = await runInterleaved(plan, {
     quiet: async () => {
       const c0 = await cpu();
@@ -88,7 +95,7 @@ try {
       const span = plan.windowMs + 1500;
       const running = Promise.all([
         PARTS.has('conns') ? connPeer!.call('conns', { url, n: CONNS, localAddress: '127.0.0.2', ms: span }, span + 60_000) : idle,
-        PARTS.has('reads') ? readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil(READS / windows), localAddress: '127.0.0.3' }, 120_000) : idle,
+        PARTS.has('reads') ? readPeer!.call('reads', { url, conns: READ_PLAYERS, n: Math.ceil((READS_PER_S * plan.windowMs) / 1000), localAddress: '127.0.0.3' }, 120_000) : idle,
         PARTS.has('relays') ? relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000) : idle,
         PARTS.has('burn') ? burner!.call('burn', { ms: span, cores: burnCores }, span + 60_000) : idle,
       ]);
@@ -103,6 +110,7 @@ try {
       const done = await running;
       const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'type' && k !== 'id' && k !== 'cpuTotal'));
       attacks.push({ conns: pick(done[0]), reads: pick(done[1]), relays: pick(done[2]) });
+      log(`hostile window: ${placeSlowest(rtt, done)}; ${load()}`);
       return rtt;
     },
   });
@@ -112,8 +120,14 @@ try {
   const p99 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(99));
   const p50 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(50));
   const mb = (b: number) => b / 1024 / 1024;
+  const pooled = (rs: Rtt[]) => rs.reduce((h, x) => h.merge(x.hist), new Histogram());
+  const ratios = p99(r.hostile!).map((h, k) => h / p99(r.quiet!)[k]!);
+  const n = (rs: Rtt[]) => rs.reduce((s, x) => s + x.hist.count, 0);
+  log(`samples: ${n(r.hostile!)} hostile, ${n(r.quiet!)} quiet`);
   const metrics: Metric[] = [
-    metric({ name: 'good client request p99 under attack', unit: 'µs', runs: p99(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p99(r.quiet!) }, targetRatio: 2 }),
+    metric({ name: 'good client request p99 under attack (all windows pooled)', unit: 'µs', runs: [pooled(r.hostile!).percentile(99)], higherIsBetter: false, baseline: { name: 'same client, quiet', runs: [pooled(r.quiet!).percentile(99)] }, targetRatio: 2 }),
+    metric({ name: 'good client p99 hostile/quiet per round', unit: '×', runs: ratios, higherIsBetter: false, target: 2 }),
+    metric({ name: 'good client request p99 under attack, per window', unit: 'µs', runs: p99(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p99(r.quiet!) } }),
     metric({ name: 'good client request p50 under attack', unit: 'µs', runs: p50(r.hostile!), higherIsBetter: false, baseline: { name: 'same client, quiet', runs: p50(r.quiet!) } }),
     metric({ name: 'server CPU while measuring (cores)', unit: 'cores', runs: cpuPerWindow.hostile!.slice(-plan.windows), higherIsBetter: false, baseline: { name: 'quiet', runs: cpuPerWindow.quiet!.slice(-plan.windows) } }),
     metric({ name: "attackers' own CPU on this host (cores)", unit: 'cores', runs: attackersCpu.slice(-plan.windows), higherIsBetter: false }),
@@ -134,3 +148,18 @@ try {
   await stopAll(peers);
 }
 process.exit();
+
+/**
+ * The hostile window's five slowest samples (ms from the window's first sample, latency ms) and the attackers'
+ * phases on the same clock: start, logged in (`in`), done (`read`/`relayed`), logged out (`out`).
+ */
+function placeSlowest(rtt: Rtt, done: Array<Record<string, unknown>>): string {
+  const t0 = rtt.samples[0]?.[0] ?? 0;
+  const slow = [...rtt.samples].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([at, us]) => `${at - t0}:${(us / 1000).toFixed(1)}`);
+  const names = ['conns', 'reads', 'relays'];
+  const phases = done.map((d, k) => {
+    const t = d.t as Record<string, number> | undefined;
+    return t ? `${names[k]} ${Object.entries(t).map(([p, at]) => `${p}${at - t0}`).join(' ')}` : '';
+  });
+  return `slowest (ms into window:ms) ${slow.join(' ')}; ${phases.filter(Boolean).join('; ')}`;
+}

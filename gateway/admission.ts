@@ -11,8 +11,19 @@
  * budget, so one host flooding at 8x its budget (64 sockets at the per-connection rate) kept the event loop busy
  * with refusals and every other client's requests waited behind them (bench hostile); paused, its excess stays in
  * its own socket buffers and costs the gateway nothing. At most one burst's worth of requests waits per address
- * (`requestBurstPerAddress`, so a wait is at most burst/rate: 2 s by default); past that the request is refused
- * RATE_LIMITED as before. A connection's own limit (`requestsPerSecond`, the flood close) is unchanged.
+ * beyond what its saved-up budget covers (`requestBurstPerAddress`, so a wait is at most about burst/rate: 2 s by
+ * default); past that the request is refused RATE_LIMITED as before. A connection's own limit (`requestsPerSecond`, the flood close) is unchanged.
+ *
+ * Pacing: a saved-up burst is spent at up to PEAK_FACTOR times the address's rate, with at most INSTANT_MS of that
+ * peak rate at once (40 requests at 400/s), not all at the same instant. The gateway and the routes share one event
+ * loop: 800 requests let in at once were 800 routes' work queued in front of every other client's next request
+ * (bench hostile: the good client's slowest samples fell in the half-second after the read flood began). Paced, an
+ * address's work arrives in slices of a few requests per drain and another address's request waits behind a slice.
+ *
+ * Resuming: when an address's queue has drained, its paused sockets are resumed one per drain, oldest first, not
+ * all at once. Each paused socket holds a backlog (a client pipelining at the per-connection rate); 60 resumed
+ * together delivered thousands of requests in one turn, a burst queued and the rest decoded only to be refused.
+ * One at a time, the queue holds at most about one socket's backlog and every socket of the address gets its turn.
  */
 import type { Clock, TimerHandle } from '../common/clock.js';
 
@@ -37,6 +48,8 @@ export interface AdmissionLimits {
 interface AddressState {
   n: number;
   tokens: number;
+  /** The peak-rate allowance (PEAK_FACTOR x rate, at most INSTANT_MS of it saved): how fast `tokens` may be spent. */
+  pace: number;
   at: number;
   /** Requests waiting for the budget, oldest first; their connections are in `paused`. */
   queue: Array<() => void>;
@@ -46,10 +59,16 @@ interface AddressState {
 
 /** How often a waiting address's queue is drained (whatever the rate: fewer, larger steps than one per token). */
 const DRAIN_MS = 10;
+/** How much faster than its rate an address may spend a saved-up burst. */
+const PEAK_FACTOR = 2;
+/** How much of the peak rate may be spent at one instant (ms of it). */
+const INSTANT_MS = 50;
 
 export class Admission {
   private readonly perAddress = new Map<string, AddressState>();
   private readonly exempt: ReadonlySet<string>;
+  /** Requests an address may start at one instant: INSTANT_MS at its peak rate, at least one. */
+  private readonly instant: number;
   private total = 0;
 
   /** Requests that waited for their address's budget (instead of being refused). */
@@ -61,6 +80,7 @@ export class Admission {
     private readonly timers?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>,
   ) {
     this.exempt = new Set(limits.connectionLimitExempt);
+    this.instant = Math.max(1, (limits.requestsPerSecondPerAddress * PEAK_FACTOR * INSTANT_MS) / 1000);
   }
 
   /** Requests waiting for their address's budget, over all addresses. */
@@ -87,7 +107,7 @@ export class Admission {
       const s = this.perAddress.get(address);
       if (s && s.n >= this.limits.maxConnectionsPerAddress) return 'address';
       if (s) s.n++;
-      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, at: now, queue: [], paused: new Set() });
+      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, pace: this.instant, at: now, queue: [], paused: new Set() });
     }
     this.total++;
     return undefined;
@@ -102,18 +122,23 @@ export class Admission {
     if (!s) return true; // exempt (or already released)
     if (s.queue.length > 0) return false; // earlier requests are waiting: they go first
     this.refill(s, now);
-    if (s.tokens < 1) return false;
+    if (s.tokens < 1 || s.pace < 1) return false;
     s.tokens -= 1;
+    s.pace -= 1;
     return true;
   }
 
   /**
    * After `takeRequest` said no: queues `run` until the address's budget allows it and stops reading `transport`
-   * meanwhile. False (nothing queued) when the address already has a burst's worth waiting, or nothing may wait.
+   * meanwhile. False (nothing queued) when the address already has a burst's worth waiting beyond its saved-up
+   * budget (at most 2 bursts in all), or nothing may wait.
    */
   defer(address: string, transport: Pausable, run: () => void): boolean {
     const s = this.perAddress.get(address);
-    if (!s || !this.timers || s.queue.length >= this.limits.requestBurstPerAddress) return false;
+    if (!s || !this.timers) return false;
+    // A burst's worth waits beyond what the saved-up budget covers: those would have run at once without pacing.
+    this.refill(s, this.timers.now());
+    if (s.queue.length >= this.limits.requestBurstPerAddress + Math.floor(s.tokens)) return false;
     s.queue.push(run);
     this.deferred++;
     if (!s.paused.has(transport)) {
@@ -140,28 +165,40 @@ export class Admission {
     if (now <= s.at) return;
     const { requestsPerSecondPerAddress: rate, requestBurstPerAddress: burst } = this.limits;
     s.tokens = Math.min(burst, s.tokens + ((now - s.at) * rate) / 1000);
+    s.pace = Math.min(this.instant, s.pace + ((now - s.at) * rate * PEAK_FACTOR) / 1000);
     s.at = now;
   }
 
   private schedule(s: AddressState): void {
     if (s.timer !== undefined) return;
     const rate = this.limits.requestsPerSecondPerAddress;
-    // Wait at least until one token is back, and no less than DRAIN_MS.
-    const ms = Math.max(DRAIN_MS, Math.ceil(((1 - Math.min(1, s.tokens)) * 1000) / rate));
+    // With requests waiting, until one token (and one of the peak rate's) is back, and no less than DRAIN_MS; with
+    // none, DRAIN_MS to resume the next paused socket (what it sends waits in the queue if the budget is spent).
+    const ms =
+      s.queue.length === 0
+        ? DRAIN_MS
+        : Math.max(DRAIN_MS, Math.ceil(((1 - Math.min(1, s.tokens)) * 1000) / rate), Math.ceil(((1 - Math.min(1, s.pace)) * 1000) / (rate * PEAK_FACTOR)));
     s.timer = this.timers!.setTimeout(() => this.drain(s), ms);
   }
 
-  /** Runs what the budget allows now, oldest first; reading resumes once nothing of the address waits. */
+  /**
+   * Runs what the budget and the peak rate allow now, oldest first. Once nothing of the address waits, resumes its
+   * longest-paused socket, and drains again later while others are paused (their backlogs come in one at a time).
+   */
   private drain(s: AddressState): void {
     s.timer = undefined;
     this.refill(s, this.timers!.now());
-    while (s.queue.length > 0 && s.tokens >= 1) {
+    while (s.queue.length > 0 && s.tokens >= 1 && s.pace >= 1) {
       s.tokens -= 1;
+      s.pace -= 1;
       s.queue.shift()!();
     }
     if (s.queue.length > 0) return this.schedule(s);
-    for (const t of s.paused) t.resume();
-    s.paused.clear();
+    const next = s.paused.values().next();
+    if (next.done) return;
+    s.paused.delete(next.value);
+    next.value.resume();
+    if (s.paused.size > 0) this.schedule(s);
   }
 }
 

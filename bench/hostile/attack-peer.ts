@@ -61,14 +61,19 @@ async function leave(cs: WireClient[]): Promise<void> {
 await servePeer({
   commands: {
     async conns({ url, n, localAddress, ms }) {
+      const t = { start: Date.now(), in: 0, out: 0 };
       const opened = await Promise.all(Array.from({ length: n as number }, () => openClient(url as string, localAddress as string)));
       const held = opened.filter((c): c is WireClient => c !== undefined);
+      t.in = Date.now();
       await new Promise((r) => setTimeout(r, ms as number));
       held.forEach((c) => c.close());
-      return { admitted: held.length, refused: (n as number) - held.length };
+      t.out = Date.now();
+      return { admitted: held.length, refused: (n as number) - held.length, t };
     },
     async reads({ url, conns, n, localAddress }) {
+      const t = { start: Date.now(), in: 0, read: 0, out: 0 };
       const cs = await players(url as string, localAddress as string, conns as number, 'R');
+      t.in = Date.now();
       const codes: Record<string, number> = {};
       const perConn = Math.ceil((n as number) / Math.max(1, cs.length));
       const t0 = performance.now();
@@ -81,9 +86,11 @@ await servePeer({
           }, perConn),
         ),
       );
+      t.read = Date.now();
       await leave(cs);
+      t.out = Date.now();
       windowNo++;
-      return { players: cs.length, seconds: (performance.now() - t0) / 1000, codes };
+      return { players: cs.length, seconds: (performance.now() - t0) / 1000, codes, t };
     },
     async burn({ ms, cores }) {
       const slice = 10;
@@ -96,8 +103,10 @@ await servePeer({
       return {};
     },
     async relays({ url, conns, perSecond, ms, localAddress, layer }) {
+      const t = { start: Date.now(), in: 0, relayed: 0, out: 0 };
       const cs = await players(url as string, localAddress as string, conns as number, 'L');
       for (const c of cs) await c.request('lobby.enter', { layer });
+      t.in = Date.now();
       const d = new Uint8Array(LOBBY_DEFAULTS.relayMaxBytes - 3).fill(1); // encodes to exactly the cap
       const codes: Record<string, number> = {};
       await Promise.all(
@@ -110,8 +119,10 @@ await servePeer({
         ),
       );
       const pushes = cs.reduce((s, c) => s + c.pushes, 0);
+      t.relayed = Date.now();
       await leave(cs);
-      return { players: cs.length, codes, pushes };
+      t.out = Date.now();
+      return { players: cs.length, codes, pushes, t };
     },
   },
 });

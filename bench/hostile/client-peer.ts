@@ -24,13 +24,20 @@ await servePeer({
     async rtt({ ms, perSecond }) {
       const hist = new Histogram();
       const failures: Record<string, number> = {};
+      // Every sample (wall-clock start, µs): the bench pools them over windows and places the slowest among the
+      // attackers' phases.
+      const samples: Array<[number, number]> = [];
       const n = await paced(perSecond as number, ms as number, async () => {
+        const at = Date.now();
         const t0 = performance.now();
         const r = await c!.request('lobby.whoami');
-        if (r.ok) hist.record((performance.now() - t0) * 1000);
-        else failures[r.code!] = (failures[r.code!] ?? 0) + 1;
+        const us = (performance.now() - t0) * 1000;
+        if (r.ok) {
+          hist.record(us);
+          samples.push([at, Math.round(us)]);
+        } else failures[r.code!] = (failures[r.code!] ?? 0) + 1;
       });
-      return { n, hist: hist.toJSON(), failures };
+      return { n, hist: hist.toJSON(), failures, samples };
     },
   },
   close: () => c?.close(),
