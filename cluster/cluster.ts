@@ -8,7 +8,7 @@ import type { TimerHandle } from '../common/clock.js';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
 import type { ShardUnit } from './allocation.js';
 import { Balancer } from './balancer.js';
-import { Control, inspectActor } from './control.js';
+import { callNode, Control, inspectActor } from './control.js';
 import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
 import { Liveness } from './liveness.js';
@@ -73,11 +73,26 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // At most once per 2 × deadAfterMs: a node's own move silences it for a moment, and in a chaos run (load average 40)
   // nodes moving at once kept making each other look isolated.
   let movedAllAt = -Infinity;
-  liveness.onIsolated = () => {
-    if (!severalServers || !ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs) return;
+  let checkingIsolation = false;
+  const moveAll = () => {
     movedAllAt = clock.now();
     log.warn('moving every NATS connection to the next server');
-    for (const conn of ctx.connections) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
+    for (const conn of ctx.connections ?? []) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
+  };
+  liveness.onIsolated = () => {
+    if (!severalServers || !ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs || checkingIsolation) return;
+    // Others merely slow (a starved host: every process late at once) look the same as a cut-off server, and a move
+    // drops every request in flight (store reads then time out after storeTimeoutMs: a kill -9's take-over at load 14
+    // took 4.5 s instead of 2 s that way). So ask the others first, for at most a heartbeat: through a cut-off server
+    // the ask finds no responder or times out; an answer proves our server still reaches them, and we stay.
+    checkingIsolation = true;
+    const others = liveness.alive().filter((n) => n.id !== id);
+    void Promise.any(others.map((n) => callNode(controlBus, n.id, { type: 'ping' }, c.heartbeatMs)))
+      .then(
+        () => log.warn({ others: others.length }, 'other nodes silent, yet one answered a ping: not isolated, not moving'),
+        () => moveAll(),
+      )
+      .finally(() => (checkingIsolation = false));
   };
   // One connection on a cut-off server while the others are fine (each picks its own server): move just that one.
   const reach = new ServerReach(severalServers ? (ctx.connections ?? []) : [], id, clock, log, {
@@ -220,6 +235,8 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     void step().catch((err) => log.error({ err }, 'lapse recovery failed'));
   };
 
+  // Reachability check (onIsolated above): any answer will do.
+  control.handle('ping', async () => ({}));
   control.handle('probe', async (b) => migrator.probe(b.units as ShardUnit[], String(b.mid)));
   control.handle('move-in', async (b) => migrator.moveIn(String(b.from), b.units as MoveUnit[], String(b.mid)));
   control.handle('handover', async (b) => migrator.handover(b.units as ShardUnit[], String(b.mid), b.probers as string[], String(b.to)));
@@ -274,7 +291,14 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   };
   // A node appeared or was declared dead: the leader balances now rather than at its next round (a kill -9'd
   // worker's shards are reassigned deadAfterMs after its last heartbeat, not up to a rebalance interval later).
-  liveness.onChange = () => kick[1]?.();
+  // A change seen while a round runs (its view may predate it) gets a round of its own right after, not a whole
+  // rebalance interval later: that wait had cost a kill -9 take-over up to 2 s.
+  const wake = (slot: number) => {
+    if (kick[slot]) kick[slot]!();
+    else pending[slot] = true;
+  };
+  const pending = [false, false];
+  liveness.onChange = () => wake(1);
   // A round that never ends would stop its loop for good without a word; say so loudly while it lasts.
   const every = (slot: number, ms: number, fn: () => Promise<void>, name: string) => {
     const run = () => {
@@ -295,7 +319,9 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
             run();
           });
       };
-      timers[slot] = clock.setTimeout(round, ms);
+      const delay = pending[slot] ? 0 : ms;
+      pending[slot] = false;
+      timers[slot] = clock.setTimeout(round, delay);
       kick[slot] = () => {
         clock.clearTimeout(timers[slot]);
         round();

@@ -241,6 +241,15 @@ export class Liveness {
     // After a late tick (this process stalled), others' beats may still sit unread in the socket: judge nobody dead
     // before reading them (and measure silence up to our own latest beat's arrival, see alive()).
     if (gap > 2 * this.o.heartbeatMs) return;
+    this.judge();
+  }
+
+  /**
+   * Declares dead every node silent for deadAfterMs up to our own latest beat's arrival. Run at each tick and when our
+   * own beat arrives: that arrival is what moves the reference, so judging at the tick (which sends the next beat before
+   * it arrives) had declared a kill -9'd node dead up to a heartbeat late (1.75-2.0 s after its last beat, not 1.5-1.75).
+   */
+  private judge(): void {
     const ref = this.selfHeardAt;
     let died = false;
     for (const [id, h] of this.heard) {
@@ -292,6 +301,10 @@ export class Liveness {
         this.armFence(now);
       }
       this.selfHeardAt = now;
+      // Only on a fresh echo (sent less than a heartbeat ago, the loop on time): an old beat read after a stall may
+      // have others' beats queued behind it, unread yet; the tick judges those cases once the backlog is read.
+      const fresh = sentAt !== undefined && now - sentAt < this.o.heartbeatMs && now - this.lastTickAt <= 2 * this.o.heartbeatMs;
+      if (fresh && this.lapsedAt === undefined) this.judge();
       this.checkIsolation();
       this.firstEcho?.();
       this.firstEcho = undefined;

@@ -2,7 +2,14 @@
  * The chaos run's load: closed-loop asks `inc {from, n}` to ledger (durable) and tally (in-memory) actors from a few
  * senders, n counting per (sender, actor) from 0, at most one ask in flight per (sender, actor), paced to a total rate.
  * It records, per (sender, actor), which n were acknowledged and which got NOT_OWNER; failures by code; and per actor
- * the longest time between its first failure and its next success, charged to the fault running when it began.
+ * the longest time it left an ask unanswered: from sending an ask that failed (or answered late) until the actor
+ * answered this or any later ask, charged to the fault running when that ask was sent.
+ *
+ * Like a real client (the gateway's askDelivered), an ask answered NO_RESPONDERS (nobody subscribed to the shard at that
+ * instant: the message was not delivered, sending it again is safe) is sent again after a short jittered pause, within
+ * the ask's own time budget. Without that, the figure measured this load's pacing (each actor is asked about once a
+ * second), not the cluster: a kill -9's actors came back at +2.0 s yet showed as unavailable until +3.3 or +4.0 s.
+ * NOT_OWNER is not retried: it stays a final answer the oracles check ("NOT_OWNER yet applied").
  */
 import type { ActorClient } from '../../actors/runtime/client.js';
 
@@ -41,21 +48,47 @@ export function startChaosLoad(
 ): ChaosLoad {
   const stats: LoadStats = { records: new Map(), failedByCode: new Map(), unavailability: new Map(), acknowledged: 0, sent: 0 };
   for (const t of targets) stats.records.set(key(t), { acked: new Map(), notOwner: new Map() });
-  const failingSince = new Map<string, { at: number; fault: string }>();
+  /** Per actor: completion times of its latest successes (ms), and the send time of its oldest unanswered failure. */
+  const answered = new Map<string, number[]>();
+  const open = new Map<string, { at: number; fault: string }>();
   const nextN = new Map<string, number>();
   const busy = new Set<string>();
   const inflight = new Set<Promise<void>>();
   let running = true;
   let cursor = 0;
+  const note = (fault: string, actor: string, ms: number) => {
+    const cur = stats.unavailability.get(fault);
+    if (!cur || cur.ms < ms) stats.unavailability.set(fault, { ms, actor });
+  };
+  /** An ask first sent at `sentAt` (during `fault`) ended now, answered or not. */
+  const settle = (actor: string, sentAt: number, fault: string, ok: boolean) => {
+    const now = Date.now();
+    const oks = answered.get(actor) ?? answered.set(actor, []).get(actor)!;
+    if (ok) {
+      const o2 = open.get(actor);
+      if (o2 && o2.at < sentAt) note(o2.fault, actor, now - o2.at);
+      else note(fault, actor, now - sentAt);
+      open.delete(actor);
+      oks.push(now);
+      if (oks.length > 8) oks.shift();
+      return;
+    }
+    // Failed: unanswered from its send until the actor's first answer after that (perhaps to the other sender, already).
+    const later = oks.find((t) => t > sentAt);
+    if (later !== undefined) note(fault, actor, later - sentAt);
+    else if (!open.has(actor) || open.get(actor)!.at > sentAt) open.set(actor, { at: sentAt, fault });
+  };
 
-  const settle = (actor: string, ok: boolean) => {
-    const f = failingSince.get(actor);
-    if (ok && f) {
-      failingSince.delete(actor);
-      const ms = Date.now() - f.at;
-      const cur = stats.unavailability.get(f.fault);
-      if (!cur || cur.ms < ms) stats.unavailability.set(f.fault, { ms, actor });
-    } else if (!ok && !f) failingSince.set(actor, { at: Date.now(), fault: o.currentFault() });
+  const ask = async (s: number, t: Target, msg: unknown, deadline: number): Promise<unknown> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await senders[s]!.ask(t, msg, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      } catch (err) {
+        const pause = Math.min(200, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        if ((err as { code?: unknown }).code !== 'NO_RESPONDERS' || Date.now() + pause >= deadline - 50) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
   };
 
   const one = (s: number, t: Target) => {
@@ -67,17 +100,19 @@ export function startChaosLoad(
     busy.add(pair);
     stats.sent++;
     const rec = stats.records.get(k)!;
-    const p = senders[s]!.ask(t, { type: 'inc', from: sender, n }, { timeoutMs: o.askTimeoutMs }).then(
+    const sentAt = Date.now();
+    const fault = o.currentFault();
+    const p = ask(s, t, { type: 'inc', from: sender, n }, sentAt + o.askTimeoutMs).then(
       () => {
         stats.acknowledged++;
         (rec.acked.get(sender) ?? rec.acked.set(sender, new Set()).get(sender)!).add(n);
-        settle(k, true);
+        settle(k, sentAt, fault, true);
       },
       (err: unknown) => {
         const code = String((err as { code?: unknown }).code ?? 'ERROR');
         stats.failedByCode.set(code, (stats.failedByCode.get(code) ?? 0) + 1);
         if (code === 'NOT_OWNER') (rec.notOwner.get(sender) ?? rec.notOwner.set(sender, new Set()).get(sender)!).add(n);
-        settle(k, false);
+        settle(k, sentAt, fault, false);
       },
     );
     const done = p.finally(() => {
@@ -110,11 +145,7 @@ export function startChaosLoad(
       clearInterval(timer);
       await Promise.allSettled([...inflight]);
       const end = Date.now();
-      for (const [actor, f] of failingSince) {
-        const ms = end - f.at;
-        const cur = stats.unavailability.get(f.fault);
-        if (!cur || cur.ms < ms) stats.unavailability.set(f.fault, { ms, actor: `${actor} (still failing at the end)` });
-      }
+      for (const [actor, f] of open) note(f.fault, `${actor} (still failing at the end)`, end - f.at);
     },
   };
 }

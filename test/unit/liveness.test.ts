@@ -176,6 +176,25 @@ describe('liveness over heartbeats', () => {
     expect(a!.l.serving()).toBe(false); // sticky until the leases are re-read
   });
 
+  it('a silent node is declared dead when the own beat of a survivor shows deadAfterMs of silence, not a tick later', async () => {
+    const { nodes, step, clock } = await setup(['a', 'b', 'c']);
+    await step(300);
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    a.bus.cut = true; // as a kill -9: a's beats stop
+    let lastHeard = b.l.lastHeard('a')!;
+    const before = b.changes;
+    for (let i = 0; i < 80 && b.changes === before; i++) {
+      lastHeard = b.l.lastHeard('a') ?? lastHeard;
+      await step(50);
+    }
+    const declaredAfter = clock.now() - lastHeard;
+    expect(b.l.alive().map((r) => r.id)).toEqual(['b', 'c']);
+    // Never before deadAfterMs of silence (the fence rule), and within the heartbeat after it (judging only at the
+    // next tick took up to two heartbeats past it: 1750-2000 ms here).
+    expect(declaredAfter).toBeGreaterThanOrEqual(O.deadAfterMs);
+    expect(declaredAfter).toBeLessThan(O.deadAfterMs + O.heartbeatMs);
+  });
+
   it('a node saying goodbye is dropped at once', async () => {
     const { nodes, step } = await setup(['a', 'b']);
     await step(300);
