@@ -13,6 +13,8 @@ import { decodeReply, encodeEnvelope, type Envelope } from './envelope.js';
 import { SEQ_PER_MS } from './seen.js';
 
 const NO_BYTES = new Uint8Array(0);
+/** Actor subjects a client keeps (about 100 bytes each); past that it starts over (the hot ones come back at once). */
+const SUBJECT_CACHE = 4096;
 
 export interface ActorRef<TMsg = unknown> {
   readonly address: Address;
@@ -39,6 +41,9 @@ export class ActorClient {
   private sent = 0;
   /** Tells hand the in-memory bus a copied envelope instead of bytes (see tell). */
   private readonly inProcess: boolean;
+  /** kind → id → sharded subject (see subjectOf). */
+  private readonly subjectCache = new Map<string, Map<string, string>>();
+  private subjectCount = 0;
 
   constructor(
     readonly bus: Bus,
@@ -64,10 +69,27 @@ export class ActorClient {
     return ++this.seq;
   }
 
+  /**
+   * An actor's inbox subject. Sharded subjects are kept (up to SUBJECT_CACHE): besides the hash, encode and
+   * concatenation saved, the bus then sees the same string object for an actor every time, and V8 keeps a string's
+   * hash in it, so the bus's own lookups by subject (its checked-subject and match caches) hash nothing.
+   */
   subjectOf(addr: Address): string {
-    return addr.node === undefined
-      ? subjects.actor(addr.kind, shardOf(addr.id, this.opts.shards), addr.id)
-      : subjects.pinned(addr.kind, addr.node, addr.id);
+    if (addr.node !== undefined) return subjects.pinned(addr.kind, addr.node, addr.id);
+    let byId = this.subjectCache.get(addr.kind);
+    let s = byId?.get(addr.id);
+    if (s === undefined) {
+      s = subjects.actor(addr.kind, shardOf(addr.id, this.opts.shards), addr.id);
+      if (this.subjectCount >= SUBJECT_CACHE) {
+        this.subjectCache.clear();
+        this.subjectCount = 0;
+        byId = undefined;
+      }
+      if (!byId) this.subjectCache.set(addr.kind, (byId = new Map()));
+      byId.set(addr.id, s);
+      this.subjectCount++;
+    }
+    return s;
   }
 
   shardOf(id: string): number {

@@ -165,7 +165,8 @@ export class ShardInbox {
       this.probes.seen(kind, shard, msg.data);
       return;
     }
-    const held = this.buffers.get(key);
+    // Buffers exist only while a shard moves in: no lookup for the others' messages the rest of the time.
+    const held = this.buffers.size === 0 ? undefined : this.buffers.get(key);
     if (held) {
       held.push(msg);
       return;
