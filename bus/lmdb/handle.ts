@@ -34,7 +34,7 @@ export class LmdbBucket implements KvBucket {
     try {
       assertKey(key);
       this.check();
-      return this.s.write(key, value);
+      return this.s.write(key, value, false);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -46,7 +46,7 @@ export class LmdbBucket implements KvBucket {
       this.check();
       const current = this.s.current(key);
       if (current !== 0) throw new ConflictError(`create ${this.name}/${key}: key exists at revision ${current}`);
-      return this.s.write(key, value);
+      return this.s.write(key, value, true);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -60,7 +60,7 @@ export class LmdbBucket implements KvBucket {
       if (current !== expected) {
         throw new ConflictError(`update ${this.name}/${key}: expected revision ${expected}, found ${current}`);
       }
-      return this.s.write(key, value);
+      return this.s.write(key, value, true);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -74,7 +74,7 @@ export class LmdbBucket implements KvBucket {
       throw new ConflictError(`delete ${this.name}/${key}: expected revision ${expected}, found ${current}`);
     }
     if (current === 0) return;
-    await this.s.write(key, null);
+    await this.s.write(key, null, true);
   }
 
   async keys(pattern = '>'): Promise<string[]> {

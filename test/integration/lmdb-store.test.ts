@@ -257,6 +257,23 @@ describe('LMDB store [lmdb]', () => {
     w.stop();
   });
 
+
+  // Compare-and-set writes remember their revision in memory; a plain put does not, and must drop a remembered one.
+  it('fences compare-and-set on the revision of a plain put that followed one, and of a delete', async () => {
+    const s = await open();
+    const b = await s.bucket('mixed');
+    const r1 = await b.create('k', enc('a'));
+    const r2 = await b.update('k', enc('b'), r1);
+    const r3 = await b.put('k', enc('c'));
+    await expect(b.update('k', enc('x'), r2)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const r4 = await b.update('k', enc('d'), r3);
+    expect(r4).toBe(r3 + 1);
+    await b.delete('k', r4);
+    await expect(b.update('k', enc('y'), r4)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const r5 = await b.create('k', enc('e'));
+    expect(dec((await b.get('k'))!.value)).toBe('e');
+    expect(await b.lastRevision()).toBe(r5);
+  });
   it('treats an expired entry as absent for compare-and-set; revisions keep growing past it', async () => {
     const clock = new ManualClock(1_000_000);
     const s = await open({ clock });
