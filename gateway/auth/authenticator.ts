@@ -18,6 +18,7 @@ import type { RouteHandler } from '../../node-api/gateway-app.js';
 import { ClientErrorCode } from '../../protocol/error-codes.js';
 import { ClientError } from '../errors.js';
 import { createTokenVerifier, MAX_TOKEN_CHARS } from './tokens.js';
+import { createRefusalLog } from './refusal-log.js';
 
 export interface Authenticator {
   readonly mode: AuthConfig['mode'];
@@ -76,6 +77,7 @@ export async function createAuthenticator(o: AuthenticatorOptions): Promise<Auth
       check = hookOf(o.apps);
       break;
   }
+  const refusals = createRefusalLog(log, o.clock, 'authentication refused');
   return {
     mode: auth.mode,
     admitsAnonymous,
@@ -90,8 +92,9 @@ export async function createAuthenticator(o: AuthenticatorOptions): Promise<Auth
       try {
         return checked(await check(credential, info));
       } catch (err) {
-        log.info({ err, protocol: info.protocol, remote: info.remoteAddress }, 'authentication refused');
         const code = (err as { code?: unknown }).code;
+        // Sampled: a credential-stuffing loop must not write a line per try (refusal-log.ts).
+        refusals.refused({ err, protocol: info.protocol, remote: info.remoteAddress }, typeof code === 'string' ? code : 'ERROR');
         // A hook's own error text is not for the client; a token's reason (expired, bad signature) is.
         const message = auth.mode === 'token' && code === ClientErrorCode.Unauthorized ? (err as Error).message : 'credential refused';
         throw new ClientError(ClientErrorCode.Unauthorized, message, { cause: err });
