@@ -109,7 +109,8 @@ export class Balancer {
     const assigned = Object.values(assignedTo).reduce((a, b) => a + b, 0);
     if (assigned > 0) log.info({ assigned, to: assignedTo, ms: clock.now() - now }, `${assigned} shards assigned`);
     if (failed > 0) log.warn({ err: firstErr, failed }, 'shard assignment writes failed (retried next round)');
-    for (const m of p.moves) void this.startMove(m.from, m.to, m.keys, alive, target);
+    // Not awaited (a move takes seconds), so it must never reject: an unhandled rejection ends the process.
+    for (const m of p.moves) void this.startMove(m.from, m.to, m.keys, alive, target).catch((err) => log.error({ err, from: m.from, to: m.to }, 'move bookkeeping failed'));
   }
 
   private async startMove(from: string, to: string, keys: string[], alive: Set<string>, target: Map<string, string>): Promise<void> {
@@ -119,7 +120,12 @@ export class Balancer {
     for (const key of keys) {
       const cur = leases.get(key);
       if (!cur || cur.lease.st !== 'owned' || cur.lease.o !== from) continue;
-      const rev = await leases.write(key, { o: from, st: 'moving', to, mid, t: clock.now() }, cur.revision);
+      // A store error (a lease stream electing its leader: 503, or a timeout while a NATS server is cut off) skips this
+      // shard until a later round. It used to reject this un-awaited call, and the unhandled rejection killed the leader.
+      const rev = await leases.write(key, { o: from, st: 'moving', to, mid, t: clock.now() }, cur.revision).catch((err: unknown) => {
+        log.warn({ err, key, from, to }, 'cannot mark a shard moving; left where it is this round');
+        return undefined;
+      });
       if (rev !== undefined) units.push({ ...parseUnitKey(key), rev });
     }
     if (units.length === 0) return;
@@ -140,7 +146,8 @@ export class Balancer {
       for (const u of this.stopped ? [] : units) {
         const key = unitKey(u);
         const cur = leases.get(key);
-        if (cur?.lease.st === 'moving' && cur.lease.mid === mid) await this.revert(key, alive, target);
+        // A failed revert leaves a stale 'moving' lease, reverted by a later round after moveTimeoutMs.
+        if (cur?.lease.st === 'moving' && cur.lease.mid === mid) await this.revert(key, alive, target).catch((err) => log.warn({ err, key, mid }, 'cannot revert a move; a later round will'));
       }
     }
   }
