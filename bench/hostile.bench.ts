@@ -115,7 +115,7 @@ try {
     },
   });
   const after = await heap();
-  const status = ((await server.call('status')) as { status: Record<string, unknown> }).status;
+  const { status, host } = (await server.call('status')) as { status: Record<string, unknown>; host: Record<string, unknown> };
 
   const p99 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(99));
   const p50 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(50));
@@ -139,6 +139,7 @@ try {
   const good429 = [...r.quiet!, ...r.hostile!].reduce((s, x) => s + Object.values(x.failures).reduce((a, b) => a + b, 0), 0);
   log(`attacks per window: ${JSON.stringify(attacks)}`);
   log(`gateway: ${JSON.stringify({ refusedAddress: status.refusedAddress, floodClosed: status.floodClosed, rateLimited: status.rateLimited, errors: status.errors, connections: status.connections })}`);
+  log(`actor host: ${JSON.stringify(host)}`);
   log(`good client failures: ${good429}; actors before ${JSON.stringify(before.actors)} after ${JSON.stringify(after.actors)}`);
   log(`heap before ${mb(before.heapUsed).toFixed(1)} MB, after ${mb(after.heapUsed).toFixed(1)} MB, peak ${mb(after.peak).toFixed(1)} MB; wrote ${writeResult('hostile', metrics)}; ${load()}`);
 } catch (err) {

@@ -45,7 +45,12 @@ await servePeer({
       peak = getHeapStatistics().used_heap_size;
       return {};
     },
-    status: () => ({ status: node!.gateway!.status!() }),
+    status: () => {
+      // The actor host's counters beside the gateway's: `unconfirmed` counts turns parked while the node could not
+      // confirm it still serves a shard (a stall the event-loop delay does not show).
+      const { perKind: _perKind, ...host } = node!.node.host.stats();
+      return { status: node!.gateway!.status!(), host };
+    },
     /** The event loop's delay since the last call (µs): p50, p99, max. */
     loop: () => {
       const r = { p50: loop.percentile(50) / 1000, p99: loop.percentile(99) / 1000, max: loop.max / 1000 };
