@@ -47,8 +47,8 @@ export const GROUPS = {
     'protocol/pomelo/route-dict.ts',
   ],
   native: ['protocol/native/codec.ts', 'protocol/native/frames.ts'],
-  /** The actor runtime's cell, its runner and the hand-over: fast unit tests only. */
-  runtime: ['actors/runtime/cell.ts', 'actors/runtime/cell-answers.ts', 'actors/runtime/turn-runner.ts', 'cluster/migration.ts'],
+  /** The actor cell and the answers split from it. */
+  cell: ['actors/runtime/cell.ts', 'actors/runtime/cell-answers.ts'],
 };
 
 const target = process.env.GH_MUTATE_FILE ?? 'actors/runtime/seen.ts';

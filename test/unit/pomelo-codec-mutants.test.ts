@@ -7,7 +7,13 @@ import {
   announcedDict,
   checkHeartbeatSeconds,
   createRouteDict,
+  decodeJsonBody,
+  decodeMessage,
   decodePackages,
+  decodeUtf8,
+  encodeHandshakeAck,
+  encodeHandshakeRequest,
+  encodeMessage,
   encodeHandshakeError,
   encodeHandshakeOk,
   encodeJsonBody,
@@ -18,6 +24,7 @@ import {
   parseHandshakeResponse,
   parseKick,
   PomeloErrorCode,
+  writeHeader,
 } from '../../protocol/pomelo/index.js';
 
 const json = (v: unknown) => encodeJsonBody(v);
@@ -142,5 +149,161 @@ describe('pomelo route dictionary', () => {
     expect(createRouteDict(['a', 'b', 'a']).version).toBe(v);
     expect(createRouteDict(['b', 'a']).version).not.toBe(v);
     expect(createRouteDict(['a']).version).not.toBe(v);
+  });
+});
+
+describe('pomelo messages and packages', () => {
+  const bytes = (...b: number[]) => new Uint8Array(b);
+  const cesuSmile = [0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80]; // U+1F600 as two 3-byte surrogates (browser pomelo-protocol)
+
+  it('refuses malformed messages with BAD_MESSAGE and a message naming the fault', () => {
+    const cases: Array<[Uint8Array, string]> = [
+      [bytes(), 'empty message'],
+      [bytes(0x10, 0, 1, 0x61), 'gzip-compressed bodies are not supported'],
+      [bytes(0x20, 0, 1, 0x61), 'reserved flag bits set: 0x20'],
+      [bytes(0x08, 0, 1, 0x61), 'unknown message type 4'],
+      [bytes(0x00), 'message ends inside its id'],
+      [bytes(0x00, 0x80), 'message ends inside its id'],
+      [bytes(0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 'message id varint longer than 5 bytes'],
+      [bytes(0x00, 0xff, 0xff, 0xff, 0xff, 0x1f), 'message id 8589934591 exceeds uint32'],
+      [bytes(0x03, 0x01), 'message ends inside its route code'],
+      [bytes(0x02), 'message ends before its route length'],
+      [bytes(0x02, 3, 0x61), 'route of 3 bytes runs past the message'],
+    ];
+    for (const [b, message] of cases) {
+      expect(() => decodeMessage(b), message).toThrow(message);
+      expect(codeOf(() => decodeMessage(b))).toBe(PomeloErrorCode.BadMessage);
+    }
+    expect(() => decodeMessage(bytes(0x03, 0x00, 0x07))).toThrow('route code 7 is not in the dictionary');
+    expect(codeOf(() => decodeMessage(bytes(0x03, 0x00, 0x07)))).toBe(PomeloErrorCode.UnknownRouteCode);
+    try {
+      decodeMessage(bytes());
+    } catch (e) {
+      expect((e as Error).name).toBe('PomeloProtocolError');
+    }
+  });
+
+  it('decodes routes byte for byte: ASCII, UTF-8 (also from 0x80), and refuses invalid bytes as BAD_ROUTE', () => {
+    const notify = (...route: number[]) => decodeMessage(bytes(0x02, route.length, ...route, 0x7b, 0x7d));
+    expect(notify(0x61, 0x2e, 0x62)).toMatchObject({ type: 'notify', route: 'a.b', routeCompressed: false });
+    expect(notify(0xc3, 0xa9)).toMatchObject({ route: 'é' });
+    expect(notify(0xc2, 0x80)).toMatchObject({ route: '\u0080' });
+    expect(codeOf(() => notify(0x61, 0x80))).toBe(PomeloErrorCode.BadRoute); // a lone continuation byte
+    expect(codeOf(() => notify(0x61, 0xff))).toBe(PomeloErrorCode.BadRoute);
+  });
+
+  it('encodes a 255-byte route and refuses 256', () => {
+    const body = new Uint8Array(0);
+    const m = decodeMessage(encodeMessage({ type: 'push', route: 'r'.repeat(MAX_ROUTE_BYTES), body }));
+    expect(m).toMatchObject({ type: 'push', route: 'r'.repeat(MAX_ROUTE_BYTES) });
+    expect(codeOf(() => encodeMessage({ type: 'push', route: 'r'.repeat(MAX_ROUTE_BYTES + 1), body }))).toBe(PomeloErrorCode.BadRoute);
+    expect(() => encodeMessage({ type: 'push', route: 'r'.repeat(256), body })).toThrow('route is 256 UTF-8 bytes, the 1-byte length field allows 255');
+    expect(() => encodeMessage({ type: 'request', id: -1, route: 'r', body })).toThrow('message id must be a uint32, got -1');
+  });
+
+  it('JSON bodies: unserialisable values are BAD_BODY with their cause; astral characters travel as escapes', () => {
+    let err: unknown;
+    try {
+      encodeJsonBody(10n);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: PomeloErrorCode.BadBody, message: 'body cannot be serialised as JSON' });
+    expect((err as { cause?: unknown }).cause).toBeInstanceOf(TypeError);
+    expect(() => encodeJsonBody(undefined)).toThrow('body has no JSON form');
+    expect(new TextDecoder().decode(encodeJsonBody({ s: 'a😀é' }))).toBe('{"s":"a\\ud83d\\ude00é"}');
+    let bad: unknown;
+    try {
+      decodeJsonBody(raw('{"a":'));
+    } catch (e) {
+      bad = e;
+    }
+    expect(bad).toMatchObject({ code: PomeloErrorCode.BadBody, message: 'body is not valid JSON' });
+    expect((bad as { cause?: unknown }).cause).toBeInstanceOf(SyntaxError);
+    expect(decodeJsonBody(new Uint8Array(0))).toBeUndefined();
+  });
+
+  it('limits nesting by a byte scan that counts brackets outside strings only, closing ones included', () => {
+    const depth = (s: string, max: number) => {
+      try {
+        decodeJsonBody(raw(s), max);
+        return 'ok';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(depth('[[1]]', 2)).toBe('ok');
+    expect(depth('[[[1]]]', 2)).toBe('body nested deeper than 2 levels (byte 2)');
+    expect(depth('{"a":{"b":{}}}', 2)).toBe('body nested deeper than 2 levels (byte 10)');
+    expect(depth('[[],[],[],{},{}]', 2)).toBe('ok'); // siblings close their level
+    expect(depth('[{},[],[[1]]]', 2)).toBe('body nested deeper than 2 levels (byte 8)');
+    expect(depth('["[[[[", "{{{{"]', 1)).toBe('ok'); // brackets in strings
+    expect(depth('["\\"[[[["]', 1)).toBe('ok'); // an escaped quote does not end the string
+    expect(depth('["\\\\",[[1]]]', 2)).toBe('body nested deeper than 2 levels (byte 7)'); // an escaped backslash does
+    expect(depth('["a",["b"]]', 2)).toBe('ok');
+  });
+
+  it('decodes CESU-8 (surrogates as 3-byte sequences) together with every valid UTF-8 length, at the range edges', () => {
+    const text = (...b: number[]) => decodeUtf8(bytes(...cesuSmile, ...b));
+    expect(text()).toBe('😀');
+    expect(text(0x41, 0x7f)).toBe('😀A\u007f');
+    expect(text(0xc2, 0x80, 0xdf, 0xbf)).toBe('😀\u0080\u07ff');
+    expect(text(0xe0, 0xa0, 0x80, 0xef, 0xbf, 0xbf, 0xe2, 0x82, 0xac)).toBe('😀\u0800\uffff€');
+    expect(text(0xf0, 0x90, 0x80, 0x80, 0xf4, 0x8f, 0xbf, 0xbf, 0xf0, 0x9f, 0x98, 0x80)).toBe('😀\u{10000}\u{10ffff}😀');
+    const refused: Array<[number[], number]> = [
+      [[0xc1, 0xbf], 6], // overlong 2-byte lead
+      [[0xc0, 0x80], 6],
+      [[0x80], 6], // continuation without a lead
+      [[0xe0, 0x9f, 0xbf], 6], // overlong 3-byte
+      [[0xf0, 0x8f, 0xbf, 0xbf], 6], // overlong 4-byte
+      [[0xf4, 0x90, 0x80, 0x80], 6], // past U+10FFFF
+      [[0xf5, 0x80, 0x80, 0x80], 6],
+      [[0xe2, 0x82], 8], // truncated
+      [[0xe2, 0x41, 0xac], 7], // not a continuation byte
+      [[0xc3], 7],
+      [[0xf0, 0x9f, 0x98], 9],
+    ];
+    for (const [b, at] of refused) {
+      let e: unknown;
+      try {
+        text(...b);
+      } catch (x) {
+        e = x;
+      }
+      expect(e, b.map((x) => x.toString(16)).join(' ')).toMatchObject({ code: PomeloErrorCode.BadBody, message: `invalid UTF-8 at byte ${at}` });
+    }
+    expect(codeOf(() => decodeUtf8(bytes(0xff), PomeloErrorCode.BadRoute))).toBe(PomeloErrorCode.BadRoute);
+    const long = decodeUtf8(bytes(...cesuSmile, ...new Array(20_000).fill(0x61)));
+    expect(long).toBe('😀' + 'a'.repeat(20_000));
+    expect(decodeUtf8(bytes(0xef, 0xbb, 0xbf, 0x61))).toBe('\ufeffa'); // a BOM is content, not stripped
+  });
+
+  it('packages: header limits, truncation and unknown types, each with its code and figures', () => {
+    const msg = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return `${(e as { code?: string }).code} ${(e as Error).message}`;
+      }
+      return 'ok';
+    };
+    expect(msg(() => decodePackages(bytes(9, 0, 0, 0)))).toBe('BAD_PACKAGE unknown package type 9');
+    expect(msg(() => decodePackages(bytes(4, 0, 0, 2, 1, 2, 3)))).toBe('BAD_PACKAGE truncated package header: 1 of 4 bytes');
+    expect(msg(() => decodePackages(bytes(4, 0, 0, 3, 1)))).toBe('BAD_PACKAGE truncated data package: 1 of 3 body bytes');
+    expect(msg(() => decodePackages(bytes(4, 0, 0, 3, 1, 2, 3), { maxBodyLength: 2 }))).toBe('PACKAGE_TOO_LARGE data package declares 3 body bytes, limit is 2');
+    expect(decodePackages(bytes(4, 0, 0, 2, 1, 2, 3, 0, 0, 0), { maxBodyLength: 2 }).map((p) => p.type)).toEqual(['data', 'heartbeat']);
+    expect(decodePackages(bytes(3, 0, 0, 0), { maxBodyLength: 0 })).toEqual([{ type: 'heartbeat', body: new Uint8Array(0) }]);
+    expect(() => decodePackages(bytes(), { maxBodyLength: -1 })).toThrow(RangeError);
+    expect(() => decodePackages(bytes(), { maxBodyLength: 1.5 })).toThrow('maxBodyLength must be a non-negative integer, got 1.5');
+    const out = new Uint8Array(8);
+    expect(msg(() => writeHeader(out, 0, 'data', 0x100_0000))).toBe('PACKAGE_TOO_LARGE package body of 16777216 bytes exceeds the 24-bit length field');
+    expect(msg(() => writeHeader(out, 0, 'data', -1))).toMatch(/^PACKAGE_TOO_LARGE/);
+    expect(msg(() => writeHeader(out, 0, 'data', 0.5))).toMatch(/^PACKAGE_TOO_LARGE/);
+    writeHeader(out, 4, 'data', 0xff_ffff);
+    expect([...out.subarray(4)]).toEqual([4, 0xff, 0xff, 0xff]);
+    expect([...encodeHandshakeAck()]).toEqual([2, 0, 0, 0]);
+    const [req] = decodePackages(encodeHandshakeRequest({ sys: { type: 't' } }));
+    expect(req!.type).toBe('handshake');
+    expect(parseHandshakeRequest(req!.body)).toEqual({ sys: { type: 't' }, user: {} });
   });
 });
