@@ -32,19 +32,6 @@ interface MemSub {
   active: boolean;
 }
 
-interface Delivery {
-  sub: MemSub;
-  abs: string;
-  /** The subject relative to `pre`, the publisher's prefix: a subscriber with the same prefix takes it as it is. */
-  rel: string;
-  pre: string;
-  data: Uint8Array;
-  replyAbs?: string;
-  headers?: Headers;
-  /** PublishOptions.value: the decoded payload, `data` then possibly empty. */
-  value: unknown;
-}
-
 const NO_BYTES = new Uint8Array(0);
 
 /** A message published with its decoded value: the bytes are encoded only if a subscriber reads `data`. */
@@ -73,7 +60,12 @@ const BATCH = 4096;
 
 export class MemoryBroker {
   private readonly index = new SubjectIndex<MemSub>();
-  private queue: Delivery[] = [];
+  /**
+   * The broker's queue holds (subscriber, message) pairs in consecutive slots: the message is built for its subscriber
+   * when it is routed, so a queued delivery is one object, not a delivery record plus the message built from it later
+   * (under a burst thousands wait here and outlive a scavenge: bench embedded, GC 17 % of our process vs 12 % bare).
+   */
+  private queue: Array<MemSub | BusMsg | undefined> = [];
   private head = 0;
   private scheduled = false;
   private readonly rr = new Map<string, number>();
@@ -102,7 +94,7 @@ export class MemoryBroker {
     for (const sub of subs) {
       if (!sub.active) continue;
       if (sub.queue === undefined) {
-        this.enqueue({ sub, abs, rel, pre, data, replyAbs, headers, value });
+        this.enqueue(sub, sub.client.message(abs, rel, pre, data, replyAbs, headers, value));
         n++;
       } else {
         groups ??= new Map();
@@ -118,7 +110,8 @@ export class MemoryBroker {
         const i = (this.rr.get(key) ?? 0) % members.length;
         this.rr.set(key, i + 1);
         if (this.rr.size > 10_000) this.rr.clear();
-        this.enqueue({ sub: members[i]!, abs, rel, pre, data, replyAbs, headers, value });
+        const m = members[i]!;
+        this.enqueue(m, m.client.message(abs, rel, pre, data, replyAbs, headers, value));
         n++;
       }
     }
@@ -131,8 +124,8 @@ export class MemoryBroker {
     return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
-  private enqueue(d: Delivery): void {
-    this.queue.push(d);
+  private enqueue(sub: MemSub, msg: BusMsg): void {
+    this.queue.push(sub, msg);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.drain);
@@ -140,13 +133,14 @@ export class MemoryBroker {
   }
 
   private readonly drain = (): void => {
-    const end = Math.min(this.queue.length, this.head + BATCH);
+    const q = this.queue;
+    const end = Math.min(q.length, this.head + 2 * BATCH);
     while (this.head < end) {
-      const d = this.queue[this.head]!;
-      this.queue[this.head] = undefined as unknown as Delivery;
-      this.head++;
-      if (!d.sub.active) continue;
-      d.sub.client.deliver(d.sub, d);
+      const sub = q[this.head] as MemSub;
+      const msg = q[this.head + 1] as BusMsg;
+      q[this.head] = q[this.head + 1] = undefined;
+      this.head += 2;
+      if (sub.active) sub.client.deliver(sub, msg);
     }
     if (this.head >= this.queue.length) {
       this.queue = [];
@@ -256,11 +250,15 @@ class MemoryBusClient implements Bus {
     return () => this.listeners.delete(listener);
   }
 
+  /** @internal The message as this client's subscriber sees it: subjects relative to its prefix. */
+  message(abs: string, rel: string, pre: string, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): BusMsg {
+    const subject = pre === this.pre ? rel : abs.startsWith(this.pre) ? abs.slice(this.pre.length) : abs;
+    const reply = replyAbs?.startsWith(this.pre) ? replyAbs.slice(this.pre.length) : replyAbs;
+    return value === undefined ? { subject, data, reply, headers } : new ValueMsg(subject, value, data, reply, headers);
+  }
+
   /** @internal */
-  deliver(sub: MemSub, d: Delivery): void {
-    const subject = d.pre === this.pre ? d.rel : d.abs.startsWith(this.pre) ? d.abs.slice(this.pre.length) : d.abs;
-    const reply = d.replyAbs?.startsWith(this.pre) ? d.replyAbs.slice(this.pre.length) : d.replyAbs;
-    const msg: BusMsg = d.value === undefined ? { subject, data: d.data, reply, headers: d.headers } : new ValueMsg(subject, d.value, d.data, reply, d.headers);
+  deliver(sub: MemSub, msg: BusMsg): void {
     try {
       sub.handler(msg);
     } catch (err) {
