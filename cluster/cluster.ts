@@ -292,7 +292,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // A node appeared or was declared dead: the leader balances now rather than at its next round (a kill -9'd
   // worker's shards are reassigned deadAfterMs after its last heartbeat, not up to a rebalance interval later).
   // A change seen while a round runs (its view may predate it) gets a round of its own right after, not a whole
-  // rebalance interval later: that wait had cost a kill -9 take-over up to 2 s.
+  // rebalance interval (2 s) later, which a kill -9 take-over could otherwise wait.
   const wake = (slot: number) => {
     if (kick[slot]) kick[slot]!();
     else pending[slot] = true;

@@ -3,7 +3,7 @@
  * senders, n counting per (sender, actor) from 0, at most one ask in flight per (sender, actor), paced to a total rate.
  * It records, per (sender, actor), which n were acknowledged and which got NOT_OWNER; failures by code; and per actor
  * the longest time it left an ask unanswered: from sending an ask that failed (or answered late) until the actor
- * answered this or any later ask, charged to the fault running when that ask was sent.
+ * answered this or any later ask, charged to the fault running when the failure (or late answer) came.
  *
  * Like a real client (the gateway's askDelivered), an ask answered NO_RESPONDERS (nobody subscribed to the shard at that
  * instant: the message was not delivered, sending it again is safe) is sent again after a short jittered pause, within
@@ -60,9 +60,13 @@ export function startChaosLoad(
     const cur = stats.unavailability.get(fault);
     if (!cur || cur.ms < ms) stats.unavailability.set(fault, { ms, actor });
   };
-  /** An ask first sent at `sentAt` (during `fault`) ended now, answered or not. */
-  const settle = (actor: string, sentAt: number, fault: string, ok: boolean) => {
+  /**
+   * An ask first sent at `sentAt` ended now, answered or not. Charged to the fault running now: an ask sent just before
+   * a fault and failing because of it belongs to that fault, not to the one before.
+   */
+  const settle = (actor: string, sentAt: number, ok: boolean) => {
     const now = Date.now();
+    const fault = o.currentFault();
     const oks = answered.get(actor) ?? answered.set(actor, []).get(actor)!;
     if (ok) {
       const o2 = open.get(actor);
@@ -101,18 +105,17 @@ export function startChaosLoad(
     stats.sent++;
     const rec = stats.records.get(k)!;
     const sentAt = Date.now();
-    const fault = o.currentFault();
     const p = ask(s, t, { type: 'inc', from: sender, n }, sentAt + o.askTimeoutMs).then(
       () => {
         stats.acknowledged++;
         (rec.acked.get(sender) ?? rec.acked.set(sender, new Set()).get(sender)!).add(n);
-        settle(k, sentAt, fault, true);
+        settle(k, sentAt, true);
       },
       (err: unknown) => {
         const code = String((err as { code?: unknown }).code ?? 'ERROR');
         stats.failedByCode.set(code, (stats.failedByCode.get(code) ?? 0) + 1);
         if (code === 'NOT_OWNER') (rec.notOwner.get(sender) ?? rec.notOwner.set(sender, new Set()).get(sender)!).add(n);
-        settle(k, sentAt, fault, false);
+        settle(k, sentAt, false);
       },
     );
     const done = p.finally(() => {
