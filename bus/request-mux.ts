@@ -14,8 +14,34 @@ interface Pending {
   resolve: (m: BusMsg) => void;
   reject: (e: Error) => void;
   deadline: number;
-  /** Its timeout group (byTimeout), kept here so that settling costs no lookup of it. */
-  group: Map<string, Pending>;
+  token: string;
+  /** Its timeout group (byTimeout): settling marks the entry there, the sweep drops it. */
+  group: Group;
+  settled: boolean;
+}
+
+/**
+ * Requests of one timeout in deadline order: an array the sweep consumes from `head`, not a Map. A settled request
+ * stays in it, marked, until the sweep passes it or a compaction drops it: no removal per reply (a Map set + delete
+ * per request cost ~0.25 µs here, with Date.now() the larger part of the mux's extra over the raw floor).
+ */
+class Group {
+  items: Array<Pending | undefined> = [];
+  head = 0;
+  live = 0;
+
+  add(p: Pending): void {
+    this.items.push(p);
+    this.live++;
+  }
+
+  settled(): void {
+    // Bounded however long the oldest entry waits: at most twice the live entries, plus a slack.
+    if (--this.live * 2 + 1024 < this.items.length - this.head) {
+      this.items = this.items.slice(this.head).filter((p) => !p!.settled);
+      this.head = 0;
+    }
+  }
 }
 
 /**
@@ -45,9 +71,9 @@ export class RequestMux {
   private next = 0;
   private readonly pending = new Map<string, Pending>();
   /** timeoutMs → tokens in deadline order. */
-  private readonly byTimeout = new Map<number, Map<string, Pending>>();
+  private readonly byTimeout = new Map<number, Group>();
   /** The group of the last request's timeout: nearly every request of a bus has the same one. */
-  private lastGroup?: Map<string, Pending>;
+  private lastGroup?: Group;
   private lastTimeoutMs = -1;
   private sweeper?: NodeJS.Timeout;
 
@@ -85,15 +111,15 @@ export class RequestMux {
     let group = this.lastGroup;
     if (timeoutMs !== this.lastTimeoutMs || group === undefined) {
       group = this.byTimeout.get(timeoutMs);
-      if (!group) this.byTimeout.set(timeoutMs, (group = new Map()));
+      if (!group) this.byTimeout.set(timeoutMs, (group = new Group()));
       this.lastGroup = group;
       this.lastTimeoutMs = timeoutMs;
     }
     const g = group;
     const promise = new Promise<BusMsg>((resolve, reject) => {
-      const p: Pending = { subject, resolve, reject, deadline: Date.now() + timeoutMs, group: g };
+      const p: Pending = { subject, resolve, reject, deadline: Date.now() + timeoutMs, token, group: g, settled: false };
       this.pending.set(token, p);
-      g.set(token, p);
+      g.add(p);
     });
     if (!this.sweeper) {
       this.sweeper = setInterval(this.sweep, SWEEP_MS);
@@ -131,7 +157,8 @@ export class RequestMux {
     const p = this.pending.get(token);
     if (!p) return undefined;
     this.pending.delete(token);
-    p.group.delete(token);
+    p.settled = true;
+    p.group.settled();
     return p;
   }
 
@@ -149,12 +176,20 @@ export class RequestMux {
     }
     const now = Date.now();
     for (const [timeoutMs, group] of this.byTimeout) {
-      for (const [token, p] of group) {
-        if (p.deadline > now) break;
-        this.take(token);
-        p.reject(new TimeoutError(`request to ${p.subject} timed out after ${timeoutMs} ms`));
+      const items = group.items;
+      while (group.head < items.length) {
+        const p = items[group.head]!;
+        if (!p.settled) {
+          if (p.deadline > now) break;
+          // Not through take(): its compaction would replace the array this loop walks.
+          this.pending.delete(p.token);
+          p.settled = true;
+          group.live--;
+          p.reject(new TimeoutError(`request to ${p.subject} timed out after ${timeoutMs} ms`));
+        }
+        items[group.head++] = undefined;
       }
-      if (group.size === 0) {
+      if (group.head >= items.length) {
         this.byTimeout.delete(timeoutMs);
         // A later request of this timeout must not join the group the sweep no longer sees.
         if (this.lastGroup === group) this.lastGroup = undefined;
