@@ -2,15 +2,17 @@
  * Asking again when an answer proves the actor never saw the message: nobody owned its shard at that instant (a node
  * just died, or the cluster is still placing shards), the asked node had just handed the shard over, or the actor's
  * mailbox was full. Sending again is always safe then, so callers at the edge (gateway routes) do, a few times over
- * about a second and a half, before the error goes to the client. Timeouts are not retried: the actor may have
- * applied the message.
+ * about two and a half seconds, before the error goes to the client: a killed worker's shards are taken over 1.5-1.9 s
+ * after the kill with the default liveness settings (deadAfterMs 1.5 s plus the leader's lease writes), so a request
+ * sent just after a kill rides through it instead of failing just before the new owner is there. Timeouts are not
+ * retried: the actor may have applied the message.
  */
 import { ErrorCode, type GatehouseError } from '../../common/errors.js';
 import type { ActorClient } from './client.js';
 import type { Address } from './effects.js';
 
 const NOT_DELIVERED: ReadonlySet<string> = new Set([ErrorCode.NoResponders, ErrorCode.NotOwner, ErrorCode.Busy]);
-const RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
+const RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1000];
 
 export function notDelivered(err: unknown): boolean {
   return NOT_DELIVERED.has((err as GatehouseError)?.code);

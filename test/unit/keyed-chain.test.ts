@@ -37,7 +37,7 @@ describe('askDelivered', () => {
     let calls = 0;
     const failing = { ask: async () => { calls++; throw new GatehouseError(ErrorCode.NoResponders, 'nobody'); } };
     await expect(askDelivered(failing as never, to, {})).rejects.toMatchObject({ code: ErrorCode.NoResponders });
-    expect(calls).toBe(6);
+    expect(calls).toBe(7);
   }, 10_000);
   it('returns the first answer that arrives after refusals, and never repeats a timeout', async () => {
     let calls = 0;
