@@ -44,6 +44,7 @@ export class ActorClient {
   /** kind → id → sharded subject (see subjectOf). */
   private readonly subjectCache = new Map<string, Map<string, string>>();
   private subjectCount = 0;
+  private readonly valueOpts: { value: Envelope | undefined } = { value: undefined };
 
   constructor(
     readonly bus: Bus,
@@ -113,7 +114,14 @@ export class ActorClient {
       // Order is kept: both kinds go through the broker's one FIFO.
       const m = plainCopy(msg);
       if (m !== NOT_PLAIN) {
-        this.bus.publish(this.subjectOf(to), NO_BYTES, { value: { m, s: this.senderId, q: this.nextSeq() } satisfies Envelope });
+        // One options object for every tell: the memory bus reads it during publish and keeps only the value.
+        const o = this.valueOpts;
+        o.value = { m, s: this.senderId, q: this.nextSeq() } satisfies Envelope;
+        try {
+          this.bus.publish(this.subjectOf(to), NO_BYTES, o);
+        } finally {
+          o.value = undefined;
+        }
         return;
       }
     }
