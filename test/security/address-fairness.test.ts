@@ -80,12 +80,12 @@ describe('one address flooding within its connections limits (security)', () => 
     closers.push(good.close);
 
     for (const c of flood) for (let i = 1; i <= PER_FLOODER; i++) c.send({ type: 'req', id: i, route: 'echo', body: i });
-    // 50 ms of the peak rate (2) is served at once; the rest of the saved-up burst waits, paced, and a burst's worth
-    // beyond it; past that, refused.
-    await eventually(() => status().requestsWaiting > 0 && answered(flood) >= FLOODERS * PER_FLOODER - 2 * BURST, { what: 'the refusals and a queue' });
+    // 50 ms of the peak rate (2) is served at once; the rest waits, paced (the saved-up burst and a burst beyond
+    // it at most), its sockets unread; what is read past that is refused.
+    await eventually(() => status().requestsWaiting > 0 && answered(flood) >= 2, { what: 'two answered and a queue' });
     const before = status();
     expect(before.requests).toBe(2);
-    expect(before.requestsWaiting).toBe(2 * BURST - 2);
+    expect(before.requestsWaiting).toBeLessThanOrEqual(2 * BURST - 2);
 
     // The clock has not moved, so the flood's queue has not moved either; the other address is served now.
     const t0 = clock.now();
@@ -93,12 +93,12 @@ describe('one address flooding within its connections limits (security)', () => 
     expect(clock.now()).toBe(t0);
     expect(status().requestsWaiting).toBe(before.requestsWaiting);
 
-    // One second later: 2 x RATE more of the flood's requests ran (the saved-up burst is spent at twice the rate), no
-    // more: the budget, not the offered load.
+    // One second later: what waited ran, 2 x RATE at most (the saved-up burst is spent at twice the rate), no more:
+    // the budget, not the offered load. (The queue moves only with the clock: it ran within advance().)
     const servedBefore = status().requests;
+    const waited = status().requestsWaiting;
     clock.advance(1000);
-    await eventually(() => status().requests >= servedBefore + 2 * RATE, { what: 'a second of the budget served' });
-    expect(status().requests - servedBefore).toBe(2 * RATE);
+    expect(status().requests - servedBefore).toBe(Math.min(waited, 2 * RATE));
     // Everything the flood sent is eventually answered once, served or refused; nothing is lost.
     for (let s = 0; s < 10 && answered(flood) < FLOODERS * PER_FLOODER; s++) {
       clock.advance(1000);
