@@ -335,4 +335,75 @@ describe('actor cell', () => {
     expect(fenced.lifecycle.type).toBe('closed');
     expect(ctx.metrics.fenced).toBe(1);
   });
+
+  it('feeds the lifecycle hook: active at start, closed once when a live instance leaves, nothing for an image', () => {
+    const { ctx } = stubContext();
+    const events: string[] = [];
+    const withHook = { ...ctx, lifecycle: (e: string, _k: string, id: string) => void events.push(`${e}:${id}`) } as CellContext;
+    const live = new ActorCell(withHook, tallyKind, 'l');
+    live.deliver(inc(1), tell());
+    live.handOverNow();
+    const stopped = new ActorCell(withHook, tallyKind, 's');
+    stopped.touch();
+    stopped.escalate();
+    stopped.close();
+    const image = new ActorCell(withHook, tallyKind, 'i');
+    image.setDormant(() => ({ record: null, revision: 0, queued: [] }));
+    image.handOverNow();
+    new ActorCell(withHook, tallyKind, 'n').close();
+    expect(events).toEqual(['active:l', 'closed:l', 'active:s', 'closed:s']);
+  });
+
+  it('is busy while waking or loading, and a busy, queued or timed actor does not passivate', async () => {
+    const s = scriptedStore();
+    const { ctx } = stubContext(s.store);
+    const later = ctx.clock.now() + 600_000;
+    const waking = new ActorCell(ctx, tallyKind, 'w');
+    waking.setDormant(() => ({ record: null, revision: 0, queued: [] }));
+    expect(waking.busy).toBe(false);
+    waking.deliver(inc(1), tell()); // queued until the host wakes it
+    expect(waking.busy).toBe(true);
+    expect(waking.idleSince(later)).toBe(false);
+    const loading = new ActorCell(ctx, snapshotKind, 'ld');
+    loading.touch(); // its load is in flight
+    expect(loading.lifecycle.type).toBe('starting');
+    expect(loading.busy).toBe(true);
+    await settle();
+    expect(loading.busy).toBe(false);
+    const timed = new ActorCell(ctx, tallyKind, 't');
+    timed.deliver({ m: { type: 'arm', ms: 1000 } }, tell());
+    expect(timed.busy).toBe(false);
+    expect(timed.idleSince(later)).toBe(false); // its timer must fire here
+  });
+
+  it('hands over after the turn in progress (a write in flight), with the messages queued behind it', async () => {
+    const s = scriptedStore();
+    const { ctx } = stubContext(s.store);
+    const cell = new ActorCell(ctx, snapshotKind, 'ho');
+    cell.deliver(inc(1), tell());
+    await settle();
+    cell.deliver(inc(2), tell()); // its write is in flight
+    cell.deliver(inc(3), tell());
+    expect(cell.handOverNow()).toBeUndefined();
+    const image = await cell.handOver();
+    expect((image.record!.s as { context: { count: number } }).context.count).toBe(2);
+    expect(image.queued.map((q) => q.env.q)).toEqual([3]);
+    expect(cell.lifecycle.type).toBe('closed');
+  });
+
+  it('reads a dormant image as it is, and restores an unsaved image as dirty (written a batch later)', async () => {
+    const s = scriptedStore();
+    const { ctx } = stubContext(s.store);
+    const img = { record: { v: 1 as const, s: { status: 'active', value: {}, context: { count: 7, fired: 0, log: [] } } as never, t: [], d: [] }, revision: 3, queued: [] };
+    const dormant = new ActorCell(ctx, batchedKind, 'dm');
+    dormant.setDormant(() => structuredClone(img));
+    expect(dormant.image()).toEqual(img);
+    const restored = new ActorCell(ctx, batchedKind, 'rs');
+    restored.restore({ ...structuredClone(img), dirty: true });
+    expect(restored.image().dirty).toBe(true);
+    ctx.clock.advance(100);
+    await settle();
+    expect(s.saves.map((x) => [x.id, x.expected])).toEqual([['rs', 3]]);
+  });
 });
+
