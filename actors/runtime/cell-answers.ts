@@ -50,15 +50,21 @@ export function maybeApplied(kind: string, id: string): WireError {
  * update was not applied: NOT_OWNER. But nats-server 2.9 has answered "wrong last sequence" for writes it had applied,
  * right after a cut-off server leading the stream rejoined (docs/DESIGN.md, "Failover"). So the stored record is read
  * first: if its last mark from this sender is this very message (marks are set only by processing), or the read
- * fails, the answer is MAYBE_APPLIED (NOT_OWNER must mean "not applied"). A mark past it proves nothing either way (a
- * later message of the sender was applied) and keeps NOT_OWNER: a caller with one update in flight per actor never
- * meets that case. Answered at once (not a promise) when there is nothing to read: no sender identity, or no store.
+ * fails, the answer is MAYBE_APPLIED (NOT_OWNER must mean "not applied"). The read must also be at least as new as
+ * the conflict: a record at or below `baseRevision` (the revision the write expected), or none at all, is a stale
+ * read (a replica behind, a cut-off server's old leader still answering): it cannot show whether the write landed,
+ * so MAYBE_APPLIED (a nats-cutoff run answered NOT_OWNER for an applied update this way). A newer record without this
+ * mark was written by an owner that loaded the state without this update, so it was not applied. A mark past it
+ * proves nothing either way (a later message of the sender was applied) and keeps NOT_OWNER: a caller with one update
+ * in flight per actor never meets that case. Answered at once (not a promise) when there is nothing to read: no
+ * sender identity, or no store.
  */
 export function conflictAnswer(
   store: Pick<SnapshotStore, 'load'> | undefined,
   kind: string,
   id: string,
   data: Uint8Array,
+  baseRevision: number,
 ): WireError | Promise<WireError> {
   const notOwner: WireError = { code: ErrorCode.NotOwner, message: `${kind}/${id} moved; retry` };
   let env: Envelope;
@@ -70,7 +76,10 @@ export function conflictAnswer(
   const { s, q } = env;
   if (s === undefined || q === undefined || !store) return notOwner; // no dedupe identity to check
   return store.load(kind, id).then(
-    (r) => (r?.record.d.find(([from]) => from === s)?.[1] === q ? maybeApplied(kind, id) : notOwner),
+    (r) => {
+      if (!r || r.revision <= baseRevision) return maybeApplied(kind, id); // stale: cannot tell
+      return r.record.d.find(([from]) => from === s)?.[1] === q ? maybeApplied(kind, id) : notOwner;
+    },
     () => maybeApplied(kind, id),
   );
 }

@@ -369,7 +369,7 @@ export class ActorCell implements TurnOwner {
     if (res === 'fenced') {
       this.ctx.metrics.fenced++;
       this.runner.log.warn({ revision: this.revision, event: label }, 'snapshot write fenced: a newer instance owns this actor; leaving');
-      const answer = msg?.reply ? conflictAnswer(this.ctx.snapshots, this.kind.name, this.id, msg.data) : undefined;
+      const answer = msg?.reply ? conflictAnswer(this.ctx.snapshots, this.kind.name, this.id, msg.data, this.revision) : undefined;
       if (answer instanceof Promise) void answer.then((e) => this.reply(msg!, e));
       else if (answer) this.reply(msg!, answer);
       this.close();

@@ -28,8 +28,10 @@ function scriptedStore() {
   const failures: string[] = [];
   let rev = 0;
   let stored: { record: StoredActor; revision: number } | null = null;
+  /** Answers for the next loads, in order, before `stored` (an activation's load, then a conflict's re-read). */
+  const loads: Array<{ record: StoredActor; revision: number } | null> = [];
   const store = {
-    load: async () => stored,
+    load: async () => (loads.length ? loads.shift()! : stored),
     save: async (_k: string, id: string, record: StoredActor, expected: number) => {
       const f = failures.shift();
       if (f === 'conflict') throw new GatehouseError(ErrorCode.Conflict, 'wrong last sequence');
@@ -45,6 +47,7 @@ function scriptedStore() {
     removes,
     failNext: (...codes: string[]) => failures.push(...codes),
     setStored: (r: typeof stored) => (stored = r),
+    loadNext: (...r: Array<{ record: StoredActor; revision: number } | null>) => loads.push(...r),
   };
 }
 
@@ -109,28 +112,31 @@ describe('cell-answers: what a cell answers without a turn', () => {
     expect(missingAnswer({ ifMissing }, [msg('get'), { k: 'task', run: () => undefined }])).toBeUndefined();
   });
 
-  it('answers a conflict NOT_OWNER unless the store shows this very message applied (or cannot be read)', async () => {
+  it('answers a conflict NOT_OWNER unless the store shows this very message applied, cannot be read, or reads stale', async () => {
     const data = encodeEnvelope(inc(7));
     const store = (r: unknown, fail = false) => ({ load: async () => (fail ? Promise.reject(new Error('down')) : r) }) as never;
     const rec = (d: Array<[string, number]>) => ({ record: { v: 1, s: {}, t: [], d }, revision: 3 });
     const codeOf = async (a: WireError | Promise<WireError>) => (await a).code;
     // Nothing to read: answered at once, not as a promise.
-    const undecodable = conflictAnswer(store(null), 'k', 'a', new Uint8Array([0xc1]));
+    const undecodable = conflictAnswer(store(null), 'k', 'a', new Uint8Array([0xc1]), 2);
     expect(undecodable).toEqual({ code: ErrorCode.NotOwner, message: 'k/a moved; retry' });
-    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {} }))).toMatchObject({ code: ErrorCode.NotOwner });
-    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {}, s: 's' }))).toMatchObject({ code: ErrorCode.NotOwner });
-    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {}, q: 7 }))).toMatchObject({ code: ErrorCode.NotOwner });
-    expect(conflictAnswer(undefined, 'k', 'a', data)).toMatchObject({ code: ErrorCode.NotOwner });
+    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {} }), 2)).toMatchObject({ code: ErrorCode.NotOwner });
+    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {}, s: 's' }), 2)).toMatchObject({ code: ErrorCode.NotOwner });
+    expect(conflictAnswer(store(null), 'k', 'a', encodeEnvelope({ m: {}, q: 7 }), 2)).toMatchObject({ code: ErrorCode.NotOwner });
+    expect(conflictAnswer(undefined, 'k', 'a', data, 2)).toMatchObject({ code: ErrorCode.NotOwner });
     // Read first.
-    expect(await conflictAnswer(store(rec([['s', 7]])), 'k', 'a', data)).toEqual({
+    expect(await conflictAnswer(store(rec([['s', 7]])), 'k', 'a', data, 2)).toEqual({
       code: ErrorCode.MaybeApplied,
       message: 'k/a: the update may have been applied',
     });
-    expect(await codeOf(conflictAnswer(store(rec([['s', 8]])), 'k', 'a', data))).toBe(ErrorCode.NotOwner); // a later one
-    expect(await codeOf(conflictAnswer(store(rec([['s', 6]])), 'k', 'a', data))).toBe(ErrorCode.NotOwner);
-    expect(await codeOf(conflictAnswer(store(rec([['other', 7]])), 'k', 'a', data))).toBe(ErrorCode.NotOwner);
-    expect(await codeOf(conflictAnswer(store(null), 'k', 'a', data))).toBe(ErrorCode.NotOwner);
-    expect(await codeOf(conflictAnswer(store(null, true), 'k', 'a', data))).toBe(ErrorCode.MaybeApplied);
+    expect(await codeOf(conflictAnswer(store(rec([['s', 8]])), 'k', 'a', data, 2))).toBe(ErrorCode.NotOwner); // a later one
+    expect(await codeOf(conflictAnswer(store(rec([['s', 6]])), 'k', 'a', data, 2))).toBe(ErrorCode.NotOwner);
+    expect(await codeOf(conflictAnswer(store(rec([['other', 7]])), 'k', 'a', data, 2))).toBe(ErrorCode.NotOwner);
+    // A read no newer than the revision the write expected (or none) is stale: it cannot show whether the write landed.
+    expect(await codeOf(conflictAnswer(store(null), 'k', 'a', data, 2))).toBe(ErrorCode.MaybeApplied);
+    expect(await codeOf(conflictAnswer(store(rec([['s', 6]])), 'k', 'a', data, 3))).toBe(ErrorCode.MaybeApplied);
+    expect(await codeOf(conflictAnswer(store(rec([['s', 6]])), 'k', 'a', data, 4))).toBe(ErrorCode.MaybeApplied);
+    expect(await codeOf(conflictAnswer(store(null, true), 'k', 'a', data, 2))).toBe(ErrorCode.MaybeApplied);
   });
 });
 
@@ -329,11 +335,19 @@ describe('actor cell', () => {
 
     const fenced = new ActorCell(ctx, snapshotKind, 'f');
     s.failNext('conflict');
+    // The store shows a newer owner's record without this message (the conflict proven, not a stale read).
+    s.loadNext(null, { record: { v: 1, s: {}, t: [], d: [] } as unknown as StoredActor, revision: 9 });
     fenced.deliver(inc(1), { ...ask('_INBOX.2'), data: encodeEnvelope(inc(1)) });
     await settle();
     expect(replies[1]!.reply).toEqual({ ok: false, e: { code: ErrorCode.NotOwner, message: 'snap/f moved; retry' } });
     expect(fenced.lifecycle.type).toBe('closed');
     expect(ctx.metrics.fenced).toBe(1);
+    // A read that does not show the conflict (stale, or no record) cannot prove the write unapplied: MAYBE_APPLIED.
+    const stale = new ActorCell(ctx, snapshotKind, 'g');
+    s.failNext('conflict');
+    stale.deliver(inc(1), { ...ask('_INBOX.3'), data: encodeEnvelope(inc(1)) });
+    await settle();
+    expect(replies[2]!.reply).toMatchObject({ ok: false, e: { code: ErrorCode.MaybeApplied } });
   });
 
   it('feeds the lifecycle hook: active at start, closed once when a live instance leaves, nothing for an image', () => {
