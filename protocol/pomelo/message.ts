@@ -306,7 +306,8 @@ function decodeCesu8(bytes: Uint8Array, code: PomeloErrorCode): string {
     } else if (b >= 0xf0 && b <= 0xf4) {
       const cp = ((b & 0x07) << 18) | (cont(i + 1) << 12) | (cont(i + 2) << 6) | cont(i + 3);
       if (cp < 0x1_0000 || cp > 0x10_ffff) throw bad(i);
-      units.push(0xd800 + ((cp - 0x1_0000) >> 10), 0xdc00 + ((cp - 0x1_0000) & 0x3ff));
+      // The low half is cp's low 10 bits: subtracting 0x1_0000 (a multiple of 0x400) first would not change them.
+      units.push(0xd800 + ((cp - 0x1_0000) >> 10), 0xdc00 + (cp & 0x3ff));
       i += 4;
     } else {
       throw bad(i);

@@ -24,6 +24,7 @@ import {
   parseHandshakeResponse,
   parseKick,
   PomeloErrorCode,
+  type RouteDict,
   writeHeader,
 } from '../../protocol/pomelo/index.js';
 
@@ -258,6 +259,8 @@ describe('pomelo messages and packages', () => {
       [[0xf0, 0x8f, 0xbf, 0xbf], 6], // overlong 4-byte
       [[0xf4, 0x90, 0x80, 0x80], 6], // past U+10FFFF
       [[0xf5, 0x80, 0x80, 0x80], 6],
+      [[0xf8, 0x90, 0x80, 0x80], 6], // no lead above F4: as a 4-byte lead it would read as U+10000
+      [[0xff], 6],
       [[0xe2, 0x82], 8], // truncated
       [[0xe2, 0x41, 0xac], 7], // not a continuation byte
       [[0xc3], 7],
@@ -305,5 +308,64 @@ describe('pomelo messages and packages', () => {
     const [req] = decodePackages(encodeHandshakeRequest({ sys: { type: 't' } }));
     expect(req!.type).toBe('handshake');
     expect(parseHandshakeRequest(req!.body)).toEqual({ sys: { type: 't' }, user: {} });
+  });
+});
+
+/** Second round: the refusals' texts (our contract: clear errors naming the bad field or frame), causes kept. */
+describe('pomelo codec errors name the bad field', () => {
+  const thrown = (f: () => unknown): Error & { code?: string; cause?: unknown } => {
+    try {
+      f();
+    } catch (e) {
+      return e as Error & { code?: string; cause?: unknown };
+    }
+    throw new Error('nothing thrown');
+  };
+
+  it('handshake request, response and kick refusals: code and text', () => {
+    const { BadHandshake, BadBody } = PomeloErrorCode;
+    const cases: Array<[() => unknown, string, string]> = [
+      [() => parseHandshakeRequest(json({ sys: null })), BadHandshake, 'handshake must be an object with a `sys` object'],
+      [() => parseHandshakeRequest(json([])), BadHandshake, 'handshake must be an object with a `sys` object'],
+      [() => parseHandshakeRequest(json({ sys: {}, user: [] })), BadHandshake, 'handshake `user` must be an object'],
+      // A string code is refused as not numeric, not as an unknown code.
+      [() => parseHandshakeResponse(json({ code: '200' })), BadHandshake, 'handshake response must have a numeric `code`'],
+      [() => parseHandshakeResponse(json(null)), BadHandshake, 'handshake response must have a numeric `code`'],
+      [() => parseHandshakeResponse(json({ code: 200, sys: { heartbeat: '3' } })), BadHandshake, 'handshake response sys.heartbeat must be a number'],
+      [() => parseKick(raw('{')), BadBody, 'kick is not UTF-8 JSON'],
+      [() => parseKick(json({ reason: 1 })), BadBody, 'kick body must be {reason: string}'],
+    ];
+    for (const [f, code, message] of cases) expect(thrown(f), message).toMatchObject({ code, message });
+  });
+
+  it('a handshake that is not UTF-8 JSON keeps the decoder error as its cause', () => {
+    const notJson = thrown(() => parseHandshakeRequest(raw('{')));
+    expect(notJson).toMatchObject({ code: PomeloErrorCode.BadHandshake, message: 'handshake is not UTF-8 JSON' });
+    expect(notJson.cause).toMatchObject({ code: PomeloErrorCode.BadBody, message: 'body is not valid JSON' });
+    const notUtf8 = thrown(() => parseHandshakeResponse(new Uint8Array([0x7b, 0xff, 0x7d])));
+    expect(notUtf8.cause).toMatchObject({ code: PomeloErrorCode.BadBody, message: 'invalid UTF-8 at byte 1' });
+  });
+
+  it('a heartbeat out of range names the option and the value', () => {
+    expect(() => checkHeartbeatSeconds(0)).toThrow('heartbeatSeconds must be an integer from 1 to 3600, got 0');
+    expect(() => handshakeOk({ heartbeatSeconds: 1.5 })).toThrow('heartbeatSeconds must be an integer from 1 to 3600, got 1.5');
+  });
+
+  it('checks the length of a route only when it travels as text: a compressed one sends no length byte', () => {
+    // The project's dictionaries hold routes of at most 255 bytes; RouteDict is an interface, so a route the
+    // dictionary compresses must not be refused for a length field that is never written.
+    const long = 'r'.repeat(MAX_ROUTE_BYTES + 1);
+    const dict: RouteDict = {
+      size: 1,
+      version: 'v',
+      code: (route) => (route === long ? 1 : undefined),
+      route: (code) => (code === 1 ? long : undefined),
+      routeToCode: () => ({ [long]: 1 }),
+      codeToRoute: () => ({ '1': long }),
+    };
+    const out = encodeMessage({ type: 'notify', route: long, body: raw('{}') }, { dict });
+    expect([...out]).toEqual([0x03, 0x00, 0x01, 0x7b, 0x7d]);
+    expect(decodeMessage(out, dict)).toMatchObject({ type: 'notify', route: long, routeCompressed: true });
+    expect(codeOf(() => encodeMessage({ type: 'notify', route: long, body: raw('{}') }))).toBe(PomeloErrorCode.BadRoute);
   });
 });
