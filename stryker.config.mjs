@@ -26,7 +26,7 @@ export const MODULES = {
   'actors/runtime/turn-runner.ts': ['test/unit/turn-runner-mutants.test.ts', 'test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
   'cluster/allocation.ts': ['test/unit/allocation.test.ts', 'test/unit/allocation-mutants.test.ts'],
   'cluster/leases.ts': ['test/unit/leases-mutants.test.ts'],
-  'cluster/migration.ts': ['test/unit/migration-mutants.test.ts'],
+  'cluster/migration.ts': ['test/unit/migration-mutants.test.ts', 'test/unit/migration-mutants-2.test.ts'],
   'protocol/native/codec.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts', 'test/unit/native-codec-mutants.test.ts'],
   'protocol/native/frames.ts': ['test/unit/native-codec.test.ts', 'test/unit/native-fuzz.test.ts', 'test/unit/native-codec-mutants.test.ts'],
   'protocol/pomelo/message.ts': ['test/unit/pomelo-codec.test.ts', 'test/unit/pomelo-fuzz.test.ts', 'test/unit/pomelo-codec-mutants.test.ts'],

@@ -122,6 +122,9 @@ export interface TwoNodesOptions {
   members?: string[];
   /** A answers a probe request but publishes its probe only when the test calls `releaseProbe()`. */
   holdProbe?: boolean;
+  /** Called when B reads the membership view, and when A starts a hand-over (the timing test moves its clock there). */
+  onView?: () => void;
+  onHandover?: () => void;
 }
 
 /** Builds the two nodes; `stops` collects what the test's afterEach must stop. */
@@ -157,7 +160,12 @@ export async function twoNodes(stops: Array<() => Promise<void>>, o: TwoNodesOpt
       },
     } as unknown as LeaseTable);
   const members = o.members ?? ['A', 'B'];
-  const membership = { view: async () => members.map((id) => ({ id })) } as unknown as Membership;
+  const membership = {
+    view: async () => {
+      o.onView?.();
+      return members.map((id) => ({ id }));
+    },
+  } as unknown as Membership;
   const logA = capturingLogger();
   const logB = capturingLogger();
   const migrator = (nodeId: string, h: ActorHost, bus: Bus, control: Bus, log: Logger) =>
@@ -186,6 +194,7 @@ export async function twoNodes(stops: Array<() => Promise<void>>, o: TwoNodesOpt
     if (o.handover !== false)
       ctl.handle('handover', async (body) => {
         handoverStarted = true;
+        o.onHandover?.();
         const r = await m.handover(body.units as MoveUnit[], String(body.mid), body.probers as string[], String(body.to));
         handovers.push({ probers: body.probers as string[], to: String(body.to), actors: r.actors });
         markReleased();
