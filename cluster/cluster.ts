@@ -11,6 +11,7 @@ import { Balancer } from './balancer.js';
 import { callNode, Control, inspectActor } from './control.js';
 import { LeaderElection } from './leader.js';
 import { LeaseTable } from './leases.js';
+import { IsolationCheck } from './isolation.js';
 import { Liveness } from './liveness.js';
 import { Membership } from './membership.js';
 import { ServerReach } from './reach.js';
@@ -68,31 +69,24 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   // Isolation (a node on a NATS server cut off from the others) needs several servers; with one, there is nowhere to move.
   const severalServers = config.bus.kind === 'nats' && config.nats.servers.length > 1;
   const liveness = new Liveness(controlBus, self, clock, log, { heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, fenceAfterMs: c.fenceAfterMs, fenceWhenIsolated: severalServers });
-  // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Move every connection to the
-  // next server; done within the fence, the others hear us again before they declare us dead and nothing moves.
-  // At most once per 2 × deadAfterMs: a node's own move silences it for a moment, and in a chaos run (load average 40)
-  // nodes moving at once kept making each other look isolated.
-  let movedAllAt = -Infinity;
-  let checkingIsolation = false;
-  const moveAll = () => {
-    movedAllAt = clock.now();
-    log.warn('moving every NATS connection to the next server');
-    for (const conn of ctx.connections ?? []) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
-  };
+  // Hearing only ourselves: our server is probably cut off from the others' (issue 14). Checked with pings first
+  // (isolation.ts: a starved host and a dead server's reconnecting nodes look the same for a moment), then every
+  // connection moves to the next server. At most once per 2 × deadAfterMs: a node's own move silences it for a moment,
+  // and in a chaos run (load average 40) nodes moving at once kept making each other look isolated.
+  const isolation = new IsolationCheck({
+    clock,
+    log,
+    others: () => liveness.alive().map((n) => n.id).filter((n) => n !== id),
+    ping: (node, timeoutMs) => callNode(controlBus, node, { type: 'ping' }, timeoutMs),
+    moveAll: () => {
+      for (const conn of ctx.connections ?? []) void conn.reconnect().catch((err) => log.warn({ err, connection: conn.role }, 'reconnect failed'));
+    },
+    heartbeatMs: c.heartbeatMs,
+    cooldownMs: 2 * c.deadAfterMs,
+  });
   liveness.onIsolated = () => {
-    if (!severalServers || !ctx.connections?.length || clock.now() - movedAllAt < 2 * c.deadAfterMs || checkingIsolation) return;
-    // Others merely slow (a starved host: every process late at once) look the same as a cut-off server, and a move
-    // drops every request in flight (store reads then time out after storeTimeoutMs: a kill -9's take-over at load 14
-    // took 4.5 s instead of 2 s that way). So ask the others first, for at most a heartbeat: through a cut-off server
-    // the ask finds no responder or times out; an answer proves our server still reaches them, and we stay.
-    checkingIsolation = true;
-    const others = liveness.alive().filter((n) => n.id !== id);
-    void Promise.any(others.map((n) => callNode(controlBus, n.id, { type: 'ping' }, c.heartbeatMs)))
-      .then(
-        () => log.warn({ others: others.length }, 'other nodes silent, yet one answered a ping: not isolated, not moving'),
-        () => moveAll(),
-      )
-      .finally(() => (checkingIsolation = false));
+    if (!severalServers || !ctx.connections?.length) return;
+    void isolation.suspect();
   };
   // One connection on a cut-off server while the others are fine (each picks its own server): move just that one.
   const reach = new ServerReach(severalServers ? (ctx.connections ?? []) : [], id, clock, log, {
