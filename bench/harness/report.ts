@@ -5,7 +5,7 @@
  * `value` and `baseline` are medians over the measured windows; `ratio` = value / baseline from the same run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { stats } from './measure.js';
@@ -141,5 +141,29 @@ export function writeResult(name: string, metrics: readonly Metric[], env: Bench
   const path = join(dir, `${name}.json`);
   const doc = { benchmark: name, date: new Date().toISOString(), env, metrics };
   writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  return path;
+}
+
+/**
+ * Appends one run to bench/results/<name>.json (`{ benchmark, runs: [...] }`, the newest `keep` runs) and returns its
+ * path: for benches whose runs differ by seed (chaos), where one run is a sample and the note cites several. A file in
+ * writeResult's one-run form becomes the first run; an unreadable one is replaced (its runs cannot be kept).
+ */
+export function appendResult(name: string, metrics: readonly Metric[], extra: Record<string, unknown> = {}, keep = 12, env: BenchEnv = benchEnv()): string {
+  const dir = resultsDir();
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.json`);
+  let runs: unknown[] = [];
+  if (existsSync(path)) {
+    try {
+      const old = JSON.parse(readFileSync(path, 'utf8')) as { runs?: unknown[]; metrics?: unknown; date?: string; env?: unknown };
+      if (Array.isArray(old.runs)) runs = old.runs;
+      else if (old.metrics) runs = [{ date: old.date, env: old.env, metrics: old.metrics }];
+    } catch {
+      runs = [];
+    }
+  }
+  runs.push({ date: new Date().toISOString(), env, ...extra, metrics });
+  writeFileSync(path, JSON.stringify({ benchmark: name, runs: runs.slice(-keep) }, null, 2) + '\n');
   return path;
 }

@@ -30,6 +30,8 @@ export interface LoadStats {
   readonly failedByCode: Map<string, number>;
   /** fault label → longest unavailability of one actor (ms), with the actor. */
   readonly unavailability: Map<string, { ms: number; actor: string }>;
+  /** fault label → actor → its longest unavailability in that fault (ms): the per-stream breakdown of a nats kill. */
+  readonly pauses: Map<string, Map<string, number>>;
   acknowledged: number;
   sent: number;
 }
@@ -46,7 +48,7 @@ export function startChaosLoad(
   targets: readonly Target[],
   o: { ratePerSec: number; askTimeoutMs: number; currentFault: () => string },
 ): ChaosLoad {
-  const stats: LoadStats = { records: new Map(), failedByCode: new Map(), unavailability: new Map(), acknowledged: 0, sent: 0 };
+  const stats: LoadStats = { records: new Map(), failedByCode: new Map(), unavailability: new Map(), pauses: new Map(), acknowledged: 0, sent: 0 };
   for (const t of targets) stats.records.set(key(t), { acked: new Map(), notOwner: new Map() });
   /** Per actor: completion times of its latest successes (ms), and the send time of its oldest unanswered failure. */
   const answered = new Map<string, number[]>();
@@ -59,6 +61,9 @@ export function startChaosLoad(
   const note = (fault: string, actor: string, ms: number) => {
     const cur = stats.unavailability.get(fault);
     if (!cur || cur.ms < ms) stats.unavailability.set(fault, { ms, actor });
+    const per = stats.pauses.get(fault) ?? stats.pauses.set(fault, new Map()).get(fault)!;
+    const base = actor.split(' ')[0]!;
+    if ((per.get(base) ?? 0) < ms) per.set(base, ms);
   };
   /**
    * An ask first sent at `sentAt` ended now, answered or not. Charged to the fault running now: an ask sent just before

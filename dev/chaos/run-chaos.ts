@@ -14,6 +14,8 @@ import { checkActorLog, emptyCounts, overlappingInstances, type Overlap, type Se
 import { nowUs, startChaosCluster, type NodeCrash } from './chaos-cluster.js';
 import { startChaosLoad, type Target } from './load.js';
 import { FAULT_KINDS, makeSchedule, type Fault, type FaultKind } from './schedule.js';
+import { natsKillBreakdown, type NatsKillBreakdown } from './stream-pauses.js';
+import { openStreamWatch, type Election, type StreamWatch } from './streams.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -47,6 +49,8 @@ export interface ChaosResult {
   /** fault label → overlapping instances that began while it ran (or during its recovery, until the next fault). */
   overlappingByFault: Record<string, number>;
   crashes: NodeCrash[];
+  /** Per nats-server kill: the streams it led, their elections, and which actors paused (stream-pauses.ts). */
+  natsKills: NatsKillBreakdown[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +69,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const deadAfterMs = o.deadAfterMs ?? DEFAULTS.cluster.deadAfterMs;
   const cluster = await startChaosCluster({ prefix, nodeFlags, useNetns: o.useNetns, log: o.log });
   const buses: Bus[] = [];
+  let watch: StreamWatch | undefined;
   try {
     const kinds = (o.kinds ?? FAULT_KINDS).filter((k) => k !== 'partition-worker' || cluster.mode === 'netns');
     if (cluster.mode === 'loopback') o.log(`no test hosts (${cluster.whyLoopback}): everything on loopback, no partition faults`);
@@ -80,6 +85,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       for (const e of decodeLifecycle(m.data)) events.push(e);
     });
     await observer.flush();
+    watch = await openStreamWatch(cluster.clientUrls, prefix);
+    const kills: Array<{ label: string; server: string; leaders: Map<string, string>; elections: Promise<Election[]> }> = [];
     const askTimeoutMs = 3000;
     const senders = await Promise.all([0, 1].map(async () => new ActorClient(await connect(), { shards: o.shards, askTimeoutMs })));
     const targets: Target[] = [
@@ -103,13 +110,29 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (wait > 0) await sleep(wait);
       await cluster.settled();
       const w = cluster.workerIds[f.target]!;
-      current = f.kind === 'kill-nats' ? `${f.kind} n${f.target + 1}` : f.kind === 'kill-gateway' ? f.kind : `${f.kind} ${w}`;
+      const base = f.kind === 'kill-nats' ? `${f.kind} n${f.target + 1}` : f.kind === 'kill-gateway' ? f.kind : `${f.kind} ${w}`;
+      // A fault hit twice gets its own label the second time: the per-fault figures are per occurrence.
+      const again = windows.filter((x) => x.label === base || x.label.startsWith(`${base} #`)).length;
+      current = again ? `${base} #${again + 1}` : base;
       windows.push({ label: current, t: nowUs() });
       o.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${current}`);
       switch (f.kind) {
         case 'kill-worker': await cluster.killWorker(f.target, 1000); break;
         case 'kill-gateway': await cluster.killGateway(1000); break;
-        case 'kill-nats': await cluster.killNats(f.target, 2000); break;
+        case 'kill-nats': {
+          const server = cluster.nats.name(f.target);
+          const { leaders } = await watch.leadership();
+          const led = [...leaders].filter(([, l]) => l === server).map(([s2]) => s2);
+          const killedAt = Date.now();
+          let back = false;
+          const killing = cluster.killNats(f.target, 2000).then(() => {
+            back = true;
+          });
+          // Timed in the background (the next fault may start first); awaited before the report.
+          kills.push({ label: current, server, leaders, elections: watch.elections(led, server, killedAt, 60_000, () => back) });
+          await killing;
+          break;
+        }
         case 'stop-worker': await cluster.stopWorker(f.target, hold); break;
         case 'partition-worker': await cluster.partitionWorker(f.target, hold * 2); break;
         case 'drain-worker': await cluster.drainWorker(f.target, observer); break;
@@ -134,6 +157,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await observer.flush();
     await sleep(500);
     const overlapping = overlappingInstances(events, cluster.halts);
+    const natsKills: NatsKillBreakdown[] = [];
+    for (const k of kills) {
+      natsKills.push(
+        natsKillBreakdown({
+          fault: k.label,
+          server: k.server,
+          prefix,
+          shards: o.shards,
+          snapshotBuckets: DEFAULTS.actors.snapshotBuckets,
+          leaders: k.leaders,
+          elections: await k.elections,
+          pauses: load.stats.pauses.get(k.label) ?? new Map(),
+          durable: targets.filter((t) => t.kind === 'ledger'),
+          memory: targets.filter((t) => t.kind !== 'ledger'),
+        }),
+      );
+    }
     const overlappingByFault: Record<string, number> = {};
     for (const ov of overlapping) {
       const w = [...windows].reverse().find((x) => x.t <= ov.t) ?? windows[0]!;
@@ -153,9 +193,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       overlapping,
       overlappingByFault,
       crashes: cluster.crashes,
+      natsKills,
     };
   } finally {
-    await Promise.allSettled(buses.map((b) => b.close()));
+    await Promise.allSettled([...buses.map((b) => b.close()), watch?.close()]);
     await cluster.stop();
   }
 }

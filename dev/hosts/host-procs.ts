@@ -99,6 +99,8 @@ export async function startRelayOn(host: TestHost, listen: string, target: strin
 export interface HostNatsCluster {
   /** Client URL of server i, as seen from the test hosts. */
   url(i: number): string;
+  /** server_name of server i (what JetStream names as a stream's leader). */
+  name(i: number): string;
   readonly size: number;
   server(i: number): HostProc;
   kill(i: number): Promise<void>;
@@ -141,6 +143,7 @@ export async function startNatsOnHosts(places: Array<{ host: TestHost; port: num
   return {
     size: places.length,
     url: (i) => `nats://${places[i]!.host.addr}:${places[i]!.port}`,
+    name: (i) => `${name}-${i}`,
     server: (i) => servers[i]!,
     async kill(i) {
       await servers[i]!.kill('SIGKILL');

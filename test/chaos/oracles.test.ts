@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkActorLog, overlappingInstances } from '../../dev/chaos/checks.js';
 import { FAULT_KINDS, makeSchedule } from '../../dev/chaos/schedule.js';
+import { natsKillBreakdown, PAUSE_MS } from '../../dev/chaos/stream-pauses.js';
+import { snapshotBucketIndex } from '../../actors/runtime/snapshots.js';
 import type { LifecycleEvent } from '../../server/lifecycle-events.js';
 
 const sets = (o: Record<string, number[]>) => new Map(Object.entries(o).map(([k, v]) => [k, new Set(v)]));
@@ -66,5 +68,48 @@ describe('chaos schedule', () => {
         expect(f.target).toBeLessThan(f.kind === 'kill-gateway' ? 1 : 3);
       });
     }
+  });
+});
+
+describe("a nats-server kill's per-stream breakdown", () => {
+  const shards = 16;
+  const buckets = 3;
+  const durable = Array.from({ length: 30 }, (_, i) => ({ kind: 'ledger', id: `d${i}` }));
+  const memory = [{ kind: 'tally', id: 'm0' }, { kind: 'tally', id: 'm1' }];
+  const leaders = new Map([
+    ['KV_p_actors-0', 'ghc-1'],
+    ['KV_p_actors-1', 'ghc-0'],
+    ['KV_p_actors-2', 'ghc-1'],
+    ['KV_p_leases', 'ghc-2'],
+  ]);
+  const ledBy1 = (id: string) => snapshotBucketIndex(id, shards, buckets) !== 1;
+  const input = (pauses: Map<string, number>) => ({
+    fault: 'kill-nats n2', server: 'ghc-1', prefix: 'p', shards, snapshotBuckets: buckets, leaders, pauses, durable, memory,
+    elections: [{ stream: 'KV_p_actors-0', ms: 4200, newLeader: 'ghc-0' }, { stream: 'KV_p_actors-2', ms: 5100, newLeader: 'ghc-2' }],
+  });
+
+  it("puts each durable actor in its snapshot stream's group, and counts pauses from PAUSE_MS", () => {
+    const pauses = new Map<string, number>();
+    for (const t of durable) pauses.set(`ledger/${t.id}`, ledBy1(t.id) ? 5000 : 20);
+    const inLed = durable.filter((t) => ledBy1(t.id)).length;
+    expect(inLed).toBeGreaterThan(0);
+    expect(inLed).toBeLessThan(durable.length);
+    pauses.set('tally/m1', PAUSE_MS); // exactly the bound: a pause
+    pauses.set('ledger/d0', ledBy1('d0') ? 5300 : PAUSE_MS - 1);
+    const b = natsKillBreakdown(input(pauses));
+    expect(b.led).toEqual(['KV_p_actors-0', 'KV_p_actors-2']);
+    expect(b.streams).toBe(4);
+    expect(b.electionMs).toBe(5100);
+    expect(b.ledStreams).toMatchObject({ actors: inLed, paused: inLed });
+    expect(b.otherStreams).toMatchObject({ actors: durable.length - inLed, paused: 0 });
+    expect(b.inMemory).toEqual({ actors: 2, paused: 1, longestMs: PAUSE_MS, longestActor: 'tally/m1' });
+    if (ledBy1('d0')) expect(b.ledStreams).toMatchObject({ longestMs: 5300, longestActor: 'ledger/d0' });
+    else expect(b.otherStreams).toMatchObject({ longestMs: PAUSE_MS - 1, paused: 0 });
+  });
+
+  it('a stream with no leader within the bound leaves the election unmeasured (null), never a number', () => {
+    const b = natsKillBreakdown({ ...input(new Map()), elections: [{ stream: 'KV_p_actors-0', ms: null, newLeader: '' }, { stream: 'KV_p_actors-2', ms: 10, newLeader: 'ghc-0' }] });
+    expect(b.electionMs).toBeNull();
+    expect(b.ledStreams.paused + b.otherStreams.paused + b.inMemory.paused).toBe(0);
   });
 });
