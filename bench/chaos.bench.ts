@@ -69,6 +69,7 @@ function chaosMetrics(r: ChaosResult): Metric[] {
       k.electionMs === null ? count(`${k.fault}: a led stream without a leader after 60 s`, 1, 0) : ms('election, longest of its streams (same run)', k.electionMs),
       count(`${k.fault}: actors of its streams paused ≥ ${PAUSE_MS} ms (of ${k.ledStreams.actors})`, k.ledStreams.paused),
       ms('longest pause, actors of its streams', k.ledStreams.longestMs),
+      ...(k.overElectionMs === null ? [] : [metric({ name: `${k.fault}: longest pause beyond its own stream's election`, unit: 'ms', runs: [k.overElectionMs], higherIsBetter: false })]),
       count(`${k.fault}: durable actors of other streams paused (of ${k.otherStreams.actors})`, k.otherStreams.paused, 0),
       ms('longest pause, durable actors of other streams', k.otherStreams.longestMs),
       count(`${k.fault}: in-memory actors paused (of ${k.inMemory.actors})`, k.inMemory.paused, 0),

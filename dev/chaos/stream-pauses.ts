@@ -31,6 +31,12 @@ export interface NatsKillBreakdown {
   electionMs: number | null;
   /** Durable actors whose snapshot stream the dead server led. */
   ledStreams: GroupPauses;
+  /**
+   * Longest pause of an actor of a led stream beyond its own stream's election (ms; negative: every such actor was
+   * back before its stream's election ended, as seen by the poller). A few hundred ms is the load's own pacing: an
+   * actor is asked about once a second, so its first answer after the election can come that much later.
+   */
+  overElectionMs: number | null;
   /** Durable actors of the other streams. */
   otherStreams: GroupPauses;
   /** In-memory actors (no stream). */
@@ -70,9 +76,15 @@ export function natsKillBreakdown(i: BreakdownInput): NatsKillBreakdown {
   const ledSet = new Set(led);
   const inLed: string[] = [];
   const inOther: string[] = [];
+  const electionOf = new Map(i.elections.map((e) => [e.stream, e.ms]));
+  let over: number | null = -Infinity;
   for (const t of i.durable) {
     const stream = names[snapshotBucketIndex(t.id, i.shards, i.snapshotBuckets)]!;
-    (ledSet.has(stream) ? inLed : inOther).push(`${t.kind}/${t.id}`);
+    const key = `${t.kind}/${t.id}`;
+    (ledSet.has(stream) ? inLed : inOther).push(key);
+    if (!ledSet.has(stream) || over === null) continue;
+    const e = electionOf.get(stream);
+    over = e === null || e === undefined ? null : Math.max(over, (i.pauses.get(key) ?? 0) - e);
   }
   const times = i.elections.map((e) => e.ms);
   return {
@@ -83,6 +95,7 @@ export function natsKillBreakdown(i: BreakdownInput): NatsKillBreakdown {
     elections: i.elections,
     electionMs: times.some((t) => t === null) ? null : Math.max(0, ...(times as number[])),
     ledStreams: group(inLed, i.pauses),
+    overElectionMs: over === -Infinity ? null : over,
     otherStreams: group(inOther, i.pauses),
     inMemory: group(i.memory.map((t) => `${t.kind}/${t.id}`), i.pauses),
   };

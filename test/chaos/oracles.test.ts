@@ -103,6 +103,9 @@ describe("a nats-server kill's per-stream breakdown", () => {
     expect(b.ledStreams).toMatchObject({ actors: inLed, paused: inLed });
     expect(b.otherStreams).toMatchObject({ actors: durable.length - inLed, paused: 0 });
     expect(b.inMemory).toEqual({ actors: 2, paused: 1, longestMs: PAUSE_MS, longestActor: 'tally/m1' });
+    // Led actors paused 5000 ms against elections of 4200 (actors-0) and 5100 (actors-2) ms: the worst is 800 over.
+    const byStream = (n: number) => durable.some((t) => snapshotBucketIndex(t.id, shards, buckets) === n && t.id !== 'd0');
+    expect(b.overElectionMs).toBe(Math.max(byStream(0) ? 800 : -Infinity, byStream(2) ? -100 : -Infinity, ledBy1('d0') ? 5300 - (snapshotBucketIndex('d0', shards, buckets) === 0 ? 4200 : 5100) : -Infinity));
     if (ledBy1('d0')) expect(b.ledStreams).toMatchObject({ longestMs: 5300, longestActor: 'ledger/d0' });
     else expect(b.otherStreams).toMatchObject({ longestMs: PAUSE_MS - 1, paused: 0 });
   });
@@ -110,6 +113,7 @@ describe("a nats-server kill's per-stream breakdown", () => {
   it('a stream with no leader within the bound leaves the election unmeasured (null), never a number', () => {
     const b = natsKillBreakdown({ ...input(new Map()), elections: [{ stream: 'KV_p_actors-0', ms: null, newLeader: '' }, { stream: 'KV_p_actors-2', ms: 10, newLeader: 'ghc-0' }] });
     expect(b.electionMs).toBeNull();
+    expect(b.overElectionMs).toBeNull();
     expect(b.ledStreams.paused + b.otherStreams.paused + b.inMemory.paused).toBe(0);
   });
 });
