@@ -51,8 +51,19 @@ export async function openStreamWatch(servers: string[], prefix: string): Promis
   };
   return {
     async leadership() {
-      const names: string[] = [];
-      for await (const n of jsm.streams.names()) if (n.startsWith(head)) names.push(n);
+      // A chaos measurement must not end the run: the stream list is retried (the JetStream API may itself be electing
+      // after an earlier fault), and an empty map (nothing known led) is the answer when it cannot be read.
+      let names: string[] = [];
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          names = [];
+          for await (const n of jsm.streams.names()) if (n.startsWith(head)) names.push(n);
+          break;
+        } catch {
+          names = [];
+          await sleep(500);
+        }
+      }
       names.sort();
       const leaders = new Map<string, string>();
       for (const n of names) leaders.set(n, await leaderOf(n));
