@@ -15,7 +15,7 @@
  * default); past that the request is refused RATE_LIMITED as before. A connection's own limit (`requestsPerSecond`, the flood close) is unchanged.
  *
  * Pacing: a saved-up burst is spent at up to PEAK_FACTOR times the address's rate, with at most INSTANT_MS of that
- * peak rate at once (40 requests at 400/s), not all at the same instant. The gateway and the routes share one event
+ * peak rate at once and never more than SLICE_MAX requests (10 at 400/s), not all at the same instant. The gateway and the routes share one event
  * loop: 800 requests let in at once were 800 routes' work queued in front of every other client's next request
  * (bench hostile: the good client's slowest samples fell in the half-second after the read flood began). Paced, an
  * address's work arrives in slices of a few requests per drain and another address's request waits behind a slice.
@@ -63,11 +63,19 @@ const DRAIN_MS = 10;
 const PEAK_FACTOR = 2;
 /** How much of the peak rate may be spent at one instant (ms of it). */
 const INSTANT_MS = 50;
+/**
+ * At most this many requests of one address start at one instant, whatever its rate. INSTANT_MS alone let 40 start
+ * together at the default budget (400/s): bench hostile's reads attacker put 40 unknown-id reads in one stretch of
+ * the event loop, the longest stretches of its window (40 reads, 45-51 ms of CPU on a loaded host), and every other
+ * client's request waited behind them. 10 is a slice of a few milliseconds of route work; the peak rate is unchanged
+ * (the rest of the saved-up burst follows drain by drain).
+ */
+const SLICE_MAX = 10;
 
 export class Admission {
   private readonly perAddress = new Map<string, AddressState>();
   private readonly exempt: ReadonlySet<string>;
-  /** Requests an address may start at one instant: INSTANT_MS at its peak rate, at least one. */
+  /** Requests an address may start at one instant: INSTANT_MS at its peak rate, at least one, at most SLICE_MAX. */
   private readonly instant: number;
   private total = 0;
 
@@ -80,7 +88,7 @@ export class Admission {
     private readonly timers?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>,
   ) {
     this.exempt = new Set(limits.connectionLimitExempt);
-    this.instant = Math.max(1, (limits.requestsPerSecondPerAddress * PEAK_FACTOR * INSTANT_MS) / 1000);
+    this.instant = Math.max(1, Math.min(SLICE_MAX, (limits.requestsPerSecondPerAddress * PEAK_FACTOR * INSTANT_MS) / 1000));
   }
 
   /** Requests waiting for their address's budget, over all addresses. */
