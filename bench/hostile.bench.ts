@@ -19,8 +19,18 @@
  * only the attacks named, to see which one costs the client what; HOSTILE_PARTS=burn is the control: no attack, one
  * process burning HOSTILE_BURN_CORES (0.5) of CPU on the same host, i.e. what the attackers' own processes take from
  * the server on a small machine). The attackers' CPU (cores, same host) is reported beside the server's.
+ *
+ * Counted, not timed (a loaded host makes the ratios noise): what the server did per phase of each hostile window
+ * (`setup` while the attackers log in, `measured`, `after` until they have logged out): store operations by op and
+ * actor kind, instances started and closed by kind. HOSTILE_STRETCHES=1 also logs the stretches of the server's event
+ * loop with more than 4 ms of CPU between two 5 ms ticks, each with what ran in it (requests by route, turns, store
+ * operations, sockets accepted, GC ms). BENCH_CPU_PROF=server writes the server's profile; the measured windows are
+ * in .tmp/prof/hostile-windows.json (prof-top --windows … --system hostile).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './harness/paths.js';
 import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, type HistogramData } from './harness/measure.js';
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { metric, printTable, writeResult, type Metric } from './harness/report.js';
@@ -81,12 +91,30 @@ try {
   type Loop = { p50: number; p99: number; max: number };
   const loopDelay: Record<string, Loop[]> = { quiet: [], hostile: [] };
   const loop = async () => (await server.call('loop')) as unknown as Loop;
+  // What the server did per phase, counted (store operations by bucket/kind, instances started by kind): phases of a
+  // hostile window are `setup` (attackers connect and log in, 1 s), `measured` (the good client's window) and `after`
+  // (until the attackers have logged out).
+  const phases: Record<string, Array<Record<string, number>>> = {};
+  const counted = async (phase: string) => {
+    const { counts, stalls } = await server.call<{ counts: Record<string, number>; stalls: Array<[number, number, Record<string, number>]> }>('counts');
+    (phases[phase] ??= []).push(counts);
+    return stalls;
+  };
+  // Measured windows on the host's monotonic clock (ms), so a server profile (BENCH_CPU_PROF=server) can be cut to
+  // them: node dist/bench/chat/prof-top.js .tmp/prof/server.*.cpuprofile --windows .tmp/prof/hostile-windows.json --system hostile
+  const mono = () => Number(process.hrtime.bigint()) / 1e6;
+  const windowTimes: Record<string, Array<[number, number, number]>> = { quiet: [], hostile: [] };
   const measure = () => good!.call<Rtt>('rtt', { ms: plan.windowMs, perSecond: GOOD_RATE }, plan.windowMs + 30_000) as unknown as Promise<Rtt>;
   const r = await runInterleaved(plan, {
     quiet: async () => {
       const c0 = await cpu();
       await loop();
+      await counted('before quiet');
+      const m0 = mono();
       const rtt = await measure();
+      windowTimes.quiet!.push([0, m0, mono()]);
+      const stalls = await counted('quiet');
+      if (stalls.length) log(`quiet window: event-loop stretches over 4 ms CPU: ${stalls.length}, ${stalls.reduce((x, y) => x + y[1], 0).toFixed(0)} ms CPU`);
       loopDelay.quiet!.push(await loop());
       cpuPerWindow.quiet!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
       return rtt;
@@ -99,22 +127,58 @@ try {
         PARTS.has('relays') ? relayPeer!.call('relays', { url, conns: RELAY_PLAYERS, perSecond: 50, ms: span, localAddress: '127.0.0.4', layer: 's02' }, span + 60_000) : idle,
         PARTS.has('burn') ? burner!.call('burn', { ms: span, cores: burnCores }, span + 60_000) : idle,
       ]);
+      await counted('before hostile');
       await sleep(1000); // the attackers connect and log in first
       const c0 = await cpu();
       const a0 = await attackerCpu();
       await loop();
+      await counted('setup');
+      const m0 = mono();
       const rtt = await measure();
+      windowTimes.hostile!.push([0, m0, mono()]);
+      const stalls = await counted('measured');
       loopDelay.hostile!.push(await loop());
       cpuPerWindow.hostile!.push(((await cpu()) - c0) / (plan.windowMs / 1000));
       attackersCpu.push(((await attackerCpu()) - a0) / (plan.windowMs / 1000));
       const done = await running;
+      await counted('after');
       const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'type' && k !== 'id' && k !== 'cpuTotal'));
       attacks.push({ conns: pick(done[0]), reads: pick(done[1]), relays: pick(done[2]) });
       log(`hostile window: ${placeSlowest(rtt, done)}; ${load()}`);
+      const big = [...stalls].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([at, ms, d]) => `\n    ${Math.round(at - m0)}:${ms} ${JSON.stringify(d)}`);
+      if (stalls.length) log(`  event-loop stretches over 4 ms CPU while measuring: ${stalls.length}, ${stalls.reduce((x, y) => x + y[1], 0).toFixed(0)} ms CPU; largest (ms into window:CPU ms, what ran) ${big.join('')}`);
+      // All stretches' contents summed: what the CPU-heavy stretches are made of.
+      const sum: Record<string, number> = {};
+      for (const [, , d] of stalls) for (const [k, v] of Object.entries(d)) sum[k] = (sum[k] ?? 0) + v;
+      if (stalls.length) log(`  summed over those stretches: ${JSON.stringify(sum)}`);
       return rtt;
     },
   });
   const after = await heap();
+  const grouped = (c: Record<string, number>) => {
+    // store ops summed over shards' buckets (actors-0 … actors-N): by op and kind
+    const g: Record<string, number> = {};
+    for (const [k, v] of Object.entries(c)) {
+      const key = k.replace(/ actors-\d+\//, ' actors/');
+      g[key] = (g[key] ?? 0) + v;
+    }
+    return g;
+  };
+  // Per phase: the median over windows of each count (what one window of that phase costs).
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  for (const [phase, list] of Object.entries(phases)) {
+    const keys = [...new Set(list.flatMap((c) => Object.keys(c)))].sort();
+    const med = Object.fromEntries(keys.map((k) => [k, median(list.map((c) => c[k] ?? 0))]).filter(([, v]) => v !== 0));
+    log(`counts ${phase} (median of ${list.length}): ${JSON.stringify(grouped(med))}`);
+  }
+  const windowTotals = (phases.setup ?? []).map((c, k) => {
+    const sum: Record<string, number> = {};
+    for (const part of [c, phases.measured?.[k] ?? {}, phases.after?.[k] ?? {}]) for (const [key, v] of Object.entries(part)) sum[key] = (sum[key] ?? 0) + v;
+    return sum;
+  });
+  for (const [k, c] of windowTotals.entries()) log(`counts hostile window ${k} (setup + measured + after): ${JSON.stringify(grouped(c))}`);
+  mkdirSync(join(repoRoot(), '.tmp', 'prof'), { recursive: true });
+  writeFileSync(join(repoRoot(), '.tmp', 'prof', 'hostile-windows.json'), JSON.stringify(windowTimes));
   const { status, host } = (await server.call('status')) as { status: Record<string, unknown>; host: Record<string, unknown> };
 
   const p99 = (rs: Rtt[]) => rs.map((x) => Histogram.from(x.hist).percentile(99));
