@@ -9,30 +9,111 @@ import type { WebSocket } from 'ws';
 export type TransportKind = 'ws' | 'tcp';
 
 /**
- * Writes are coalesced per event-loop turn: the first write of a turn corks the socket, one nextTick (after the
- * turn's callbacks and microtasks) uncorks every socket corked meanwhile, so N frames written to one socket in one
- * turn (a batch of pushes read off the bus in one read, a pipelining client's answers) leave in one writev instead of
- * N syscalls. On a loopback 2-core VM a writev was 40 % of a gateway's busy time in bench gateway.
+ * Writes are coalesced per event-loop turn: a transport's first frame of a turn puts it on a list, and one microtask,
+ * queued behind the ones already waiting, flushes every transport on it, so N frames for one socket in one turn (a
+ * batch of pushes read off the bus in one read, a pipelining client's answers, each settled in a microtask of the
+ * same checkpoint) leave in one write instead of N syscalls. A microtask rather than a nextTick: answers are written
+ * from microtasks (a route's promise settling), and a tick scheduled there makes Node call back into JS once more
+ * after the checkpoint (processTicksAndRejections) for every socket read.
+ *
+ * Each transport flushes its turn's frames as ONE buffer and one `socket.write`: on a WebSocket the frames are framed
+ * here (a server frame is a 2-10 byte header and the payload, unmasked: RFC 6455 5.2) rather than by ws's Sender,
+ * which writes header and payload as two chunks through cork/writev. Corking the socket for the turn (what this did
+ * before) sent even a lone answer through Node's buffered-chunk path: per chunk an entry, then a writev of an iovec
+ * array; on bench gateway's profile that path, ws's Sender and the cork's bookkeeping cost about as much CPU per
+ * request as the gateway's own code. Frames of a turn larger than COPY_LIMIT together are not copied: they go out
+ * as they are, corked.
  */
-const corked: Socket[] = [];
-let uncorkScheduled = false;
+const waiting: Outbox[] = [];
+let flushScheduled = false;
 
-function uncorkAll(): void {
-  uncorkScheduled = false;
-  // Sockets corked by a write made while uncorking join the list again and get their own tick.
-  const n = corked.length;
-  for (let i = 0; i < n; i++) corked[i]!.uncork();
-  corked.splice(0, n);
+/** Above this many bytes in one turn a transport's frames are written as they are rather than copied together. */
+export const COPY_LIMIT = 64 * 1024;
+
+function flushAll(): void {
+  flushScheduled = false;
+  // Transports that queue while flushing (a write's callback) join the list again and get their own tick.
+  const n = waiting.length;
+  for (let i = 0; i < n; i++) waiting[i]!.flush();
+  waiting.splice(0, n);
 }
 
-function corkForTurn(s: Socket | undefined): void {
-  if (!s || s.writableCorked > 0 || s.destroyed) return;
-  s.cork();
-  corked.push(s);
-  if (!uncorkScheduled) {
-    uncorkScheduled = true;
-    process.nextTick(uncorkAll);
+/** A transport's frames of this turn, written at its end. */
+abstract class Outbox {
+  private first: Uint8Array | undefined;
+  private more: Uint8Array[] | undefined;
+  /** Bytes queued this turn: part of what `buffered` reports, so the outbound limit sees them at once. */
+  protected pending = 0;
+
+  protected queue(bytes: Uint8Array): void {
+    if (this.first === undefined) {
+      this.first = bytes;
+      waiting.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        queueMicrotask(flushAll);
+      }
+    } else (this.more ??= []).push(bytes);
+    this.pending += bytes.length;
   }
+
+  /** Writes what was queued (called by the turn's flush, and before a close so the close comes after it). */
+  flush(): void {
+    const first = this.first;
+    if (first === undefined) return;
+    const more = this.more;
+    const bytes = this.pending;
+    this.first = this.more = undefined;
+    this.pending = 0;
+    this.write(first, more, bytes);
+  }
+
+  /** `first` and then `more` (undefined when there was one frame), `bytes` their total length. */
+  protected abstract write(first: Uint8Array, more: Uint8Array[] | undefined, bytes: number): void;
+}
+
+/** The header of an unmasked, final, binary WebSocket frame of `n` bytes. */
+function wsHeaderLength(n: number): number {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+function putWsHeader(out: Buffer, at: number, n: number): number {
+  out[at] = 0x82; // FIN, opcode 2 (binary): what ws.send writes for bytes
+  if (n < 126) {
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 65536) {
+    out[at + 1] = 126;
+    out.writeUInt16BE(n, at + 2);
+    return at + 4;
+  }
+  out[at + 1] = 127;
+  out.writeUInt32BE(Math.floor(n / 2 ** 32), at + 2);
+  out.writeUInt32BE(n >>> 0, at + 6);
+  return at + 10;
+}
+
+/** One binary WebSocket message, framed (what ws's Sender writes for it, as one buffer). */
+export function wsFrame(payload: Uint8Array): Buffer {
+  const n = payload.length;
+  const out = Buffer.allocUnsafe(wsHeaderLength(n) + n);
+  out.set(payload, putWsHeader(out, 0, n));
+  return out;
+}
+
+/** Frames `payloads` as binary WebSocket messages into one buffer (what ws's Sender would write for each). */
+export function wsFrames(payloads: readonly Uint8Array[], bytes: number): Buffer {
+  let size = bytes;
+  for (const p of payloads) size += wsHeaderLength(p.length);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of payloads) {
+    at = putWsHeader(out, at, p.length);
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export interface Transport {
@@ -52,26 +133,45 @@ export interface Transport {
   resume(): void;
 }
 
-export class WsTransport implements Transport {
+export class WsTransport extends Outbox implements Transport {
   readonly kind = 'ws';
-  constructor(private readonly ws: WebSocket) {}
+  constructor(private readonly ws: WebSocket) {
+    super();
+  }
+  private get socket(): Socket | undefined {
+    return (this.ws as unknown as { _socket?: Socket })._socket;
+  }
   get buffered(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.pending;
   }
   get remote(): string {
-    const s = (this.ws as unknown as { _socket?: Socket })._socket;
+    const s = this.socket;
     return s ? `${s.remoteAddress}:${s.remotePort}` : '?';
   }
   get address(): string {
-    return (this.ws as unknown as { _socket?: Socket })._socket?.remoteAddress ?? '?';
+    return this.socket?.remoteAddress ?? '?';
   }
   send(bytes: Uint8Array): void {
     // ws.send on a closing socket reports through its callback; without one it would throw later, asynchronously.
     if (this.ws.readyState !== 1) return;
-    corkForTurn((this.ws as unknown as { _socket?: Socket })._socket);
-    this.ws.send(bytes);
+    this.queue(bytes);
+  }
+  protected write(first: Uint8Array, more: Uint8Array[] | undefined, bytes: number): void {
+    // Closed since (the peer's close frame, read this turn): ws.send would refuse them too; nothing may follow a close.
+    if (this.ws.readyState !== 1) return;
+    const s = this.socket;
+    if (s && bytes <= COPY_LIMIT) {
+      s.write(more ? wsFrames([first, ...more], bytes) : wsFrame(first));
+      return;
+    }
+    // Large: ws frames each without copying; the cork makes the turn's frames one writev still.
+    s?.cork();
+    this.ws.send(first);
+    if (more) for (const b of more) this.ws.send(b);
+    s?.uncork();
   }
   close(code: number, reason: string): void {
+    this.flush(); // what was sent before the close goes first
     // A socket paused by admission must read the peer's close frame, or the close waits for closeTimeoutMs.
     if (this.ws.readyState === 1 && this.ws.isPaused) this.ws.resume();
     if (this.ws.readyState <= 1) this.ws.close(code, reason);
@@ -87,11 +187,13 @@ export class WsTransport implements Transport {
   }
 }
 
-export class TcpTransport implements Transport {
+export class TcpTransport extends Outbox implements Transport {
   readonly kind = 'tcp';
-  constructor(private readonly socket: Socket) {}
+  constructor(private readonly socket: Socket) {
+    super();
+  }
   get buffered(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.pending;
   }
   get remote(): string {
     return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
@@ -101,10 +203,24 @@ export class TcpTransport implements Transport {
   }
   send(bytes: Uint8Array): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    corkForTurn(this.socket);
-    this.socket.write(bytes);
+    this.queue(bytes);
+  }
+  protected write(first: Uint8Array, more: Uint8Array[] | undefined, bytes: number): void {
+    const s = this.socket;
+    if (s.destroyed || !s.writable) return;
+    if (!more) {
+      s.write(first);
+    } else if (bytes <= COPY_LIMIT) {
+      s.write(Buffer.concat([first, ...more], bytes));
+    } else {
+      s.cork();
+      s.write(first);
+      for (const b of more) s.write(b);
+      s.uncork();
+    }
   }
   close(): void {
+    this.flush();
     if (!this.socket.destroyed) this.socket.end();
   }
   destroy(): void {
