@@ -86,12 +86,22 @@ try {
   await sampleHeap();
 
   // Round trips while every client is held; the server's CPU seconds are read around each window.
-  const window = (inflight: number) => async (l: Peer, server: Peer) => {
+  const window = (inflight: number, ms = plan.windowMs) => async (l: Peer, server: Peer) => {
     const c0 = (await server.call('cpu')).cpuTotal;
-    const r = (await l.call<RttResult>('rtt', { ms: plan.windowMs, inflight }, plan.windowMs + 30_000)) as unknown as RttResult;
+    const r = (await l.call<RttResult>('rtt', { ms, inflight }, ms + 30_000)) as unknown as RttResult;
     const cpu = (await server.call('cpu')).cpuTotal - c0;
     return { ...r, cpuPerReqUs: (cpu / Math.max(1, r.count)) * 1e6 };
   };
+  // JIT warm-up before any measured window: the gateway's request path runs through many more functions than a bare
+  // echo, and V8 was still optimizing them through the first few thousand requests (--trace-opt: windows 1-2 of
+  // bench/gateway/hot-path.ts cost 2-4x the CPU per request of later ones), which the one discarded window per
+  // variant did not cover at 1 in flight. Both servers get the same warm-up; BENCH_WARM_MS=0 skips it.
+  const warmMs = Number(process.env.BENCH_WARM_MS ?? 4000);
+  if (warmMs > 0) {
+    log(`JIT warm-up: ${warmMs} ms at 64 in flight per server…`);
+    await window(64, warmMs)(l0, ours!);
+    await window(64, warmMs)(l2, bare!);
+  }
   log('round trips, 1 in flight…');
   const one = await runInterleaved(plan, { ours: () => window(1)(l0, ours!), bare: () => window(1)(l2, bare!) });
   await sampleHeap();

@@ -16,6 +16,7 @@ import { servePeer } from '../harness/peer-protocol.js';
 import { createEmbedded } from '../../server/node.js';
 import { createEchoApp } from '../../dev/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
+import { profStart, profStop } from './phase-prof.js';
 
 const kind = process.argv[2] === 'bare' ? 'bare' : process.argv[2] === 'auth' ? 'auth' : 'ours';
 let keyDir: string | undefined;
@@ -74,6 +75,10 @@ await servePeer({
   commands: {
     heap: () => heap(),
     metrics: () => ({ metrics: node?.gateway?.metrics ?? {} }),
+    // A profile of one phase only (hot-path.ts, HOT_PROF): started and written on command.
+    usage: () => process.cpuUsage(),
+    profStart: (a) => profStart(Number(a.intervalUs ?? 100)),
+    profStop: (a) => profStop(String(a.file)),
   },
   async close() {
     await node?.stop();
