@@ -86,6 +86,14 @@ try {
     `durable turns: lmdb ${stats(turns.lmdb!.map(rate)).median.toFixed(0)}/s, memory ${stats(turns.memory!.map(rate)).median.toFixed(0)}/s; ` +
       `per-round ratio ${spread(perRound(turns.lmdb!, turns.memory!))}; ${load()}`,
   );
+  // Where a durable turn waits: writes per transaction (group commit) and how long a transaction takes to commit.
+  const sum = (f: (c: NonNullable<WindowResult['commits']>) => number) => turns.lmdb!.reduce((a, r) => a + (r.commits ? f(r.commits) : 0), 0);
+  const turnCount = turns.lmdb!.reduce((a, r) => a + r.count, 0);
+  log(
+    `LMDB commits during durable turns: ${(sum((c) => c.transactions) / turnCount).toFixed(3)} transactions a turn, ` +
+      `${(sum((c) => c.writes) / sum((c) => c.transactions)).toFixed(1)} writes a transaction, ` +
+      `${(sum((c) => c.commitMs) / sum((c) => c.transactions)).toFixed(2)} ms a commit (hand-over to commit, mean)`,
+  );
 
   /** The per-round ratio as a metric of its own: its runs give the spread the ratio of medians hides. */
   const roundRatio = (name: string, ours: WindowResult[], base: WindowResult[], target: number) =>

@@ -9,6 +9,7 @@ import { ledgerKind } from '../../actors/demo/ledger.js';
 import { testConfig } from '../../dev/test-config.js';
 import { createEmbedded, startNode } from '../../server/node.js';
 import { silentLogger } from '../../common/logger.js';
+import { commitStats } from '../../bus/lmdb/files.js';
 import { IN_FLIGHT, timed, type WindowResult } from './workloads.js';
 
 const ACTORS = 1000;
@@ -39,8 +40,9 @@ export async function turnSide(store: { kind: 'memory' } | { kind: 'lmdb'; path:
   }
   let next = 0;
   return {
-    window: (ms) =>
-      timed(ms, async (until) => {
+    window: async (ms) => {
+      const before = { ...commitStats };
+      const r = await timed(ms, async (until) => {
         let done = 0;
         const worker = async () => {
           while (performance.now() < until) {
@@ -50,7 +52,17 @@ export async function turnSide(store: { kind: 'memory' } | { kind: 'lmdb'; path:
         };
         await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
         return done;
-      }),
+      });
+      // Windows run one at a time, so the process-wide counters moved for this side only (none on memory).
+      if (store.kind === 'lmdb') {
+        r.commits = {
+          transactions: commitStats.transactions - before.transactions,
+          writes: commitStats.writes - before.writes,
+          commitMs: commitStats.commitMs - before.commitMs,
+        };
+      }
+      return r;
+    },
     async close() {
       await node.stop();
       await bus.close();

@@ -17,6 +17,8 @@ export interface WindowResult {
   seconds: number;
   cpu: number;
   hist?: HistogramData;
+  /** LMDB transactions committed during the window, the writes they held, and their hand-over-to-commit ms summed. */
+  commits?: { transactions: number; writes: number; commitMs: number };
 }
 
 export interface Side {
