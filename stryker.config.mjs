@@ -21,7 +21,7 @@ export const MODULES = {
   'actors/runtime/mailbox.ts': ['test/unit/runtime-structures.test.ts', 'test/unit/mailbox-mutants.test.ts'],
   'actors/runtime/persisted.ts': ['test/unit/persisted.test.ts', 'test/unit/persisted-mutants.test.ts'],
   'actors/runtime/snapshots.ts': ['test/unit/snapshots-mutants.test.ts'],
-  'actors/runtime/cell.ts': ['test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts'],
+  'actors/runtime/cell.ts': ['test/unit/cell-mutants.test.ts', 'test/unit/cell-mutants-2.test.ts', 'test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts'],
   'actors/runtime/cell-answers.ts': ['test/unit/cell-mutants.test.ts'],
   'actors/runtime/turn-runner.ts': ['test/unit/turn-runner-mutants.test.ts', 'test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
   'cluster/allocation.ts': ['test/unit/allocation.test.ts', 'test/unit/allocation-mutants.test.ts'],
