@@ -77,8 +77,9 @@ function tally(): Record<string, number> {
     gcMs: Math.round(gcMs),
   };
 }
-/** Time in garbage collection (ms), from the performance timeline. */
+/** Time in garbage collection (ms), from the performance timeline; and how much of it `counts` has reported. */
 let gcMs = 0;
+let gcTaken = 0;
 new PerformanceObserver((l) => {
   for (const e of l.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ['gc'] });
@@ -119,7 +120,11 @@ await servePeer({
   commands: {
     heap: () => heap(),
     /** Store operations and actor instances started/closed since the last call, with the runtime's counters. */
-    counts: () => ({ counts: takeCounts(), host: node!.node.host.stats(), stalls: stalls.splice(0) }),
+    counts: () => {
+      const gc = Math.round(gcMs - gcTaken);
+      gcTaken = gcMs;
+      return { counts: { ...takeCounts(), gcMs: gc }, host: node!.node.host.stats(), stalls: stalls.splice(0) };
+    },
     resetPeak: () => {
       peak = getHeapStatistics().used_heap_size;
       return {};
