@@ -23,7 +23,7 @@ export const MODULES = {
   'actors/runtime/snapshots.ts': ['test/unit/snapshots-mutants.test.ts'],
   'actors/runtime/cell.ts': ['test/unit/cell-mutants.test.ts', 'test/unit/cell-mutants-2.test.ts', 'test/unit/cell-wake.test.ts', 'test/unit/actors/hibernate.test.ts'],
   'actors/runtime/cell-answers.ts': ['test/unit/cell-mutants.test.ts'],
-  'actors/runtime/turn-runner.ts': ['test/unit/turn-runner-mutants.test.ts', 'test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
+  'actors/runtime/turn-runner.ts': ['test/unit/turn-runner-mutants.test.ts', 'test/unit/turn-runner-mutants-2.test.ts', 'test/unit/cell-mutants.test.ts', 'test/unit/cell-wake.test.ts'],
   'cluster/allocation.ts': ['test/unit/allocation.test.ts', 'test/unit/allocation-mutants.test.ts'],
   'cluster/leases.ts': ['test/unit/leases-mutants.test.ts'],
   'cluster/migration.ts': ['test/unit/migration-mutants.test.ts', 'test/unit/migration-mutants-2.test.ts'],

@@ -6,60 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ActorCell } from '../../actors/runtime/cell.js';
-import type { CellContext } from '../../actors/runtime/cell-context.js';
-import type { Envelope } from '../../actors/runtime/envelope.js';
 import { defineKind } from '../../actors/runtime/kind.js';
-import { newRuntimeMetrics } from '../../actors/runtime/metrics.js';
-import type { BusMsg } from '../../bus/bus.js';
-import { ManualClock } from '../../common/clock.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
-import { silentLogger } from '../../common/logger.js';
 import { counterMachine, tallyKind } from '../support/test-kinds.js';
-
-const NOW_MS = 1_000_000;
-
-function stubContext(o: { serving?: () => boolean; ask?: (to: unknown, msg: unknown) => Promise<unknown> } = {}) {
-  const replies: Array<{ to: string | undefined; reply: unknown }> = [];
-  const tells: Array<{ to: unknown; msg: unknown }> = [];
-  const pushes: unknown[] = [];
-  const parked: Array<{ pump(): void }> = [];
-  const redelivered: Envelope[] = [];
-  const ctx = {
-    nodeId: 'n1',
-    clock: new ManualClock(),
-    log: silentLogger,
-    client: {
-      now: () => NOW_MS,
-      tell: (to: unknown, msg: unknown) => void tells.push({ to, msg }),
-      ask: o.ask ?? (async () => 'pong'),
-    } as unknown as CellContext['client'],
-    taps: { active: false } as CellContext['taps'],
-    limits: { mailboxLimit: 100, maxRestarts: 2, restartWindowMs: 10_000, passivateAfterMs: 60_000, askTimeoutMs: 1000 },
-    metrics: newRuntimeMetrics(),
-    serving: o.serving,
-    effects: {
-      respond: (msg, reply) => void replies.push({ to: msg.reply, reply }),
-      push: (to, route, body) => void pushes.push({ to, route, body }),
-    },
-    home: {
-      removed: () => undefined,
-      park: (r) => void parked.push(r),
-      redeliver: (_k, _id, env) => void redelivered.push(env),
-      wakeLater: () => undefined,
-    },
-  } satisfies CellContext;
-  return { ctx, replies, tells, pushes, parked, redelivered };
-}
-
-let inbox = 0;
-const ask = (): BusMsg => ({ subject: 'x', data: new Uint8Array(0), reply: `_INBOX.${++inbox}` });
-const tell = (): BusMsg => ({ subject: 'x', data: new Uint8Array(0) });
-const from = (m: unknown, q?: number, s = 's'): Envelope => (q === undefined ? { m } : { m, s, q });
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-const values = (replies: Array<{ reply: unknown }>) => replies.map((r) => r.reply);
-const count = (cell: ActorCell) => (cell.image().record!.s as { context: { count: number } }).context.count;
+import { NOW_MS, ask, count, from, settle, stubContext, tell, values } from './turn-runner-harness.js';
 
 describe('turn runner', () => {
   it('drops a duplicate (sequence at or below the sender’s mark) and applies the next, per sender', () => {
