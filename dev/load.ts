@@ -10,6 +10,8 @@ export interface SeqLoad {
   readonly sent: Map<string, number>;
   stop(): Promise<void>;
   readonly total: () => number;
+  /** Asks sent and not yet answered or timed out (what `stop()` waits for). */
+  readonly pendingAsks: () => number;
 }
 
 export function startSeqLoad(
@@ -54,6 +56,7 @@ export function startSeqLoad(
   return {
     sent,
     total: () => total,
+    pendingAsks: () => pendingAsks.size,
     async stop() {
       running = false;
       await done;
@@ -105,26 +108,35 @@ export function instanceTracker() {
 
 /**
  * Reads every target's log (waiting, bounded, for late messages to land) and checks it against what was sent:
- * returns the problems, empty when every message was applied exactly once and in per-sender order.
+ * returns the problems, empty when every message was applied exactly once and in per-sender order. The targets are
+ * read at once, each ask bounded by `askTimeoutMs`: an actor that does not answer is a problem naming it and the
+ * error (and `where(target)`, e.g. its shard's lease), not a wait of every other actor's timeouts in a row.
  */
 export async function verifyLogs(
   client: ActorClient,
   targets: Array<{ kind: string; id: string }>,
   sent: Map<string, number>,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; askTimeoutMs?: number; where?: (t: { kind: string; id: string }) => string } = {},
 ): Promise<string[]> {
   const { eventually } = await import('./wait.js');
-  const problems: string[] = [];
-  for (const t of targets) {
+  const askTimeoutMs = opts.askTimeoutMs ?? 5000;
+  const one = async (t: { kind: string; id: string }): Promise<string[]> => {
     const want = [...sent].filter(([k]) => k.endsWith(`|${t.kind}/${t.id}`)).reduce((s, [, n]) => s + n, 0);
-    const get = () => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' });
+    const get = () => client.ask<{ log: Array<[string, number]> }>(t, { type: 'get' }, { timeoutMs: askTimeoutMs });
+    let seen = 'no answer yet';
     const state = await eventually(async () => {
       const s = await get();
+      seen = `${s.log.length} entries`;
       return s.log.length >= want ? s : undefined;
-    }, { timeoutMs: opts.timeoutMs ?? 10_000, what: `${t.kind}/${t.id} to receive ${want} messages` }).catch(get);
-    problems.push(...checkLog(state.log, sent, `${t.kind}/${t.id}`));
-  }
-  return problems;
+    }, { timeoutMs: opts.timeoutMs ?? 10_000, intervalMs: 100, what: `${t.kind}/${t.id} to receive ${want} messages` })
+      // Short of messages: the log as it is now is what gets checked (and its problems listed).
+      .catch(() => get().catch((err: unknown) => err as Error));
+    if (state instanceof Error) {
+      return [`${t.kind}/${t.id}: no log (${state.message}; last seen: ${seen}${opts.where ? `; ${opts.where(t)}` : ''})`];
+    }
+    return checkLog(state.log, sent, `${t.kind}/${t.id}`);
+  };
+  return (await Promise.all(targets.map(one))).flat();
 }
 
 /**

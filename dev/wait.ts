@@ -1,22 +1,67 @@
 /** Awaiting helpers for tests: wait for a condition or a count, bounded, never a bare sleep. */
+
+/**
+ * Polls `fn` until it returns a truthy value. Bounded as a whole: an attempt begun before the deadline may still
+ * finish (and succeed) up to `timeoutMs` after it, so a slow store read on a loaded host is not cut short, but one
+ * that never answers fails the wait at twice `timeoutMs` instead of holding it for good. On timeout the error names
+ * `what`, the last error `fn` threw, and `detail()`: the state worth knowing then (which node, which shard, what
+ * answered).
+ */
 export async function eventually<T>(
   fn: () => T | Promise<T>,
-  { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {},
+  { timeoutMs = 5000, intervalMs = 10, what = 'condition', detail }: { timeoutMs?: number; intervalMs?: number; what?: string; detail?: () => string } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
+  const fail = (how: string) => {
+    let state = '';
     try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
+      state = detail ? `; ${detail()}` : '';
+    } catch (err) {
+      state = `; (detail threw: ${String(err)})`;
+    }
+    return new Error(`timed out after ${timeoutMs} ms waiting for ${what}${how}${last ? `: ${String(last)}` : ''}${state}`);
+  };
+  for (;;) {
+    let v: T | typeof STILL_RUNNING | undefined;
+    try {
+      v = await beforeDeadline(fn(), deadline + timeoutMs);
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
+    if (v === STILL_RUNNING) throw fail(` (its last attempt had not returned ${timeoutMs} ms later)`);
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw fail('');
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+const STILL_RUNNING = Symbol('still running');
+
+/** `p`'s value, or STILL_RUNNING once `deadline` (Date.now() ms) passes first; a later rejection of `p` is dropped. */
+function beforeDeadline<T>(p: T | Promise<T>, deadline: number): Promise<T | typeof STILL_RUNNING> {
+  if (!(p instanceof Promise)) return Promise.resolve(p);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof STILL_RUNNING>((r) => (timer = setTimeout(() => r(STILL_RUNNING), Math.max(0, deadline - Date.now()))));
+  p.catch(() => undefined);
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One awaited step, bounded and named: `p`'s value, or after `timeoutMs` an error naming `what` and `detail()` (the
+ * state then). For the steps of a long test that are not polls (a start, a write, a stop), so that a stall says
+ * where it stalled rather than ending as the runner's bare timeout.
+ */
+export async function within<T>(what: string, timeoutMs: number, p: Promise<T>, detail?: () => string): Promise<T> {
+  const v = await beforeDeadline(p, Date.now() + timeoutMs);
+  if (v !== STILL_RUNNING) return v;
+  let state = '';
+  try {
+    state = detail ? `: ${detail()}` : '';
+  } catch (err) {
+    state = `: (detail threw: ${String(err)})`;
+  }
+  throw new Error(`${what}: not done after ${timeoutMs} ms${state}`);
 }
 
 /** A promise with its resolve exposed. */
