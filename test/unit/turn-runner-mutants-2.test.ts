@@ -160,6 +160,30 @@ describe('turn runner, in detail', () => {
     expect(errors()).toEqual([]);
   });
 
+  it('logs a runtime error in a turn, synchronous or awaiting, and goes on', async () => {
+    const taps = { active: false, recorder: { active: false, end: () => { throw new Error('recorder broke'); } } };
+    const { ctx, errors } = logged({ taps: taps as unknown as CellContext['taps'] });
+    const cell = new ActorCell(ctx, tallyKind, 'y');
+    cell.deliver(from({ type: 'inc' }), tell());
+    cell.deliver(from({ type: 'relay', to: 'e' }), tell());
+    await settle();
+    expect(errors()).toEqual(['runtime error in turn', 'runtime error in turn']);
+    expect(cell.busy).toBe(false);
+  });
+
+  it('a handed-over image brings its dedupe marks', () => {
+    const { ctx } = stubContext();
+    const src = new ActorCell(ctx, tallyKind, 'm');
+    src.deliver(from({ type: 'inc' }, 5), tell());
+    const t = stubContext();
+    const dst = new ActorCell(t.ctx, tallyKind, 'm');
+    dst.restore(src.image());
+    dst.deliver(from({ type: 'inc' }, 5), tell()); // already applied before the hand-over
+    dst.deliver(from({ type: 'inc' }, 6), ask());
+    expect(values(t.replies)).toEqual([{ ok: true, v: 2 }]);
+    expect(t.ctx.metrics.duplicates).toBe(1);
+  });
+
   it('answers an ask effect that failed with a plain error as ACTOR_FAILED', async () => {
     const { ctx, replies } = stubContext({ ask: async () => Promise.reject(new Error('socket gone')) });
     const cell = new ActorCell(ctx, tallyKind, 'r');
@@ -263,9 +287,14 @@ describe('turn runner, in detail', () => {
     const forgetting = new ActorCell(s.ctx, defineKind({ name: 'dur2', machine: counterMachine, persistence: 'snapshot' }), 'z');
     forgetting.deliver(from({ type: 'inc' }), tell());
     await settle();
+    forgetting.deliver(from({ type: 'arm', ms: 1000 }), tell());
+    await settle();
     forgetting.deliver(from({ type: 'reset' }), tell()); // passivate with forget: the stored state goes too
+    forgetting.deliver(from({ type: 'inc' }), tell()); // arrives while it leaves: sent on to wherever it lives next
     await settle();
     expect(forgetting.lifecycle.type).toBe('closed');
+    expect(s.redelivered).toEqual([{ m: { type: 'inc' } }]);
+    expect(s.ctx.clock.pending).toBe(0); // its timer stopped with it
     expect(removed.map((a) => (a as unknown[]).slice(0, 2))).toEqual([['dur2', 'z']]);
   });
 
