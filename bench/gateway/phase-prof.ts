@@ -68,8 +68,12 @@ export function areas(files: string[], requests: number): { busyUsPerReq: number
   for (const file of files) {
     const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+    const last = p.samples.length - 2;
     p.samples.forEach((id, i) => {
-      // A sample's delta is the time since the previous one: the time the current sample stands for.
+      // A sample's delta is the time since the previous one: the time the current sample stands for. The first and
+      // the last two stand for the profiler's own start and stop (the inspector's `dispatch`, at times for 100+ ms
+      // of a loaded host's stall): left out.
+      if (i === 0 || i >= last) return;
       const dt = p.timeDeltas[i] ?? 0;
       const f = byId.get(id)!;
       if (f.functionName === '(idle)') return;
