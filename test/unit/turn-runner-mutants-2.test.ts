@@ -61,6 +61,14 @@ const effectMachine = setup({
   },
 });
 const effectKind = defineKind({ name: 'fx', machine: effectMachine });
+/** Waits on the promise from its start, before any turn. */
+const waitingKind = defineKind({
+  name: 'fw',
+  machine: setup({ types: {} as { emitted: Effect }, actors: { waiter: fromPromise(() => new Promise((r) => (resolveWait = r))) } }).createMachine({
+    initial: 'waiting',
+    states: { waiting: { invoke: { src: 'waiter', onDone: { target: 'done', actions: emit({ type: 'tell', to: { kind: 'log', id: 'late' }, msg: {} }) } } }, done: {} },
+  }),
+});
 
 describe('turn runner, in detail', () => {
   it('logs with the actor’s name; a crash, an escalation and refused or dropped messages say what and why', () => {
@@ -126,19 +134,24 @@ describe('turn runner, in detail', () => {
   });
 
   it('carries out start effects with the first turn, and an effect emitted outside a turn at once (with a warning)', async () => {
-    const { ctx, tells, records, errors } = logged();
-    const cell = new ActorCell(ctx, effectKind, 'e');
-    cell.deliver(from({ type: 'wait' }), tell());
-    expect(tells.map((t) => t.to)).toEqual([{ kind: 'log', id: 'start' }]);
-    cell.deliver(from({ type: 'both' }), tell()); // an ask turn in between: its effects list is closed after it
-    await settle();
-    const processed = ctx.metrics.processed;
-    resolveWait(1);
-    await settle();
-    expect(tells.map((t) => (t.to as { id: string }).id)).toEqual(['start', 'both', 'late']);
-    expect(ctx.metrics.processed).toBe(processed + 1);
-    expect(records.filter((r) => r.level === 40).map((r) => [r.msg, r.effect])).toEqual([['effect emitted outside a turn; machines should use `ask` effects, not invoke', 'tell']]);
-    expect(errors()).toEqual([]);
+    // After an ask turn, after a plain turn, and right after the start: no turn's effect list may still be open.
+    for (const between of ['both', 'bump', undefined]) {
+      const { ctx, tells, records, errors } = logged();
+      const cell = new ActorCell(ctx, between ? effectKind : waitingKind, 'e');
+      if (between) {
+        cell.deliver(from({ type: 'wait' }), tell());
+        expect(tells.map((t) => t.to)).toEqual([{ kind: 'log', id: 'start' }]);
+        cell.deliver(from({ type: between }), tell());
+      } else cell.touch();
+      await settle();
+      const processed = ctx.metrics.processed;
+      resolveWait(1);
+      await settle();
+      expect(tells.map((t) => (t.to as { id: string }).id)).toEqual([...(between ? ['start'] : []), ...(between === 'both' ? ['both'] : []), 'late']);
+      expect(ctx.metrics.processed).toBe(processed + 1);
+      expect(records.filter((r) => r.level === 40).map((r) => [r.msg, r.effect])).toEqual([['effect emitted outside a turn; machines should use `ask` effects, not invoke', 'tell']]);
+      expect(errors()).toEqual([]);
+    }
   });
 
   it('runs an ask with its timeout beside other effects, chains asks, and supervises a failing answer handler', async () => {
