@@ -335,6 +335,21 @@ describe('turn runner, in detail', () => {
     expect(saved.length).toBe(writes);
   });
 
+  it('a batched actor marks even a re-armed timer dirty (only snapshot kinds skip that write)', async () => {
+    const saved: unknown[] = [];
+    const store = { save: async (...a: unknown[]) => (saved.push(a[1]), saved.length), remove: async () => undefined, load: async () => null };
+    const { ctx } = stubContext({ snapshots: store as unknown as CellContext['snapshots'] });
+    const batched = defineKind({ name: 'pb', machine: pulseKind.machine, persistence: { batchMs: 100 } });
+    const cell = new ActorCell(ctx, batched, 'b');
+    cell.touch();
+    await settle();
+    expect(saved).toHaveLength(0);
+    ctx.clock.advance(1000); // the periodic timer's turn
+    ctx.clock.advance(100); // the batch
+    await settle();
+    expect(saved).toHaveLength(1);
+  });
+
   it('answers $inspect with its counters, and may hibernate only when started, idle, between turns, with no start effects', async () => {
     const { ctx, replies } = stubContext({ ask: () => new Promise(() => undefined) });
     const cell = new ActorCell(ctx, effectKind, 'h');
