@@ -7,6 +7,7 @@
 //                      GH_MUTATE_MAX_MIN wall-clock cap per module in minutes (default 30); the run is killed past it
 //                      GH_MUTATE_CONCURRENCY test processes (default 1: the machine is small and shared)
 //                      GH_MUTATE_CHECK=1 also type-check each mutant (slower; skips mutants that do not compile)
+//                      GH_MUTATE_FORCE=1 re-run every mutant, not only those whose code or tests changed
 import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,9 @@ export default {
   tempDirName: 'reports/mutation/.tmp',
   cleanTempDir: true,
   incremental: true,
+  // GH_MUTATE_FORCE=1 re-runs every mutant: module-level mutants have no recorded covering test, so an incremental run
+  // keeps their old result even after tests that kill them were added.
+  force: process.env.GH_MUTATE_FORCE === '1',
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'html', 'json', 'progress'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
