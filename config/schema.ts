@@ -154,7 +154,7 @@ export const configSchema = z
         /**
          * Requests per second all connections of one remote address share (a token bucket, burst
          * `requestBurstPerAddress`), beside each connection's own; exempt addresses are not limited this way. A saved-up
-         * burst is spent at up to twice the rate (at most 50 ms of budget at an instant), not all at once, so one
+         * burst is spent at up to twice the rate (at most 50 ms of budget, and at most 10 requests, at an instant), not all at once, so one
          * address's burst cannot put a burst's worth of work in front of every other client's next request.
          */
         requestsPerSecondPerAddress: z.number().positive(),
