@@ -93,6 +93,10 @@ export function gated(bus: Bus, subject: string) {
     duplicate() {
       twice = true;
     },
+    /** Delivers the oldest held chunk only (the gate stays closed). */
+    releaseOne() {
+      held.shift()?.();
+    },
     open() {
       closed = false;
       for (const f of held.splice(0)) f();

@@ -225,4 +225,43 @@ describe('live migration: hand-over details [memory]', () => {
     expect(await within(move, 'the move')).toMatchObject({ units: 1, actors: 1 });
     expect(a.ownsShard(PLAIN.kind, PLAIN.shard)).toBe(false);
   });
+
+  it('waits for every unit’s last chunk, not just the first', async () => {
+    const { gate, migB, released, ask } = await twoNodes({ shards: 2 });
+    for (const id of ['w1', 'w2', 'w3']) expect(await ask(id, { type: 'inc' })).toBe(1);
+    const units: MoveUnit[] = [
+      { kind: 'tally', shard: 0, rev: 1 },
+      { kind: 'tally', shard: 1, rev: 1 },
+    ];
+    let ended = false;
+    const move = migB.moveIn('A', units, 'm1').finally(() => (ended = true));
+    await released();
+    expect(gate.held()).toBe(2);
+    gate.releaseOne();
+    for (let i = 0; i < 50; i++) await turn();
+    expect(ended).toBe(false);
+    gate.open();
+    expect(await within(move, 'the move')).toMatchObject({ units: 2, actors: 3, failed: [] });
+  });
+
+  it('hands over the messages still queued at the old owner, with their askers, and restores that actor at once', async () => {
+    const { a, b, busC, client, gate, migB, released, ask } = await twoNodes();
+    expect(await ask('q', { type: 'inc', from: 's', n: 0 })).toBe(1);
+    // Confirmed when the inbox takes each message, lapsed when the actor would run it: both wait in its mailbox.
+    let calls = 0;
+    a.setServingCheck(() => calls++ % 2 === 0);
+    client.ref('tally', 'q').tell({ type: 'inc', from: 's', n: 1 });
+    const queuedAsk = client.ref('tally', 'q').ask<number>({ type: 'inc', from: 's', n: 2 });
+    await busC.flush();
+    expect(await until(() => a.metrics.unconfirmed === 2)).toBe(true);
+    a.setServingCheck(() => true); // nothing pumps the parked actor: its two messages travel with it
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    await released();
+    gate.open();
+    expect(await within(move, 'the move')).toMatchObject({ actors: 1, failed: [] });
+    expect(b.metrics.activations).toBe(1); // restored with its work, before any new message
+    expect(await within(queuedAsk, 'the queued ask')).toBe(3); // answered by the new owner, to the same asker
+    const got = await ask<{ count: number; log: Array<[string, number]> }>('q', { type: 'get' });
+    expect(got.log).toEqual([['s', 0], ['s', 1], ['s', 2]]);
+  });
 });
