@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decode, encode } from '../../bus/codec.js';
+import { encodeEnvelope } from '../../actors/runtime/envelope.js';
 import { subjects } from '../../bus/subjects.js';
 import type { LeaseTable } from '../../cluster/leases.js';
 import type { MoveUnit } from '../../cluster/migration.js';
@@ -263,5 +264,21 @@ describe('live migration: hand-over details [memory]', () => {
     expect(await within(queuedAsk, 'the queued ask')).toBe(3); // answered by the new owner, to the same asker
     const got = await ask<{ count: number; log: Array<[string, number]> }>('q', { type: 'get' });
     expect(got.log).toEqual([['s', 0], ['s', 1], ['s', 2]]);
+  });
+
+  it('an idle actor’s dedupe marks travel beside its image: a duplicate is dropped before it is restored', async () => {
+    const { b, busC, gate, migB, released, ask } = await twoNodes();
+    const dup = encodeEnvelope({ m: { type: 'inc' }, s: 'z', q: 7 });
+    busC.publish(subjects.actor('tally', 0, 'y'), dup);
+    await busC.flush();
+    expect(await ask('y', { type: 'inc' })).toBe(2);
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    await released();
+    gate.open();
+    expect(await within(move, 'the move')).toMatchObject({ actors: 1, failed: [] });
+    busC.publish(subjects.actor('tally', 0, 'y'), dup); // sent again (a retry): already applied at the old owner
+    await busC.flush();
+    expect(await until(() => b.metrics.duplicates === 1)).toBe(true);
+    expect(b.metrics.activations).toBe(0); // dropped while still an image, not woken for it
   });
 });
