@@ -35,7 +35,9 @@ function flushAll(): void {
   // Transports that queue while flushing (a write's callback) join the list again and get their own tick.
   const n = waiting.length;
   for (let i = 0; i < n; i++) waiting[i]!.flush();
-  waiting.splice(0, n);
+  // Nearly always nobody joined meanwhile: truncating costs nothing, a splice showed in the profile (0.3 us/request).
+  if (waiting.length === n) waiting.length = 0;
+  else waiting.splice(0, n);
 }
 
 /** A transport's frames of this turn, written at its end. */
