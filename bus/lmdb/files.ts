@@ -3,10 +3,10 @@
  * one embedded process, tests), as MemoryKvServer's state is: one environment, one write queue, one lock file, one
  * set of bucket states. Closed when its last handle closes.
  *
- * Group commit: one transaction in flight at a time. Writes queued meanwhile, in any bucket, wait for it to commit and
- * then go together in the next: with `overlappingSync: false` lmdb-js commits (and fsyncs) one transaction after the
- * other anyway, so a second one queued behind the first only splits the writes waiting into more fsyncs. The first
- * writes after an idle moment go at the end of their event turn (a microtask), as before.
+ * Group commit: one batch in flight at a time. Writes queued meanwhile, in any bucket, wait for it to commit and then
+ * go together in the next: with `overlappingSync: false` lmdb-js commits (and fsyncs) one transaction after the other
+ * anyway (it merges batches queued behind a running commit into one transaction; this hands it one batch instead of
+ * several). The first writes after an idle moment go at the end of their event turn (a microtask), as before.
  */
 import { mkdirSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
