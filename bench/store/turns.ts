@@ -1,7 +1,7 @@
 /**
  * Durable-kind turns in embedded mode: an embedded node (in this process) whose durable actors (the demo `ledger`,
  * persistence 'snapshot': every turn writes its snapshot with compare-and-set before the reply) are asked by
- * IN_FLIGHT clients at once over ACTORS actors, on the in-memory store or on LMDB. Same node code, same process:
+ * IN_FLIGHT (or a window's own count of) clients at once over ACTORS actors, on the in-memory store or on LMDB. Same node code, same process:
  * the ratio is what keeping the records on disk costs a turn.
  */
 import { ActorClient } from '../../actors/runtime/client.js';
@@ -15,7 +15,8 @@ import { IN_FLIGHT, timed, type WindowResult } from './workloads.js';
 const ACTORS = 1000;
 
 export interface TurnSide {
-  window(ms: number): Promise<WindowResult>;
+  /** One window of `inFlight` clients asking at once (default IN_FLIGHT). */
+  window(ms: number, inFlight?: number): Promise<WindowResult>;
   close(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export async function turnSide(store: { kind: 'memory' } | { kind: 'lmdb'; path:
   }
   let next = 0;
   return {
-    window: async (ms) => {
+    window: async (ms, inFlight = IN_FLIGHT) => {
       const before = { ...commitStats };
       const r = await timed(ms, async (until) => {
         let done = 0;
@@ -50,7 +51,7 @@ export async function turnSide(store: { kind: 'memory' } | { kind: 'lmdb'; path:
             done++;
           }
         };
-        await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+        await Promise.all(Array.from({ length: inFlight }, worker));
         return done;
       });
       // Windows run one at a time, so the process-wide counters moved for this side only (none on memory).
