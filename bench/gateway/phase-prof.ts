@@ -47,7 +47,8 @@ export function areaOf(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return pkg[1]!;
-  const ours = /\/dist\/([^/]+)\/(.*)\.js$/.exec(url);
+  // dist/ or any other build's folder (hot-path's HOT_BASE): the first of the repository's top folders in the path.
+  const ours = /\/(bin|bus|config|common|actors|protocol|gateway|cluster|node-api|server|lobby|chat|client|dev|bench)\/(.*)\.js$/.exec(url);
   if (ours) return `${ours[1]}/${ours[2]}`;
   const node = /^node:internal\/(.*)$/.exec(url) ?? /^node:(.*)$/.exec(url);
   if (node) return `node:${node[1]}`;
