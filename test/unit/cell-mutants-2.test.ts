@@ -326,7 +326,7 @@ describe('actor cell: leaving memory', () => {
     expect(ctx.metrics.hibernations).toBe(1);
   });
 
-  it('restores an image with its queued messages; only a dirty batched image is written again', async () => {
+  it('restores an image with its queued messages (handed back on close like any other); only a dirty batched image is written again', async () => {
     const { s, ctx } = withStore();
     const cell = new ActorCell(ctx, batchedKind, 'r');
     cell.restore({ record: rec(3), revision: 2, queued: [{ env: inc(1), msg: tell() }] });
@@ -340,6 +340,12 @@ describe('actor cell: leaving memory', () => {
     ctx.clock.advance(100);
     await settle();
     expect(s.saves.map((x) => x.id)).toEqual(['r']);
+    // Restored messages are messages like any other: one waiting behind a write in flight goes back to the host.
+    const { ctx: c2, redelivered } = withStore();
+    const queued = new ActorCell(c2, snapKind, 'q');
+    queued.restore({ record: rec(0), revision: 1, queued: [1, 2].map((q) => ({ env: inc(q), msg: tell() })) });
+    queued.close();
+    expect(redelivered.map((e) => e.q)).toEqual([2]);
   });
 
   it('one batch timer however many changes; a close clears it', () => {
