@@ -122,15 +122,17 @@ describe('turn runner, in detail', () => {
     cell.deliver(from({ type: 'inc' }), tell());
     cell.deliver(from({ type: 'get' }), ask()); // no change: nothing traced
     cell.deliver(from({ type: 'inc' }), tell());
-    expect(asked).toEqual(['t']);
-    expect(published).toHaveLength(2);
+    const untraced = new ActorCell(ctx, tallyKind, 'u');
+    untraced.deliver(from({ type: 'inc' }), tell());
+    expect(asked).toEqual(['t', 'u']);
+    expect(published).toHaveLength(2); // only the traced actor's changes
     taps.version = 2;
     cell.deliver(from({ type: 'arm', ms: 5 }), tell());
     ctx.clock.advance(5);
     cell.deliver(from({ type: 'boom' }), tell());
-    expect(asked).toEqual(['t', 't']);
-    expect(rec.begun).toEqual(['inc', 'get', 'inc', 'arm', 'timer', 'boom']);
-    expect(rec.ended).toEqual([false, false, false, false, false, true]);
+    expect(asked).toEqual(['t', 'u', 't']);
+    expect(rec.begun).toEqual(['inc', 'get', 'inc', 'inc', 'arm', 'timer', 'boom']);
+    expect(rec.ended).toEqual([false, false, false, false, false, false, true]);
   });
 
   it('carries out start effects with the first turn, and an effect emitted outside a turn at once (with a warning)', async () => {
@@ -175,12 +177,16 @@ describe('turn runner, in detail', () => {
 
   it('logs a runtime error in a turn, synchronous or awaiting, and goes on', async () => {
     const taps = { active: false, recorder: { active: false, end: () => { throw new Error('recorder broke'); } } };
-    const { ctx, errors } = logged({ taps: taps as unknown as CellContext['taps'] });
+    const { ctx, errors, records } = logged({ taps: taps as unknown as CellContext['taps'] });
     const cell = new ActorCell(ctx, tallyKind, 'y');
     cell.deliver(from({ type: 'inc' }), tell());
     cell.deliver(from({ type: 'relay', to: 'e' }), tell());
     await settle();
-    expect(errors()).toEqual(['runtime error in turn', 'runtime error in turn']);
+    expect(records.filter((r) => r.level === 50).map((r) => [r.msg, (r.err as { message: string }).message])).toEqual([
+      ['runtime error in turn', 'recorder broke'],
+      ['runtime error in turn', 'recorder broke'],
+    ]);
+    expect(errors()).toHaveLength(2);
     expect(cell.busy).toBe(false);
   });
 
@@ -293,6 +299,8 @@ describe('turn runner, in detail', () => {
     const durable = defineKind({ name: 'dur', machine: effectMachine, persistence: 'snapshot' });
     const s = stubContext({ snapshots: store as unknown as CellContext['snapshots'] });
     const d = new ActorCell(s.ctx, durable, 'r');
+    d.deliver(from({ type: 'bump' }), tell()); // stored once, so that a forget would have something to remove
+    await settle();
     d.deliver(from({ type: 'rest' }), tell());
     await settle();
     expect(d.lifecycle.type).toBe('closed');
