@@ -101,10 +101,12 @@ describe('cluster across a 3-server NATS cluster, nodes as threads and processes
       ...Array.from({ length: 48 }, (_, i) => ({ kind: 'tally', id: `t${i}` })),
       ...Array.from({ length: 24 }, (_, i) => ({ kind: 'ledger', id: `l${i}` })),
     ];
-    // A lease assigned (not moved) names its owner a moment before the owner subscribes, when its lease watch shows
-    // it; tells sent in between are lost (core NATS, nobody listening). So the load starts once every target has
-    // answered every sender: an answer through sender i's server proves that server routes the shard to its owner.
-    // (Moves are safe: the new owner subscribes before it takes the lease.)
+    // Shards on all four nodes is not yet every shard served. With deadAfterMs 7 s the leader's first assignment comes
+    // after every node has started, straight to all four, in batches of 32 lease writes in kind order (counter,
+    // ledger, then tally), and each owner subscribes only when its lease watch shows the lease; tells sent before that
+    // are lost (core NATS, nobody listening): once, the first 1-3 tells from each sender to 33 of 48 tallies. So the
+    // load starts once every target has answered every sender: an answer through sender i's server proves that server
+    // routes the shard to its owner. (Moves are safe: the new owner subscribes before it takes the lease.)
     step('waiting for every target to answer every sender');
     const unanswered = new Map<string, { c: ActorClient; t: { kind: string; id: string }; last: string }>();
     senders.forEach((c, i) => targets.forEach((t) => unanswered.set(`s${i} to ${t.kind}/${t.id}`, { c, t, last: 'not asked' })));
