@@ -26,6 +26,7 @@ import {
   assertKey,
 } from '../store.js';
 import { bucketName } from '../subjects.js';
+import { ConflictError, NoRespondersError, TimeoutError } from '../../common/errors.js';
 import { translateNatsError } from './nats-errors.js';
 
 export interface NatsStoreOptions {
@@ -85,7 +86,7 @@ class NatsStore implements Store {
           allow_direct: false,
         });
         this.jsm ??= this.o.connection.jetstreamManager({ timeout: this.o.timeoutMs ?? 5000, checkAPI: false });
-        return new NatsBucket(name, full, kv, await this.jsm, log, this.watchers);
+        return new NatsBucket(name, full, kv, await this.jsm, log, this.watchers, this.js, this.o.timeoutMs ?? 5000);
       } catch (err) {
         const e = translateNatsError(err, `opening bucket ${full}`);
         const transient = e.code === 'TIMEOUT' || e.code === 'NO_RESPONDERS' || /temporarily unavailable|no suitable peers|503/i.test(e.message);
@@ -102,6 +103,17 @@ class NatsStore implements Store {
   }
 }
 
+/** One compare-and-set attempt waits at most this long (NatsBucket.update); the store timeout bounds them all. */
+const UPDATE_ATTEMPT_MS = 400;
+/** Pause after an attempt answered "no responders" (503) at once. */
+const UPDATE_RETRY_PAUSE_MS = 100;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Gets in flight at once while listing a bucket's entries. */
 const ENTRIES_IN_FLIGHT = 32;
 
@@ -116,6 +128,8 @@ class NatsBucket implements KvBucket {
     private readonly jsm: JetStreamManager,
     private readonly log: Logger,
     private readonly watchers: Set<KvWatcher>,
+    private readonly js: JetStreamClient,
+    private readonly timeoutMs: number,
   ) {
     this.stream = `KV_${full}`;
     this.subjectPrefix = `$KV.${full}.`;
@@ -146,8 +160,49 @@ class NatsBucket implements KvBucket {
     return this.call('create', key, () => this.kv.create(key, value));
   }
 
-  update(key: string, value: Uint8Array, expected: number): Promise<number> {
-    return this.call('update', key, () => this.kv.update(key, value, expected));
+  /**
+   * Compare-and-set, sent in attempts of at most UPDATE_ATTEMPT_MS within the store timeout. A stream electing a
+   * leader does not answer a publish at all, so one attempt sent just before its new leader is in waited out the whole
+   * timeout (2 s by default) although the stream took writes again: in a chaos run the actors of a killed nats-server's
+   * streams stayed unavailable up to 1.9 s past their stream's election. Sending again with the same expected revision
+   * is safe: if an earlier attempt landed (its answer lost), this one is refused as a conflict, and the record then
+   * holds exactly these bytes at a newer revision: that was our write, and its revision is the answer. Any other
+   * conflict is a conflict (the cell then re-reads for its own mark, cell-answers.ts).
+   */
+  async update(key: string, value: Uint8Array, expected: number): Promise<number> {
+    assertKey(key);
+    const what = `update ${this.name}/${key}`;
+    const deadline = Date.now() + this.timeoutMs;
+    let mayHaveLanded = false;
+    let lastTimeout: TimeoutError | undefined;
+    for (;;) {
+      const left = deadline - Date.now();
+      try {
+        const ack = await this.js.publish(this.subjectPrefix + key, value, {
+          expect: { lastSubjectSequence: expected },
+          timeout: Math.max(1, Math.min(left, UPDATE_ATTEMPT_MS)),
+        });
+        return ack.seq;
+      } catch (err) {
+        const e = translateNatsError(err, what);
+        if (e instanceof ConflictError && mayHaveLanded) {
+          const now = await this.get(key).catch(() => null);
+          if (now && now.revision > expected && sameBytes(now.value, value)) return now.revision;
+          throw e;
+        }
+        const timedOut = e instanceof TimeoutError;
+        if (timedOut) lastTimeout = e;
+        mayHaveLanded ||= timedOut;
+        // A 503 (nobody listening yet) comes back at once: pause before the next attempt instead of spinning.
+        const pause = timedOut ? 0 : UPDATE_RETRY_PAUSE_MS;
+        if (!(timedOut || e instanceof NoRespondersError) || deadline - Date.now() < pause + 20) {
+          // Giving up after an attempt that may have landed is a timeout ("may have been applied"), whatever the last
+          // attempt answered: a 503 after it does not mean the earlier one was not written.
+          throw lastTimeout ?? e;
+        }
+        if (pause) await new Promise((r) => setTimeout(r, pause));
+      }
+    }
   }
 
   delete(key: string, expected?: number): Promise<void> {
