@@ -105,7 +105,7 @@ class NatsStore implements Store {
 
 /** One compare-and-set attempt waits at most this long (NatsBucket.update); the store timeout bounds them all. */
 const UPDATE_ATTEMPT_MS = 400;
-/** Pause after an attempt answered "no responders" (503) at once. */
+/** Pause before retrying an attempt answered "no responders" (503) at once, after an earlier one timed out. */
 const UPDATE_RETRY_PAUSE_MS = 100;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -161,9 +161,9 @@ class NatsBucket implements KvBucket {
   }
 
   /**
-   * Compare-and-set, sent in attempts of at most UPDATE_ATTEMPT_MS within the store timeout. A stream electing a
-   * leader does not answer a publish at all, so one attempt sent just before its new leader is in waited out the whole
-   * timeout (2 s by default) although the stream took writes again: in a chaos run the actors of a killed nats-server's
+   * Compare-and-set, sent in attempts of at most UPDATE_ATTEMPT_MS within the store timeout while attempts time out.
+   * A stream electing a leader does not answer a publish at all, so one attempt sent just before its new leader is in
+   * waited out the whole timeout (2 s by default) although the stream took writes again: in a chaos run the actors of a killed nats-server's
    * streams stayed unavailable up to 1.9 s past their stream's election. Sending again with the same expected revision
    * is safe: if an earlier attempt landed (its answer lost), this one is refused as a conflict, and the record then
    * holds exactly these bytes at a newer revision: that was our write, and its revision is the answer. Any other
@@ -193,9 +193,12 @@ class NatsBucket implements KvBucket {
         const timedOut = e instanceof TimeoutError;
         if (timedOut) lastTimeout = e;
         mayHaveLanded ||= timedOut;
-        // A 503 (nobody listening yet) comes back at once: pause before the next attempt instead of spinning.
+        // A 503 (no leader to take it) before any attempt timed out is a definite "not written": answered at once, as
+        // before, so callers get STORE_ERROR (not applied) fast instead of a slow TIMEOUT (maybe applied). After an
+        // attempt that may have landed, it is retried (after a pause: a 503 comes back at once) to settle that one.
+        const retry = timedOut || (e instanceof NoRespondersError && mayHaveLanded);
         const pause = timedOut ? 0 : UPDATE_RETRY_PAUSE_MS;
-        if (!(timedOut || e instanceof NoRespondersError) || deadline - Date.now() < pause + 20) {
+        if (!retry || deadline - Date.now() < pause + 20) {
           // Giving up after an attempt that may have landed is a timeout ("may have been applied"), whatever the last
           // attempt answered: a 503 after it does not mean the earlier one was not written.
           throw lastTimeout ?? e;

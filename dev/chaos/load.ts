@@ -10,6 +10,10 @@
  * the ask's own time budget. Without that, the figure measured this load's pacing (each actor is asked about once a
  * second), not the cluster: a kill -9's actors came back at +2.0 s yet showed as unavailable until +3.3 or +4.0 s.
  * NOT_OWNER is not retried: it stays a final answer the oracles check ("NOT_OWNER yet applied").
+ *
+ * After any other failure the same (sender, actor) asks again (its next n) 100-200 ms later instead of waiting for its
+ * turn of the round robin (about 2 s): the unavailability figure then ends within that much of the actor answering
+ * again, so a nats-server kill's pauses can be set against the stream elections measured in the same run.
  */
 import type { ActorClient } from '../../actors/runtime/client.js';
 
@@ -58,6 +62,8 @@ export function startChaosLoad(
   const inflight = new Set<Promise<void>>();
   let running = true;
   let cursor = 0;
+  /** (sender, actor) pairs to ask again soon after a failure: pair key → when. At most one entry per pair. */
+  const again = new Map<string, { s: number; t: Target; at: number }>();
   const note = (fault: string, actor: string, ms: number) => {
     const cur = stats.unavailability.get(fault);
     if (!cur || cur.ms < ms) stats.unavailability.set(fault, { ms, actor });
@@ -121,6 +127,7 @@ export function startChaosLoad(
         stats.failedByCode.set(code, (stats.failedByCode.get(code) ?? 0) + 1);
         if (code === 'NOT_OWNER') (rec.notOwner.get(sender) ?? rec.notOwner.set(sender, new Set()).get(sender)!).add(n);
         settle(k, sentAt, false);
+        if (running) again.set(pair, { s, t, at: Date.now() + 100 + Math.random() * 100 });
       },
     );
     const done = p.finally(() => {
@@ -136,6 +143,14 @@ export function startChaosLoad(
     if (!running) return;
     // Round robin over (sender, actor) pairs, skipping pairs still waiting for their previous answer.
     let issued = 0;
+    const now = Date.now();
+    for (const [pair, a] of again) {
+      if (issued >= perTick) break;
+      if (a.at > now || busy.has(pair)) continue;
+      again.delete(pair);
+      one(a.s, a.t);
+      issued++;
+    }
     for (let tries = 0; issued < perTick && tries < perTick * 4; tries++) {
       const i = cursor++;
       const t = targets[i % targets.length]!;
