@@ -18,7 +18,13 @@ import { Control } from '../../cluster/control.js';
 import type { LeaseTable } from '../../cluster/leases.js';
 import type { Membership } from '../../cluster/membership.js';
 import { Migrator, type MigrationOptions, type MoveUnit } from '../../cluster/migration.js';
-import { tallyKind } from '../support/test-kinds.js';
+import { defineKind } from '../../actors/runtime/kind.js';
+import { createMemoryStore } from '../../bus/memory-store.js';
+import { counterMachine, tallyKind } from '../support/test-kinds.js';
+
+/** Durable with batched writes: a change waits `batchMs` on the ManualClock, so it is unsaved at a hand-over. */
+export const batchedKind = defineKind({ name: 'batched', machine: counterMachine, persistence: { batchMs: 100 } });
+export const BATCHED_UNIT: MoveUnit = { kind: 'batched', shard: 0, rev: 1 };
 
 export const LIMITS = { mailboxLimit: 1000, maxRestarts: 3, restartWindowMs: 10_000, passivateAfterMs: 600_000, askTimeoutMs: 5_000, shards: 1 };
 export const OPTS: MigrationOptions = { probeTimeoutMs: 5_000, handoverTimeoutMs: 5_000, chunkBytes: 64 * 1024, handoverWindowActors: 1_000, ackWaitMs: 1_000 };
@@ -129,6 +135,8 @@ export interface TwoNodesOptions {
   /** Called when B reads the membership view, and when A starts a hand-over (the timing test moves its clock there). */
   onView?: () => void;
   onHandover?: () => void;
+  /** Adds `batchedKind`, both hosts on one shared memory store (`store` in the result). */
+  batched?: boolean;
 }
 
 /** Builds the two nodes; `stops` collects what the test's afterEach must stop. */
@@ -145,8 +153,10 @@ export async function twoNodes(stops: Array<() => Promise<void>>, o: TwoNodesOpt
   const busA = connect('A');
   const busB = connect('B');
   const busC = connect('C');
+  const store = o.batched ? createMemoryStore('mw-store', clock) : undefined;
+  const kinds = o.batched ? [tallyKind, batchedKind] : [tallyKind];
   const host = (nodeId: string, bus: Bus, ownAllShards: boolean) => {
-    const h = new ActorHost({ nodeId, bus, clock, kinds: [tallyKind], limits, ownAllShards });
+    const h = new ActorHost({ nodeId, bus, clock, kinds, limits, ownAllShards, store });
     stops.push(() => h.stop());
     return h;
   };
@@ -217,6 +227,7 @@ export async function twoNodes(stops: Array<() => Promise<void>>, o: TwoNodesOpt
     busB,
     busC,
     clock,
+    store,
     gate,
     migA,
     migB,

@@ -10,7 +10,7 @@ import { encodeEnvelope } from '../../actors/runtime/envelope.js';
 import { subjects } from '../../bus/subjects.js';
 import type { LeaseTable } from '../../cluster/leases.js';
 import type { MoveUnit } from '../../cluster/migration.js';
-import { OPTS, PLAIN, UNIT, turn, twoNodes as nodes, until, within, type TwoNodesOptions } from './migration-harness.js';
+import { BATCHED_UNIT, OPTS, PLAIN, UNIT, turn, twoNodes as nodes, until, within, type TwoNodesOptions } from './migration-harness.js';
 
 type Rec = Record<string, unknown>;
 const probeRecords = (h: { probes: unknown }) => (h.probes as unknown as { seenByMove: Map<string, unknown> }).seenByMove;
@@ -280,5 +280,70 @@ describe('live migration: hand-over details [memory]', () => {
     await busC.flush();
     expect(await until(() => b.metrics.duplicates === 1)).toBe(true);
     expect(b.metrics.activations).toBe(0); // dropped while still an image, not woken for it
+  });
+});
+
+describe('live migration: aborted moves, unsaved and unstarted actors [memory]', () => {
+  const stops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const s of stops.splice(0).reverse()) await within(s(), 'stopping a host or bus');
+  });
+  const twoNodes = (o: TwoNodesOptions = {}) => nodes(stops, o);
+  const tallies = (n: number): MoveUnit[] => Array.from({ length: n }, (_, shard) => ({ kind: 'tally', shard, rev: 1 }));
+
+  it('an aborted move logs how many units it did not adopt (one adopted, two not)', async () => {
+    const { a, gate, migB, logsB } = await twoNodes({ shards: 3 });
+    const release = a.releaseShard.bind(a);
+    let calls = 0;
+    a.releaseShard = (...args: Parameters<typeof release>) => (++calls === 2 ? Promise.reject(new Error('release refused')) : release(...args));
+    gate.open();
+    await expect(within(migB.moveIn('A', tallies(3), 'm1'), 'the move')).rejects.toThrow(/release refused/);
+    expect(logsB.find((r) => r.msg === 'move-in ended')).toMatchObject({ units: 1, failed: 2 });
+  });
+
+  it('a batched actor with unsaved changes is restored at once on the new owner, which writes them', async () => {
+    const { b, gate, migB, released, client, clock } = await twoNodes({ batched: true });
+    expect(await within(client.ref('batched', 'u').ask({ type: 'inc' }), 'ask')).toBe(1); // write pending on A's clock
+    const move = migB.moveIn('A', [BATCHED_UNIT], 'm1');
+    await released();
+    gate.open();
+    expect((await within(move, 'the move')).actors).toBe(1);
+    expect(b.metrics.activations).toBe(1); // not left as an image: its write is work to do
+    expect(await within(b.snapshots!.load('batched', 'u'), 'load')).toBeNull();
+    clock.advance(100);
+    expect(await until(() => b.metrics.persisted === 1)).toBe(true);
+    expect((await within(b.snapshots!.load('batched', 'u'), 'load'))?.revision).toBe(1);
+  });
+
+  it('a batched actor with everything saved stays an image on the new owner and is not written again', async () => {
+    const { a, b, gate, migB, released, client, clock } = await twoNodes({ batched: true });
+    expect(await within(client.ref('batched', 's').ask({ type: 'inc' }), 'ask')).toBe(1);
+    clock.advance(100);
+    expect(await until(() => a.metrics.persisted === 1)).toBe(true);
+    const move = migB.moveIn('A', [BATCHED_UNIT], 'm1');
+    await released();
+    gate.open();
+    expect((await within(move, 'the move')).actors).toBe(1);
+    expect(b.metrics.activations).toBe(0);
+    expect(await within(client.ref('batched', 's').ask({ type: 'get' }), 'get')).toMatchObject({ count: 1 });
+    clock.advance(100);
+    for (let i = 0; i < 20; i++) await turn();
+    expect(b.metrics.persisted).toBe(0);
+    expect((await within(b.snapshots!.load('batched', 's'), 'load'))?.revision).toBe(1);
+  });
+
+  it('hands over an actor that never started (no record) as a fresh image', async () => {
+    const { a, gate, migB, released, ask } = await twoNodes();
+    expect(await ask('old', { type: 'inc' })).toBe(1);
+    const release = a.releaseShard.bind(a);
+    // What handOverNow gives for a cell still 'new': no record, revision 0.
+    a.releaseShard = async (...args: Parameters<typeof release>) => [...(await release(...args)), { id: 'unstarted', image: { record: null, revision: 0, queued: [] } }];
+    const move = migB.moveIn('A', [UNIT], 'm1');
+    await released();
+    gate.open();
+    expect(await within(move, 'the move')).toMatchObject({ actors: 2, failed: [] });
+    expect(await ask('unstarted', { type: 'inc' })).toBe(1);
+    expect(await ask('old', { type: 'inc' })).toBe(2);
   });
 });
