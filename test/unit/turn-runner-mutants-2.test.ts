@@ -112,6 +112,18 @@ describe('turn runner, in detail', () => {
     expect(count(cell)).toBe(3);
   });
 
+  it('never treats a sequence without a sender as a duplicate, nor marks it beside a real sender', () => {
+    const { ctx } = stubContext();
+    const cell = new ActorCell(ctx, tallyKind, 'q');
+    cell.deliver({ m: { type: 'inc' }, q: 3 }, tell());
+    cell.deliver({ m: { type: 'inc' }, q: 3 }, tell()); // the same sequence again: no sender, so no mark to match
+    cell.deliver(from({ type: 'inc' }, 1), tell());
+    cell.deliver({ m: { type: 'inc' }, q: 2 }, tell());
+    expect(ctx.metrics.duplicates).toBe(0);
+    expect(count(cell)).toBe(4);
+    expect(cell.image().record!.d).toEqual([['s', 1]]);
+  });
+
   it('traces changed turns of a traced actor (asking once per taps version) and feeds the flight recorder', () => {
     const published: unknown[] = [];
     const asked: string[] = [];
