@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { assign, emit, fromPromise, setup } from 'xstate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ActorCell } from '../../actors/runtime/cell.js';
 import type { CellContext } from '../../actors/runtime/cell-context.js';
 import type { Effect } from '../../actors/runtime/effects.js';
@@ -396,5 +396,24 @@ describe('turn runner, in detail', () => {
     expect(parkedCell.busy).toBe(true);
     expect(parkedCell.mayHibernate(g.ctx.clock.now() + 1e6, 0)).toBe(false);
     serving = true;
+  });
+
+  it('runs no task on a cell that closed during the turn that queued it (the passivation asked for while saving)', async () => {
+    // The only way an item reaches a closed cell's mailbox (pump's closed branch): finish() queues the passivation
+    // after the write, and the cell closed meanwhile. deactivate() would return at once there; the branch skips it.
+    const leaving = setup({}).createMachine({ context: { n: 0 }, on: { leave: { actions: [assign({ n: ({ context }) => context.n + 1 }), emit({ type: 'passivate' })] } } });
+    let saved: (rev: number) => void = () => undefined;
+    const store = { save: () => new Promise<number>((r) => (saved = r)), remove: async () => undefined, load: async () => null };
+    const s = stubContext({ snapshots: store as unknown as CellContext['snapshots'] });
+    const cell = new ActorCell(s.ctx, defineKind({ name: 'leaving', machine: leaving, persistence: 'snapshot' }), 'l');
+    const deactivate = vi.spyOn(cell, 'deactivate');
+    cell.deliver(from({ type: 'leave' }), tell());
+    await settle(); // loaded, turn run, its write pending
+    cell.close(); // e.g. its shard dropped meanwhile
+    saved(1);
+    await settle();
+    expect(cell.lifecycle.type).toBe('closed');
+    expect(deactivate).not.toHaveBeenCalled();
+    expect(s.redelivered).toEqual([]); // a task is no message to send on
   });
 });
