@@ -98,6 +98,7 @@ try {
   log(`wrote ${appendResult('chaos', metrics, { seed, durationS, mode: r.mode })} (kept with the runs before it)`);
   for (const k of r.natsKills) {
     const e = k.elections.map((x) => `${x.stream.replace(/^KV_[^_]+_/, '')} ${x.ms ?? '-'} ms → ${x.newLeader || '?'}`).join(', ');
+    if (k.pausedOutside.length) log(`${k.fault}: paused outside its streams (actor ms node): ${k.pausedOutside.map((x) => `${x.actor} ${x.ms} ${x.node || '?'}`).join(', ')}`);
     log(`${k.fault} (${k.server}) led ${k.led.length} of ${k.streams} streams; elections: ${e || 'none'}; longest pauses: its streams ${k.ledStreams.longestMs} ms (${k.ledStreams.longestActor}), other streams ${k.otherStreams.longestMs} ms (${k.otherStreams.longestActor}), in-memory ${k.inMemory.longestMs} ms (${k.inMemory.longestActor})`);
   }
   const detail = join(tmpdir(), `chaos-detail-${seed}.json`);

@@ -86,7 +86,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     });
     await observer.flush();
     watch = await openStreamWatch(cluster.clientUrls, prefix);
-    const kills: Array<{ label: string; server: string; leaders: Map<string, string>; elections: Promise<Election[]> }> = [];
+    const kills: Array<{ label: string; server: string; leaders: Map<string, string>; elections: Promise<Election[]>; at: number }> = [];
     const askTimeoutMs = 3000;
     const senders = await Promise.all([0, 1].map(async () => new ActorClient(await connect(), { shards: o.shards, askTimeoutMs })));
     const targets: Target[] = [
@@ -129,7 +129,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             back = true;
           });
           // Timed in the background (the next fault may start first); awaited before the report.
-          kills.push({ label: current, server, leaders, elections: watch.elections(led, server, killedAt, 60_000, () => back) });
+          kills.push({ label: current, server, leaders, elections: watch.elections(led, server, killedAt, 60_000, () => back), at: nowUs() });
           await killing;
           break;
         }
@@ -169,6 +169,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           leaders: k.leaders,
           elections: await k.elections,
           pauses: load.stats.pauses.get(k.label) ?? new Map(),
+          // The node whose 'active' event for the actor came last before the kill: where it was served then.
+          nodeOf: (actor) => {
+            let node = '';
+            for (const e of events) if (e.e === 'active' && `${e.k}/${e.i}` === actor && e.t <= k.at) node = e.n;
+            return node;
+          },
           durable: targets.filter((t) => t.kind === 'ledger'),
           memory: targets.filter((t) => t.kind !== 'ledger'),
         }),

@@ -41,6 +41,8 @@ export interface NatsKillBreakdown {
   otherStreams: GroupPauses;
   /** In-memory actors (no stream). */
   inMemory: GroupPauses;
+  /** The paused actors outside the led streams (durable and in-memory, at most 20), with the node serving each then. */
+  pausedOutside: Array<{ actor: string; ms: number; node: string }>;
 }
 
 export interface BreakdownInput {
@@ -53,6 +55,8 @@ export interface BreakdownInput {
   elections: Election[];
   /** actor key (`kind/id`) → longest unavailability in this fault, ms */
   pauses: ReadonlyMap<string, number>;
+  /** actor key → the node that served it when the server was killed ('' when unknown). */
+  nodeOf?: (actor: string) => string;
   durable: ReadonlyArray<{ kind: string; id: string }>;
   memory: ReadonlyArray<{ kind: string; id: string }>;
 }
@@ -87,6 +91,12 @@ export function natsKillBreakdown(i: BreakdownInput): NatsKillBreakdown {
     over = e === null || e === undefined ? null : Math.max(over, (i.pauses.get(key) ?? 0) - e);
   }
   const times = i.elections.map((e) => e.ms);
+  const pausedOutside = [...inOther, ...i.memory.map((t) => `${t.kind}/${t.id}`)]
+    .map((actor) => ({ actor, ms: i.pauses.get(actor) ?? 0 }))
+    .filter((x) => x.ms >= PAUSE_MS)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 20)
+    .map((x) => ({ ...x, node: i.nodeOf?.(x.actor) ?? '' }));
   return {
     fault: i.fault,
     server: i.server,
@@ -98,5 +108,6 @@ export function natsKillBreakdown(i: BreakdownInput): NatsKillBreakdown {
     overElectionMs: over === -Infinity ? null : over,
     otherStreams: group(inOther, i.pauses),
     inMemory: group(i.memory.map((t) => `${t.kind}/${t.id}`), i.pauses),
+    pausedOutside,
   };
 }

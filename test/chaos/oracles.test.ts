@@ -103,6 +103,10 @@ describe("a nats-server kill's per-stream breakdown", () => {
     expect(b.ledStreams).toMatchObject({ actors: inLed, paused: inLed });
     expect(b.otherStreams).toMatchObject({ actors: durable.length - inLed, paused: 0 });
     expect(b.inMemory).toEqual({ actors: 2, paused: 1, longestMs: PAUSE_MS, longestActor: 'tally/m1' });
+    // Paused outside the led streams: the in-memory one (and d0 when its stream was not led), with no node known.
+    expect(b.pausedOutside).toContainEqual({ actor: 'tally/m1', ms: PAUSE_MS, node: '' });
+    expect(b.pausedOutside.every((x) => x.ms >= PAUSE_MS)).toBe(true);
+    expect(natsKillBreakdown({ ...input(pauses), nodeOf: (a) => (a === 'tally/m1' ? 'w2' : '') }).pausedOutside).toContainEqual({ actor: 'tally/m1', ms: PAUSE_MS, node: 'w2' });
     // Led actors paused 5000 ms against elections of 4200 (actors-0) and 5100 (actors-2) ms: the worst is 800 over.
     const byStream = (n: number) => durable.some((t) => snapshotBucketIndex(t.id, shards, buckets) === n && t.id !== 'd0');
     expect(b.overElectionMs).toBe(Math.max(byStream(0) ? 800 : -Infinity, byStream(2) ? -100 : -Infinity, ledBy1('d0') ? 5300 - (snapshotBucketIndex('d0', shards, buckets) === 0 ? 4200 : 5100) : -Infinity));
