@@ -4,7 +4,7 @@
  * per-actor sequence numbers: kill -9 of a worker, of a nats-server and of the gateway, SIGSTOP of a worker past
  * deadAfterMs, a worker host cut off from the others, drain (dev/chaos/). Prints acknowledged, lost, duplicated, out of
  * order, failed by code, the longest unavailability per fault, overlapping instances and node crashes, and writes
- * bench/results/chaos.json. Targets (docs/BENCHMARKS.md): 0 lost, 0 duplicated, 0 out of order, 0 overlapping, 0 node
+ * bench/results/chaos.json. Targets: 0 lost, 0 duplicated, 0 out of order, 0 overlapping, 0 node
  * crashes; unavailability is reported.
  *
  * Run: `npm run chaos -- [--duration S] [--seed N] [--faults kind,kind]` (defaults 180 s, a seed from the clock,
