@@ -10,17 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { readCpuProfile } from '../harness/cpuprofile.js';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-}
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => {
@@ -44,7 +35,7 @@ if (windowsFile) {
 const inWindow = (t: number) => !windows || windows.some(([a, b]) => t >= a && t <= b);
 
 for (const file of argv) {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const p = readCpuProfile(file);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;

@@ -4,8 +4,9 @@
  * and writes the profile when the phase ends; `areas` then sums self time by function and by area (the gateway's
  * own folders, ws, msgpackr, xstate, Node's streams and sockets, GC) and divides it by the requests of the phase.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { readCpuProfile } from '../harness/cpuprofile.js';
 
 let session: Session | undefined;
 
@@ -30,16 +31,6 @@ export async function profStop(file: string): Promise<void> {
   const { profile } = (await post(s, 'Profiler.stop')) as { profile: unknown };
   s.disconnect();
   writeFileSync(file, JSON.stringify(profile));
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
 }
 
 /** The area a frame's self time counts to: a folder of ours, a package, a Node module, or V8's own. */
@@ -67,7 +58,7 @@ export function areas(files: string[], requests: number): { busyUsPerReq: number
   const fn = new Map<string, number>();
   let busy = 0;
   for (const file of files) {
-    const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+    const p = readCpuProfile(file);
     const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
     const last = p.samples.length - 2;
     p.samples.forEach((id, i) => {

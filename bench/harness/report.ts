@@ -134,11 +134,16 @@ export function benchEnv(): BenchEnv {
   };
 }
 
-/** Writes bench/results/<name>.json and returns its path. */
-export function writeResult(name: string, metrics: readonly Metric[], env: BenchEnv = benchEnv()): string {
+/** bench/results/<name>.json, its folder made if needed. */
+function resultPath(name: string): string {
   const dir = resultsDir();
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}.json`);
+  return join(dir, `${name}.json`);
+}
+
+/** Writes bench/results/<name>.json and returns its path. */
+export function writeResult(name: string, metrics: readonly Metric[], env: BenchEnv = benchEnv()): string {
+  const path = resultPath(name);
   const doc = { benchmark: name, date: new Date().toISOString(), env, metrics };
   writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
   return path;
@@ -150,9 +155,7 @@ export function writeResult(name: string, metrics: readonly Metric[], env: Bench
  * writeResult's one-run form becomes the first run; an unreadable one is replaced (its runs cannot be kept).
  */
 export function appendResult(name: string, metrics: readonly Metric[], extra: Record<string, unknown> = {}, keep = 12, env: BenchEnv = benchEnv()): string {
-  const dir = resultsDir();
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `${name}.json`);
+  const path = resultPath(name);
   let runs: unknown[] = [];
   if (existsSync(path)) {
     try {

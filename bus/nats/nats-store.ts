@@ -108,12 +108,6 @@ const UPDATE_ATTEMPT_MS = 400;
 /** Pause before retrying an attempt answered "no responders" (503) at once, after an earlier one timed out. */
 const UPDATE_RETRY_PAUSE_MS = 100;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Gets in flight at once while listing a bucket's entries. */
 const ENTRIES_IN_FLIGHT = 32;
 
@@ -187,7 +181,7 @@ class NatsBucket implements KvBucket {
         const e = translateNatsError(err, what);
         if (e instanceof ConflictError && mayHaveLanded) {
           const now = await this.get(key).catch(() => null);
-          if (now && now.revision > expected && sameBytes(now.value, value)) return now.revision;
+          if (now && now.revision > expected && Buffer.compare(now.value, value) === 0) return now.revision;
           throw e;
         }
         const timedOut = e instanceof TimeoutError;

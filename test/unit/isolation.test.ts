@@ -56,8 +56,8 @@ describe('isolation check', () => {
   });
 
   it('others with no responders, then answering a heartbeat later (their server died, they reconnected): stays', async () => {
-    const start = setup(() => 'ok').clock.now();
     const s = setup((round) => (round === 1 ? 'none' : 'ok'));
+    const start = s.clock.now();
     await s.suspect();
     expect(s.moves()).toBe(0);
     expect(s.pings).toHaveLength(4);
