@@ -14,22 +14,12 @@ import {
   isClientFrame,
   type Frame,
 } from '../../protocol/native/index.js';
+import { bytes, hex, thrown } from '../support/native-bytes.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 // Raw field arrays to bytes, for frames our own encoder refuses to write (it validates like the decoder).
 const raw = new Packr({ useRecords: false });
 const wire = (fields: unknown[]) => new Uint8Array(raw.pack(fields));
 
-function thrown(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    return err as ProtocolError;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
 const refusal = (fn: () => unknown) => {
   const e = thrown(fn);
   return { code: e.code, message: e.message, id: e.id };

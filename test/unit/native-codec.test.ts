@@ -13,19 +13,9 @@ import {
   encodeTcp,
   type Frame,
 } from '../../protocol/native/index.js';
+import { bytes, hex, thrown } from '../support/native-bytes.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const bytes = (h: string) => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
-function thrown(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProtocolError);
-    return err as ProtocolError;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
 
 // [frame, exact bytes]. Spaces separate tag and fields for the reader.
 const known: Array<[string, Frame, string]> = [
