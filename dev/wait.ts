@@ -13,15 +13,8 @@ export async function eventually<T>(
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  const fail = (how: string) => {
-    let state = '';
-    try {
-      state = detail ? `; ${detail()}` : '';
-    } catch (err) {
-      state = `; (detail threw: ${String(err)})`;
-    }
-    return new Error(`timed out after ${timeoutMs} ms waiting for ${what}${how}${last ? `: ${String(last)}` : ''}${state}`);
-  };
+  const fail = (how: string) =>
+    new Error(`timed out after ${timeoutMs} ms waiting for ${what}${how}${last ? `: ${String(last)}` : ''}${stateOf(detail, '; ')}`);
   for (;;) {
     let v: T | typeof STILL_RUNNING | undefined;
     try {
@@ -55,13 +48,17 @@ function beforeDeadline<T>(p: T | Promise<T>, deadline: number): Promise<T | typ
 export async function within<T>(what: string, timeoutMs: number, p: Promise<T>, detail?: () => string): Promise<T> {
   const v = await beforeDeadline(p, Date.now() + timeoutMs);
   if (v !== STILL_RUNNING) return v;
-  let state = '';
+  throw new Error(`${what}: not done after ${timeoutMs} ms${stateOf(detail, ': ')}`);
+}
+
+/** `detail()` after `sep`, for an error message; '' without one; a detail that throws is named, not thrown. */
+function stateOf(detail: (() => string) | undefined, sep: string): string {
+  if (!detail) return '';
   try {
-    state = detail ? `: ${detail()}` : '';
+    return `${sep}${detail()}`;
   } catch (err) {
-    state = `: (detail threw: ${String(err)})`;
+    return `${sep}(detail threw: ${String(err)})`;
   }
-  throw new Error(`${what}: not done after ${timeoutMs} ms${state}`);
 }
 
 /** A promise with its resolve exposed. */
