@@ -90,6 +90,12 @@ export const configSchema = z
          * deployment, like `shards` (1 keeps the single `actors` bucket).
          */
         snapshotBuckets: z.number().int().min(1).max(64),
+        /**
+         * How a worker sends actors' pushes to a gateway (actors/runtime/effect-sink.ts): -1 one bus message per push;
+         * 0 the pushes of one event-loop turn in one message per gateway; >0 one message per gateway per tick of this
+         * many ms (a push waits at most one tick). Replies and forwards never overtake a push emitted before them.
+         */
+        pushTickMs: z.number().int().min(-1).max(1000),
       })
       .strict(),
     cluster: z
