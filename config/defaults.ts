@@ -86,6 +86,9 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     // server's whole capacity (bench hostile: a well-behaved client's p99 rose 17x during such bursts).
     requestsPerSecondPerAddress: 400,
     requestBurstPerAddress: 800,
+    // The budget alone let 200 sockets of one host hold hundreds of requests waiting on actors in front of everyone
+    // else's (bench hostile); a client pipelining 64 at once still never waits (and loopback is exempt).
+    maxInFlightPerAddress: 64,
     // Loopback is where a local proxy and local load tests connect from; remote attackers cannot appear there.
     connectionLimitExempt: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
     // Refusals up to the request rate are tolerated without end (a client at up to 2x the limit, backing off);

@@ -165,6 +165,13 @@ export const configSchema = z
          */
         requestsPerSecondPerAddress: z.number().positive(),
         requestBurstPerAddress: z.number().int().positive(),
+        /**
+         * Requests of one remote address (all its connections) started and not yet finished; more wait, their address's
+         * sockets unread, until one finishes (within the same wait bound as the shared budget; beyond it RATE_LIMITED).
+         * The budget paces how fast an address's requests start; this bounds how much of its work is queued at once.
+         * Exempt addresses are not limited this way.
+         */
+        maxInFlightPerAddress: z.number().int().positive(),
         /** Remote addresses the per-address limit does not apply to (a local reverse proxy, local load tests). */
         connectionLimitExempt: z.array(z.string().min(1)),
         /**
