@@ -3,7 +3,8 @@
  *   - tell events/s into 10 k in-memory actors vs the raw pipeline (msgpackr → nats.js → unpack → XState send into
  *     as many bare actors, in its own process): target ≥ 0.7×;
  *   - ask p50/p99 at 1 in flight vs the raw request floor (p50 ≤ 1.3×, p99 ≤ 2×), and req/s at 64 in flight
- *     (≥ 0.5× the floor at 64); CPU per message of every process (sender, receiver, nats-server).
+ *     (≥ 0.6× the floor at 64; the bare XState responder beside it shows what XState alone allows); CPU per message
+ *     of every process (sender, receiver, nats-server).
  * The node is a dedicated peer (bench/actors/node-peer.ts) that runs `startNode`, the code `gatehouse node` runs,
  * with one app holding the bench kind (the demo counter machine, in memory) and owning every shard.
  * Run: `npm run bench -- actors` (BENCH_ACTORS, BENCH_WINDOWS, BENCH_WINDOW_MS; BENCH_CPU_PROF=node profiles the
