@@ -3,7 +3,7 @@
  * it. decode() throws only DecodeError, whatever the bytes (fuzzed in test/unit/codec.test.ts); toJson() gives a
  * readable view of any payload for `tail`, traces and logs.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { C1, Packr, Unpackr } from 'msgpackr';
 import { DecodeError, GatehouseError, ErrorCode } from '../common/errors.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
@@ -28,7 +28,25 @@ export function decode<T = unknown>(bytes: Uint8Array): T {
       cause: err,
     });
   }
+  // msgpackr reads the never-used byte 0xC1 as a marker object instead of failing; a payload holding one is malformed.
+  // 0xC1 is not valid UTF-8 either, so it appears in a well-formed payload only inside numbers or binary: the walk
+  // runs only then.
+  if (bytes.indexOf(0xc1) !== -1 && holdsC1(value)) throw new DecodeError('malformed MessagePack: the never-used byte 0xC1');
   return value as T;
+}
+
+/** Whether the marker msgpackr returns for 0xC1 is anywhere in `value` (iterative: depth is the sender's choice). */
+function holdsC1(value: unknown): boolean {
+  const todo: unknown[] = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v === C1) return true;
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) continue;
+    if (Array.isArray(v)) for (const x of v) todo.push(x);
+    else if (v instanceof Map) for (const [k, x] of v) todo.push(k, x);
+    else for (const k of Object.keys(v)) todo.push((v as Record<string, unknown>)[k]);
+  }
+  return false;
 }
 
 /** A JSON-safe copy: bytes as {"$bytes": base64}, Maps as objects, bigints as strings. */

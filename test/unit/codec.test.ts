@@ -26,6 +26,14 @@ describe('codec', () => {
     expect(() => decode(new Uint8Array(100_000).fill(0x91))).toThrow(DecodeError); // nesting too deep
   });
 
+  it('throws DecodeError on the never-used byte 0xC1, alone or nested, and still reads 0xC1 inside numbers and bytes', () => {
+    for (const bytes of [[0xc1], [0x91, 0xc1], [0x81, 0xa1, 0x61, 0xc1], [0x81, 0xa1, 0x61, 0x91, 0x81, 0xa1, 0x62, 0xc1]]) {
+      expect(() => decode(new Uint8Array(bytes)), bytes.join(',')).toThrow(DecodeError);
+    }
+    const v = decode<{ n: number; f: number; b: Uint8Array }>(encode({ n: 0xc1c1, f: 1.5e-300, b: new Uint8Array([0xc1]) }));
+    expect([v.n, v.f, [...v.b]]).toEqual([0xc1c1, 1.5e-300, [0xc1]]);
+  });
+
   it('does not let a __proto__ key pollute prototypes', () => {
     const evil = new Uint8Array([0x81, 0xa9, ...new TextEncoder().encode('__proto__'), 0x81, 0xa1, 0x78, 0x01]);
     const v = decode<Record<string, unknown>>(evil);
