@@ -25,7 +25,7 @@ import type { ActorHost } from '../actors/runtime/host.js';
 import type { CellImage } from '../actors/runtime/cell.js';
 import type { Envelope } from '../actors/runtime/envelope.js';
 import type { StoredActor } from '../actors/runtime/snapshots.js';
-import { forEachBounded } from '../common/bounded.js';
+import { forEachBounded, withinMs } from '../common/bounded.js';
 import { CountedSet } from '../common/counted-set.js';
 import { AckWindow } from './ack-window.js';
 import { unitKey, type ShardUnit } from './allocation.js';
@@ -163,7 +163,8 @@ export class Migrator {
     });
     try {
       for (const u of units) host.ownShard(u.kind, u.shard, { buffer: true });
-      await Promise.all([bus.flush(), control.flush()]);
+      // A flush waits for the server's answer; a connection stuck reconnecting must abort the move, not hold it.
+      await withinMs(this.ctx.clock, this.o.probeTimeoutMs, 'move-in: flushing the new subscriptions', Promise.all([bus.flush(), control.flush()]));
       lap('subscribeMs');
       const nodes = (await this.ctx.membership.view()).map((r) => r.id);
       if (!nodes.includes(nodeId)) nodes.push(nodeId);
@@ -275,7 +276,7 @@ export class Migrator {
         // shard's chunks together at the end, and every actor would pause for the whole hand-over.
         if (cells.length) await new Promise((r) => setImmediate(r));
       }
-      await control.flush();
+      await withinMs(this.ctx.clock, this.o.handoverTimeoutMs, 'hand-over: flushing the chunks', control.flush());
       return { actors };
     } finally {
       acks.unsubscribe();
