@@ -1,16 +1,14 @@
 /**
  * The gateway component of a node (role `gateway`): accepts sockets, gives each a connection core, a protocol handler
- * and a pinned `conn` actor, delivers pushes that actors address to its connections (one bus message per gateway per
- * push, `gw.<node>.push`), runs session-end hooks for any session, and registers its load for the entry endpoint.
+ * and a pinned `conn` actor, delivers pushes that actors address to its connections (`gw.<node>.push`: one push or a
+ * worker's batch per message, push-handler.ts), runs session-end hooks for any session, and registers its load for the
+ * entry endpoint.
  */
 import type { WebSocket } from 'ws';
 import type { Socket } from 'node:net';
-import type { GatewayPush } from '../actors/runtime/host.js';
-import { CLOSE_ROUTE, CONN_KIND } from '../actors/connection/connection.js';
+import { CONN_KIND } from '../actors/connection/connection.js';
 import { SESSION_KIND } from '../actors/session/session.js';
 import { IDENTITY_KIND } from '../actors/session/identity.js';
-import { decode } from '../bus/codec.js';
-import type { BusMsg } from '../bus/bus.js';
 import { subjects } from '../bus/subjects.js';
 import { GatehouseError, ErrorCode } from '../common/errors.js';
 import { CloseCode } from '../protocol/error-codes.js';
@@ -19,7 +17,7 @@ import type { RouteHandler } from '../node-api/gateway-app.js';
 import { Admission, refusalReason } from './admission.js';
 import { createAttachments } from './attachments.js';
 import { createAuthenticator } from './auth/authenticator.js';
-import { Connection, type GatewayServices, type Protocol, type PushCache } from './connection.js';
+import { Connection, type GatewayServices, type Protocol } from './connection.js';
 import { runSessionEnd, startHookService } from './hooks.js';
 import { createHttpHandler } from './http.js';
 import { startListeners } from './listeners.js';
@@ -27,6 +25,7 @@ import { newGatewayMetrics } from './metrics.js';
 import { createNativeHandler } from './native-adapter.js';
 import { defaultWebRoot } from './paths.js';
 import { createPomeloHandler } from './pomelo-adapter.js';
+import { createPushHandler } from './push-handler.js';
 import { startRegistry } from './registry.js';
 import { buildRouteTable } from './routes.js';
 import { refuseSocket } from './refuse.js';
@@ -145,25 +144,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     socket.on('close', () => conn.handler.transportClosed());
   };
 
-  const onPush = (msg: BusMsg) => {
-    let p: GatewayPush;
-    try {
-      p = decode<GatewayPush>(msg.data);
-      if (!Array.isArray(p?.c) || typeof p.r !== 'string') throw new Error('expected {c: string[], r: string, b}');
-    } catch (err) {
-      log.debug({ err }, 'malformed gateway push dropped');
-      return;
-    }
-    if (p.r === CLOSE_ROUTE) {
-      const b = (p.b ?? {}) as { code?: unknown; reason?: unknown };
-      const code = Number.isInteger(b.code) ? (b.code as number) : CloseCode.Kicked;
-      const reason = typeof b.reason === 'string' ? b.reason : 'kicked';
-      for (const id of p.c) conns.get(id)?.kick(code, reason);
-      return;
-    }
-    const cache: PushCache = {};
-    for (const id of p.c) conns.get(id)?.handler.push(p.r, p.b, cache);
-  };
+  const onPush = createPushHandler({ connection: (id) => conns.get(id), metrics, log });
 
   const pushSub = ctx.bus.subscribe(subjects.gateway(ctx.id, 'push'), onPush);
   const hookSub = startHookService(ctx.bus, routes, actors, log);

@@ -8,6 +8,8 @@ export interface GatewayMetrics {
   resumes: number;
   pushes: number;
   pushesDropped: number;
+  /** Push messages or batched pushes dropped because they did not decode or were not `{c, r, b}` (push-handler.ts). */
+  pushesMalformed: number;
   /** Sockets refused at accept because the gateway held `maxConnections` (close 4202). */
   refusedGateway: number;
   /** Sockets refused at accept because their address held `maxConnectionsPerAddress` (close 4202). */
@@ -28,6 +30,7 @@ export function newGatewayMetrics(): GatewayMetrics {
     resumes: 0,
     pushes: 0,
     pushesDropped: 0,
+    pushesMalformed: 0,
     refusedGateway: 0,
     refusedAddress: 0,
     floodClosed: 0,
@@ -54,4 +57,5 @@ export const GATEWAY_METRIC_HELP: Readonly<Record<string, string>> = Object.free
   badFrames: 'Frames or packages that did not decode',
   pushes: 'Pushes written to clients',
   pushesDropped: 'Pushes dropped as not encodable (too large for a frame)',
+  pushesMalformed: 'Push messages from actors (or pushes in a batch) dropped as malformed',
 });

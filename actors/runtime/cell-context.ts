@@ -38,6 +38,8 @@ export interface RuntimeLimits {
 export interface CellEffects {
   respond(msg: BusMsg, reply: Reply): void;
   push(to: ConnRef[], route: string, body: unknown): void;
+  /** Sends pushes still waiting for their batch (EffectSink): before a message that must not overtake them. */
+  flush?(): void;
 }
 
 /** What a cell asks of the registry holding it (CellRegistry). */

@@ -1,32 +1,96 @@
 /**
- * Where a node's actor effects leave it: replies to askers, pushes fanned out to gateways (one bus message per
- * gateway holding any of the connections), and messages forwarded to wherever an actor lives now. Cells call it
- * directly (CellContext.effects) after their turn commits.
+ * Where a node's actor effects leave it: replies to askers, pushes fanned out to gateways (grouped by gateway), and
+ * messages forwarded to wherever an actor lives now. Cells call it directly (CellContext.effects) after their turn
+ * commits.
+ *
+ * Push batching (`actors.pushTickMs`, issue 16): each bus message costs the gateway a parse, a dispatch and a decode,
+ * which dominates small rooms. So pushes wait per gateway and leave as one message holding several of them: per
+ * event-loop turn (0) or per tick (>0 ms), or one message per push (-1, the old behaviour). A lone push still leaves
+ * as one GatewayPush object; only two or more make a batch (a MessagePack array of GatewayPush), which a gateway older
+ * than this change drops as malformed: upgrade gateways before workers, or run workers with -1 meanwhile.
+ *
+ * Order: a gateway gets its pushes in the order they were emitted, and every reply or forward leaves only after the
+ * pushes emitted before it (both flush first), so a reply never overtakes a push of the same turn. `flush()` lets
+ * other publishers (a tell to a pinned actor) do the same.
  */
 import type { Logger } from 'pino';
 import type { Bus, BusMsg } from '../../bus/bus.js';
 import { encode } from '../../bus/codec.js';
 import { subjects } from '../../bus/subjects.js';
+import { systemClock, type Clock, type TimerHandle } from '../../common/clock.js';
 import { ErrorCode } from '../../common/errors.js';
 import type { ActorClient } from './client.js';
 import type { ConnRef } from './effects.js';
 import { encodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
 
-/** The message a gateway receives on `gw.<node>.push`: one per gateway per push effect. */
+/** One push as a gateway receives it on `gw.<node>.push`; several in order make a batch (an array of them). */
 export interface GatewayPush {
   c: string[];
   r: string;
   b: unknown;
 }
 
+/** A batch never holds more pushes than this: a gateway's turn stays short. */
+export const MAX_BATCH_PUSHES = 256;
+/** Nor more encoded bytes than this (NATS refuses payloads over its max_payload, 1 MB by default). */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+export interface PushBatching {
+  /** -1: one bus message per push; 0: per event-loop turn; >0: per tick of this many ms (config actors.pushTickMs). */
+  tickMs: number;
+  /** Drives the tick (>0). Default: the system clock. */
+  clock?: Clock;
+  /** Runs `fn` after the current event-loop turn (0); returns a cancel. Default: setImmediate. */
+  defer?: (fn: () => void) => () => void;
+  maxPushes?: number;
+  maxBytes?: number;
+}
+
+const immediate = (fn: () => void): (() => void) => {
+  const h = setImmediate(fn);
+  return () => clearImmediate(h);
+};
+
+/** The encoded pushes waiting for one gateway. */
+interface Pending {
+  items: Uint8Array[];
+  bytes: number;
+}
+
 export class EffectSink {
+  private readonly tickMs: number;
+  private readonly clock: Clock;
+  private readonly defer: (fn: () => void) => () => void;
+  private readonly maxPushes: number;
+  private readonly maxBytes: number;
+  /** Gateway → its waiting pushes; a Map keeps the order gateways were first pushed to. */
+  private readonly pending = new Map<string, Pending>();
+  private timer: TimerHandle | undefined;
+  private cancelDefer: (() => void) | undefined;
+  private stopped = false;
+
   constructor(
     private readonly bus: Bus,
     private readonly client: ActorClient,
     private readonly log: Logger,
-  ) {}
+    batching: PushBatching = { tickMs: -1 },
+  ) {
+    this.tickMs = batching.tickMs;
+    this.clock = batching.clock ?? systemClock;
+    this.defer = batching.defer ?? immediate;
+    this.maxPushes = Math.max(1, batching.maxPushes ?? MAX_BATCH_PUSHES);
+    this.maxBytes = batching.maxBytes ?? MAX_BATCH_BYTES;
+  }
+
+  /** Pushes waiting to leave (all gateways). */
+  get waiting(): number {
+    let n = 0;
+    for (const p of this.pending.values()) n += p.items.length;
+    return n;
+  }
 
   respond(msg: BusMsg, reply: Reply): void {
+    this.flush();
     try {
       this.bus.respond(msg, encodeReply(reply));
     } catch (err) {
@@ -42,12 +106,16 @@ export class EffectSink {
       else byGateway.set(c.gw, [c.id]);
     }
     for (const [gw, ids] of byGateway) {
-      this.bus.publish(subjects.gateway(gw, 'push'), encode({ c: ids, r: route, b: body } satisfies GatewayPush));
+      // Encoded now, as before batching: an unencodable body fails in its own turn (turn-runner logs it).
+      const item = encode({ c: ids, r: route, b: body } satisfies GatewayPush);
+      if (this.tickMs < 0 || this.stopped) this.bus.publish(subjects.gateway(gw, 'push'), item);
+      else this.add(gw, item);
     }
   }
 
   /** Sends a message on to the actor's subject, keeping sender, sequence and reply address. */
   forward(kind: string, id: string, env: Envelope, msg: BusMsg): void {
+    this.flush();
     try {
       const subject = this.client.subjectOf({ kind, id });
       // Re-encoded from the envelope (sender and sequence kept): a handed-over message no longer has its bytes.
@@ -57,4 +125,89 @@ export class EffectSink {
       if (msg.reply) this.respond(msg, { ok: false, e: { code: ErrorCode.NotOwner, message: 'actor moved; retry' } });
     }
   }
+
+  /** Publishes every waiting push now, gateway by gateway (each gateway's in emission order). */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    for (const gw of [...this.pending.keys()]) this.flushGateway(gw);
+  }
+
+  /** Flushes, stops the tick, and from now on sends each push at once (the node is stopping; the bus still open). */
+  stop(): void {
+    this.stopped = true;
+    this.flush();
+    this.unschedule();
+  }
+
+  private add(gw: string, item: Uint8Array): void {
+    let p = this.pending.get(gw);
+    // The bounds: a push that would carry the batch past them sends the batch first.
+    if (p && p.bytes + item.length > this.maxBytes) {
+      this.flushGateway(gw);
+      p = undefined;
+    }
+    if (!p) {
+      p = { items: [], bytes: 0 };
+      this.pending.set(gw, p);
+    }
+    p.items.push(item);
+    p.bytes += item.length;
+    if (p.items.length >= this.maxPushes || p.bytes >= this.maxBytes) this.flushGateway(gw);
+    else this.schedule();
+  }
+
+  private flushGateway(gw: string): void {
+    const p = this.pending.get(gw);
+    if (!p) return;
+    // The tick stays set when this empties the sink: it then finds nothing, which is cheaper than a timer per turn.
+    this.pending.delete(gw);
+    try {
+      this.bus.publish(subjects.gateway(gw, 'push'), p.items.length === 1 ? p.items[0]! : batchOf(p));
+    } catch (err) {
+      this.log.warn({ err, gateway: gw, pushes: p.items.length }, 'could not send pushes');
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.cancelDefer) return;
+    const run = () => {
+      this.timer = undefined;
+      this.cancelDefer = undefined;
+      this.flush();
+    };
+    if (this.tickMs === 0) this.cancelDefer = this.defer(run);
+    else this.timer = this.clock.setTimeout(run, this.tickMs);
+  }
+
+  private unschedule(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.cancelDefer?.();
+    this.timer = undefined;
+    this.cancelDefer = undefined;
+  }
+}
+
+/**
+ * A MessagePack array of the already encoded pushes: the array header, then the items' bytes as they are (an array
+ * is its header followed by its elements), so no push is encoded twice.
+ */
+function batchOf(p: Pending): Uint8Array {
+  const n = p.items.length;
+  const head = n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+  const out = new Uint8Array(head + p.bytes);
+  if (head === 1) out[0] = 0x90 | n;
+  else if (head === 3) {
+    out[0] = 0xdc;
+    out[1] = n >> 8;
+    out[2] = n & 0xff;
+  } else {
+    out[0] = 0xdd;
+    new DataView(out.buffer).setUint32(1, n);
+  }
+  let at = head;
+  for (const item of p.items) {
+    out.set(item, at);
+    at += item.length;
+  }
+  return out;
 }

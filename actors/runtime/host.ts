@@ -35,7 +35,8 @@ export interface HostOptions {
   clock?: Clock;
   log?: Logger;
   kinds: ActorKind[];
-  limits: RuntimeLimits & { shards: number };
+  /** `pushTickMs`: push batching (config actors.pushTickMs, effect-sink.ts); absent: -1, one bus message per push. */
+  limits: RuntimeLimits & { shards: number; pushTickMs?: number };
   /** Runs a start-up store step until it succeeds or the start deadline passes (common/retry.ts); absent: once. */
   startRetry?: <T>(what: string, step: () => Promise<T>) => Promise<T>;
   /** Own every shard of every sharded kind at start (single node, embedded). */
@@ -76,7 +77,7 @@ export class ActorHost {
       senderId: o.senderId,
     });
     this.taps = new TraceTaps(o.bus, this.clock, o.nodeId, o.traceAlways);
-    this.effects = new EffectSink(o.bus, this.client, this.log);
+    this.effects = new EffectSink(o.bus, this.client, this.log, { tickMs: o.limits.pushTickMs ?? -1, clock: this.clock });
     this.probes = new ShardProbes(o.bus, this.clock, o.nodeId);
     const { nodeId, clock, log, client, taps, limits, metrics, lifecycle, effects } = this;
     this.cells = new CellRegistry({ nodeId, clock, log, client, taps, limits, metrics, lifecycle, effects, snapshots: undefined }, o.kinds, {
@@ -248,5 +249,7 @@ export class ActorHost {
         }
       }),
     );
+    // The last turns' pushes leave now, while the bus is still open (the node drains it after this), and no tick is left.
+    this.effects.stop();
   }
 }

@@ -321,6 +321,8 @@ export class TurnRunner implements TimerOwner {
             replied = true;
             break;
           case 'tell':
+            // A pinned actor lives on a gateway (a connection's `kick`): it must not overtake the pushes emitted before.
+            if (e.to.node !== undefined) this.ctx.effects.flush?.();
             this.ctx.client.tell(e.to, e.msg);
             break;
           case 'push':
