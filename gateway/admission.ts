@@ -24,6 +24,14 @@
  * all at once. Each paused socket holds a backlog (a client pipelining at the per-connection rate); 60 resumed
  * together delivered thousands of requests in one turn, a burst queued and the rest decoded only to be refused.
  * One at a time, the queue holds at most about one socket's backlog and every socket of the address gets its turn.
+ *
+ * Requests in flight: the budget paces how fast an address's requests start, not how many are unfinished at once.
+ * Routes waiting on actors (200 attacker sockets in bench hostile) kept hundreds of requests' work queued in front
+ * of every other client's. At most `maxInFlightPerAddress` of an address's requests are started and unfinished;
+ * further ones wait in the same queue, the same way (sockets paused, the same wait bound, RATE_LIMITED past it), and
+ * each finished request lets the oldest waiting one start at once (`finish`), within the budget and its pacing.
+ * Bookkeeping: every request `takeRequest` (or a drain) lets start is given back exactly once with `finish`, when
+ * it is answered, fails, times out, or its connection closes (the connection core keeps that count, connection.ts).
  */
 import type { Clock, TimerHandle } from '../common/clock.js';
 
@@ -40,6 +48,8 @@ export interface AdmissionLimits {
   readonly maxConnectionsPerAddress: number;
   readonly requestsPerSecondPerAddress: number;
   readonly requestBurstPerAddress: number;
+  /** Requests of one address started and not finished; more wait. Absent: no bound. */
+  readonly maxInFlightPerAddress?: number;
   /** Addresses the per-address bound does not apply to (the gateway bound still does). */
   readonly connectionLimitExempt: readonly string[];
 }
@@ -55,6 +65,10 @@ interface AddressState {
   queue: Array<() => void>;
   paused: Set<Pausable>;
   timer?: TimerHandle;
+  /** Requests started (taken or run from the queue) and not yet finished. */
+  inFlight: number;
+  /** A drain or a finish is running the queue: a finish from within it only gives back its slot. */
+  pumping: boolean;
 }
 
 /** How often a waiting address's queue is drained (whatever the rate: fewer, larger steps than one per token). */
@@ -77,6 +91,7 @@ export class Admission {
   private readonly exempt: ReadonlySet<string>;
   /** Requests an address may start at one instant: INSTANT_MS at its peak rate, at least one, at most SLICE_MAX. */
   private readonly instant: number;
+  private readonly maxInFlight: number;
   private total = 0;
 
   /** Requests that waited for their address's budget (instead of being refused). */
@@ -88,6 +103,7 @@ export class Admission {
     private readonly timers?: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>,
   ) {
     this.exempt = new Set(limits.connectionLimitExempt);
+    this.maxInFlight = limits.maxInFlightPerAddress ?? Infinity;
     // SLICE_MAX never holds an address below its configured peak rate: one drain's worth of that rate may always start
     // at once (a high limit set for a proxy's or a load test's address capped it at ~10 per drain: bench gateway's 64
     // in flight from one address fell to 0.27x bare ws, p99 625 ms, queued here).
@@ -101,6 +117,17 @@ export class Admission {
     let n = 0;
     for (const s of this.perAddress.values()) n += s.queue.length;
     return n;
+  }
+
+  /** Requests of `address` started and not finished (0 for an exempt or unknown address). */
+  inFlight(address: string): number {
+    return this.perAddress.get(address)?.inFlight ?? 0;
+  }
+
+  /** Whether `address` has `maxInFlightPerAddress` requests unfinished (what its next request waits for, then). */
+  inFlightFull(address: string): boolean {
+    const s = this.perAddress.get(address);
+    return s !== undefined && s.inFlight >= this.maxInFlight;
   }
 
   /** Connections admitted and not yet released. */
@@ -120,25 +147,51 @@ export class Admission {
       const s = this.perAddress.get(address);
       if (s && s.n >= this.limits.maxConnectionsPerAddress) return 'address';
       if (s) s.n++;
-      else this.perAddress.set(address, { n: 1, tokens: this.limits.requestBurstPerAddress, pace: this.instant, at: now, queue: [], paused: new Set() });
+      else
+        this.perAddress.set(address, {
+          n: 1,
+          tokens: this.limits.requestBurstPerAddress,
+          pace: this.instant,
+          at: now,
+          queue: [],
+          paused: new Set(),
+          inFlight: 0,
+          pumping: false,
+        });
     }
     this.total++;
     return undefined;
   }
 
   /**
-   * One request from `address`: false when the address's shared budget is spent. The state lives while the address
-   * holds a connection, so closing and reopening sockets does not refill it faster than the rate.
+   * One request from `address`: false when the address's shared budget is spent or it has `maxInFlightPerAddress`
+   * requests unfinished. True counts the request in flight until `finish`. The state lives while the address holds
+   * a connection, so closing and reopening sockets does not refill it faster than the rate.
    */
   takeRequest(address: string, now: number): boolean {
     const s = this.perAddress.get(address);
     if (!s) return true; // exempt (or already released)
-    if (s.queue.length > 0) return false; // earlier requests are waiting: they go first
+    if (s.queue.length > 0 || s.inFlight >= this.maxInFlight) return false; // earlier requests go first
     this.refill(s, now);
     if (s.tokens < 1 || s.pace < 1) return false;
     s.tokens -= 1;
     s.pace -= 1;
+    s.inFlight++;
     return true;
+  }
+
+  /**
+   * `n` requests of `address` that `takeRequest` or the queue started have finished (answered, failed, timed out, or
+   * their connection closed): their slots are free, and the oldest waiting requests start now if the budget allows.
+   * Never below zero: a finish with nothing in flight (an address whose state was dropped and made anew) is ignored.
+   */
+  finish(address: string, n = 1): void {
+    const s = this.perAddress.get(address);
+    if (!s) return;
+    s.inFlight = Math.max(0, s.inFlight - n);
+    if (s.pumping || s.queue.length === 0) return;
+    this.pump(s);
+    if (s.queue.length > 0 || s.paused.size > 0) this.schedule(s);
   }
 
   /**
@@ -182,8 +235,30 @@ export class Admission {
     s.at = now;
   }
 
+  /**
+   * Starts the oldest waiting requests the budget, the peak rate and the in-flight bound allow now. A request run
+   * here may finish at once (an unknown route, a closed connection): its finish only gives back its slot, and the
+   * loop goes on.
+   */
+  private pump(s: AddressState): void {
+    s.pumping = true;
+    try {
+      this.refill(s, this.timers!.now());
+      while (s.queue.length > 0 && s.tokens >= 1 && s.pace >= 1 && s.inFlight < this.maxInFlight) {
+        s.tokens -= 1;
+        s.pace -= 1;
+        s.inFlight++;
+        s.queue.shift()!();
+      }
+    } finally {
+      s.pumping = false;
+    }
+  }
+
   private schedule(s: AddressState): void {
     if (s.timer !== undefined) return;
+    // Waiting for a request to finish only: its finish starts the next one, no timer needed.
+    if (s.queue.length > 0 && s.inFlight >= this.maxInFlight && s.tokens >= 1 && s.pace >= 1) return;
     const rate = this.limits.requestsPerSecondPerAddress;
     // With requests waiting, until one token (and one of the peak rate's) is back, and no less than DRAIN_MS; with
     // none, DRAIN_MS to resume the next paused socket (what it sends waits in the queue if the budget is spent).
@@ -200,12 +275,7 @@ export class Admission {
    */
   private drain(s: AddressState): void {
     s.timer = undefined;
-    this.refill(s, this.timers!.now());
-    while (s.queue.length > 0 && s.tokens >= 1 && s.pace >= 1) {
-      s.tokens -= 1;
-      s.pace -= 1;
-      s.queue.shift()!();
-    }
+    this.pump(s);
     if (s.queue.length > 0) return this.schedule(s);
     const next = s.paused.values().next();
     if (next.done) return;

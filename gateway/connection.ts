@@ -40,8 +40,8 @@ export interface GatewayServices {
   readonly attachments: Attachments;
   readonly settings: GatewaySettings;
   readonly metrics: GatewayMetrics;
-  /** Connections per address and each address's shared request budget (admission.ts). */
-  readonly admission: Pick<Admission, 'takeRequest' | 'defer'>;
+  /** Connections per address, each address's shared request budget and its requests in flight (admission.ts). */
+  readonly admission: Pick<Admission, 'takeRequest' | 'defer' | 'finish' | 'inFlightFull'>;
   /** Checks credentials before a session opens (gateway/auth/authenticator.ts). */
   readonly auth: Authenticator;
   entry(protocol?: Protocol): Promise<GatewayEntry>;
@@ -88,6 +88,12 @@ export class Connection implements ConnectionHandle {
   private floodAt: number;
   private slow = false;
   private ctx: RouteContext | undefined;
+  /**
+   * This connection's requests admission let start and that have not finished: each is given back once, by
+   * `finished` when it settles or times out, or all together when the connection ends (whatever settles after that
+   * gives back nothing).
+   */
+  private active = 0;
 
   constructor(
     readonly gw: GatewayServices,
@@ -173,12 +179,21 @@ export class Connection implements ConnectionHandle {
     const now = gw.clock.now();
     const own = this.takeToken(now);
     if (own && !gw.admission.takeRequest(this.address, now)) {
-      // The address's shared budget is spent: the request waits for it, this socket unread meanwhile (admission.ts).
+      // The address's shared budget is spent, or it has its bound of requests unfinished: the request waits, this
+      // socket unread meanwhile (admission.ts). Admission counts it in flight when it runs it.
       const run = () => {
-        if (!this.ending) this.run(route, body, id, reply, gw.clock.now());
+        if (this.ending) return gw.admission.finish(this.address);
+        this.active++;
+        this.run(route, body, id, reply, gw.clock.now());
       };
-      if (gw.admission.defer(this.address, this.transport, run)) return;
-    } else if (own) return this.run(route, body, id, reply, now);
+      if (gw.admission.defer(this.address, this.transport, run)) {
+        if (gw.admission.inFlightFull(this.address)) gw.metrics.inFlightWaits++;
+        return;
+      }
+    } else if (own) {
+      this.active++;
+      return this.run(route, body, id, reply, now);
+    }
     gw.metrics.rateLimited++;
     if (this.flooding()) {
       gw.metrics.floodClosed++;
@@ -194,7 +209,7 @@ export class Connection implements ConnectionHandle {
     if (!handler) {
       gw.metrics.errors[ClientErrorCode.UnknownRoute] = (gw.metrics.errors[ClientErrorCode.UnknownRoute] ?? 0) + 1;
       if (id !== undefined) reply.answer(id, undefined, { code: ClientErrorCode.UnknownRoute, message: `no route ${route}` });
-      return;
+      return this.finished();
     }
     gw.metrics.requests++;
     let p: Promise<unknown>;
@@ -203,14 +218,31 @@ export class Connection implements ConnectionHandle {
     } catch (err) {
       p = Promise.reject(err);
     }
-    if (id === undefined) p.then(undefined, (err: unknown) => countFailure(gw, err));
-    else routeCallsOf(gw).track(p, id, reply, route, now);
+    if (id === undefined) p.then(this.finished, this.notifyFailed);
+    else routeCallsOf(gw).track(p, id, reply, route, now, this.finished);
   }
+
+  /** One request of this connection finished (its outcome answered, or its deadline passed): its slot goes back. */
+  private readonly finished = (): void => {
+    if (this.active === 0) return; // given back when the connection ended
+    this.active--;
+    this.gw.admission.finish(this.address);
+  };
+
+  private readonly notifyFailed = (err: unknown): void => {
+    countFailure(this.gw, err);
+    this.finished();
+  };
 
   /** The transport is gone (called once by the protocol handler). */
   ended(resumable: boolean): void {
     if (this.ending) return;
     this.ending = resumable ? 'resumable' : 'final';
+    // Its requests still running no longer hold its address's in-flight bound: nobody waits for their answers.
+    if (this.active > 0) {
+      this.gw.admission.finish(this.address, this.active);
+      this.active = 0;
+    }
     this.gw.forget(this);
     this.gw.actors.tell(connAddress(this.ref), { type: 'closed', resumable });
     this.gw.attachments.ended(this);

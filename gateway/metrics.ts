@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   refusedAddress: number;
   /** Connections closed with 4200 for a sustained flood of refused requests. */
   floodClosed: number;
+  /** Requests that waited because their address had `maxInFlightPerAddress` requests unfinished. */
+  inFlightWaits: number;
   /** Requests answered with an error, by code (BAD_REQUEST counts oversized relays and too-deep bodies). */
   readonly errors: Record<string, number>;
 }
@@ -34,6 +36,7 @@ export function newGatewayMetrics(): GatewayMetrics {
     refusedGateway: 0,
     refusedAddress: 0,
     floodClosed: 0,
+    inFlightWaits: 0,
     errors: {},
   };
 }
@@ -47,6 +50,7 @@ export const GATEWAY_METRIC_HELP: Readonly<Record<string, string>> = Object.free
   addresses: 'Distinct remote addresses holding a connection (addresses exempt from the per-address limit excluded)',
   requestsWaiting: "Requests waiting for their address's shared budget (gateway.requestsPerSecondPerAddress), sockets paused",
   requestsDeferred: "Requests that waited for their address's shared budget instead of being refused",
+  inFlightWaits: 'Requests that waited because their address had gateway.maxInFlightPerAddress requests unfinished (counted in requests_waiting while they wait)',
   accepted: 'Client connections accepted',
   requests: 'Client requests dispatched to a route',
   rateLimited: 'Requests refused with RATE_LIMITED',

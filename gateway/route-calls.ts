@@ -49,6 +49,8 @@ class RouteCall {
     private readonly id: number,
     private readonly reply: RouteReply,
     readonly route: string,
+    /** Called once, after the answer, whichever way the call settles (admission's in-flight count, connection.ts). */
+    private readonly finished: (() => void) | undefined,
   ) {}
 
   readonly ok = (v: unknown): void => {
@@ -56,6 +58,7 @@ class RouteCall {
     this.done = true;
     this.calls.remove(this);
     this.reply.answer(this.id, v, undefined);
+    this.finished?.();
   };
 
   readonly fail = (err: unknown): void => {
@@ -63,6 +66,7 @@ class RouteCall {
     this.done = true;
     this.calls.remove(this);
     this.reply.answer(this.id, undefined, countFailure(this.calls.env, err));
+    this.finished?.();
   };
 
   /** The deadline passed first: the client hears TIMEOUT; a later outcome is dropped. */
@@ -71,6 +75,7 @@ class RouteCall {
     this.done = true;
     const message = `route ${this.route} took longer than ${timeoutMs} ms`;
     this.reply.answer(this.id, undefined, { code: ClientErrorCode.Timeout, message });
+    this.finished?.();
   }
 }
 
@@ -95,10 +100,13 @@ export class RouteCalls {
     return this.size;
   }
 
-  /** Answers request `id` on `reply` with what `p` settles to, or TIMEOUT after requestTimeoutMs from `now`. */
-  track(p: Promise<unknown>, id: number, reply: RouteReply, route: string, now = this.env.clock.now()): void {
+  /**
+   * Answers request `id` on `reply` with what `p` settles to, or TIMEOUT after requestTimeoutMs from `now`; then
+   * calls `finished` (once).
+   */
+  track(p: Promise<unknown>, id: number, reply: RouteReply, route: string, now = this.env.clock.now(), finished?: () => void): void {
     const { clock, settings } = this.env;
-    const call = new RouteCall(this, id, reply, route);
+    const call = new RouteCall(this, id, reply, route, finished);
     call.deadline = now + settings.requestTimeoutMs;
     this.append(call);
     if (this.timer === undefined) this.timer = clock.setTimeout(this.fire, settings.requestTimeoutMs);
@@ -131,6 +139,8 @@ export class RouteCalls {
     const now = clock.now();
     for (let call = this.head; call; call = this.head) {
       if (call.deadline > now) {
+        // A finish run by an expiry may have started a request whose track armed a timer: one timer, for the oldest.
+        if (this.timer !== undefined) clock.clearTimeout(this.timer);
         this.timer = clock.setTimeout(this.fire, call.deadline - now);
         return;
       }
