@@ -270,8 +270,9 @@ export class Admission {
   }
 
   /**
-   * Runs what the budget and the peak rate allow now, oldest first. Once nothing of the address waits, resumes its
-   * longest-paused socket, and drains again later while others are paused (their backlogs come in one at a time).
+   * Runs what the budget, the peak rate and the in-flight bound allow now, oldest first. Once nothing of the address
+   * waits, resumes its longest-paused socket, and drains again later while others are paused (their backlogs come in
+   * one at a time).
    */
   private drain(s: AddressState): void {
     s.timer = undefined;
