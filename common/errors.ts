@@ -114,23 +114,43 @@ export class ConfigError extends GatehouseError {
 }
 
 /**
- * Rebuilds an error that crossed a wire, keeping its class, code and message, without a stack: one captured here
- * shows only this decode site, and capturing it was most of the cost of an error reply (every unknown-id read answers
- * NOT_FOUND: 4.6% of the server's CPU under bench hostile's read flood). Its `stack` is the header line alone.
+ * Failures of the system itself (an actor crashed, bytes that do not encode, a broken store): rare, and logged where
+ * they surface (the gateway logs them as INTERNAL), where the stack's awaiting chain says which route or actor asked.
+ */
+const STACK_KEPT = new Set<string>([
+  ErrorCode.ActorFailed,
+  ErrorCode.Encode,
+  ErrorCode.Decode,
+  ErrorCode.BusError,
+  ErrorCode.StoreError,
+  ErrorCode.UnknownKind,
+  ErrorCode.BadSubject,
+  ErrorCode.BadKey,
+  ErrorCode.Config,
+]);
+
+/**
+ * Rebuilds an error that crossed a wire, keeping its class, code and message. Refusals and timeouts (an app's
+ * NOT_FOUND, TIMEOUT, NOT_OWNER, ...) come without a stack: one captured here shows the decode site and the awaiting
+ * chain of a refusal nobody logs, and capturing it was most of the cost of an error reply (every unknown-id read
+ * answers NOT_FOUND: 4.6% of the server's CPU under bench hostile's read flood); their `stack` is the header line
+ * alone. Failures of the system (STACK_KEPT) keep theirs.
  */
 export function fromWire(e: WireError): GatehouseError {
-  return withoutStack(() => {
-    switch (e.code) {
-      case ErrorCode.Timeout:
-        return new TimeoutError(e.message);
-      case ErrorCode.NoResponders:
-        return Object.assign(new GatehouseError(e.code, e.message), { name: 'NoRespondersError' });
-      case ErrorCode.Conflict:
-        return new ConflictError(e.message);
-      default:
-        return new GatehouseError(String(e.code), String(e.message));
-    }
-  });
+  return STACK_KEPT.has(e.code) ? build(e) : withoutStack(() => build(e));
+}
+
+function build(e: WireError): GatehouseError {
+  switch (e.code) {
+    case ErrorCode.Timeout:
+      return new TimeoutError(e.message);
+    case ErrorCode.NoResponders:
+      return Object.assign(new GatehouseError(e.code, e.message), { name: 'NoRespondersError' });
+    case ErrorCode.Conflict:
+      return new ConflictError(e.message);
+    default:
+      return new GatehouseError(String(e.code), String(e.message));
+  }
 }
 
 /**

@@ -25,6 +25,12 @@ describe('errors rebuilt from the wire', () => {
     }
   });
 
+  it('keep their stack when they are failures of the system, which get logged (an actor crashed)', () => {
+    const e = fromWire({ code: ErrorCode.ActorFailed, message: 'actor crashed' });
+    expect(e).toMatchObject({ code: ErrorCode.ActorFailed, message: 'actor crashed', name: 'GatehouseError' });
+    expect(frames(e).length).toBeGreaterThan(0);
+  });
+
   it('leave stack capture as it was for every other error', () => {
     const before = Error.stackTraceLimit;
     fromWire({ code: 'NOT_FOUND', message: 'x' });
