@@ -8,10 +8,20 @@ import { ErrorCode, type WireError } from '../common/errors.js';
 import { ClientErrorCode, clientErrorText } from '../protocol/error-codes.js';
 import { GatehouseError } from '../common/errors.js';
 
-/** A failure to report to one client request. */
+/**
+ * A failure to report to one client request. Built without a stack trace: it is an answer (RATE_LIMITED, NOT_FOUND,
+ * BAD_REQUEST...) that a hostile client can make the gateway build in a loop; an INTERNAL one is logged with its cause,
+ * which keeps its own stack.
+ */
 export class ClientError extends GatehouseError {
   constructor(code: ClientErrorCode | string, message?: string, options?: { cause?: unknown }) {
-    super(code, message ?? clientErrorText[code as ClientErrorCode] ?? code, options);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(code, message ?? clientErrorText[code as ClientErrorCode] ?? code, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'ClientError';
   }
 }
