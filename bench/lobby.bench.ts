@@ -18,8 +18,16 @@
  *      bots with relay p99 ≤ 50 ms (a lower bound when the last step still passes), next to the floor's.
  * Run: `npm run bench -- lobby` (BENCH_BOTS, BENCH_BOTS_LOW, BENCH_LOBBY_STEPS, BENCH_FLOOR_STEPS, BENCH_IDLE,
  * BENCH_IDLE_LOGIN, BENCH_WINDOWS, BENCH_WINDOW_MS). Killed at 16 minutes.
+ * Where the CPU goes (issue 16): BENCH_LOBBY_LOW_ONLY=1 measures LOW bots only, relay windows interleaved with windows
+ * of the same bots with their relays paused (what a bot costs apart from its relays), and ends (no floor, ramp or
+ * search; workers may take over 10 s to stop, so take their profiles with `--prof --logfile=…-%p.log`, which needs
+ * no clean exit);
+ * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
+ * (bench/lobby/subject-count.ts; its subscription adds nats-server CPU); the LOW windows' times on the host's
+ * monotonic clock go to .tmp/prof/lobby-windows.json, for `prof-top --windows … --system lobby` on profiles taken
+ * with GH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=…".
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ActorClient } from '../actors/runtime/client.js';
 import { createNatsBus } from '../bus/nats/nats-bus.js';
@@ -35,6 +43,7 @@ import { Histogram, hardDeadline, planFromEnv, procCpuSeconds, runInterleaved, s
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { benchEnv, metric, printTable, writeResult, type Metric } from './harness/report.js';
 import { runFloor, type FloorStep } from './lobby/floor.js';
+import { SubjectCounter } from './lobby/subject-count.js';
 
 const WANTED = Number(process.env.BENCH_BOTS ?? 2000);
 /** The first, smaller crowd measured on the way to WANTED. */
@@ -58,6 +67,9 @@ const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
 const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000'];
 const GATEWAY = [...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]), '--set', 'gateway.requestsPerSecond=100', '--set', 'gateway.requestBurst=200'];
 
+/** Thrown to end a BENCH_LOBBY_LOW_ONLY run after its LOW windows (through the usual clean-up). */
+class LowOnly extends Error {}
+
 interface WindowOut {
   seconds: number;
   sent: number;
@@ -79,6 +91,7 @@ let bus: Awaited<ReturnType<typeof createNatsBus>> | undefined;
 try {
   nats = await startNatsServer();
   const natsUrl = nats.url;
+  log(`nats-server ${natsUrl} (pid ${nats.pid}), prefix ${PREFIX}`);
   const started = await Promise.all([
     startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w1', roles: 'worker', extra: FLAGS }),
     startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w2', roles: 'worker', extra: FLAGS }),
@@ -106,7 +119,7 @@ try {
     const c = cpuParts();
     return c.gateway + c.workers + c.nats;
   };
-  log(`cluster up (gateway ${url}); ${load()}`);
+  log(`cluster up (gateway ${url}; pids gateway ${serverPids.gateway}, workers ${serverPids.workers.join(' ')}); ${load()}`);
   // What the cluster costs with nobody online (heartbeats, leases, balancer): the baseline for CPU per player.
   const idleCpu: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -146,12 +159,17 @@ try {
   };
 
   // Relay windows: both bot processes measure at once; server CPU read around each window.
+  const windowTimes: Array<[number, number, number]> = [];
+  const mono = () => Number(process.hrtime.bigint()) / 1e6;
+  let windowBots = 0;
   const relayWindow = async () => {
+    const m0 = mono();
     const p0 = cpuParts();
     const c0 = serverCpu();
     const w0 = performance.now();
     const rs = await Promise.all(botPeers.map((p) => p.call<Omit<WindowOut, 'cpuTotal'>>('window', { ms: plan.windowMs }, plan.windowMs + 30_000)));
     const secs = (performance.now() - w0) / 1000;
+    windowTimes.push([windowBots, m0, mono()]);
     const h = new Histogram();
     for (const r of rs) h.merge(r.hist);
     const p1 = cpuParts();
@@ -161,11 +179,65 @@ try {
   type RelayRun = Awaited<ReturnType<typeof relayWindow>>;
   const measureRelays = async (bots: number): Promise<{ bots: number; runs: RelayRun[] }> => {
     log(`relay windows with ${bots} bots: ${plan.warmups} warm-up + ${plan.windows} × ${plan.windowMs} ms`);
+    windowBots = bots;
+    const counter = process.env.BENCH_COUNT_SUBJECTS && bots <= LOW ? new SubjectCounter(bus!.connection, PREFIX) : undefined;
+    counter?.start();
     const runs = (await runInterleaved(plan, { relays: relayWindow })).relays!;
+    counter?.stop();
+    if (counter) log(`messages on nats-server by subject during the ${bots}-bot windows:\n${counter.report(bots)}`);
+    const med = (f: (r: RelayRun) => number) => stats(runs.map(f)).median.toFixed(0);
+    log(`${bots} bots, medians: server CPU ${stats(runs.map((r) => r.cpu / r.secs)).median.toFixed(3)} CPU s/s (idle ${stats(idleCpu).median.toFixed(3)}), relays sent ${med((r) => r.sent / r.secs)}/s; per relay sent: gateway ${med((r) => (r.parts.gateway / r.sent) * 1e6)} µs, workers ${med((r) => (r.parts.workers / r.sent) * 1e6)} µs, nats ${med((r) => (r.parts.nats / r.sent) * 1e6)} µs, all in ${med((r) => (r.cpu / r.sent) * 1e6)} µs`);
+    mkdirSync('.tmp/prof', { recursive: true });
+    writeFileSync('.tmp/prof/lobby-windows.json', JSON.stringify({ lobby: windowTimes }));
     log(`relay windows done: ${runs.map((r) => `${(r.received / r.secs).toFixed(0)}/s p99 ${r.h.percentile(99).toFixed(0)} µs`).join(', ')}; ${load()}`);
     return { bots, runs };
   };
+  /**
+   * BENCH_LOBBY_LOW_ONLY: LOW bots' relay windows interleaved with windows of the same bots with their relays paused
+   * (they still chat, wander and form circles): what a bot costs apart from its relays, in the same phase of play.
+   */
+  const lowOnly = async (bots: number): Promise<never> => {
+    windowBots = bots;
+    const count = !!process.env.BENCH_COUNT_SUBJECTS;
+    const counters = { relays: new SubjectCounter(bus!.connection, PREFIX), paused: new SubjectCounter(bus!.connection, PREFIX) };
+    const runs = await runInterleaved(plan, {
+      relays: async () => {
+        if (count) counters.relays.start();
+        const r = await relayWindow();
+        if (count) counters.relays.stop();
+        return r;
+      },
+      paused: async () => {
+        await setRelays(false);
+        await sleep(500);
+        if (count) counters.paused.start();
+        const p0 = cpuParts();
+        const w0 = performance.now();
+        await sleep(plan.windowMs);
+        const p1 = cpuParts();
+        const secs = (performance.now() - w0) / 1000;
+        if (count) counters.paused.stop();
+        await setRelays(true);
+        const parts = { gateway: p1.gateway - p0.gateway, workers: p1.workers - p0.workers, nats: p1.nats - p0.nats };
+        return { secs, parts, cpu: parts.gateway + parts.workers + parts.nats, sent: 0 };
+      },
+    });
+    for (const v of ['relays', 'paused'] as const) {
+      if (count) log(`messages on nats-server by subject, ${bots} bots, ${v}:\n${counters[v].report(bots)}`);
+      const rs = runs[v]!;
+      const med = (f: (r: (typeof rs)[number]) => number) => stats(rs.map(f)).median.toFixed(3);
+      log(`${bots} bots, ${v}, medians: server CPU ${med((r) => r.cpu / r.secs)} CPU s/s (gateway ${med((r) => r.parts.gateway / r.secs)}, workers ${med((r) => r.parts.workers / r.secs)}, nats ${med((r) => r.parts.nats / r.secs)}), relays sent ${med((r) => r.sent / r.secs)}/s`);
+    }
+    const cpuOf = (v: 'relays' | 'paused') => stats(runs[v]!.map((r) => r.cpu / r.secs)).median;
+    const sent = stats(runs.relays!.map((r) => r.sent / r.secs)).median;
+    const idle = stats(idleCpu).median;
+    mkdirSync('.tmp/prof', { recursive: true });
+    writeFileSync('.tmp/prof/lobby-windows.json', JSON.stringify({ lobby: windowTimes }));
+    log(`idle cluster ${idle.toFixed(3)} CPU s/s; ${bots} bots without relays ${((cpuOf('paused') - idle) / bots * 1e3).toFixed(3)} ms per bot per s; relays ${(((cpuOf('relays') - cpuOf('paused')) / sent) * 1e6).toFixed(0)} µs each; all in per relay ${((cpuOf('relays') / sent) * 1e6).toFixed(0)} µs; ${load()}`);
+    throw new LowOnly();
+  };
   const lowPerPeer = Math.min(Math.ceil(LOW / 2), Math.ceil(WANTED / 2));
+  if (process.env.BENCH_LOBBY_LOW_ONLY) await lowOnly(await startBots(lowPerPeer, 0));
   const low = await measureRelays(await startBots(lowPerPeer, 0));
 
   // The floor, while the gatehouse bots pause (the idle cluster's own CPU is not the floor's; it is measured apart).
@@ -279,11 +351,14 @@ try {
   log(`wrote ${writeResult('lobby', metrics, env)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
   await Promise.all(peers.map((p) => p.call('stop', {}, 120_000).catch(() => undefined)));
 } catch (err) {
-  process.exitCode = 1;
-  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  // The nodes' own words (warnings and errors) for a closer look.
-  for (const [i, p] of procs.entries()) writeFileSync(`/tmp/bench-lobby-node${i}.log`, p.output());
-  log('node outputs in /tmp/bench-lobby-node<i>.log (w1, w2, g1)');
+  if (err instanceof LowOnly) log('BENCH_LOBBY_LOW_ONLY: done after the LOW windows');
+  else {
+    process.exitCode = 1;
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // The nodes' own words (warnings and errors) for a closer look.
+    for (const [i, p] of procs.entries()) writeFileSync(`/tmp/bench-lobby-node${i}.log`, p.output());
+    log('node outputs in /tmp/bench-lobby-node<i>.log (w1, w2, g1)');
+  }
 } finally {
   await stopAll(peers);
   // SIGTERM first: a node stops cleanly (and writes its CPU profile when run with --cpu-prof); SIGKILL after 10 s.
