@@ -7,7 +7,7 @@ import type { WireError } from '../common/errors.js';
 import { ok, Push, refuse, LobbyCode } from './model.js';
 import { friendLists } from './player-friends.js';
 import { askFor, planMove, type Nav, type NavPurpose } from './player-nav.js';
-import type { Answer, Outcome, PlayerContext, PlayerEvent } from './player-context.js';
+import { ANSWER_OF, type Answer, type AskPurpose, type Outcome, type PlayerContext, type PlayerEvent } from './player-context.js';
 import { memberOf, publicRecord } from './player-view.js';
 import { chainOf, indexShardOf, K, kindOfLayer } from './tree.js';
 
@@ -31,8 +31,9 @@ function startMove(c: PlayerContext, goal: string[], purpose: NavPurpose, open?:
   return { patch: { nav }, effects: [askFor(steps[0]!)] };
 }
 
-function ask(purpose: NonNullable<PlayerContext['waiting']>['purpose'], arg: string, to: { kind: string; id: string }, msg: unknown): Outcome {
-  return { patch: { waiting: { purpose, arg } }, effects: [{ type: 'ask', to, msg, then: 'answer', timeoutMs: 3000 }] };
+/** One ask; its answer comes back as the purpose's own event (player-context.ts ANSWER_OF), the record unchanged meanwhile. */
+function ask(purpose: AskPurpose, to: { kind: string; id: string }, msg: unknown): Outcome {
+  return { effects: [{ type: 'ask', to, msg, then: ANSWER_OF[purpose], timeoutMs: 3000 }] };
 }
 
 const leaf = (c: PlayerContext) => c.loc[c.loc.length - 1];
@@ -99,7 +100,7 @@ export const actionStep = {
   reserve(c: PlayerContext, e: Ev<'reserve'>): Outcome {
     const gate = chainOf(e.city)[1]!;
     if (leaf(c) !== gate) return { effects: [refuse(LobbyCode.NotInLayer, `enter gate ${gate} first to create one of its cities`)] };
-    return ask('reserve', e.city, { kind: K.city, id: e.city }, { type: 'reserve', p: memberOf(c) });
+    return ask('reserve', { kind: K.city, id: e.city }, { type: 'reserve', p: memberOf(c) });
   },
 
   unreserve(c: PlayerContext): Outcome {
@@ -116,41 +117,43 @@ export const actionStep = {
     const city = leaf(c);
     if (c.loc.length !== 3 || !city) return { effects: [refuse(LobbyCode.NotInLayer, 'quest circles are made in a city')] };
     if (c.circle) return { effects: [refuse(LobbyCode.InCircle, `leave circle ${c.circle} first`)] };
-    return ask('circleCreate', '', { kind: K.city, id: city }, { type: 'circleOpen', p: memberOf(c), password: e.password, goal: e.goal });
+    return ask('circleCreate', { kind: K.city, id: city }, { type: 'circleOpen', p: memberOf(c), password: e.password, goal: e.goal });
   },
 
   circleJoin(c: PlayerContext, e: Ev<'circleJoin'>): Outcome {
     if (leaf(c) !== cityOf(e.circle)) return { effects: [refuse(LobbyCode.NotInLayer, `enter city ${cityOf(e.circle)} first`)] };
     if (c.circle && c.circle !== e.circle) return { effects: [refuse(LobbyCode.InCircle, `leave circle ${c.circle} first`)] };
-    return ask('circleJoin', e.circle, { kind: K.circle, id: e.circle }, { type: 'join', p: memberOf(c), password: e.password });
+    return ask('circleJoin', { kind: K.circle, id: e.circle }, { type: 'join', p: memberOf(c), password: e.password });
   },
 
   circleLeave(c: PlayerContext): Outcome {
     if (!c.circle) return { effects: [ok()] };
-    return ask('circleLeave', c.circle, { kind: K.circle, id: c.circle }, { type: 'leave', id: c.id });
+    return ask('circleLeave', { kind: K.circle, id: c.circle }, { type: 'leave', id: c.id });
   },
 
   circleAct(c: PlayerContext, e: Ev<'circleAct'>): Outcome {
     if (!c.circle) return { effects: [refuse(LobbyCode.NotMember, 'you are in no quest circle')] };
     const msg = e.op === 'ready' ? { type: 'ready', id: c.id, ready: e.ready } : { type: 'depart', id: c.id };
-    return ask('circleAct', c.circle, { kind: K.circle, id: c.circle }, msg);
+    return ask('circleAct', { kind: K.circle, id: c.circle }, msg);
   },
 
   circleGone(c: PlayerContext, e: Ev<'circleGone'>): Outcome {
     return c.circle === e.circle ? { patch: { circle: null }, effects: [] } : { effects: [] };
   },
 
-  /** The answer to a single ask (`waiting` says what it was for). */
-  answer(c: PlayerContext, e: Answer): Outcome {
-    const w = c.waiting;
-    if (!w) return { effects: [] };
-    const patch: Partial<PlayerContext> = { waiting: null };
-    if (!e.ok) return { patch, effects: [{ type: 'reply', error: e.error ?? { code: LobbyCode.Unavailable, message: 'no answer' } }] };
-    if (w.purpose === 'reserve') patch.reserved = w.arg;
-    if (w.purpose === 'circleCreate') patch.circle = (e.body as { circle: string }).circle;
-    if (w.purpose === 'circleJoin') patch.circle = w.arg;
-    if (w.purpose === 'circleLeave') patch.circle = null;
-    return { patch, effects: [ok(e.body)] };
+  /**
+   * The answer to a single ask, by what it was for: refusals and answers that change nothing (ready, depart) leave
+   * the record as it is, so the turn writes nothing. The answer bodies name their layer: the city's to `reserve`
+   * (`city`), the circle's to `create` and `join` (`circle`).
+   */
+  answer(purpose: AskPurpose, c: PlayerContext, e: Answer): Outcome {
+    if (!e.ok) return { effects: [{ type: 'reply', error: e.error ?? { code: LobbyCode.Unavailable, message: 'no answer' } }] };
+    const body = e.body as { city?: string; circle?: string } | undefined;
+    let patch: Partial<PlayerContext> | undefined;
+    if (purpose === 'reserve') patch = { reserved: body?.city ?? null };
+    if (purpose === 'circleCreate' || purpose === 'circleJoin') patch = { circle: body?.circle ?? null };
+    if (purpose === 'circleLeave' && c.circle !== null) patch = { circle: null };
+    return { ...(patch && { patch }), effects: [ok(e.body)] };
   },
 
   /**

@@ -43,9 +43,23 @@ export interface PlayerContext extends PlayerInput {
   seq: number;
   /** A move in progress (only ever set within one turn). */
   nav: Nav | null;
-  /** A single ask in progress (only within one turn): what its answer is for. */
-  waiting: { purpose: 'reserve' | 'circleCreate' | 'circleJoin' | 'circleLeave' | 'circleAct'; arg: string } | null;
 }
+
+/**
+ * What a single ask of the record is for. The answer comes back as an event of its own type (`circleActAnswer`, …),
+ * not as `answer` plus a field set in the context for the turn: such a field, set and cleared within one turn, made
+ * every ask a new snapshot, hence a store write, even when nothing changed (a circle's ready or depart, a refused
+ * join or reservation). Those answers are the runtime's, inside the turn that asked; toEvent refuses them from outside.
+ */
+export type AskPurpose = 'reserve' | 'circleCreate' | 'circleJoin' | 'circleLeave' | 'circleAct';
+export const ANSWER_OF = {
+  reserve: 'reserveAnswer',
+  circleCreate: 'circleCreateAnswer',
+  circleJoin: 'circleJoinAnswer',
+  circleLeave: 'circleLeaveAnswer',
+  circleAct: 'circleActAnswer',
+} as const satisfies Record<AskPurpose, string>;
+export type AnswerType = (typeof ANSWER_OF)[AskPurpose];
 
 /** The runtime's answer to one of the record's own asks. */
 export type Answer = { ok: boolean; body?: unknown; error?: WireError };
@@ -68,7 +82,7 @@ export type PlayerEvent =
   | { type: 'circleAct'; op: 'ready' | 'depart'; ready: boolean }
   | { type: 'circleGone'; circle: string }
   | ({ type: 'navStep' } & Answer)
-  | ({ type: 'answer' } & Answer)
+  | ({ type: AnswerType } & Answer)
   | { type: 'audit'; layer: string }
   | { type: 'tellMsg'; from: string; name: string; text: string }
   | { type: 'profileWrite'; offset: number; bytes: Uint8Array }

@@ -1,6 +1,6 @@
 /**
- * Checks every message a player record accepts and builds its event. `navStep` and `answer` are the runtime's
- * answers to the record's own asks and are refused from outside.
+ * Checks every message a player record accepts and builds its event. `navStep` and the `…Answer` events
+ * (player-context.ts ANSWER_OF) are the runtime's answers to the record's own asks and are refused from outside.
  */
 import { badMessage } from '../actors/runtime/kind.js';
 import { optWeapon } from './equipment.js';

@@ -9,7 +9,7 @@
 import { enqueueActions, setup } from 'xstate';
 import type { Effect } from '../actors/runtime/effects.js';
 import { ok, refuse, LobbyCode } from './model.js';
-import type { Answer, Outcome, PlayerContext, PlayerEvent, PlayerInput } from './player-context.js';
+import { ANSWER_OF, type Answer, type AskPurpose, type Outcome, type PlayerContext, type PlayerEvent, type PlayerInput } from './player-context.js';
 import { friendStep, FRIEND_TYPES, friendLists } from './player-friends.js';
 import { advance } from './player-nav.js';
 import { actionStep } from './player-actions.js';
@@ -26,7 +26,7 @@ function navStep(c: PlayerContext, e: Answer): Outcome {
 
 const handlers: Partial<Record<PlayerEvent['type'], (c: PlayerContext, e: never) => Outcome>> = {
   navStep,
-  answer: actionStep.answer,
+  ...(Object.fromEntries(Object.entries(ANSWER_OF).map(([purpose, type]) => [type, (c: PlayerContext, e: Answer) => actionStep.answer(purpose as AskPurpose, c, e)])) as Record<(typeof ANSWER_OF)[AskPurpose], (c: PlayerContext, e: Answer) => Outcome>),
   login: actionStep.login,
   logout: actionStep.logout,
   conn: actionStep.conn,
@@ -81,7 +81,6 @@ export const playerMachine = setup({
     reserved: null,
     seq: 0,
     nav: null,
-    waiting: null,
   }),
   initial: 'offline',
   states: {
