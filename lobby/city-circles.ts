@@ -17,8 +17,14 @@ export function freeSlot(c: Pick<CityContext, 'circles' | 'circleSlots'>): numbe
 
 type Assign = { assign(a: Partial<CityContext>): void };
 
-function changed(next: CityContext): Effect[] {
-  return [...pushAll(hereConns(next.roster), Push.circles, { layer: next.id, circles: circleList(next) }), ...reportEffects(next, 'open')];
+/**
+ * The members see the new circle list; the gate and the city index hear of it only when the city's summary changed,
+ * i.e. its number of circles (a circle's members, state or leader are not in the summary): most circle changes
+ * (joins, ready, departures) used to send both a report, which the gate then dropped as unchanged, and an index put.
+ */
+function changed(prev: CityContext, next: CityContext): Effect[] {
+  const push = pushAll(hereConns(next.roster), Push.circles, { layer: next.id, circles: circleList(next) });
+  return Object.keys(prev.circles).length === Object.keys(next.circles).length ? push : [...push, ...reportEffects(next, 'open')];
 }
 
 export const circleEffects = {
@@ -32,7 +38,7 @@ export const circleEffects = {
     }
     const circles = { ...c.circles, [pending.slot]: { n: 1, state: 'forming' as const, leader: pending.p.name, goal: pending.goal, locked: pending.locked } };
     enqueue.assign({ creating: null, circles });
-    return [...changed({ ...c, circles }), ok({ circle: circleId(c.id, pending.slot), ...(e.body as object) })];
+    return [...changed(c, { ...c, circles }), ok({ circle: circleId(c.id, pending.slot), ...(e.body as object) })];
   },
 
   /** A circle's change: members, departure, leader, or closing (its slot is free again). */
@@ -44,6 +50,6 @@ export const circleEffects = {
     if (e.closed) delete circles[e.slot];
     else circles[e.slot] = { goal: cur?.goal ?? '', locked: cur?.locked ?? false, n: e.n, state: e.state, leader: e.leader };
     enqueue.assign({ circles });
-    return changed({ ...c, circles });
+    return changed(c, { ...c, circles });
   },
 };
