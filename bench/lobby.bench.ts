@@ -198,6 +198,13 @@ try {
    */
   const lowOnly = async (bots: number): Promise<never> => {
     windowBots = bots;
+    // BENCH_LOBBY_SETTLE_S: play on this long first, so the windows see wanders and circles at their steady rate
+    // rather than the rush of finding a first city (counts of two builds compare only in the same phase).
+    const settle = Number(process.env.BENCH_LOBBY_SETTLE_S ?? 0) * 1000;
+    if (settle > 0) {
+      log(`settling for ${settle / 1000} s`);
+      await sleep(settle);
+    }
     const count = !!process.env.BENCH_COUNT_SUBJECTS;
     const counters = { relays: new SubjectCounter(bus!.connection, PREFIX), paused: new SubjectCounter(bus!.connection, PREFIX) };
     const runs = await runInterleaved(plan, {
