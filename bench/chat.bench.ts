@@ -24,6 +24,11 @@
  * Run: `npm run bench -- chat`. BENCH_CHAT_SYSTEMS=embedded,nats,raw,colyseus,pomelo-tuned,pomelo-stock picks some;
  * `embedded-alt` with BENCH_CHAT_ALT_CLI=<other work tree>/dist/bin/gatehouse.js (and BENCH_CHAT_ALT_LABEL) runs a
  * second embedded build beside this one, to measure one change against its before in the same run.
+ * BENCH_CHAT_NATS_VARIANTS=-1,0,5 replaces `nats` by one NATS cluster per `actors.pushTickMs` value (push batching),
+ * each named after its value, to compare them in the same run; without it `nats` runs the config default.
+ * BENCH_CHAT_EMBEDDED_VARIANTS does the same for `embedded`. BENCH_CHAT_AT=<deliveries/s> skips the ramp and holds
+ * every system at that one load (BENCH_WINDOWS windows, interleaved): CPU per delivery and p99 at the same rate, for
+ * variants whose difference depends on the rate (push batching); the capacity column then shows that load's rate.
  * Colyseus and Pomelo come from bench/peers (installed there on first use). BENCH_CPU_PROF=<regex> profiles the
  * gatehouse processes it matches (gatehouse-embedded, -gw, -w1, -w2) into .tmp/prof/ and writes the measured windows'
  * times to .tmp/prof/chat-windows.json (`node dist/bench/chat/prof-top.js <file> --windows … --system '<name>'`).
@@ -36,7 +41,7 @@ import { join } from 'node:path';
 import { hardDeadline, runInterleaved, sleep, stats } from './harness/measure.js';
 import { startPeer, type Peer } from './harness/procs.js';
 import { benchEnv, human, metric, printTable, writeResult, type Metric } from './harness/report.js';
-import { startColyseus, startEmbedded, startNatsCluster, startPomeloChat, startRawWs, type ChatSystem } from './chat/systems.js';
+import { NATS_SYSTEM, startColyseus, startEmbedded, startNatsCluster, startPomeloChat, startRawWs, type ChatSystem } from './chat/systems.js';
 import { monoMs } from './chat/clock.js';
 import { advance, initialRamp, passes, type RampConfig, type RampState } from './chat/ramp.js';
 import { type Window, type WindowRun, windowOf } from './chat/window.js';
@@ -72,8 +77,24 @@ const COLYSEUS = 'Colyseus 0.18';
 /** Same-run targets against Colyseus (issue 16): capacity ratio (min), CPU per delivery and p99 at half (max). */
 const TARGETS: Record<string, { capacity: number; cpu?: number; p99: number }> = {
   'gatehouse embedded': { capacity: 1.2, cpu: 1.0, p99: 1.5 },
-  'gatehouse 1 gw + 2 workers (NATS)': { capacity: 1.0, p99: 1.5 },
+  [NATS_SYSTEM]: { capacity: 1.0, p99: 1.5 },
 };
+/** A variant (`gatehouse embedded (pushTickMs 5)`, `… (NATS, pushTickMs 5)`) has its system's targets. */
+const targetOf = (name: string) =>
+  TARGETS[name] ?? TARGETS[name.replace(/ \(pushTickMs -?\d+\)$/, '')] ?? TARGETS[name.replace(/, pushTickMs -?\d+\)$/, ')')];
+/** `actors.pushTickMs` values to run a system with, one instance each (empty: one instance, the config default). */
+const variants = (key: string) =>
+  (process.env[key] ?? '')
+    .split(',')
+    .filter((v) => v.trim() !== '')
+    .map((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < -1) throw new Error(`${key}: ${v} is not a pushTickMs (-1, 0 or ms)`);
+      return n;
+    });
+const NATS_VARIANTS = variants('BENCH_CHAT_NATS_VARIANTS');
+const FIXED_LOAD = process.env.BENCH_CHAT_AT ? Number(process.env.BENCH_CHAT_AT) : undefined;
+const EMBEDDED_VARIANTS = variants('BENCH_CHAT_EMBEDDED_VARIANTS');
 
 const servers: ChatSystem[] = [];
 const loaders: Peer[] = [];
@@ -180,6 +201,11 @@ async function capacityAt(size: number): Promise<SizeResult> {
   // One discarded window per system first (JIT, buffers, the server's first fan-outs), then the ramp: every system
   // still searching gets one window per round, in rotating order.
   for (const s of servers) await measureWindow(s, size, RAMP.start / 2);
+  if (FIXED_LOAD) {
+    const held = await hold(servers, size, () => FIXED_LOAD, HOLD_WINDOWS);
+    const none = Object.fromEntries(servers.map((s) => [s.name, { ...initialRamp(RAMP), next: undefined, steps: [] }]));
+    return { size, ramps: none, held, half: held };
+  }
   const ramps: Record<string, RampState> = Object.fromEntries(servers.map((s) => [s.name, initialRamp(RAMP)]));
   for (let round = 0; ; round++) {
     const active = servers.filter((s) => ramps[s.name]!.next !== undefined);
@@ -214,7 +240,7 @@ function report(r: SizeResult) {
   const raw = r.held[RAW];
   for (const sys of servers) {
     const n = sys.name;
-    const t = TARGETS[n];
+    const t = targetOf(n);
     const base = (res: Record<string, Window[]>, f: (w: Window) => number) => (col && n !== COLYSEUS ? { baseline: { name: COLYSEUS, runs: res[COLYSEUS]!.map(f) } } : {});
     const cap = metric({ name: `capacity (deliveries/s, p99 ≤ 100 ms, ≥ 95 % delivered) — ${n} — ${label}`, unit: '1/s', runs: r.held[n]!.map((w) => w.deliveriesPerSec), higherIsBetter: true, ...base(r.held, (w) => w.deliveriesPerSec), ...(t && col ? { targetRatio: t.capacity } : {}) });
     const cpu = metric({ name: `server CPU per delivery at half capacity — ${n} — ${label}`, unit: 'µs', runs: r.half[n]!.map((w) => w.cpuUsPerDelivery), higherIsBetter: false, ...base(r.half, (w) => w.cpuUsPerDelivery), ...(t?.cpu && col ? { targetRatio: t.cpu } : {}) });
@@ -246,9 +272,13 @@ try {
   loaders.push(...(await Promise.all(Array.from({ length: LOADERS }, (_, i) => startPeer(new URL('./chat/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: LIFETIME_MS, readyTimeoutMs: 60_000 })))));
   const starts: Array<[string, () => Promise<ChatSystem>]> = [
     ['raw', () => startRawWs(LIFETIME_MS)],
-    ['embedded', () => startEmbedded()],
+    ...(EMBEDDED_VARIANTS.length
+      ? EMBEDDED_VARIANTS.map((v): [string, () => Promise<ChatSystem>] => ['embedded', () => startEmbedded(undefined, { pushTickMs: v })])
+      : [['embedded', () => startEmbedded()] as [string, () => Promise<ChatSystem>]]),
     ['embedded-alt', () => startEmbedded({ cli: process.env.BENCH_CHAT_ALT_CLI ?? '', label: process.env.BENCH_CHAT_ALT_LABEL ?? 'alt build' })],
-    ['nats', () => startNatsCluster()],
+    ...(NATS_VARIANTS.length
+      ? NATS_VARIANTS.map((v): [string, () => Promise<ChatSystem>] => ['nats', () => startNatsCluster({ pushTickMs: v })])
+      : [['nats', () => startNatsCluster()] as [string, () => Promise<ChatSystem>]]),
     ['colyseus', () => startColyseus(LIFETIME_MS)],
     ['pomelo-tuned', () => startPomeloChat(true)],
     ['pomelo-stock', () => startPomeloChat(false)],

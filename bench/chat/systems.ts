@@ -64,32 +64,45 @@ async function stopProcs(ps: CliProc[]): Promise<void> {
 
 /**
  * `gatehouse start`, one process. With `alt`, another build's CLI (e.g. the commit before a change, built in a
- * separate work tree) runs beside this one in the same run: a change measured alone against its own before.
+ * separate work tree) runs beside this one in the same run: a change measured alone against its own before. With
+ * `variant`, this build with that `actors.pushTickMs` (BENCH_CHAT_EMBEDDED_VARIANTS), named after it.
  */
-export async function startEmbedded(alt?: { cli: string; label: string }): Promise<ChatSystem> {
-  const p = startCli(alt ? 'gatehouse-embedded-alt' : 'gatehouse-embedded', ['start', '--prefix', alt ? 'bench-chat-emb-alt' : 'bench-chat-emb', ...gatewayFlags()], alt?.cli);
+export async function startEmbedded(alt?: { cli: string; label: string }, variant?: { pushTickMs: number }): Promise<ChatSystem> {
+  const tick = variant ? `-tick${variant.pushTickMs}` : '';
+  const extra = variant ? ['--set', `actors.pushTickMs=${variant.pushTickMs}`] : [];
+  const prefix = alt ? 'bench-chat-emb-alt' : `bench-chat-emb${tick.replace('-tick-', '-tickm')}`;
+  const p = startCli(alt ? 'gatehouse-embedded-alt' : `gatehouse-embedded${tick}`, ['start', '--prefix', prefix, ...gatewayFlags(), ...extra], alt?.cli);
   const url = await gatewayUrl(p).catch(async (err) => {
     await p.kill();
     throw err;
   });
-  const name = alt ? `gatehouse embedded (${alt.label})` : 'gatehouse embedded';
+  const name = alt ? `gatehouse embedded (${alt.label})` : variant ? `gatehouse embedded (pushTickMs ${variant.pushTickMs})` : 'gatehouse embedded';
   return { name, kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
 }
 
-/** nats-server, two workers and one gateway (`gatehouse node`), ready once every room shard is owned on both workers. */
-export async function startNatsCluster(): Promise<ChatSystem> {
+export const NATS_SYSTEM = 'gatehouse 1 gw + 2 workers (NATS)';
+
+/**
+ * nats-server, two workers and one gateway (`gatehouse node`), ready once every room shard is owned on both workers.
+ * With `pushTickMs`, every node runs with that `actors.pushTickMs` (push batching, actors/runtime/effect-sink.ts) and
+ * the system is named after it, its processes suffixed `-tick<value>`: several variants side by side in one run
+ * (BENCH_CHAT_NATS_VARIANTS), each on its own nats-server.
+ */
+export async function startNatsCluster(variant?: { pushTickMs: number }): Promise<ChatSystem> {
   const nats: NatsServerHandle = await startNatsServer();
-  const prefix = 'bench-chat-nats';
+  const tick = variant ? `tick${variant.pushTickMs}` : '';
+  const prefix = variant ? `bench-chat-nats-${tick.replace('-', 'm')}` : 'bench-chat-nats';
+  const extra = variant ? ['--set', `actors.pushTickMs=${variant.pushTickMs}`] : [];
   const procs: CliProc[] = [];
   const node = (id: string, roles: string) =>
-    startCli(`gatehouse-${id}`, ['node', '--nats', nats.url, '--prefix', prefix, '--node-id', id, '--roles', roles, ...gatewayFlags(), '--set', 'cluster.rebalanceIntervalMs=500']);
+    startCli(`gatehouse-${id}${tick ? `-${tick}` : ''}`, ['node', '--nats', nats.url, '--prefix', prefix, '--node-id', id, '--roles', roles, ...gatewayFlags(), '--set', 'cluster.rebalanceIntervalMs=500', ...extra]);
   try {
     procs.push(node('w1', 'worker'), node('w2', 'worker'), node('gw', 'gateway'));
     await Promise.all(procs.map((p) => p.waitFor(/is running/, 60_000)));
     const url = await gatewayUrl(procs[2]!);
     await roomsPlaced(nats.url, prefix);
     return {
-      name: 'gatehouse 1 gw + 2 workers (NATS)',
+      name: variant ? `${NATS_SYSTEM.slice(0, -1)}, pushTickMs ${variant.pushTickMs})` : NATS_SYSTEM,
       kind: 'gatehouse',
       url,
       pids: [...procs.map((p) => p.pid), nats.pid],
