@@ -11,7 +11,7 @@
  *
  * Order: a gateway gets its pushes in the order they were emitted, and every reply or forward leaves only after the
  * pushes emitted before it (both flush first), so a reply never overtakes a push of the same turn. `flush()` lets
- * other publishers (a tell to a pinned actor) do the same.
+ * the others do the same: a turn's tells and asks (turn-runner.ts), a shard's hand-over and a fence (host.ts).
  */
 import type { Logger } from 'pino';
 import type { Bus, BusMsg } from '../../bus/bus.js';

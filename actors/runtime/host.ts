@@ -113,7 +113,9 @@ export class ActorHost {
    */
   fence(servedUntilMs?: number): number {
     this.lifecycle?.('fenced', '', '', this.nodeId, servedUntilMs);
-    return this.cells.fence();
+    const closed = this.cells.fence();
+    this.effects.flush(); // the closed instances' last pushes leave before another node can push for them
+    return closed;
   }
 
   /** The cluster confirmed its ownership again (and dropped the shards it lost): held messages go on. */
@@ -194,8 +196,11 @@ export class ActorHost {
     return this.inbox.ownsShard(kind, shard);
   }
 
-  releaseShard(kind: string, shard: number): Promise<Array<{ id: string; image: CellImage }>> {
-    return this.inbox.releaseShard(kind, shard);
+  async releaseShard(kind: string, shard: number): Promise<Array<{ id: string; image: CellImage }>> {
+    const images = await this.inbox.releaseShard(kind, shard);
+    // The last turns' pushes leave before the hand-over does, so the new owner's pushes come after them.
+    this.effects.flush();
+    return images;
   }
 
   // ---- cells (the registry) ----------------------------------------------------------------------------------------

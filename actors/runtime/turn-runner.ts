@@ -269,6 +269,7 @@ export class TurnRunner implements TimerOwner {
     for (let a = asks.shift(); a; a = asks.shift()) {
       let result: EventObject;
       try {
+        this.ctx.effects.flush?.(); // as for a tell: earlier turns' pushes leave before the asked actor acts
         const body = await this.ctx.client.ask(a.to, a.msg, { timeoutMs: a.timeoutMs });
         result = { type: a.then, ok: true, body } as EventObject;
       } catch (err) {
@@ -321,8 +322,9 @@ export class TurnRunner implements TimerOwner {
             replied = true;
             break;
           case 'tell':
-            // A pinned actor lives on a gateway (a connection's `kick`): it must not overtake the pushes emitted before.
-            if (e.to.node !== undefined) this.ctx.effects.flush?.();
+            // The pushes emitted before leave first (EffectSink batches them): whatever the receiver pushes or does in
+            // answer (a connection's `kick`) must not reach a gateway ahead of them.
+            this.ctx.effects.flush?.();
             this.ctx.client.tell(e.to, e.msg);
             break;
           case 'push':

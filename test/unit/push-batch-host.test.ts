@@ -1,7 +1,7 @@
 /**
  * Push batching through an ActorHost (in-memory bus, ManualClock, a tick long enough that only a flush sends a push):
- * a tell to a pinned actor (a connection's `kick`, on its gateway) leaves after the pushes of the turn that emitted
- * it; the host's stop sends what still waits and leaves no tick behind.
+ * a tell leaves after the pushes emitted before it, to a pinned actor (a connection's `kick`, on its gateway) as to
+ * any other (whatever it pushes in answer comes after); the host's stop sends what still waits and leaves no tick.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emit, setup } from 'xstate';
@@ -19,8 +19,10 @@ import { TEST_LIMITS } from '../support/hosts.js';
 
 const CONN = { gw: 'g1', id: 'c1' };
 const CONN_ADDRESS = { kind: 'conn', id: CONN.id, node: CONN.gw };
+/** A sharded actor no host here runs: only the tap hears it. */
+const OTHER = { kind: 'pbother', id: 'o1' };
 
-type Ev = { type: 'bye' } | { type: 'say'; text: string };
+type Ev = { type: 'bye' } | { type: 'say'; text: string } | { type: 'pass' };
 /** `bye`: a last push to the connection, then a tell to its (pinned) actor to close it. `say`: a push. */
 const roomKind = defineKind({
   name: 'pbroom',
@@ -33,6 +35,7 @@ const roomKind = defineKind({
         ],
       },
       say: { actions: emit(({ event }) => ({ type: 'push', to: CONN, route: 'say', body: event.text })) },
+      pass: { actions: emit({ type: 'tell', to: OTHER, msg: { type: 'hello' } }) },
     },
   }),
   persistence: 'none',
@@ -68,10 +71,11 @@ describe('push batching in the host', () => {
       if (m.subject === subjects.gateway('g1', 'push')) {
         const v = decode<Array<{ r: string }> | { r: string }>(m.data);
         for (const p of Array.isArray(v) ? v : [v]) seen.push(`push ${p.r}`);
-      } else seen.push('tell conn');
+      } else seen.push(m.subject === client.subjectOf(OTHER) ? 'tell other' : 'tell conn');
     };
     tap.subscribe(subjects.gateway('g1', 'push'), record);
     tap.subscribe(client.subjectOf(CONN_ADDRESS), record);
+    tap.subscribe(client.subjectOf(OTHER), record);
     await tap.flush();
     return { host, client, clock, seen };
   }
@@ -82,6 +86,26 @@ describe('push batching in the host', () => {
     client.tell({ kind: 'pbroom', id: 'r1' }, { type: 'bye' });
     await eventually(() => seen.length >= 3);
     expect(seen).toEqual(['push say', 'push bye', 'tell conn']);
+    await host.stop();
+  });
+
+  it('sends earlier turns’ pushes before a tell to any actor', async () => {
+    const { host, client, seen } = await rig();
+    client.tell({ kind: 'pbroom', id: 'r1' }, { type: 'say', text: 'one' });
+    client.tell({ kind: 'pbroom', id: 'r1' }, { type: 'pass' });
+    await eventually(() => seen.length >= 2);
+    expect(seen).toEqual(['push say', 'tell other']);
+    await host.stop();
+  });
+
+  it('sends what waits before a shard is handed over, so the new owner’s pushes come after', async () => {
+    const { host, client, seen } = await rig();
+    client.tell({ kind: 'pbroom', id: 'r1' }, { type: 'say', text: 'last here' });
+    await eventually(() => host.effects.waiting === 1);
+    await host.releaseShard('pbroom', client.shardOf('r1'));
+    expect(host.effects.waiting).toBe(0);
+    await eventually(() => seen.length === 1);
+    expect(seen).toEqual(['push say']);
     await host.stop();
   });
 
