@@ -27,7 +27,7 @@
  * monotonic clock go to .tmp/prof/lobby-windows.json, for `prof-top --windows … --system lobby` on profiles taken
  * with GH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=…".
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { ActorClient } from '../actors/runtime/client.js';
 import { createNatsBus } from '../bus/nats/nats-bus.js';
@@ -115,6 +115,16 @@ try {
   );
   const serverPids = { gateway: started[2]!.pid, workers: [started[0]!.pid, started[1]!.pid], nats: nats.pid };
   const cpuParts = () => ({ gateway: procCpuSeconds(serverPids.gateway), workers: serverPids.workers.reduce((s, p) => s + procCpuSeconds(p), 0), nats: procCpuSeconds(serverPids.nats) });
+  /** Read and write syscalls so far (/proc/<pid>/io): what the hops of a message cost in the kernel. */
+  const sysIo = (pid: number) => {
+    try {
+      const t = readFileSync(`/proc/${pid}/io`, 'utf8');
+      return { r: Number(/syscr: (\d+)/.exec(t)?.[1]), w: Number(/syscw: (\d+)/.exec(t)?.[1]) };
+    } catch {
+      return { r: NaN, w: NaN };
+    }
+  };
+  const ioParts = () => ({ gateway: sysIo(serverPids.gateway), workers: serverPids.workers.map(sysIo).reduce((a, b) => ({ r: a.r + b.r, w: a.w + b.w })), nats: sysIo(serverPids.nats) });
   const serverCpu = () => {
     const c = cpuParts();
     return c.gateway + c.workers + c.nats;
@@ -207,10 +217,19 @@ try {
     }
     const count = !!process.env.BENCH_COUNT_SUBJECTS;
     const counters = { relays: new SubjectCounter(bus!.connection, PREFIX), paused: new SubjectCounter(bus!.connection, PREFIX) };
+    const io = { relays: { secs: 0, d: [] as Array<ReturnType<typeof ioParts>> }, paused: { secs: 0, d: [] as Array<ReturnType<typeof ioParts>> } };
+    const ioDelta = (a: ReturnType<typeof ioParts>, b: ReturnType<typeof ioParts>) => ({
+      gateway: { r: b.gateway.r - a.gateway.r, w: b.gateway.w - a.gateway.w },
+      workers: { r: b.workers.r - a.workers.r, w: b.workers.w - a.workers.w },
+      nats: { r: b.nats.r - a.nats.r, w: b.nats.w - a.nats.w },
+    });
     const runs = await runInterleaved(plan, {
       relays: async () => {
         if (count) counters.relays.start();
+        const i0 = ioParts();
         const r = await relayWindow();
+        io.relays.d.push(ioDelta(i0, ioParts()));
+        io.relays.secs += r.secs;
         if (count) counters.relays.stop();
         return r;
       },
@@ -219,10 +238,13 @@ try {
         await sleep(500);
         if (count) counters.paused.start();
         const p0 = cpuParts();
+        const i0 = ioParts();
         const w0 = performance.now();
         await sleep(plan.windowMs);
         const p1 = cpuParts();
         const secs = (performance.now() - w0) / 1000;
+        io.paused.d.push(ioDelta(i0, ioParts()));
+        io.paused.secs += secs;
         if (count) counters.paused.stop();
         await setRelays(true);
         const parts = { gateway: p1.gateway - p0.gateway, workers: p1.workers - p0.workers, nats: p1.nats - p0.nats };
@@ -233,6 +255,8 @@ try {
       if (count) log(`messages on nats-server by subject, ${bots} bots, ${v}:\n${counters[v].report(bots)}`);
       const rs = runs[v]!;
       const med = (f: (r: (typeof rs)[number]) => number) => stats(rs.map(f)).median.toFixed(3);
+      const sum = (f: (d: ReturnType<typeof ioDelta>) => number) => (io[v].d.reduce((s, d) => s + f(d), 0) / io[v].secs).toFixed(0);
+      log(`${bots} bots, ${v}: syscalls/s read/write: gateway ${sum((d) => d.gateway.r)}/${sum((d) => d.gateway.w)}, workers ${sum((d) => d.workers.r)}/${sum((d) => d.workers.w)}, nats ${sum((d) => d.nats.r)}/${sum((d) => d.nats.w)}`);
       log(`${bots} bots, ${v}, medians: server CPU ${med((r) => r.cpu / r.secs)} CPU s/s (gateway ${med((r) => r.parts.gateway / r.secs)}, workers ${med((r) => r.parts.workers / r.secs)}, nats ${med((r) => r.parts.nats / r.secs)}), relays sent ${med((r) => r.sent / r.secs)}/s`);
     }
     const cpuOf = (v: 'relays' | 'paused') => stats(runs[v]!.map((r) => r.cpu / r.secs)).median;
