@@ -89,6 +89,8 @@ export type PlayerEvent =
   | { type: 'profileRead' }
   | { type: 'setStatus'; status?: string; hr?: number; weapon?: WeaponType }
   | { type: 'whoami' }
+  /** Where the player stands, for a gateway without a copy (player-link.ts SessionLocs). */
+  | { type: 'where' }
   | FriendEvent;
 
 /**

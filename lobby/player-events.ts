@@ -46,6 +46,7 @@ export function playerToEvent(tree: LobbyTree, msg: unknown): PlayerEvent {
     case 'circleLeave':
     case 'profileRead':
     case 'whoami':
+    case 'where':
       return { type: m.type };
     case 'openCity':
       return { type: 'openCity', settings: settings(m.settings) };

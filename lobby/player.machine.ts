@@ -47,6 +47,7 @@ const handlers: Partial<Record<PlayerEvent['type'], (c: PlayerContext, e: never)
   exists: (c: PlayerContext) => ({ effects: [c.created ? ok({ id: c.id }) : refuse(LobbyCode.NotFound, 'no such player')] }),
   profileRead: (c: PlayerContext) => ({ effects: [c.created ? ok({ ...publicRecord(c), profile: c.profile }) : refuse(LobbyCode.NotFound, 'no such player')] }),
   setStatus: actionStep.setStatus,
+  where: (c: PlayerContext) => ({ effects: [c.created ? ok({ loc: c.loc }) : refuse(LobbyCode.NotFound, 'no such player')] }),
   whoami: (c: PlayerContext) => ({ effects: [ok({ ...publicRecord(c), created: c.created, reserved: c.reserved, ...friendLists(c) })] }),
 };
 

@@ -9,17 +9,17 @@ import type { RouteHandler } from '../node-api/gateway-app.js';
 import { LobbyCode } from './model.js';
 import { optWeapon } from './equipment.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
-import { playerOf, requireLayer, requirePlayer } from './player-link.js';
+import { layerAt, playerOf, requireLayer, requirePlayer, type SessionLocs } from './player-link.js';
 import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
 import { relayPayloadBytes } from './relay-payload.js';
 import { bool, bytes, capcomId, check, int, LIMITS, optStr, str } from './validate.js';
 
-export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
+export function socialRoutes(tree: LobbyTree, locs: SessionLocs): Record<string, RouteHandler> {
   const toPlayer = (ctx: Parameters<RouteHandler>[0], msg: Record<string, unknown>) => askActor(ctx, playerOf(requirePlayer(ctx).id), msg);
   return {
     'lobby.chat': async (ctx, raw) => {
       const text = check(raw, (m) => str(m, 'text', LIMITS.text, 1));
-      const { me, layer } = requireLayer(ctx);
+      const { me, layer } = await requireLayer(ctx, locs);
       ctx.actors.tell(layer, { type: 'chat', from: me.id, text });
       return null;
     },
@@ -30,13 +30,15 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
         }
         return m.d;
       });
-      const { me, layer } = requireLayer(ctx);
-      ctx.actors.tell(layer, { type: 'relay', from: me.id, d });
+      // The hot path: no await when this gateway has the session's location (it has, but after a resume or restart).
+      const me = requirePlayer(ctx);
+      const loc = locs.of(ctx, me);
+      ctx.actors.tell(layerAt(Array.isArray(loc) ? loc : await loc), { type: 'relay', from: me.id, d });
       return null;
     },
     'lobby.whisper': async (ctx, raw) => {
       const b = check(raw, (m) => ({ to: capcomId(m, 'to'), text: str(m, 'text', LIMITS.text, 1) }));
-      const { me, layer } = requireLayer(ctx);
+      const { me, layer } = await requireLayer(ctx, locs);
       return askActor(ctx, layer, { type: 'whisper', from: me.id, to: b.to, text: b.text });
     },
     'lobby.tell': async (ctx, raw) => {
@@ -77,7 +79,7 @@ export function socialRoutes(tree: LobbyTree): Record<string, RouteHandler> {
     'lobby.friends.delete': async (ctx, raw) => toPlayer(ctx, { type: 'friendDelete', id: check(raw, (m) => capcomId(m, 'id')) }),
 
     'lobby.circles': async (ctx) => {
-      const { layer } = requireLayer(ctx);
+      const { layer } = await requireLayer(ctx, locs);
       if (layer.kind !== K.city) throw appError(LobbyCode.NotInLayer, 'quest circles are in cities');
       return ((await askActor(ctx, layer, { type: 'info' })) as { circles: unknown }).circles;
     },

@@ -22,7 +22,7 @@ import { askActor } from '../node-api/ask-actor.js';
 import type { GatewayApp, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { socialRoutes } from './routes-social.js';
 import { page } from './layer.js';
-import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, type PlayerLink } from './player-link.js';
+import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, SessionLocs, type PlayerLink } from './player-link.js';
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
 import { optWeapon } from './equipment.js';
@@ -38,11 +38,11 @@ function layerOf(tree: LobbyTree, m: Msg, key: string, level?: 'server' | 'gate'
   return l.id;
 }
 
-/** A move through the player record; the player link's copy of the location follows. */
-async function move(ctx: RouteContext, me: PlayerLink, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
+/** A move through the player record; this gateway's copy of the location follows (player-link.ts SessionLocs). */
+async function move(ctx: RouteContext, locs: SessionLocs, me: PlayerLink, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
   return serial(ctx.session.id, async () => {
     const r = await askActor<{ loc: string[]; view: unknown }>(ctx, playerOf(me.id), msg);
-    await ctx.set(LINK_KEY, { ...(linkOf(ctx) ?? me), loc: r.loc } satisfies PlayerLink);
+    locs.set(ctx.session.id, r.loc);
     return r;
   });
 }
@@ -77,8 +77,11 @@ async function spendOnNew(ctx: RouteContext, id: string, address: string | undef
   }
 }
 
-/** `now`: the clock the budget of new records refills on (player-budget.ts). */
-export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now): Record<string, RouteHandler> {
+/**
+ * `now`: the clock the budget of new records refills on (player-budget.ts); `locs`: where this gateway's sessions
+ * stand (shared with the session hooks, see lobbyGateway).
+ */
+export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now, locs = new SessionLocs()): Record<string, RouteHandler> {
   const budget = new PlayerBudget(tree, now);
   const routes: Record<string, RouteHandler> = {
     'lobby.login': async (ctx, raw) => {
@@ -89,7 +92,8 @@ export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now): Reco
         // Cluster-wide: a Capcom ID held by another live session is refused here (ALREADY_LOGGED_IN).
         await ctx.login(b.id);
         const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true, ...(b.weapon && { weapon: b.weapon }) });
-        await ctx.set(LINK_KEY, { id: b.id, name: b.name, loc: r.loc } satisfies PlayerLink);
+        await ctx.set(LINK_KEY, { id: b.id, name: b.name } satisfies PlayerLink);
+        locs.set(ctx.session.id, r.loc);
         return r;
       });
     },
@@ -120,18 +124,19 @@ export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now): Reco
     },
     'lobby.layer': async (ctx, raw) => {
       const id = check(raw, (m) => (m.id === undefined ? undefined : layerOf(tree, m, 'id')));
-      const target = id ? { kind: K[parseLayer(tree, id)!.level], id } : requireLayer(ctx).layer;
+      const target = id ? { kind: K[parseLayer(tree, id)!.level], id } : (await requireLayer(ctx, locs)).layer;
       return askActor(ctx, target, { type: 'info' });
     },
 
     'lobby.enter': async (ctx, raw) => {
       const layer = check(raw, (m) => layerOf(tree, m, 'layer'));
-      return move(ctx, requirePlayer(ctx), { type: 'go', to: layer });
+      return move(ctx, locs, requirePlayer(ctx), { type: 'go', to: layer });
     },
     'lobby.leave': async (ctx) => {
       const me = requirePlayer(ctx);
-      if (me.loc.length === 0) throw appError(LobbyCode.NotInLayer, 'you are not in any layer');
-      return move(ctx, me, { type: 'go', to: me.loc.length > 1 ? me.loc[me.loc.length - 2]! : '' });
+      const loc = await locs.of(ctx, me);
+      if (loc.length === 0) throw appError(LobbyCode.NotInLayer, 'you are not in any layer');
+      return move(ctx, locs, me, { type: 'go', to: loc.length > 1 ? loc[loc.length - 2]! : '' });
     },
 
     'lobby.city.reserve': async (ctx, raw) => {
@@ -140,29 +145,35 @@ export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now): Reco
     },
     'lobby.city.open': async (ctx, raw) => {
       const s = check(raw, (m) => settings(m.settings));
-      return move(ctx, requirePlayer(ctx), { type: 'openCity', settings: s });
+      return move(ctx, locs, requirePlayer(ctx), { type: 'openCity', settings: s });
     },
     'lobby.city.cancel': async (ctx) => askActor(ctx, playerOf(requirePlayer(ctx).id), { type: 'unreserve' }),
     'lobby.city.settings': async (ctx, raw) => {
       const s = check(raw, (m) => settings(m.settings));
-      const { me, layer } = requireLayer(ctx);
+      const { me, layer } = await requireLayer(ctx, locs);
       if (layer.kind !== K.city) throw appError(LobbyCode.NotInLayer, 'enter your city first');
       return askActor(ctx, layer, { type: 'settings', from: me.id, settings: s });
     },
 
-    ...socialRoutes(tree),
+    ...socialRoutes(tree, locs),
   };
   return routes;
 }
 
 export function lobbyGateway(tree: LobbyTree, now?: () => number): GatewayApp {
+  const locs = new SessionLocs();
   return {
-    routes: lobbyRoutes(tree, now),
+    routes: lobbyRoutes(tree, now, locs),
     async onSessionResume(ctx) {
+      // The session may have moved on another gateway since it was last here: the record says where it stands.
+      locs.forget(ctx.session.id);
       const me = linkOf(ctx);
       if (me) await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });
     },
-    onSessionEnd: logoutOnSessionEnd,
+    async onSessionEnd(ctx) {
+      locs.forget(ctx.session.id);
+      await logoutOnSessionEnd(ctx);
+    },
   };
 }
 

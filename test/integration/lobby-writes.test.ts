@@ -2,14 +2,17 @@
  * Store writes the lobby does per player action (issue 16: at 600 bots, durable writes are most of what a bot costs
  * apart from its relays). A turn writes when its snapshot changed, so an action that changes nothing must not touch
  * the state: here, the player record's asks (a circle's ready and depart, a refused join or reservation) write only
- * what the asked actor changed, never the record itself, and the record still follows the answers that matter.
+ * what the asked actor changed, never the record itself, and the record still follows the answers that matter; a
+ * move does not rewrite the session's data (the gateway keeps where its sessions stand; another gateway, or one the
+ * session resumed on, asks the record).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ActorHost } from '../../actors/runtime/host.js';
 import { ManualClock } from '../../common/clock.js';
 import { impls, type Env } from '../support/impls.js';
 import { eventually } from '../../dev/wait.js';
-import { cid, startLobby, type LobbyRig, type Session } from '../support/lobby-runtime.js';
+import { cid, SMALL_TREE, startLobby, type LobbyRig, type Session } from '../support/lobby-runtime.js';
+import { lobbyGateway } from '../../lobby/routes.js';
 
 type Rec = Record<string, unknown>;
 
@@ -82,6 +85,30 @@ for (const impl of impls) {
       expect((await b.call<Rec>('lobby.whoami')).reserved).toBeNull();
       await a.call('lobby.city.open', { settings: {} });
       expect((await a.call<Rec>('lobby.whoami')).loc).toEqual(['s01', 's01-g01', 's01-g01-c02']);
+    });
+
+    it("moves without writing the session's data; a gateway without the location, or resumed on, asks the record", async () => {
+      const a = await hunter(1, 's01-g01');
+      const b = await hunter(2, 's01-g02');
+      const c = await hunter(3, 's01-g03');
+      const relays = (s: Session) => s.of('lobby.onRelay').length;
+      const set = vi.spyOn(a.ctx, 'set');
+      await a.call('lobby.enter', { layer: 's01-g02' });
+      expect(set).not.toHaveBeenCalled(); // was one session write per move
+      await a.call('lobby.relay', { d: new Uint8Array([1]) });
+      await eventually(() => relays(b) === 1, { timeoutMs: 5000, what: 'b hears the relay' });
+
+      // Another gateway holding the same session (it resumed there) has no copy: it asks the record, and moves it on.
+      const other = lobbyGateway(SMALL_TREE);
+      await other.routes['lobby.relay']!(a.ctx, { d: new Uint8Array([2]) });
+      await eventually(() => relays(b) === 2, { timeoutMs: 5000, what: 'b hears the relay sent through the other gateway' });
+      await other.routes['lobby.enter']!(a.ctx, { layer: 's01-g03' });
+      // Back on the first gateway: resuming forgets its old copy (s01-g02), so relays follow the record (s01-g03).
+      await rig.gateway.onSessionResume!(a.ctx, a.conn);
+      await a.call('lobby.relay', { d: new Uint8Array([3]) });
+      await eventually(() => relays(c) === 1, { timeoutMs: 5000, what: 'c hears the relay after the resume' });
+      expect(relays(b)).toBe(2);
+      expect(set).not.toHaveBeenCalled();
     });
   });
 }
