@@ -101,8 +101,11 @@ describe('chat across processes', () => {
     const onBus: Array<{ subject: string; conns: number }> = [];
     // Every gateway's push inbox (subjects.gateway(node, 'push')), as a wildcard: subjects.ts has no helper for it.
     const tap = bus.subscribe('gw.*.push', (m) => {
-      const p = decode<GatewayPush>(m.data);
-      if ((p.b as { msg?: string }).msg === 'hello plaza') onBus.push({ subject: m.subject, conns: p.c.length });
+      // A message holds one push, or several in order (a batch: actors.pushTickMs).
+      const v = decode<GatewayPush | GatewayPush[]>(m.data);
+      for (const p of Array.isArray(v) ? v : [v]) {
+        if ((p.b as { msg?: string }).msg === 'hello plaza') onBus.push({ subject: m.subject, conns: p.c.length });
+      }
     });
     await bus.flush();
     await ann.c.request('chat.send', { content: 'hello plaza', target: '*' });
