@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
+import { freePorts, startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 export interface NatsCluster {
   readonly urls: string[];
@@ -21,12 +21,9 @@ export interface NatsCluster {
  */
 export async function startNatsCluster(size = 3, name = 'gh', opts: { startNow?: number } = {}): Promise<NatsCluster> {
   const root = await mkdtemp(join(tmpdir(), 'gh-cluster-'));
-  const clientPorts: number[] = [];
-  const routePorts: number[] = [];
-  for (let i = 0; i < size; i++) {
-    clientPorts.push(await freePort());
-    routePorts.push(await freePort());
-  }
+  const ports = await freePorts(2 * size);
+  const clientPorts = ports.slice(0, size);
+  const routePorts = ports.slice(size);
   const routes = routePorts.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
   const configFor = (i: number) =>
     `cluster { name: "${name}", listen: "127.0.0.1:${routePorts[i]}", routes: [${routes}] }`;

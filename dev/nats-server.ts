@@ -72,6 +72,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `n` distinct free loopback ports: each is held open until all are picked, so the kernel cannot hand the same one out
+ * twice (one port picked and closed at a time came back twice, and nats-server refused the cluster config with
+ * "Duplicate route entry detected").
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const held: Array<ReturnType<typeof createServer>> = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      srv.unref();
+      held.push(srv);
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          srv.on('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port));
+        }),
+      );
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+  }
+}
+
 function waitExit(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => p.once('exit', () => resolve()));

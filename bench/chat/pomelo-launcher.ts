@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../harness/paths.js';
 import { procCpuSeconds, sleep } from '../harness/measure.js';
-import { freePort } from '../../dev/nats-server.js';
+import { freePorts } from '../../dev/nats-server.js';
 import { pomeloOpener } from './clients/pomelo.js';
 import { peersModules } from '../peers/resolve.js';
 
@@ -60,7 +60,7 @@ export async function startPomelo(o: { tuned: boolean; name: string; readyTimeou
   const base = mkdtempSync(join(tmpdir(), 'gh-pomelo-'));
   mkdirSync(join(base, 'config'));
   symlinkSync(join(src, 'app'), join(base, 'app'));
-  const [masterPort, connPort, clientPort, chatPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [masterPort, connPort, clientPort, chatPort] = (await freePorts(4)) as [number, number, number, number];
   const master = JSON.parse(readFileSync(join(src, 'config', 'master.json'), 'utf8'));
   master.development.port = masterPort;
   const servers = JSON.parse(readFileSync(join(src, 'config', 'servers.json'), 'utf8'));

@@ -6,7 +6,7 @@
  */
 import type { Bus } from '../../bus/bus.js';
 import { callNode } from '../../cluster/control.js';
-import { freePort } from '../nats-server.js';
+import { freePorts } from '../nats-server.js';
 import { createTestNet, netnsUnavailable, type TestHost, type TestNet } from '../hosts/netns.js';
 import { LOOPBACK, startNatsOnHosts, startNodeOn, type HostNatsCluster, type HostProc } from '../hosts/host-procs.js';
 import { openTap, type Tap } from '../hosts/tap.js';
@@ -64,9 +64,9 @@ export async function startChaosCluster(o: { prefix: string; nodeFlags: string[]
   let stopping = false;
   let nats: HostNatsCluster | undefined;
   try {
-    const places = await Promise.all(
-      ['n1', 'n2', 'n3'].map(async (h) => ({ host: hostOf(h), port: net ? 4222 : await freePort(), routePort: net ? 6222 : await freePort() })),
-    );
+    // Distinct ports picked together: one at a time, the kernel can hand the same free port out twice.
+    const picked = net ? [] : await freePorts(6);
+    const places = ['n1', 'n2', 'n3'].map((h, i) => ({ host: hostOf(h), port: net ? 4222 : picked[i]!, routePort: net ? 6222 : picked[3 + i]! }));
     nats = await startNatsOnHosts(places);
     const natsUrls = [0, 1, 2].map((i) => nats!.url(i));
     if (net) for (const u of natsUrls) taps.push(await openTap(net.host('cl'), u.replace('nats://', '')));
