@@ -1,5 +1,5 @@
 /**
- * bench elasticity — 100 k actors on 4 node processes; a 5th joins under load (targets, docs/BENCHMARKS.md: balanced
+ * bench elasticity — 100 k actors on 4 node processes; a 5th joins under load (targets: balanced
  * within 10 s, ≈ 1/5 of the actors moved, 0 lost, 0 duplicated). Each run: four worker processes share the shards,
  * a load process (bench/migration/load-peer.ts) sends sequenced tells round robin over 100 k in-memory `tally` actors
  * until all are active, then a fifth node starts while the load runs. Balanced = every lease owned (none moving) and

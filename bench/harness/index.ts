@@ -1,5 +1,5 @@
 /**
- * The benchmark harness: how every bench/<name>.bench.ts measures (see docs/BENCHMARKS.md for the rules).
+ * The benchmark harness: how every bench/<name>.bench.ts measures (the rules: the benchmarks guide in docs/).
  *
  * A benchmark is `bench/<name>.bench.ts` (run: `npm run bench -- <name>`, which builds and runs the dist/ JS). Its
  * peers (load generators, servers, other nodes) are separate files in `bench/<name>/`, started as processes:
@@ -31,7 +31,7 @@
  * hardDeadline, sleep. procs.ts — startPeer/stopAll: fork with IPC, ≤ MAX_PEERS, lifetime cap, SIGKILL by PID on
  * exit/Ctrl-C; BENCH_CPU_PROF=<name regex> adds --cpu-prof. peer-protocol.ts — servePeer and the message shapes
  * (every result carries the peer's cpuTotal; built-in commands `cpu` and `exit`). report.ts — metric(), printTable,
- * writeResult, benchEnv: the result-file format of docs/BENCHMARKS.md.
+ * writeResult, benchEnv: the result file (name, env with commit and load, metrics with runs, baseline and ratio).
  */
 export * from './measure.js';
 export * from './procs.js';
