@@ -129,7 +129,8 @@ export class EffectSink {
   /** Publishes every waiting push now, gateway by gateway (each gateway's in emission order). */
   flush(): void {
     if (this.pending.size === 0) return;
-    for (const gw of [...this.pending.keys()]) this.flushGateway(gw);
+    // Deleting the entry being visited is safe in a Map iteration: no copy of the keys per flush.
+    for (const gw of this.pending.keys()) this.flushGateway(gw);
   }
 
   /** Flushes, stops the tick, and from now on sends each push at once (the node is stopping; the bus still open). */

@@ -14,29 +14,8 @@ import { createEchoApp } from '../../dev/echo-app.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { eventually } from '../../dev/wait.js';
 import { createEmbedded } from '../../server/node.js';
-import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, type Frame } from '../../protocol/native/index.js';
-import { rawConnect, type RawClient } from '../support/native-raw.js';
+import { fromOtherAddress, rawConnect, type RawClient } from '../support/native-raw.js';
 
-/** A native client from another loopback address (127.0.0.2): hello, then one request at a time. */
-async function fromOtherAddress(url: string): Promise<{ request(id: number, body: unknown): Promise<Frame>; close(): void }> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: '127.0.0.2' } as WebSocket.ClientOptions);
-  const frames: Frame[] = [];
-  ws.on('message', (d: Buffer) => {
-    frames.push(decodeFrame(d, { maxFrameBytes: 1 << 20 }));
-  });
-  const next = (pred: (f: Frame) => boolean) => eventually(() => frames.find(pred), { what: 'a frame from the gateway' });
-  await new Promise((res, rej) => ws.once('open', res).once('error', rej));
-  ws.send(encodeFrame({ type: 'hello', v: 1 }));
-  await next((f) => f.type === 'welcome');
-  return {
-    request(id, body) {
-      ws.send(encodeFrame({ type: 'req', id, route: 'echo', body }));
-      return next((f) => f.type === 'res' && f.id === id);
-    },
-    close: () => ws.terminate(),
-  };
-}
 
 const RATE = 20;
 const BURST = 40;

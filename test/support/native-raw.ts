@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createTcpFrameDecoder, decodeFrame, encodeFrame, encodeTcp, type Frame } from '../../protocol/native/index.js';
-import { Changes, deferred } from '../../dev/wait.js';
+import { Changes, deferred, eventually } from '../../dev/wait.js';
 
 export interface RawClient {
   readonly frames: Frame[];
@@ -110,4 +110,24 @@ export async function rawConnect(url: string): Promise<RawClient> {
     destroy,
   };
   return client;
+}
+
+/** A native client from another loopback address (127.0.0.2): hello, then one request at a time. */
+export async function fromOtherAddress(url: string): Promise<{ request(id: number, body: unknown): Promise<Frame>; close(): void }> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: '127.0.0.2' } as WebSocket.ClientOptions);
+  const frames: Frame[] = [];
+  ws.on('message', (d: Buffer) => {
+    frames.push(decodeFrame(d, { maxFrameBytes: 1 << 20 }));
+  });
+  const next = (pred: (f: Frame) => boolean) => eventually(() => frames.find(pred), { what: 'a frame from the gateway' });
+  await new Promise((res, rej) => ws.once('open', res).once('error', rej));
+  ws.send(encodeFrame({ type: 'hello', v: 1 }));
+  await next((f) => f.type === 'welcome');
+  return {
+    request(id, body) {
+      ws.send(encodeFrame({ type: 'req', id, route: 'echo', body }));
+      return next((f) => f.type === 'res' && f.id === id);
+    },
+    close: () => ws.terminate(),
+  };
 }

@@ -10,6 +10,7 @@ import type { WireError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { newGatewayMetrics } from '../../gateway/metrics.js';
 import { RouteCalls, type RouteReply } from '../../gateway/route-calls.js';
+import { deferred } from '../../dev/wait.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -21,23 +22,13 @@ function setup() {
   return { clock, calls, log, reply };
 }
 
-function deferred() {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const p = new Promise<unknown>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { p, resolve, reject };
-}
-
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('route calls: finished once per request', () => {
   it('after the answer, once, whether answered, failed or timed out; a late outcome finishes nothing again', async () => {
     const { clock, calls, log, reply } = setup();
-    const d = [deferred(), deferred(), deferred()];
-    d.forEach((x, i) => calls.track(x.p, i + 1, reply, 'r', clock.now(), () => log.push(`finished ${i + 1}`)));
+    const d = [deferred<unknown>(), deferred<unknown>(), deferred<unknown>()];
+    d.forEach((x, i) => calls.track(x.promise, i + 1, reply, 'r', clock.now(), () => log.push(`finished ${i + 1}`)));
     d[0]!.resolve('ok');
     d[1]!.reject(Object.assign(new Error('no'), { code: 'NOT_FOUND' }));
     await flush();
