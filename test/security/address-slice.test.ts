@@ -4,7 +4,8 @@
  * together. bench hostile's reads attacker did exactly that, over and over (each socket resumed delivered its
  * backlog): 40 unknown-id reads in one stretch were the longest stretches of the event loop in its window, and every
  * other client's request waited behind them. Now at most 10 of one address's requests start at one instant, whatever
- * its rate; the rest of its budget follows drain by drain (the peak rate is unchanged).
+ * its rate; the rest of its budget follows drain by drain (the peak rate is unchanged), and what waited starts one
+ * per event-loop turn.
  *
  * Counts, not times: the injected ManualClock stands still while the first slice is counted.
  */
@@ -50,15 +51,19 @@ describe("one address's saved-up budget spent in slices (security)", () => {
     expect(status().requests).toBe(10);
     expect(answered(flood)).toBe(10);
 
-    // One drain later (10 ms): the peak rate's share of it (2 x 400/s x 10 ms = 8), again no more than a slice.
+    // One drain later (10 ms): the peak rate's share of it (2 x 400/s x 10 ms = 8), again no more than a slice, and
+    // one per event-loop turn: one at the drain, the next seven on the following turns.
     const before = status().requests;
     clock.advance(10);
+    expect(status().requests - before).toBe(1);
+    await eventually(() => status().requests - before === 8, { what: 'the drain share started, turn by turn' });
+    for (let t = 0; t < 20; t++) await new Promise((r) => setImmediate(r));
     expect(status().requests - before).toBe(8);
 
     // Everything is answered in the end, none refused: the budget covers it (160 < 800), only spread out.
     for (let s = 0; s < 40 && answered(flood) < SOCKETS * PER_SOCKET; s++) {
       clock.advance(10);
-      await new Promise((r) => setImmediate(r));
+      for (let t = 0; t < 12; t++) await new Promise((r) => setImmediate(r)); // a drain's share starts over turns
     }
     await eventually(() => answered(flood) === SOCKETS * PER_SOCKET, { what: 'every request answered' });
     const refused = flood.reduce((n, c) => n + c.frames.filter((f) => f.type === 'res' && 'error' in f && f.error).length, 0);

@@ -106,7 +106,8 @@ describe('admission: requests in flight per address', () => {
 
   it('a request run from the queue that finishes at once (an unknown route, a closed connection) lets the next start', () => {
     const clock = new ManualClock(0);
-    const a = new Admission({ ...LIMITS, maxInFlightPerAddress: 1 }, clock);
+    const turns: Array<() => void> = [];
+    const a = new Admission({ ...LIMITS, maxInFlightPerAddress: 1 }, clock, (fn) => turns.push(fn));
     a.admit(A, 0);
     const s = { pause: () => undefined, resume: () => undefined };
     const ran: number[] = [];
@@ -117,6 +118,9 @@ describe('admission: requests in flight per address', () => {
         if (k < 3) a.finish(A); // finished within its own start
       });
     a.finish(A);
+    // One waiting request starts per event-loop turn; the next turn starts the next.
+    expect(ran).toEqual([1]);
+    while (turns.length) turns.shift()!();
     expect(ran).toEqual([1, 2, 3]);
     expect(a.inFlight(A)).toBe(1);
     expect(a.waiting).toBe(0);

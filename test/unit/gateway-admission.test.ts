@@ -61,6 +61,38 @@ describe('gateway admission', () => {
     expect(after).toBe(100); // then the rate
   });
 
+  it('waiting requests start one per event-loop turn, not a slice at once; a released address starts nothing more', () => {
+    const clock = new ManualClock(0);
+    const turns: Array<() => void> = [];
+    const a = new Admission({ requestsPerSecondPerAddress: 400, requestBurstPerAddress: 800, maxConnections: 10, maxConnectionsPerAddress: 10, connectionLimitExempt: [] }, clock, (fn) => turns.push(fn));
+    a.admit('10.0.0.1', 0);
+    const s = { pause: () => undefined, resume: () => undefined };
+    const ran: number[] = [];
+    // Spend the instant allowance (a slice of 10), then 30 wait.
+    while (a.takeRequest('10.0.0.1', 0)) ran.push(0);
+    expect(ran).toHaveLength(10);
+    for (let k = 1; k <= 30; k++) a.defer('10.0.0.1', s, () => ran.push(k));
+    clock.advance(25); // the drain: 10 may start again (50 ms of the peak rate at most 10), one now
+    expect(ran.slice(10)).toEqual([1]);
+    const perTurn: number[] = [];
+    while (turns.length) {
+      const before = ran.length;
+      turns.shift()!();
+      perTurn.push(ran.length - before);
+    }
+    expect(perTurn.every((n) => n === 1)).toBe(true); // each later turn starts one
+    expect(ran.slice(10)).toEqual(Array.from({ length: ran.length - 10 }, (_, i) => i + 1)); // oldest first
+    expect(ran.length - 10).toBeGreaterThan(1);
+    expect(ran.length - 10).toBeLessThan(30); // the pace still bounds a stretch of turns
+    // The address's last connection goes while a turn is pending: that turn starts nothing.
+    clock.advance(100);
+    expect(turns.length).toBe(1);
+    const started = ran.length;
+    a.release('10.0.0.1');
+    turns.shift()!();
+    expect(ran.length).toBe(started);
+  });
+
   it('queues past the budget and, once the queue has drained, resumes the paused sockets one per drain, oldest first', () => {
     const clock = new ManualClock(0);
     const a = new Admission({ requestsPerSecondPerAddress: 10, requestBurstPerAddress: 4, maxConnections: 10, maxConnectionsPerAddress: 10, connectionLimitExempt: [] }, clock);
