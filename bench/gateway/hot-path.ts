@@ -13,7 +13,9 @@
  *   HOT_ONLY64=1: the 64-in-flight windows only
  *   HOT_WARMUP: windows discarded first (default 3: V8 was still optimizing the gateway's path through windows 1-2)
  *   HOT_BASE=<another build's dist/bench/gateway/server-peer.js>: a third server, that build's gateway, in the same
- *   windows: a change's before and after on the same load (a loaded host swings between runs by tens of percent)
+ *   windows: a change's before and after on the same load (a loaded host swings between runs by tens of percent).
+ *   Several builds, comma-separated, run as base, base2, base3 … (bisecting: copies of dist/ cut short at different
+ *   points of the path, each compared in the same windows)
  */
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,7 +30,8 @@ const WINDOWS = Number(process.env.HOT_WINDOWS ?? 6);
 const WINDOW_MS = Number(process.env.HOT_WINDOW_MS ?? 3000);
 const PROF = process.env.HOT_PROF === '1';
 const INFLIGHT = process.env.HOT_ONLY64 === '1' ? [64] : [64, 1];
-const BASE = process.env.HOT_BASE;
+const BASES = (process.env.HOT_BASE ?? '').split(',').filter(Boolean);
+const baseName = (i: number) => (i === 0 ? 'base' : `base${i + 1}`);
 const WARMUP = Number(process.env.HOT_WARMUP ?? 3);
 const log = (s: string) => process.stderr.write(`[hot-path] ${s}\n`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -49,16 +52,17 @@ interface Win {
   p50: number;
 }
 interface Server {
-  name: 'ours' | 'bare' | 'base';
+  /** ours, bare, or base, base2 … (HOT_BASE's builds in order) */
+  name: string;
   server: Peer;
   loader: Peer;
 }
 
 const peers: Peer[] = [];
 try {
-  const names: Array<Server['name']> = BASE ? ['ours', 'bare', 'base'] : ['ours', 'bare'];
+  const names: Array<Server['name']> = ['ours', 'bare', ...BASES.map((_, i) => baseName(i))];
   const start = (name: Server['name']) => {
-    const script = name === 'base' ? BASE! : new URL('./server-peer.js', import.meta.url);
+    const script = name.startsWith('base') ? BASES[name === 'base' ? 0 : Number(name.slice(4)) - 1]! : new URL('./server-peer.js', import.meta.url);
     const flags = name === 'bare' ? [] : (process.env.HOT_FLAGS ?? '').split(' ').filter(Boolean);
     const execArgv = ['--expose-gc', ...(process.env.HOT_PERF === '1' ? ['--perf-basic-prof'] : []), ...flags];
     return startPeer(script, { name: `server-${name}`, args: [name === 'bare' ? 'bare' : 'ours'], execArgv, lifetimeMs: 900_000, readyTimeoutMs: 60_000 });
@@ -130,7 +134,7 @@ try {
     const vs = servers
       .filter((s) => s.name !== 'bare')
       .map((s) => `${s.name}/bare: rate ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'rate').toFixed(2)}x, CPU ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'cpuUs').toFixed(2)}x, p50 ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'p50').toFixed(2)}x`);
-    if (BASE) vs.push(`ours/base CPU ${ratio(`ours${inflight}`, `base${inflight}`, 'cpuUs').toFixed(3)}x`);
+    for (const [i] of BASES.entries()) vs.push(`ours/${baseName(i)} CPU ${ratio(`ours${inflight}`, `${baseName(i)}${inflight}`, 'cpuUs').toFixed(3)}x`);
     log(`median, ${inflight} in flight: ${row.join('; ')}; ${vs.join('; ')}; load ${load()}`);
   }
   for (const [key, p] of profiled) log(formatAreas(`profile ${key} in flight`, areas(p.files, p.requests), Number(process.env.HOT_PROF_TOP ?? 25)));

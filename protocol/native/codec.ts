@@ -11,6 +11,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { GatehouseError } from '../../common/errors.js';
 import { CLOSE_CODE_MAX, CLOSE_CODE_MIN, ClientErrorCode } from '../error-codes.js';
 import { utf8Length } from '../utf8.js';
+import { decodeReqFast } from './fast-req.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FrameTag,
@@ -88,6 +89,12 @@ export function decodeFrame(bytes: Uint8Array, limits?: FrameLimits): Frame {
   if (bytes.length < 2 || b0 < 0x91 || b0 > 0x97) {
     throw new ProtocolError(ClientErrorCode.BadFrame, 'a frame is a MessagePack fixarray [tag, ...fields]');
   }
+  // A plain request is read by hand (fast-req.ts: issue 16); whatever it does not read comes here as before.
+  return decodeReqFast(bytes) ?? decodeGeneric(bytes);
+}
+
+/** msgpackr, then the fields' checks: every frame decodeFrame accepts, and every refusal's message. */
+export function decodeGeneric(bytes: Uint8Array): Frame {
   let fields: unknown;
   try {
     fields = unpackr.unpack(bytes);
