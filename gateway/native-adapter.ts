@@ -22,6 +22,7 @@ import {
   type ResFrame,
   type TcpFrameDecoder,
 } from '../protocol/native/index.js';
+import { encodeResFast } from '../protocol/native/fast-res.js';
 import type { Connection, GatewayServices, ProtocolHandler, PushCache } from './connection.js';
 import { ProtocolConnection, type FrameSink, type WireAdapter } from './protocol-handler.js';
 
@@ -124,6 +125,9 @@ export class NativeAdapter implements WireAdapter<Frame, Frame> {
   }
 
   response(id: number, body: unknown): Uint8Array {
+    // Plain bodies are written by hand, to the byte what encodeFrame writes (fast-res.ts); the rest as before.
+    const fast = encodeResFast(id, body === undefined ? null : body, this.s.maxFrameBytes);
+    if (fast !== undefined) return this.tcp ? encodeTcp(fast) : fast;
     return this.res({ type: 'res', id, body: body === undefined ? null : body });
   }
 
