@@ -22,6 +22,7 @@
  * of the same bots with their relays paused (what a bot costs apart from its relays), and ends (no floor, ramp or
  * search; workers may take over 10 s to stop, so take their profiles with `--prof --logfile=…-%p.log`, which needs
  * no clean exit);
+ * BENCH_LOBBY_FANOUT=1 runs the nodes with lobby.relayFanout (relays on the gateways' layer channels, no worker hop);
  * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
  * (bench/lobby/subject-count.ts; its subscription adds nats-server CPU); the LOW windows' times on the host's
  * monotonic clock go to .tmp/prof/lobby-windows.json, for `prof-top --windows … --system lobby` on profiles taken
@@ -64,7 +65,10 @@ const log = (s: string) => process.stderr.write(`[bench lobby] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 // Failure detection at the product default (4 s): the test suite's 1.5 s is too eager for a machine at full load.
 // Layers' refresh at 5 minutes: index entries put directly (see above) must not age out during the run.
-const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000'];
+// BENCH_LOBBY_FANOUT=1: relays fanned out by the gateway on per-layer channels, not through the layer actors
+// (lobby.relayFanout, lobby/relay-channels.ts); 0 or unset: through the layer actors. Same build, A/B in two runs.
+const FANOUT = process.env.BENCH_LOBBY_FANOUT === '1';
+const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000', '--set', `lobby.relayFanout=${FANOUT}`];
 const GATEWAY = [...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]), '--set', 'gateway.requestsPerSecond=100', '--set', 'gateway.requestBurst=200'];
 
 /** Thrown to end a BENCH_LOBBY_LOW_ONLY run after its LOW windows (through the usual clean-up). */
@@ -91,7 +95,7 @@ let bus: Awaited<ReturnType<typeof createNatsBus>> | undefined;
 try {
   nats = await startNatsServer();
   const natsUrl = nats.url;
-  log(`nats-server ${natsUrl} (pid ${nats.pid}), prefix ${PREFIX}`);
+  log(`nats-server ${natsUrl} (pid ${nats.pid}), prefix ${PREFIX}; relays ${FANOUT ? 'fanned out by the gateway (lobby.relayFanout)' : 'through the layer actors'}`);
   const started = await Promise.all([
     startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w1', roles: 'worker', extra: FLAGS }),
     startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w2', roles: 'worker', extra: FLAGS }),
@@ -261,6 +265,9 @@ try {
     }
     const cpuOf = (v: 'relays' | 'paused') => stats(runs[v]!.map((r) => r.cpu / r.secs)).median;
     const sent = stats(runs.relays!.map((r) => r.sent / r.secs)).median;
+    // Deliveries per relay: the same in two builds when both deliver every relay to the same audience.
+    const fanout = stats((runs.relays as Array<{ received?: number; sent: number }>).map((r) => (r.received ?? 0) / Math.max(1, r.sent))).median;
+    log(`${bots} bots: ${fanout.toFixed(3)} relays delivered per relay sent`);
     const idle = stats(idleCpu).median;
     mkdirSync('.tmp/prof', { recursive: true });
     writeFileSync('.tmp/prof/lobby-windows.json', JSON.stringify({ lobby: windowTimes }));

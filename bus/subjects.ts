@@ -6,6 +6,8 @@
  *   <prefix>.<kind>.@<node>.<id>        inbox of an actor pinned to a node (connections on their gateway)
  *   <prefix>.trace.<kind>.<id>          readable state transitions
  *   <prefix>.sys.<topic>[.<node>]       membership, placement and control
+ *   <prefix>.fan.<channel>              gateway channels: what one gateway publishes once, every gateway joined pushes to
+ *                                       its own connections (gateway/channels.ts; lobby relays)
  *   <prefix>._INBOX.<uid>.<n>           request replies (scoped to the prefix, so permissions can be too)
  *   <prefix>._INBOX_tools.<uid>.<n>     operator tools' replies: apart, so the ops NATS user can be refused the rest
  *
@@ -20,7 +22,7 @@ import { GatehouseError, ErrorCode } from '../common/errors.js';
 const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
 const KIND_RE = /^[a-z][a-z0-9-]{0,31}$/;
 const PREFIX_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const RESERVED_KINDS = new Set(['trace', 'sys', 'gw']);
+const RESERVED_KINDS = new Set(['trace', 'sys', 'gw', 'fan']);
 export const PROBE_TOKEN = '~probe';
 
 /** Reply inboxes of nodes (relative to the prefix): the request mux's and nats.js's own (JetStream API, KV watches). */
@@ -88,6 +90,8 @@ export const subjects = {
   sys: (topic: string, node?: string): string => (node === undefined ? `sys.${topic}` : `sys.${topic}.${encodeId(node)}`),
   sysAll: (topic: string): string => `sys.${topic}.*`,
   gateway: (node: string, topic: string): string => `gw.${encodeId(node)}.${topic}`,
+  /** A gateway channel (gateway/channels.ts): every gateway with a connection joined to it subscribes. */
+  channel: (name: string): string => `fan.${encodeId(name)}`,
   /** Hand-over chunks of one move, sent by the old owner to the new one. */
   handover: (node: string, moveId: string): string => `sys.ho.${encodeId(node)}.${encodeId(moveId)}`,
   /** The new owner's "adopted" for each shard of a move, to the old owner (flow control of the hand-over). */

@@ -17,6 +17,7 @@ import type { RouteHandler } from '../node-api/gateway-app.js';
 import { Admission, refusalReason } from './admission.js';
 import { createAttachments } from './attachments.js';
 import { createAuthenticator } from './auth/authenticator.js';
+import { createChannels } from './channels.js';
 import { Connection, type GatewayServices, type Protocol } from './connection.js';
 import { runSessionEnd, startHookService } from './hooks.js';
 import { createHttpHandler } from './http.js';
@@ -67,10 +68,13 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const settings = gatewaySettings(ctx.config);
   const log = ctx.log.child({ component: 'gateway' });
   const actors = ctx.host.client;
-  const auth = await createAuthenticator({ auth: settings.auth, host: settings.host, apps: ctx.apps, clock: ctx.clock, log });
-  const routes = buildRouteTable(ctx.apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } }, auth.guard);
-  const metrics = newGatewayMetrics();
   const conns = new Map<string, Connection>();
+  const channels = createChannels({ node: ctx.id, bus: ctx.channelBus ?? ctx.bus, connection: (id) => conns.get(id), log });
+  // Apps with per-gateway state get their part for this gateway (GatewayApp.forGateway).
+  const apps = ctx.apps.map((a) => (a.gateway?.forGateway ? { ...a, gateway: a.gateway.forGateway({ node: ctx.id, channels }) } : a));
+  const auth = await createAuthenticator({ auth: settings.auth, host: settings.host, apps, clock: ctx.clock, log });
+  const routes = buildRouteTable(apps, { pomelo: { 'gate.gateHandler.queryEntry': queryEntry } }, auth.guard);
+  const metrics = newGatewayMetrics();
   const admission = new Admission(settings, ctx.clock);
   const runEnd = (info: Parameters<typeof runSessionEnd>[3]) => runSessionEnd(routes, actors, log, info);
   const attachments = createAttachments(actors, settings, log, runEnd);
@@ -96,6 +100,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     forget: (c) => {
       if (conns.get(c.id) !== c) return;
       conns.delete(c.id);
+      channels.dropConn(c.id);
       admission.release(c.address);
     },
   };
@@ -171,6 +176,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   } catch (err) {
     pushSub.unsubscribe();
     hookSub.unsubscribe();
+    channels.stop();
     await listeners?.close();
     throw err;
   }
@@ -185,7 +191,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
     metrics,
     ports: l.ports,
     urls: l.urls,
-    status: () => ({ urls: l.urls, connections: conns.size, addresses: admission.addresses, requestsWaiting: admission.waiting, requestsDeferred: admission.deferred, ...metrics }),
+    status: () => ({ urls: l.urls, connections: conns.size, addresses: admission.addresses, requestsWaiting: admission.waiting, requestsDeferred: admission.deferred, channels: channels.subscribed, channelsPublished: channels.counts.published, channelsReceived: channels.counts.received, channelsPushed: channels.counts.pushed, channelsMalformed: channels.counts.malformed, ...metrics }),
     async stop() {
       if (stopping) return;
       stopping = true;
@@ -198,6 +204,7 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
       await l.close();
       pushSub.unsubscribe();
       hookSub.unsubscribe();
+      channels.stop();
     },
   };
 }

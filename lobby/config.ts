@@ -45,6 +45,8 @@ export const lobbyConfigSchema = z
     newPlayersPerAddressPerMinute: count(1_000_000),
     /** Addresses exempt from newPlayersPerAddressPerMinute. */
     newPlayersExempt: z.array(z.string().min(1)),
+    /** Relays fanned out by the gateways on per-layer channels, not through the layer actors (every gateway alike). */
+    relayFanout: z.boolean(),
   })
   .strict();
 
@@ -81,6 +83,8 @@ export const LOBBY_DEFAULTS: LobbyTree = deepFreeze({
   // loopback (bots, benchmarks, tests on the box itself) is exempt, as it is from gateway.connectionLimitExempt.
   newPlayersPerAddressPerMinute: 60,
   newPlayersExempt: ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+  // Off until every gateway of a deployment runs a version that has it (relay-channels.ts; issue 16).
+  relayFanout: false,
 });
 
 export const lobbyConfig: ConfigSection<LobbyTree> = { key: 'lobby', schema: lobbyConfigSchema, defaults: LOBBY_DEFAULTS };

@@ -15,6 +15,7 @@ import { askActor } from '../node-api/ask-actor.js';
 import type { RouteContext, SessionEndContext } from '../node-api/gateway-app.js';
 import { sessionSerial } from '../node-api/session-serial.js';
 import { LobbyCode } from './model.js';
+import type { RelayChannels } from './relay-channels.js';
 import { K, kindOfLayer } from './tree.js';
 
 /** Session data key of the link (stored in durable sessions: never rename). */
@@ -45,20 +46,27 @@ export function requirePlayer(ctx: Pick<RouteContext, 'get'>): PlayerLink {
 export class SessionLocs {
   private readonly locs = new Map<string, string[]>();
 
-  constructor(private readonly cap = 200_000) {}
+  /** `relays`: with relays fanned out at the gateways, each session's layer channel follows its location here. */
+  constructor(
+    private readonly cap = 200_000,
+    readonly relays?: RelayChannels,
+  ) {}
 
   get size(): number {
     return this.locs.size;
   }
 
-  /** After a login or a move (the record's answer): where the session's player stands now. */
-  set(session: string, loc: string[]): void {
+  /** After a login or a move (the record's answer): where the session's player (`member`) stands now. */
+  set(ctx: Pick<RouteContext, 'session'>, member: string, loc: string[]): void {
+    const session = ctx.session.id;
     if (this.locs.size >= this.cap && !this.locs.has(session)) this.locs.clear();
     this.locs.set(session, loc);
+    this.relays?.place(session, ctx.session.conn.id, member, loc);
   }
 
   forget(session: string): void {
     this.locs.delete(session);
+    this.relays?.forget(session);
   }
 
   /** This gateway's copy, else the record's answer (kept unless a move set a newer one while it was asked). */
@@ -68,7 +76,7 @@ export class SessionLocs {
 
   private async ask(ctx: RouteContext, me: PlayerLink): Promise<string[]> {
     const { loc } = await askActor<{ loc: string[] }>(ctx, playerOf(me.id), { type: 'where' });
-    if (!this.locs.has(ctx.session.id)) this.set(ctx.session.id, loc);
+    if (!this.locs.has(ctx.session.id)) this.set(ctx, me.id, loc);
     return this.locs.get(ctx.session.id)!;
   }
 }

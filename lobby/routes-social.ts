@@ -6,7 +6,7 @@
 import { appError } from '../node-api/app-error.js';
 import { askActor } from '../node-api/ask-actor.js';
 import type { RouteHandler } from '../node-api/gateway-app.js';
-import { LobbyCode } from './model.js';
+import { LobbyCode, Push } from './model.js';
 import { optWeapon } from './equipment.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
 import { layerAt, playerOf, requireLayer, requirePlayer, type SessionLocs } from './player-link.js';
@@ -33,7 +33,10 @@ export function socialRoutes(tree: LobbyTree, locs: SessionLocs): Record<string,
       // The hot path: no await when this gateway has the session's location (it has, but after a resume or restart).
       const me = requirePlayer(ctx);
       const loc = locs.of(ctx, me);
-      ctx.actors.tell(layerAt(Array.isArray(loc) ? loc : await loc), { type: 'relay', from: me.id, d });
+      const layer = layerAt(Array.isArray(loc) ? loc : await loc);
+      // Fanned out at the gateways (lobby.relayFanout): one publish on the layer's channel, no layer actor turn.
+      if (locs.relays) locs.relays.relay(layer.id, Push.relay, me.id, d);
+      else ctx.actors.tell(layer, { type: 'relay', from: me.id, d });
       return null;
     },
     'lobby.whisper': async (ctx, raw) => {

@@ -19,9 +19,10 @@
  */
 import { appError } from '../node-api/app-error.js';
 import { askActor } from '../node-api/ask-actor.js';
-import type { GatewayApp, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
+import type { GatewayApp, GatewayChannels, GatewayHost, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { socialRoutes } from './routes-social.js';
 import { page } from './layer.js';
+import { RelayChannels } from './relay-channels.js';
 import { LINK_KEY, linkOf, logoutOnSessionEnd, playerOf, requireLayer, requirePlayer, serial, SessionLocs, type PlayerLink } from './player-link.js';
 import { K, parseLayer, serverId, type LobbyTree } from './tree.js';
 import { LobbyCode } from './model.js';
@@ -42,7 +43,7 @@ function layerOf(tree: LobbyTree, m: Msg, key: string, level?: 'server' | 'gate'
 async function move(ctx: RouteContext, locs: SessionLocs, me: PlayerLink, msg: Record<string, unknown>): Promise<{ loc: string[]; view: unknown }> {
   return serial(ctx.session.id, async () => {
     const r = await askActor<{ loc: string[]; view: unknown }>(ctx, playerOf(me.id), msg);
-    locs.set(ctx.session.id, r.loc);
+    locs.set(ctx, me.id, r.loc);
     return r;
   });
 }
@@ -93,7 +94,7 @@ export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now, locs 
         await ctx.login(b.id);
         const r = await askActor<{ loc: string[] }>(ctx, playerOf(b.id), { type: 'login', conn: ctx.session.conn, session: ctx.session.id, name: b.name, hr: b.hr, force: true, ...(b.weapon && { weapon: b.weapon }) });
         await ctx.set(LINK_KEY, { id: b.id, name: b.name } satisfies PlayerLink);
-        locs.set(ctx.session.id, r.loc);
+        locs.set(ctx, b.id, r.loc);
         return r;
       });
     },
@@ -160,20 +161,29 @@ export function lobbyRoutes(tree: LobbyTree, now: () => number = Date.now, locs 
   return routes;
 }
 
-export function lobbyGateway(tree: LobbyTree, now?: () => number): GatewayApp {
-  const locs = new SessionLocs();
+/**
+ * The lobby's gateway part. `channels` (a gateway's, through forGateway when `lobby.relayFanout` is on): relays go
+ * out on the layers' gateway channels instead of through the layer actors (relay-channels.ts).
+ */
+export function lobbyGateway(tree: LobbyTree, now?: () => number, channels?: GatewayChannels): GatewayApp {
+  const locs = new SessionLocs(undefined, channels ? new RelayChannels(channels) : undefined);
   return {
     routes: lobbyRoutes(tree, now, locs),
     async onSessionResume(ctx) {
       // The session may have moved on another gateway since it was last here: the record says where it stands.
       locs.forget(ctx.session.id);
       const me = linkOf(ctx);
-      if (me) await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });
+      if (!me) return;
+      await askActor(ctx, playerOf(me.id), { type: 'conn', conn: ctx.session.conn, session: ctx.session.id });
+      // Relays fanned out at the gateways reach a session only through its layer's channel: join it now, with the
+      // new connection, rather than at the session's next request.
+      if (locs.relays) await locs.of(ctx, me);
     },
     async onSessionEnd(ctx) {
       locs.forget(ctx.session.id);
       await logoutOnSessionEnd(ctx);
     },
+    ...(tree.relayFanout && !channels && { forGateway: (host: GatewayHost) => lobbyGateway(tree, now, host.channels) }),
   };
 }
 

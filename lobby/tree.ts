@@ -40,6 +40,12 @@ export interface LobbyTree {
   newPlayersPerAddressPerMinute: number;
   /** Addresses the budget above does not apply to (loopback by default: bots, benchmarks and tests on the box). */
   newPlayersExempt: readonly string[];
+  /**
+   * Relays fanned out by the gateways on per-layer channels (relay-channels.ts) instead of through the layer actors.
+   * Every gateway of a deployment must run with the same value: a gateway with it off neither publishes on nor joins
+   * the channels (its players would neither hear nor be heard by the others' players).
+   */
+  relayFanout?: boolean;
 }
 
 export type Level = 'server' | 'gate' | 'city';

@@ -83,4 +83,29 @@ export interface GatewayApp {
   };
   onSessionResume?(ctx: RouteContext, previous: ConnRef): Promise<void>;
   onSessionEnd?(ctx: SessionEndContext): Promise<void>;
+  /**
+   * A gateway starting with this app calls it once and serves the GatewayApp it returns (this app's part for that
+   * gateway, built with what the gateway offers), so state kept per gateway is not shared by several gateways of
+   * one process. Optional: without it the gateway serves this object as it is.
+   */
+  forGateway?(host: GatewayHost): GatewayApp;
+}
+
+/** What a gateway offers an app's gateway part (GatewayApp.forGateway). */
+export interface GatewayHost {
+  /** The gateway's node id. */
+  readonly node: string;
+  readonly channels: GatewayChannels;
+}
+
+/**
+ * Channels among gateways (gateway/channels.ts): `publish` sends one bus message that every gateway with a connection
+ * joined to the channel (this one included) pushes to its joined connections, except the one joined as `except`.
+ * At most once, like pushes; for traffic whose audience the gateways know themselves (the lobby's relays).
+ */
+export interface GatewayChannels {
+  /** This gateway's connection `conn` joins `channel` as `member` (joining again updates the member name). */
+  join(channel: string, conn: string, member: string): void;
+  leave(channel: string, conn: string): void;
+  publish(channel: string, route: string, body: unknown, except?: string): void;
 }

@@ -24,6 +24,11 @@ export interface NodeContext {
   /** A connection of its own for cluster control and migration hand-over, so they never queue behind actor traffic
    * (the same bus as `bus` seen from outside: any connection reaches what is subscribed here). */
   readonly control: Bus;
+  /**
+   * A gateway node's connection for gateway channels (gateway/channels.ts) that does not get its own publishes back
+   * (NATS no_echo); absent in memory mode, where the channels use `bus` and skip their own messages.
+   */
+  readonly channelBus?: Bus;
   readonly store: Store;
   readonly host: ActorHost;
   readonly apps: App[];

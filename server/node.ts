@@ -65,6 +65,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let control: Bus;
   let extraClose: () => Promise<void> = async () => undefined;
   let connections: NodeConnection[] | undefined;
+  let channelBus: Bus | undefined;
   if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
@@ -77,7 +78,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     control = o.embedded.broker.connect({ prefix: config.prefix, log, name: `${id} control` });
     extraClose = () => control.close();
   } else {
-    const connect = (role: string) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log });
+    const connect = (role: string, noEcho = false) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log, noEcho });
     bus = await connect('data');
     // The store (membership heartbeats, leases, snapshots) and cluster control (node requests, migration hand-over)
     // get their own connections: on the data connection they would queue behind a busy node's actor traffic. An
@@ -85,8 +86,8 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     // a loaded host), and a shard's hand-over waited behind the messages of shards already moved, pausing its actors
     // for that long (the same reason Akka's Artery keeps system messages on their own stream).
     const opened: Bus[] = [];
-    const open = async (role: string) => {
-      const b = await connect(role);
+    const open = async (role: string, noEcho = false) => {
+      const b = await connect(role, noEcho);
       opened.push(b);
       return b;
     };
@@ -94,6 +95,9 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     try {
       storeBus = await open('store');
       control = await open('control');
+      // Gateway channels (lobby relays) on a connection that does not echo: a gateway's own relays, pushed to its
+      // own players at once, never come back to it over the bus (gateway/channels.ts).
+      if (config.node.roles.includes('gateway')) channelBus = await open('channels', true);
     } catch (err) {
       await Promise.all([bus, ...opened].map((b) => b.close()));
       throw err;
@@ -130,7 +134,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     for (const c of components) if (c.status) out[c.name] = c.status();
     return out;
   };
-  const ctx: NodeContext = { id, config, bus, control, store, host, apps: o.apps, clock, log, status, connections };
+  const ctx: NodeContext = { id, config, bus, control, ...(channelBus && { channelBus }), store, host, apps: o.apps, clock, log, status, connections };
   const stopAll = async () => {
     for (const c of [...components].reverse()) {
       await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));

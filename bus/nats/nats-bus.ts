@@ -46,6 +46,8 @@ export interface NatsBusOptions extends NatsAuth {
   connectTimeoutMs?: number;
   reconnectTimeWaitMs?: number;
   pingIntervalMs?: number;
+  /** nats-server does not deliver this connection's own publishes to its own subscriptions (gateway channels). */
+  noEcho?: boolean;
 }
 
 const REPLY_ABS = Symbol('replyAbs');
@@ -66,6 +68,7 @@ export function natsConnectionOptions(o: NatsBusOptions): ConnectionOptions {
     // call (bench chat: ~16 % of a worker in NatsError/BaseRequest). Our errors carry their own context.
     noAsyncTraces: true,
   };
+  if (o.noEcho) opts.noEcho = true;
   if (o.user !== undefined) opts.user = o.user;
   if (o.pass !== undefined) opts.pass = o.pass;
   if (o.token !== undefined) opts.token = o.token;

@@ -1,0 +1,105 @@
+/**
+ * Gateway channels (gateway/channels.ts), the transport of the lobby's fanned-out relays, on the in-memory bus with
+ * stand-in connections: a gateway subscribes only while it has members; the publisher pushes to its own members at
+ * once and skips its own message when the bus echoes it (exactly one delivery each); the member left out gets
+ * nothing; a dropped connection leaves every channel; a message that does not decode is dropped and counted.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryBroker } from '../../bus/memory-bus.js';
+import { encode } from '../../bus/codec.js';
+import { subjects } from '../../bus/subjects.js';
+import { silentLogger } from '../../common/logger.js';
+import { createChannels } from '../../gateway/channels.js';
+import { RelayChannels } from '../../lobby/relay-channels.js';
+
+function gateway(broker: MemoryBroker, node: string) {
+  const bus = broker.connect({ prefix: 'ch' });
+  const got = new Map<string, Array<{ route: string; body: unknown }>>();
+  const conns = new Set<string>();
+  const channels = createChannels({
+    node,
+    bus,
+    log: silentLogger,
+    connection: (id) =>
+      conns.has(id)
+        ? { handler: { push: (route: string, body: unknown) => (got.get(id) ?? got.set(id, []).get(id)!).push({ route, body }) }, kick: () => undefined }
+        : undefined,
+  });
+  return { bus, channels, got, open: (id: string) => conns.add(id), of: (id: string) => got.get(id) ?? [] };
+}
+
+describe('gateway channels', () => {
+  it('deliver once to every member but the one left out, locally at once and remotely over the bus', async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [gateway(broker, 'ga'), gateway(broker, 'gb')];
+    for (const [g, conn, member] of [[a, 'c1', 'P1'], [a, 'c2', 'P2'], [b, 'c3', 'P3']] as const) {
+      g.open(conn);
+      g.channels.join('lobby-s01', conn, member);
+    }
+    b.open('c4');
+    b.channels.join('lobby-s02', 'c4', 'P4');
+    expect([a.channels.subscribed, b.channels.subscribed]).toEqual([1, 2]);
+    await broker.flush();
+    a.channels.publish('lobby-s01', 'lobby.onRelay', { f: 'P1', d: 1 }, 'P1');
+    expect(a.of('c2')).toEqual([{ route: 'lobby.onRelay', body: { f: 'P1', d: 1 } }]); // before the bus delivered anything
+    await broker.flush();
+    expect(a.of('c1')).toEqual([]);
+    expect(a.of('c2')).toHaveLength(1); // its own echo skipped
+    expect(b.of('c3')).toEqual([{ route: 'lobby.onRelay', body: { f: 'P1', d: 1 } }]);
+    expect(b.of('c4')).toEqual([]);
+    expect(a.channels.counts).toMatchObject({ published: 1, received: 0, pushed: 1 });
+    expect(b.channels.counts).toMatchObject({ received: 1, pushed: 1 });
+  });
+
+  it('subscribe while a connection is joined: leave and dropConn unsubscribe the last one', async () => {
+    const broker = new MemoryBroker();
+    const a = gateway(broker, 'ga');
+    const tap = broker.connect({ prefix: 'ch' });
+    a.channels.join('lobby-s01', 'c1', 'P1');
+    a.channels.join('lobby-s01', 'c2', 'P2');
+    a.channels.join('lobby-s02', 'c2', 'P2');
+    a.channels.leave('lobby-s01', 'c1');
+    expect(a.channels.subscribed).toBe(2);
+    a.channels.dropConn('c2');
+    expect(a.channels.subscribed).toBe(0);
+    a.open('c2');
+    tap.publish(subjects.channel('lobby-s01'), encode({ o: 'gx', r: 'lobby.onRelay', b: { d: 1 } }));
+    await broker.flush();
+    expect(a.of('c2')).toEqual([]);
+  });
+
+  it('drop and count a message that does not decode, and deliver the next', async () => {
+    const broker = new MemoryBroker();
+    const a = gateway(broker, 'ga');
+    const tap = broker.connect({ prefix: 'ch' });
+    a.open('c1');
+    a.channels.join('lobby-s01', 'c1', 'P1');
+    await broker.flush();
+    tap.publish(subjects.channel('lobby-s01'), new Uint8Array([0xc1]));
+    tap.publish(subjects.channel('lobby-s01'), encode({ o: 'gx', b: 1 }));
+    tap.publish(subjects.channel('lobby-s01'), encode({ o: 'gx', r: 'lobby.onRelay', b: { d: 2 } }));
+    await broker.flush();
+    expect(a.channels.counts.malformed).toBe(2);
+    expect(a.of('c1')).toEqual([{ route: 'lobby.onRelay', body: { d: 2 } }]);
+  });
+
+  it("a lobby session's channel follows its location and connection (RelayChannels)", async () => {
+    const broker = new MemoryBroker();
+    const a = gateway(broker, 'ga');
+    const relays = new RelayChannels(a.channels);
+    relays.place('s1', 'c1', 'P1', ['s01', 's01-g01']);
+    relays.place('s1', 'c1', 'P1', ['s01', 's01-g01']);
+    expect(a.channels.subscribed).toBe(1);
+    relays.place('s1', 'c1', 'P1', ['s01', 's01-g02']);
+    expect(a.channels.subscribed).toBe(1);
+    a.open('c9');
+    relays.place('s1', 'c9', 'P1', ['s01', 's01-g02']); // resumed on a new connection
+    relays.relay('s01-g02', 'lobby.onRelay', 'P2', 'hi');
+    expect(a.of('c9')).toEqual([{ route: 'lobby.onRelay', body: { f: 'P2', d: 'hi' } }]);
+    relays.place('s1', 'c9', 'P1', []);
+    expect([a.channels.subscribed, relays.size]).toEqual([0, 0]);
+    relays.place('s2', 'c2', 'P2', ['s02']);
+    relays.forget('s2');
+    expect(a.channels.subscribed).toBe(0);
+  });
+});
