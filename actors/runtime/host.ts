@@ -25,6 +25,7 @@ import { ShardInbox } from './shard-inbox.js';
 import { ShardProbes } from './shard-probes.js';
 import { snapshotBucketNames, SnapshotStore } from './snapshots.js';
 import { TraceTaps } from './trace.js';
+import { tuneV8ForTurns } from './v8-tuning.js';
 
 export type { GatewayPush } from './effect-sink.js';
 
@@ -46,6 +47,11 @@ export interface HostOptions {
   /** Sender id for this host's client (defaults to node id + random incarnation). */
   senderId?: string;
   lifecycle?: LifecycleHook;
+  /**
+   * Default true: turns V8's allocation-site pretenuring off for the whole process (v8-tuning.ts: ~1.4 µs of a
+   * ~8.6 µs embedded tell). False leaves V8's settings alone (an application embedding a node that wants its own).
+   */
+  v8Tuning?: boolean;
 }
 
 export class ActorHost {
@@ -66,6 +72,7 @@ export class ActorHost {
   private stopping = false;
 
   constructor(private readonly o: HostOptions) {
+    if (o.v8Tuning !== false) tuneV8ForTurns();
     this.nodeId = o.nodeId;
     this.clock = o.clock ?? systemClock;
     this.log = o.log ?? silentLogger;
