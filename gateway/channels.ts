@@ -14,6 +14,9 @@
  * it is not even received back: at one gateway a relay then never crosses the bus at all (no message in, none out
  * but the publish that nats-server drops when no other gateway listens).
  *
+ * Publishes wait for the end of the event-loop turn and leave together (`defer`, setImmediate by default): one write
+ * to NATS for all the relays a turn read, instead of one per relay (as the workers batch their pushes, effect-sink.ts).
+ *
  * Delivery is at most once, like pushes: a member joined on a gateway whose subscription has not reached the NATS
  * server yet misses what is published meanwhile. Each message is `{o: origin node, r: route, b: body, x?: member
  * left out}`; one that does not decode is dropped and counted (`malformed`).
@@ -39,6 +42,8 @@ export interface ChannelsDeps {
   bus: Pick<Bus, 'publish' | 'subscribe'>;
   connection(id: string): PushTarget | undefined;
   log: Logger;
+  /** Runs `fn` after the current event-loop turn (default: setImmediate). */
+  defer?: (fn: () => void) => void;
 }
 
 export interface GatewayChannelsImpl extends GatewayChannels {
@@ -53,6 +58,20 @@ export interface GatewayChannelsImpl extends GatewayChannels {
 
 export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
   const { node, bus, connection, log } = deps;
+  const defer = deps.defer ?? ((fn: () => void) => void setImmediate(fn));
+  /** Subjects and payloads published this turn, in order; they leave at its end. */
+  let outbox: Array<[string, Uint8Array]> = [];
+  const send = () => {
+    const out = outbox;
+    outbox = [];
+    for (const [subject, data] of out) {
+      try {
+        bus.publish(subject, data);
+      } catch (err) {
+        log.warn({ err, subject }, 'could not publish on a gateway channel');
+      }
+    }
+  };
   /** channel → its joined connections here (conn id → member name), and the subscription held while there are any. */
   const channels = new Map<string, { members: Map<string, string>; sub: Subscription }>();
   /** conn id → the channels it is in (a connection is in one or two at a time). */
@@ -118,7 +137,7 @@ export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
       const data = encode(m);
       const local = channels.get(channel);
       if (local) pushTo(local.members, route, body, except);
-      bus.publish(subjects.channel(channel), data);
+      if (outbox.push([subjects.channel(channel), data]) === 1) defer(send);
       counts.published++;
     },
     dropConn(conn) {
@@ -131,6 +150,7 @@ export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
     },
     counts,
     stop() {
+      send();
       for (const ch of channels.values()) ch.sub.unsubscribe();
       channels.clear();
       byConn.clear();

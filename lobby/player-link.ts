@@ -81,10 +81,16 @@ export class SessionLocs {
   }
 }
 
-/** The layer at the end of a location chain, as an actor address. */
-export function layerAt(loc: readonly string[]): Address {
+/** The id of the layer at the end of a location chain (the relay path needs no more: no parse of the id). */
+export function layerIdAt(loc: readonly string[]): string {
   const id = loc[loc.length - 1];
   if (!id) throw appError(LobbyCode.NotInLayer, 'enter a server, gate or city first');
+  return id;
+}
+
+/** The layer at the end of a location chain, as an actor address. */
+export function layerAt(loc: readonly string[]): Address {
+  const id = layerIdAt(loc);
   return { kind: kindOfLayer(id), id };
 }
 

@@ -9,7 +9,7 @@ import type { RouteHandler } from '../node-api/gateway-app.js';
 import { LobbyCode, Push } from './model.js';
 import { optWeapon } from './equipment.js';
 import { lookupPlayers, searchCities, searchPlayers } from './search.js';
-import { layerAt, playerOf, requireLayer, requirePlayer, type SessionLocs } from './player-link.js';
+import { layerAt, layerIdAt, playerOf, requireLayer, requirePlayer, type SessionLocs } from './player-link.js';
 import { K, parseCircle, SERVER_TYPES, type LobbyTree, type ServerType } from './tree.js';
 import { relayPayloadBytes } from './relay-payload.js';
 import { bool, bytes, capcomId, check, int, LIMITS, optStr, str } from './validate.js';
@@ -33,10 +33,10 @@ export function socialRoutes(tree: LobbyTree, locs: SessionLocs): Record<string,
       // The hot path: no await when this gateway has the session's location (it has, but after a resume or restart).
       const me = requirePlayer(ctx);
       const loc = locs.of(ctx, me);
-      const layer = layerAt(Array.isArray(loc) ? loc : await loc);
+      const at = Array.isArray(loc) ? loc : await loc;
       // Fanned out at the gateways (lobby.relayFanout): one publish on the layer's channel, no layer actor turn.
-      if (locs.relays) locs.relays.relay(layer.id, Push.relay, me.id, d);
-      else ctx.actors.tell(layer, { type: 'relay', from: me.id, d });
+      if (locs.relays) locs.relays.relay(layerIdAt(at), Push.relay, me.id, d);
+      else ctx.actors.tell(layerAt(at), { type: 'relay', from: me.id, d });
       return null;
     },
     'lobby.whisper': async (ctx, raw) => {

@@ -1,7 +1,8 @@
 /**
  * Gateway channels (gateway/channels.ts), the transport of the lobby's fanned-out relays, on the in-memory bus with
  * stand-in connections: a gateway subscribes only while it has members; the publisher pushes to its own members at
- * once and skips its own message when the bus echoes it (exactly one delivery each); the member left out gets
+ * once, publishes at the end of the event-loop turn (a turn's publishes together, in order) and skips its own
+ * message when the bus echoes it (exactly one delivery each); the member left out gets
  * nothing; a dropped connection leaves every channel; a message that does not decode is dropped and counted.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,16 +17,20 @@ function gateway(broker: MemoryBroker, node: string) {
   const bus = broker.connect({ prefix: 'ch' });
   const got = new Map<string, Array<{ route: string; body: unknown }>>();
   const conns = new Set<string>();
+  const deferred: Array<() => void> = [];
   const channels = createChannels({
     node,
     bus,
     log: silentLogger,
+    defer: (fn) => deferred.push(fn),
     connection: (id) =>
       conns.has(id)
         ? { handler: { push: (route: string, body: unknown) => (got.get(id) ?? got.set(id, []).get(id)!).push({ route, body }) }, kick: () => undefined }
         : undefined,
   });
-  return { bus, channels, got, open: (id: string) => conns.add(id), of: (id: string) => got.get(id) ?? [] };
+  /** The event-loop turn ends: what was published in it leaves. */
+  const turnEnds = () => deferred.splice(0).forEach((fn) => fn());
+  return { bus, channels, got, turnEnds, open: (id: string) => conns.add(id), of: (id: string) => got.get(id) ?? [] };
 }
 
 describe('gateway channels', () => {
@@ -43,12 +48,38 @@ describe('gateway channels', () => {
     a.channels.publish('lobby-s01', 'lobby.onRelay', { f: 'P1', d: 1 }, 'P1');
     expect(a.of('c2')).toEqual([{ route: 'lobby.onRelay', body: { f: 'P1', d: 1 } }]); // before the bus delivered anything
     await broker.flush();
+    expect(b.of('c3')).toEqual([]); // the publish waits for the end of the turn
+    a.turnEnds();
+    await broker.flush();
     expect(a.of('c1')).toEqual([]);
     expect(a.of('c2')).toHaveLength(1); // its own echo skipped
     expect(b.of('c3')).toEqual([{ route: 'lobby.onRelay', body: { f: 'P1', d: 1 } }]);
     expect(b.of('c4')).toEqual([]);
     expect(a.channels.counts).toMatchObject({ published: 1, received: 0, pushed: 1 });
     expect(b.channels.counts).toMatchObject({ received: 1, pushed: 1 });
+  });
+
+  it("leave at the end of the event-loop turn, all of a turn's publishes together and in order", async () => {
+    const broker = new MemoryBroker();
+    const [a, b] = [gateway(broker, 'ga'), gateway(broker, 'gb')];
+    const tap = broker.connect({ prefix: 'ch' });
+    let messages = 0;
+    tap.subscribe('fan.>', () => messages++);
+    b.open('c3');
+    b.channels.join('lobby-s01', 'c3', 'P3');
+    b.channels.join('lobby-s02', 'c3', 'P3');
+    await broker.flush();
+    for (let i = 0; i < 5; i++) a.channels.publish(i % 2 ? 'lobby-s01' : 'lobby-s02', 'r', i);
+    await broker.flush();
+    expect(messages).toBe(0);
+    a.turnEnds();
+    await broker.flush();
+    expect(messages).toBe(5);
+    expect(b.of('c3').map((p) => p.body)).toEqual([0, 1, 2, 3, 4]);
+    a.channels.publish('lobby-s01', 'r', 5);
+    a.channels.stop(); // what waits leaves before the channels stop
+    await broker.flush();
+    expect(b.of('c3').map((p) => p.body)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('subscribe while a connection is joined: leave and dropConn unsubscribe the last one', async () => {
