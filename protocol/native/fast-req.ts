@@ -81,7 +81,42 @@ function readRoute(): string | undefined {
     else return undefined;
   }
   if (prevDot) return undefined; // nor end with one
-  return ascii(n);
+  return interned(n);
+}
+
+/**
+ * Short strings that repeat from frame to frame (routes, map keys) are kept, so a frame's `route` and its keys are
+ * the string objects earlier frames had: a fresh string as a property key made every store into the body a string
+ * table lookup (V8's megamorphic keyed store), and a fresh route was hashed again for the route table's Map (both on
+ * perf at 1 in flight, ~1.5 us per request). Slots by a hash of the bytes; a collision just replaces the slot.
+ */
+const INTERN_MAX = 32;
+const internSlots: Array<string | undefined> = new Array(1024).fill(undefined);
+
+function interned(n: number): string | undefined {
+  if (n > INTERN_MAX) return ascii(n);
+  const start = pos;
+  const stop = start + n;
+  if (stop > end) return undefined;
+  let h = n;
+  for (let i = start; i < stop; i++) {
+    const c = src[i]!;
+    if (c >= 0x80) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> 10)) & 1023;
+  const known = internSlots[slot];
+  if (known !== undefined && known.length === n) {
+    let i = 0;
+    while (i < n && known.charCodeAt(i) === src[start + i]) i++;
+    if (i === n) {
+      pos = stop;
+      return known;
+    }
+  }
+  const s = ascii(n)!; // ASCII checked above
+  internSlots[slot] = s;
+  return s;
 }
 
 function isTokenByte(c: number): boolean {
@@ -204,7 +239,7 @@ function readMap(n: number, depth: number): Read {
     if (pos >= end) return NO;
     const t = src[pos++]!;
     if (t < 0xa0 || t > 0xbf) return NO;
-    let key = ascii(t - 0xa0);
+    let key = interned(t - 0xa0);
     if (key === undefined) return NO;
     if (key === '__proto__') key = '__proto_'; // what msgpackr does with it
     const v = read(depth + 1);

@@ -131,6 +131,20 @@ describe('fast req decoding', () => {
     expect(outcome(() => decodeFrame(Buffer.from(req(1, 'echo', nested(Limits.bodyDepth + 1)))))).toMatchObject({ err: 'BAD_FRAME' });
   });
 
+  it('gives the right route and keys whatever was read before (kept strings replaced on a collision)', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `r${i.toString(36)}`); // same lengths, more than the slots
+    for (let round = 0; round < 2; round++) {
+      for (const name of names) {
+        const f = decodeReqFast(Buffer.from(req(1, name, { [name]: 1, k: 2 })));
+        expect(f?.route).toBe(name);
+        expect(Object.keys(f!.body as object)).toEqual([name, 'k']);
+      }
+    }
+    const long = 'a'.repeat(33); // past the kept length: read as it is
+    const key = 'b'.repeat(31); // the longest fixstr key
+    expect(decodeReqFast(Buffer.from(req(1, long, { [key]: 1 })))).toEqual({ type: 'req', id: 1, route: long, body: { [key]: 1 } });
+  });
+
   it('renames a __proto__ key as msgpackr does, leaving the body a plain object', () => {
     const bytes = Buffer.from([0x94, FrameTag.Req, 1, 0xa1, 0x61, 0x81, 0xa9, ...Buffer.from('__proto__'), 0x01]);
     const fast = decodeReqFast(bytes);
