@@ -31,7 +31,14 @@ export type TransportKind = 'ws' | 'tcp';
  * request as the gateway's own code. Frames larger than COPY_LIMIT together are not copied: they go out as they are,
  * corked.
  */
-const waiting: Outbox[] = [];
+/**
+ * The transports with frames waiting, as two lists swapped at each flush with a count of the used slots: emptying a
+ * list by `length = 0` went through V8's runtime (array length setter, elements trimmed) once per flush, which showed
+ * at 1 in flight (~0.7 us per request on perf); slots are cleared instead and the lists keep their capacity.
+ */
+let waiting: Array<Outbox | undefined> = [];
+let spare: Array<Outbox | undefined> = [];
+let count = 0;
 let flushScheduled = false;
 
 /** Above this many bytes in one flush a transport's frames are written as they are rather than copied together. */
@@ -39,12 +46,17 @@ export const COPY_LIMIT = 64 * 1024;
 
 function flushAll(): void {
   flushScheduled = false;
-  // Transports that queue while flushing (a write's callback) join the list again and get the next iteration's flush.
-  const n = waiting.length;
-  for (let i = 0; i < n; i++) waiting[i]!.flush();
-  // Nearly always nobody joined meanwhile: truncating costs nothing, a splice showed in the profile (0.3 us/request).
-  if (waiting.length === n) waiting.length = 0;
-  else waiting.splice(0, n);
+  // Transports that queue while flushing (a write's callback) go on the other list and get the next flush.
+  const list = waiting;
+  const n = count;
+  waiting = spare;
+  spare = list;
+  count = 0;
+  for (let i = 0; i < n; i++) {
+    const t = list[i]!;
+    list[i] = undefined;
+    t.flush();
+  }
 }
 
 /** A transport's frames of this event-loop iteration, written at its end. */
@@ -57,7 +69,7 @@ abstract class Outbox {
   protected queue(bytes: Uint8Array): void {
     if (this.first === undefined) {
       this.first = bytes;
-      waiting.push(this);
+      waiting[count++] = this;
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushAll);

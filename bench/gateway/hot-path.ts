@@ -10,7 +10,7 @@
  *   …' (the gateway's)
  *   HOT_PROF=1: the servers sample (100 µs) during the measured windows only; self time per request by area and by
  *   function is printed at the end (phase-prof.ts), profiles in .tmp/prof/hot-<server>-<inflight>-w<n>.cpuprofile
- *   HOT_ONLY64=1: the 64-in-flight windows only
+ *   HOT_ONLY64=1: the 64-in-flight windows only; HOT_INFLIGHT=1 (or 64,8,1 …): those in-flight counts' windows
  *   HOT_WARMUP: windows discarded first (default 3: V8 was still optimizing the gateway's path through windows 1-2)
  *   HOT_BASE=<another build's dist/bench/gateway/server-peer.js>: a third server, that build's gateway, in the same
  *   windows: a change's before and after on the same load (a loaded host swings between runs by tens of percent).
@@ -29,7 +29,7 @@ const CLIENTS = Number(process.env.HOT_CLIENTS ?? 128);
 const WINDOWS = Number(process.env.HOT_WINDOWS ?? 6);
 const WINDOW_MS = Number(process.env.HOT_WINDOW_MS ?? 3000);
 const PROF = process.env.HOT_PROF === '1';
-const INFLIGHT = process.env.HOT_ONLY64 === '1' ? [64] : [64, 1];
+const INFLIGHT = process.env.HOT_INFLIGHT ? process.env.HOT_INFLIGHT.split(',').map(Number) : process.env.HOT_ONLY64 === '1' ? [64] : [64, 1];
 const BASES = (process.env.HOT_BASE ?? '').split(',').filter(Boolean);
 const baseName = (i: number) => (i === 0 ? 'base' : `base${i + 1}`);
 const WARMUP = Number(process.env.HOT_WARMUP ?? 3);
