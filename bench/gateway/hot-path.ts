@@ -50,6 +50,7 @@ interface Win {
   cpuUs: number;
   sysUs: number;
   p50: number;
+  p99: number;
 }
 interface Server {
   /** ours, bare, or base, base2 … (HOT_BASE's builds in order) */
@@ -109,7 +110,7 @@ try {
     total.set(s.name, (total.get(s.name) ?? 0) + r.count);
     const n = Math.max(1, r.count);
     const cpuUs = (u1.user - u0.user + u1.system - u0.system) / n;
-    return { rate: r.count / r.seconds, cpuUs, sysUs: (u1.system - u0.system) / n, p50: Histogram.from(r.hist).percentile(50) };
+    return { rate: r.count / r.seconds, cpuUs, sysUs: (u1.system - u0.system) / n, p50: Histogram.from(r.hist).percentile(50), p99: Histogram.from(r.hist).percentile(99) };
   };
   const runs = new Map<string, Win[]>();
   const f = (x: Win) => `${x.rate.toFixed(0)}/s ${x.cpuUs.toFixed(1)}us (sys ${x.sysUs.toFixed(1)}) p50 ${x.p50.toFixed(0)}`;
@@ -130,10 +131,10 @@ try {
   // Ratios per window (both sides saw the same load), then their median.
   const ratio = (a: string, b: string, x: keyof Win) => stats(runs.get(a)!.map((r, i) => r[x] / runs.get(b)![i]![x])).median;
   for (const inflight of INFLIGHT) {
-    const row = servers.map((s) => `${s.name} ${med(`${s.name}${inflight}`, 'rate').toFixed(0)}/s CPU ${med(`${s.name}${inflight}`, 'cpuUs').toFixed(1)} us/req (sys ${med(`${s.name}${inflight}`, 'sysUs').toFixed(1)}) p50 ${med(`${s.name}${inflight}`, 'p50').toFixed(0)} us`);
+    const row = servers.map((s) => `${s.name} ${med(`${s.name}${inflight}`, 'rate').toFixed(0)}/s CPU ${med(`${s.name}${inflight}`, 'cpuUs').toFixed(1)} us/req (sys ${med(`${s.name}${inflight}`, 'sysUs').toFixed(1)}) p50 ${med(`${s.name}${inflight}`, 'p50').toFixed(0)} us p99 ${med(`${s.name}${inflight}`, 'p99').toFixed(0)} us`);
     const vs = servers
       .filter((s) => s.name !== 'bare')
-      .map((s) => `${s.name}/bare: rate ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'rate').toFixed(2)}x, CPU ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'cpuUs').toFixed(2)}x, p50 ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'p50').toFixed(2)}x`);
+      .map((s) => `${s.name}/bare: rate ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'rate').toFixed(2)}x, CPU ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'cpuUs').toFixed(2)}x, p50 ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'p50').toFixed(2)}x, p99 ${ratio(`${s.name}${inflight}`, `bare${inflight}`, 'p99').toFixed(2)}x`);
     for (const [i] of BASES.entries()) vs.push(`ours/${baseName(i)} CPU ${ratio(`ours${inflight}`, `${baseName(i)}${inflight}`, 'cpuUs').toFixed(3)}x`);
     log(`median, ${inflight} in flight: ${row.join('; ')}; ${vs.join('; ')}; load ${load()}`);
   }
