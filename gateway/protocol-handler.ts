@@ -176,8 +176,9 @@ export class ProtocolConnection<In, Out> implements ProtocolHandler, FrameSink<I
       if (id !== undefined) this.answer(id, undefined, known);
       return;
     }
-    // A notify (no id: native `notify`, Pomelo notify) takes the same route with nothing to answer.
-    this.conn.request(route, body, id, this);
+    // A notify (no id: native `notify`, Pomelo notify) takes the same route with nothing to answer. The clock reading
+    // the frame was applied at serves the request's limits and deadline too (a read per request less: issue 16).
+    this.conn.request(route, body, id, this, this.driver.now);
   }
 
   /** Answers request `id` while the connection is open; a late answer to a closing connection is dropped. */

@@ -25,6 +25,8 @@ export class RulesDriver<In, Out> {
   private readonly queue: Queued<In>[] = [];
   private running = false;
   private disposed = false;
+  /** The clock reading the input being applied was applied at: what the actions it gave were decided at. */
+  now = 0;
   /** Bound once per connection, so arming the timer allocates no closure. */
   private readonly fire = (): void => {
     this.timer = undefined;
@@ -74,7 +76,7 @@ export class RulesDriver<In, Out> {
   }
 
   private step(input: In | Queued<In>, isFrame: boolean): void {
-    const now = this.clock.now();
+    const now = (this.now = this.clock.now());
     const rules = this.rules;
     const actions = isFrame
       ? rules.receive(input as In, now)

@@ -1,0 +1,97 @@
+/**
+ * A request on a native connection reads the clock once (issue 16: a read is a few hundred ns on a loaded VM): the
+ * reading the rules applied the frame at also serves the rate limits and the request's deadline. The deadline still
+ * runs from that instant: a route that never answers times out requestTimeoutMs after its frame arrived.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../common/clock.js';
+import { silentLogger } from '../../common/logger.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { createEchoApp } from '../../dev/echo-app.js';
+import { Admission } from '../../gateway/admission.js';
+import { createAttachments } from '../../gateway/attachments.js';
+import { Connection, type GatewayServices } from '../../gateway/connection.js';
+import { newGatewayMetrics } from '../../gateway/metrics.js';
+import { createNativeHandler } from '../../gateway/native-adapter.js';
+import { buildRouteTable } from '../../gateway/routes.js';
+import { gatewaySettings } from '../../gateway/settings.js';
+import type { Transport } from '../../gateway/transport.js';
+import type { ActorClient } from '../../actors/runtime/client.js';
+import { decodeFrame, encodeFrame, type Frame } from '../../protocol/native/index.js';
+
+class KeepTransport implements Transport {
+  readonly kind = 'ws';
+  readonly buffered = 0;
+  readonly remote = '127.0.0.1:1';
+  readonly address = '127.0.0.1';
+  readonly got: Frame[] = [];
+  send(bytes: Uint8Array): void {
+    this.got.push(decodeFrame(bytes));
+  }
+  close(): void {}
+  destroy(): void {}
+  pause(): void {}
+  resume(): void {}
+}
+
+function setup() {
+  const clock = new ManualClock();
+  let reads = 0;
+  const now = clock.now.bind(clock);
+  clock.now = () => {
+    reads++;
+    return now();
+  };
+  const settings = gatewaySettings(DEFAULTS);
+  const actors = { tell: () => undefined, ask: async () => undefined } as unknown as ActorClient;
+  const services: GatewayServices = {
+    nodeId: 'n',
+    clock,
+    log: silentLogger,
+    actors,
+    routes: buildRouteTable([createEchoApp()]),
+    attachments: createAttachments(actors, settings, silentLogger, async () => undefined),
+    settings,
+    metrics: newGatewayMetrics(),
+    admission: new Admission(settings, clock),
+    auth: { mode: 'none', admitsAnonymous: true, authenticate: async () => undefined, guard: (_a, h) => h },
+    entry: async () => {
+      throw new Error('no entry here');
+    },
+    forget: () => undefined,
+  };
+  const t = new KeepTransport();
+  const c = new Connection(services, t, 'native');
+  c.handler = createNativeHandler(c);
+  return { clock, t, c, settings, reads: () => reads };
+}
+
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+describe('a native request and the clock', () => {
+  it('reads the clock once per request, and answers', async () => {
+    const { t, c, reads } = setup();
+    c.handler.receive(encodeFrame({ type: 'hello', v: 1, client: 't' }), true);
+    await settle();
+    expect(t.got.at(-1)?.type).toBe('welcome');
+    const before = reads();
+    c.handler.receive(encodeFrame({ type: 'req', id: 1, route: 'echo', body: { a: 1 } }), true);
+    expect(reads() - before).toBe(1);
+    await settle();
+    expect(t.got.at(-1)).toEqual({ type: 'res', id: 1, body: { a: 1 } });
+  });
+
+  it('times a request out requestTimeoutMs after its frame arrived', async () => {
+    const { clock, t, c, settings } = setup();
+    c.handler.receive(encodeFrame({ type: 'hello', v: 1, client: 't' }), true);
+    await settle();
+    clock.advance(5);
+    c.handler.receive(encodeFrame({ type: 'req', id: 2, route: 'hang', body: null }), true);
+    clock.advance(settings.requestTimeoutMs - 1);
+    await settle();
+    expect(t.got.at(-1)?.type).toBe('welcome');
+    clock.advance(1);
+    await settle();
+    expect(t.got.at(-1)).toMatchObject({ type: 'res', id: 2, error: { code: 'TIMEOUT' } });
+  });
+});
