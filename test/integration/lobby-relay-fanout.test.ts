@@ -125,10 +125,10 @@ for (const mode of ['memory', 'nats'] as const) {
   });
 }
 
-describe('lobby relays with relayFanout off (the default)', { timeout: 60_000 }, () => {
+describe('lobby relays with relayFanout off', { timeout: 60_000 }, () => {
   it('go through the layer actor, and no gateway channel is used', async () => {
     const embedded = createEmbedded();
-    const g = await startGatewayNode({ apps: [createLobbyApp({ ...LOBBY_DEFAULTS, refreshMs: 300_000 })], embedded, prefix: 'nofan', gateway: GATEWAY });
+    const g = await startGatewayNode({ apps: [createLobbyApp({ ...LOBBY_DEFAULTS, relayFanout: false, refreshMs: 300_000 })], embedded, prefix: 'nofan', gateway: GATEWAY });
     const tap = embedded.broker.connect({ prefix: 'nofan' });
     let fan = 0;
     let gate = 0;
