@@ -22,7 +22,8 @@
  * of the same bots with their relays paused (what a bot costs apart from its relays), and ends (no floor, ramp or
  * search; workers may take over 10 s to stop, so take their profiles with `--prof --logfile=…-%p.log`, which needs
  * no clean exit);
- * BENCH_LOBBY_FANOUT=1 runs the nodes with lobby.relayFanout (relays on the gateways' layer channels, no worker hop);
+ * BENCH_LOBBY_FANOUT=0 runs the nodes without lobby.relayFanout (relays through the layer actors on the workers; the
+ * default, as in the product, fans them out on the gateways' layer channels, no worker hop);
  * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
  * (bench/lobby/subject-count.ts; its subscription adds nats-server CPU); the LOW windows' times on the host's
  * monotonic clock go to .tmp/prof/lobby-windows.json, for `prof-top --windows … --system lobby` on profiles taken
@@ -65,9 +66,9 @@ const log = (s: string) => process.stderr.write(`[bench lobby] ${s}\n`);
 const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
 // Failure detection at the product default (4 s): the test suite's 1.5 s is too eager for a machine at full load.
 // Layers' refresh at 5 minutes: index entries put directly (see above) must not age out during the run.
-// BENCH_LOBBY_FANOUT=1: relays fanned out by the gateway on per-layer channels, not through the layer actors
-// (lobby.relayFanout, lobby/relay-channels.ts); 0 or unset: through the layer actors. Same build, A/B in two runs.
-const FANOUT = process.env.BENCH_LOBBY_FANOUT === '1';
+// Relays fanned out by the gateway on per-layer channels, not through the layer actors (lobby.relayFanout, the
+// product default; lobby/relay-channels.ts); BENCH_LOBBY_FANOUT=0: through the layer actors. Same build, A/B in two runs.
+const FANOUT = process.env.BENCH_LOBBY_FANOUT !== '0';
 const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000', '--set', `lobby.relayFanout=${FANOUT}`];
 const GATEWAY = [...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]), '--set', 'gateway.requestsPerSecond=100', '--set', 'gateway.requestBurst=200'];
 
