@@ -141,7 +141,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export interface WindowPlan {
   /** Warm-up windows per variant, discarded (JIT, connection buffers, server interest graph). Default 1. */
   warmups?: number;
-  /** Measured windows per variant; at least 3 (docs/BENCHMARKS.md). Default 5. */
+  /** Measured windows per variant; at least 3, so a median means something. Default 5. */
   windows?: number;
 }
 

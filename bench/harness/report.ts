@@ -1,5 +1,5 @@
 /**
- * Metrics, the printed table and bench/results/<name>.json, in the format docs/BENCHMARKS.md fixes for every benchmark:
+ * Metrics, the printed table and bench/results/<name>.json, in the one format every benchmark writes:
  * { benchmark, date, env: { node, nats_server, cpu, cores }, metrics: [ { name, value, unit, baseline_name, baseline,
  *   ratio, higher_is_better, target_ratio | target, runs } ] }.
  * `value` and `baseline` are medians over the measured windows; `ratio` = value / baseline from the same run.
@@ -65,7 +65,7 @@ export function metric(s: MetricSpec): Metric {
     higher_is_better: s.higherIsBetter,
     runs: s.runs.map(round),
   };
-  // Key order matters to readers diffing result files: the target sits before runs, as in docs/BENCHMARKS.md.
+  // Key order matters to readers diffing result files: the target sits before runs, in every result file.
   const { runs, ...head } = m;
   if (s.targetRatio !== undefined || (s.baseline && s.target === undefined)) {
     return { ...head, target_ratio: s.targetRatio ?? null, runs };
