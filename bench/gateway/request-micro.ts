@@ -10,18 +10,13 @@
  */
 import { loadavg } from 'node:os';
 import { systemClock } from '../../common/clock.js';
-import { silentLogger } from '../../common/logger.js';
 import { DEFAULTS } from '../../config/defaults.js';
+import { Connection } from '../../gateway/connection.js';
+import { echoGatewayServices } from '../../dev/echo-gateway.js';
 import { createEchoApp } from '../../dev/echo-app.js';
-import { Admission } from '../../gateway/admission.js';
-import { createAttachments } from '../../gateway/attachments.js';
-import { Connection, type GatewayServices } from '../../gateway/connection.js';
-import { newGatewayMetrics } from '../../gateway/metrics.js';
 import { createNativeHandler } from '../../gateway/native-adapter.js';
-import { buildRouteTable } from '../../gateway/routes.js';
 import { gatewaySettings } from '../../gateway/settings.js';
 import type { Transport } from '../../gateway/transport.js';
-import type { ActorClient } from '../../actors/runtime/client.js';
 import { decodeFrame, encodeFrame } from '../../protocol/native/index.js';
 
 const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 7);
@@ -32,23 +27,7 @@ const BATCH = Number(process.env.MICRO_BATCH ?? INFLIGHT);
 
 const base = gatewaySettings(DEFAULTS);
 const settings = { ...base, requestsPerSecond: 1e9, requestBurst: 1e9, requestsPerSecondPerAddress: 1e12, requestBurstPerAddress: 1e12 };
-const actors = { tell: () => undefined, ask: async () => undefined } as unknown as ActorClient;
-const services: GatewayServices = {
-  nodeId: 'micro',
-  clock: systemClock,
-  log: silentLogger,
-  actors,
-  routes: buildRouteTable([createEchoApp()]),
-  attachments: createAttachments(actors, settings, silentLogger, async () => undefined),
-  settings,
-  metrics: newGatewayMetrics(),
-  admission: new Admission(settings, systemClock),
-  auth: { mode: 'none', admitsAnonymous: true, authenticate: async () => undefined, guard: (_a, h) => h },
-  entry: async () => {
-    throw new Error('no entry here');
-  },
-  forget: () => undefined,
-};
+const services = echoGatewayServices({ nodeId: 'micro', clock: systemClock, settings });
 
 class KeepTransport implements Transport {
   readonly kind = 'ws';

@@ -5,18 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/clock.js';
-import { silentLogger } from '../../common/logger.js';
 import { DEFAULTS } from '../../config/defaults.js';
-import { createEchoApp } from '../../dev/echo-app.js';
-import { Admission } from '../../gateway/admission.js';
-import { createAttachments } from '../../gateway/attachments.js';
-import { Connection, type GatewayServices } from '../../gateway/connection.js';
-import { newGatewayMetrics } from '../../gateway/metrics.js';
+import { Connection } from '../../gateway/connection.js';
+import { echoGatewayServices } from '../../dev/echo-gateway.js';
 import { createNativeHandler } from '../../gateway/native-adapter.js';
-import { buildRouteTable } from '../../gateway/routes.js';
 import { gatewaySettings } from '../../gateway/settings.js';
 import type { Transport } from '../../gateway/transport.js';
-import type { ActorClient } from '../../actors/runtime/client.js';
 import { decodeFrame, encodeFrame, type Frame } from '../../protocol/native/index.js';
 
 class KeepTransport implements Transport {
@@ -43,23 +37,7 @@ function setup() {
     return now();
   };
   const settings = gatewaySettings(DEFAULTS);
-  const actors = { tell: () => undefined, ask: async () => undefined } as unknown as ActorClient;
-  const services: GatewayServices = {
-    nodeId: 'n',
-    clock,
-    log: silentLogger,
-    actors,
-    routes: buildRouteTable([createEchoApp()]),
-    attachments: createAttachments(actors, settings, silentLogger, async () => undefined),
-    settings,
-    metrics: newGatewayMetrics(),
-    admission: new Admission(settings, clock),
-    auth: { mode: 'none', admitsAnonymous: true, authenticate: async () => undefined, guard: (_a, h) => h },
-    entry: async () => {
-      throw new Error('no entry here');
-    },
-    forget: () => undefined,
-  };
+  const services = echoGatewayServices({ nodeId: 'n', clock, settings });
   const t = new KeepTransport();
   const c = new Connection(services, t, 'native');
   c.handler = createNativeHandler(c);
