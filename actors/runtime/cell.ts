@@ -250,16 +250,32 @@ export class ActorCell implements TurnOwner {
 
   async deactivate(forget: boolean): Promise<void> {
     if (this.life.type === 'closed') return;
+    // Forgetting deletes instead of writing the final state first (a write only to delete it after). When the delete
+    // fails, the state is written after all, so the store never keeps an older state than memory had.
+    const res = forget && isDurable(this.kind) && this.life.type === 'active' ? await this.forgetStored() : 'ok';
+    if (res !== 'ok') this.runner.log.warn({ err: res === 'fenced' ? undefined : res, fenced: res === 'fenced' }, 'could not delete stored state');
     if (this.dirty) await this.flush();
-    if (forget && isDurable(this.kind) && this.revision > 0 && this.life.type === 'active') {
-      try {
-        await this.ctx.snapshots!.remove(this.kind.name, this.id, this.revision);
-      } catch (err) {
-        this.runner.log.warn({ err }, 'could not delete stored state');
-      }
-    }
     this.ctx.metrics.passivations++;
     this.close();
+  }
+
+  /**
+   * Deletes the stored state (the turn-runner's path for a turn that passivates with `forget`, in place of its
+   * write); nothing to do when nothing is stored. Afterwards the actor counts as never written: a later turn creates.
+   */
+  async forgetStored(): Promise<'ok' | 'fenced' | Error> {
+    if (this.revision === 0) {
+      this.dirty = false;
+      return 'ok';
+    }
+    try {
+      await this.ctx.snapshots!.remove(this.kind.name, this.id, this.revision);
+    } catch (err) {
+      return (err as { code?: string }).code === ErrorCode.Conflict ? 'fenced' : (err as Error);
+    }
+    this.revision = 0;
+    this.dirty = false;
+    return 'ok';
   }
 
   /**

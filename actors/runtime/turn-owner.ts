@@ -23,6 +23,8 @@ export interface TurnOwner {
   readonly revision: number;
   /** Writes the actor's state now ('snapshot' persistence): 'fenced' when a newer owner has written since. */
   persist(): Promise<'ok' | 'fenced' | Error>;
+  /** Deletes the stored state instead of writing it (a turn ending in a passivation with `forget`). */
+  forgetStored(): Promise<'ok' | 'fenced' | Error>;
   /** A turn whose snapshot could not be written: nothing of it is acknowledged or carried out. */
   unsaved(res: 'fenced' | Error, msg: BusMsg | undefined, label: string, prev: AnySnapshot, timersBefore: PersistedTimer[]): void;
   /** Batched persistence: the state changed; write it within `batchMs`. */

@@ -300,7 +300,10 @@ export class TurnRunner implements TimerOwner {
         return;
       }
       if (p === 'snapshot') {
-        return this.cell.persist().then((res) => {
+        // A turn that ends by forgetting the actor deletes its stored state in place of writing it (a logout: one
+        // store operation instead of an update and a delete), unless more messages wait to be handled by it.
+        const forget = this.mailbox.length === 0 && effects.some((e) => e.type === 'passivate' && e.forget === true);
+        return (forget ? this.cell.forgetStored() : this.cell.persist()).then((res) => {
           if (res === 'ok') this.finish(effects, msg, snap);
           else this.cell.unsaved(res, msg, label, prev, timersBefore);
         });
@@ -344,6 +347,14 @@ export class TurnRunner implements TimerOwner {
     if (passivate && this.mailbox.length === 0) {
       const forget = passivate.forget === true;
       this.cell.enqueue({ k: 'task', run: () => this.cell.deactivate(forget) });
+    } else if (passivate?.forget && this.cell.revision === 0 && this.kind.persistence === 'snapshot') {
+      // Its stored state was deleted above but messages arrived meanwhile: it stays, and its state is written again.
+      // (Unless a turn of theirs has written it already.)
+      const rewrite = async () => {
+        const r = this.cell.revision === 0 ? await this.cell.persist() : 'ok';
+        if (r !== 'ok') this.log.warn({ err: r }, 'could not write the state kept after forgetting');
+      };
+      this.cell.enqueue({ k: 'task', run: rewrite });
     }
   }
 
