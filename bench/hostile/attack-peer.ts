@@ -2,8 +2,9 @@
  * bench hostile, attacker side: one process per attack, each from its own source address.
  *
  *   conns {url, n, localAddress, ms}           opens n sockets from one address and holds those admitted for ms
- *   reads {url, conns, n, localAddress}        logs in `conns` throw-away players, then reads n never-seen Capcom
- *                                              ids (lobby.profile.get) spread over them at the rate limit
+ *   reads {url, conns, n, localAddress, ms}    logs in `conns` throw-away players, then reads up to n never-seen
+ *                                              Capcom ids (lobby.profile.get) spread over them at the rate limit,
+ *                                              for ms from the start at most
  *   relays {url, conns, perSecond, ms, localAddress, layer}  players in one layer relaying maximum-size payloads
  *   burn {ms, cores}                           the control: no connection at all, only `cores` of CPU burnt on the
  *                                              same host (what the attackers' own processes take from the server)
@@ -70,7 +71,7 @@ await servePeer({
       t.out = Date.now();
       return { admitted: held.length, refused: (n as number) - held.length, t };
     },
-    async reads({ url, conns, n, localAddress }) {
+    async reads({ url, conns, n, localAddress, ms }) {
       const t = { start: Date.now(), in: 0, read: 0, out: 0 };
       const cs = await players(url as string, localAddress as string, conns as number, 'R');
       t.in = Date.now();
@@ -79,7 +80,7 @@ await servePeer({
       const t0 = performance.now();
       await Promise.all(
         cs.map((c, k) =>
-          paced(LOBBY_READ_RATE, 60_000, async (i) => {
+          paced(LOBBY_READ_RATE, Math.max(0, (ms as number) - (Date.now() - t.start)), async (i) => {
             const r = await c.request('lobby.profile.get', { id: cid('U', (windowNo * cs.length + k) * perConn + i) });
             const code = r.ok ? 'OK' : r.code!;
             codes[code] = (codes[code] ?? 0) + 1;
