@@ -15,10 +15,27 @@ const CONTROL = /\p{Cc}/u;
 
 function text(v: unknown, what: string, max: number): string | undefined {
   if (typeof v !== 'string') return `${what} must be a string`;
-  const chars = [...v].length;
-  if (chars === 0) return `${what} must not be empty`;
-  if (chars > max) return `${what} is longer than ${max} characters`;
+  if (v.length === 0) return `${what} must not be empty`;
+  // Characters are code points. A string never has more of them than UTF-16 units, so they are counted only when the
+  // units pass the limit: spreading every chat line into an array to count it was ~3% of a chat line's CPU, twice.
+  if (v.length > max && codePoints(v) > max) return `${what} is longer than ${max} characters`;
   return undefined;
+}
+
+/** Code points in `s`: UTF-16 units less the second unit of each surrogate pair (a lone surrogate counts as one). */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 export function checkName(v: unknown, what = 'name'): string | undefined {
