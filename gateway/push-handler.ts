@@ -4,6 +4,8 @@
  * actors/runtime/effect-sink.ts), an array of them, delivered in order. Each push encodes its frame once per protocol
  * (PushCache) for all its connections. A route starting with `$` is the gateway's own: `$close` kicks.
  *
+ * On the memory bus the message carries them decoded (`BusMsg.value`, see effect-sink.ts) and nothing is decoded here.
+ *
  * A message that does not decode, or a push that is not `{c: array, r: string}`, is dropped, logged at debug and
  * counted (`pushesMalformed`); the other pushes of its batch are still delivered.
  */
@@ -54,12 +56,15 @@ export function createPushHandler(deps: PushHandlerDeps): (msg: BusMsg) => void 
   };
 
   return (msg) => {
-    let v: unknown;
-    try {
-      v = decode(msg.data);
-    } catch (err) {
-      malformed('not MessagePack', err);
-      return;
+    // In-process (the memory bus) the worker's EffectSink hands over the decoded pushes, already copied on send.
+    let v: unknown = msg.value;
+    if (v === undefined) {
+      try {
+        v = decode(msg.data);
+      } catch (err) {
+        malformed('not MessagePack', err);
+        return;
+      }
     }
     if (!Array.isArray(v)) return deliver(v);
     if (v.length === 0) return malformed('empty batch');

@@ -12,14 +12,22 @@
  * Order: a gateway gets its pushes in the order they were emitted, and every reply or forward leaves only after the
  * pushes emitted before it (both flush first), so a reply never overtakes a push of the same turn. `flush()` lets
  * the others do the same: a turn's tells and asks (turn-runner.ts), a shard's hand-over and a fence (host.ts).
+ *
+ * In-process (the memory bus, embedded mode) a push leaves as its decoded value (`PublishOptions.value`), as an
+ * in-process tell does: copied on send (copy.ts) when it is plain data, else encoded and decoded here, so the gateway
+ * gets exactly what it would have decoded, and an unencodable body still fails in its own turn. That spares the
+ * MessagePack encode here and the decode in the gateway for every push. Batches are then arrays of those values,
+ * bounded by count only: the memory bus has no payload limit (a subscriber reading `data` gets the array encoded,
+ * the same bytes as an encoded batch).
  */
 import type { Logger } from 'pino';
 import type { Bus, BusMsg } from '../../bus/bus.js';
-import { encode } from '../../bus/codec.js';
+import { decode, encode } from '../../bus/codec.js';
 import { subjects } from '../../bus/subjects.js';
 import { systemClock, type Clock, type TimerHandle } from '../../common/clock.js';
 import { ErrorCode } from '../../common/errors.js';
 import type { ActorClient } from './client.js';
+import { NOT_PLAIN, plainCopy } from './copy.js';
 import type { ConnRef } from './effects.js';
 import { encodeEnvelope, encodeReply, type Envelope, type Reply } from './envelope.js';
 
@@ -57,6 +65,11 @@ interface Pending {
   bytes: number;
 }
 
+/** In-process: the pushes waiting for one gateway, as the values it will be handed. */
+type PendingValues = GatewayPush[];
+
+const NO_BYTES = new Uint8Array(0);
+
 export class EffectSink {
   private readonly tickMs: number;
   private readonly clock: Clock;
@@ -65,6 +78,11 @@ export class EffectSink {
   private readonly maxBytes: number;
   /** Gateway → its waiting pushes; a Map keeps the order gateways were first pushed to. */
   private readonly pending = new Map<string, Pending>();
+  /** In-process pushes waiting, per gateway (used instead of `pending` on the memory bus). */
+  private readonly pendingValues = new Map<string, PendingValues>();
+  private readonly inProcess: boolean;
+  /** One options object for every in-process publish: the memory bus reads it during publish and keeps only the value. */
+  private readonly valueOpts: { value: unknown } = { value: undefined };
   private timer: TimerHandle | undefined;
   private cancelDefer: (() => void) | undefined;
   private stopped = false;
@@ -80,12 +98,14 @@ export class EffectSink {
     this.defer = batching.defer ?? immediate;
     this.maxPushes = Math.max(1, batching.maxPushes ?? MAX_BATCH_PUSHES);
     this.maxBytes = batching.maxBytes ?? MAX_BATCH_BYTES;
+    this.inProcess = bus.kind === 'memory';
   }
 
   /** Pushes waiting to leave (all gateways). */
   get waiting(): number {
     let n = 0;
     for (const p of this.pending.values()) n += p.items.length;
+    for (const p of this.pendingValues.values()) n += p.length;
     return n;
   }
 
@@ -99,18 +119,44 @@ export class EffectSink {
   }
 
   push(to: ConnRef[], route: string, body: unknown): void {
+    // Every member on one gateway (embedded mode, or a small room): no map, one list of ids.
+    const first = to[0];
+    if (first === undefined) return;
+    let oneGateway = true;
+    for (let i = 1; i < to.length; i++) {
+      if (to[i]!.gw !== first.gw) {
+        oneGateway = false;
+        break;
+      }
+    }
+    if (oneGateway) {
+      const ids = new Array<string>(to.length);
+      for (let i = 0; i < to.length; i++) ids[i] = to[i]!.id;
+      this.pushTo(first.gw, { c: ids, r: route, b: body });
+      return;
+    }
     const byGateway = new Map<string, string[]>();
     for (const c of to) {
       const list = byGateway.get(c.gw);
       if (list) list.push(c.id);
       else byGateway.set(c.gw, [c.id]);
     }
-    for (const [gw, ids] of byGateway) {
-      // Encoded now, as before batching: an unencodable body fails in its own turn (turn-runner logs it).
-      const item = encode({ c: ids, r: route, b: body } satisfies GatewayPush);
-      if (this.tickMs < 0 || this.stopped) this.bus.publish(subjects.gateway(gw, 'push'), item);
-      else this.add(gw, item);
+    for (const [gw, ids] of byGateway) this.pushTo(gw, { c: ids, r: route, b: body });
+  }
+
+  private pushTo(gw: string, push: GatewayPush): void {
+    if (this.inProcess) {
+      // What the gateway would decode, made now: an unencodable body fails in its own turn (turn-runner logs it).
+      const copied = plainCopy(push);
+      const value = (copied === NOT_PLAIN ? decode(encode(push)) : copied) as GatewayPush;
+      if (this.tickMs < 0 || this.stopped) this.publishValue(gw, value);
+      else this.addValue(gw, value);
+      return;
     }
+    // Encoded now, as before batching: an unencodable body fails in its own turn (turn-runner logs it).
+    const item = encode(push);
+    if (this.tickMs < 0 || this.stopped) this.bus.publish(subjects.gateway(gw, 'push'), item);
+    else this.add(gw, item);
   }
 
   /** Sends a message on to the actor's subject, keeping sender, sequence and reply address. */
@@ -128,9 +174,9 @@ export class EffectSink {
 
   /** Publishes every waiting push now, gateway by gateway (each gateway's in emission order). */
   flush(): void {
-    if (this.pending.size === 0) return;
     // Deleting the entry being visited is safe in a Map iteration: no copy of the keys per flush.
-    for (const gw of this.pending.keys()) this.flushGateway(gw);
+    if (this.pending.size !== 0) for (const gw of this.pending.keys()) this.flushGateway(gw);
+    if (this.pendingValues.size !== 0) for (const gw of this.pendingValues.keys()) this.flushValues(gw);
   }
 
   /** Flushes, stops the tick, and from now on sends each push at once (the node is stopping; the bus still open). */
@@ -166,6 +212,35 @@ export class EffectSink {
       this.bus.publish(subjects.gateway(gw, 'push'), p.items.length === 1 ? p.items[0]! : batchOf(p));
     } catch (err) {
       this.log.warn({ err, gateway: gw, pushes: p.items.length }, 'could not send pushes');
+    }
+  }
+
+  private addValue(gw: string, value: GatewayPush): void {
+    let p = this.pendingValues.get(gw);
+    if (!p) this.pendingValues.set(gw, (p = []));
+    p.push(value);
+    if (p.length >= this.maxPushes) this.flushValues(gw);
+    else this.schedule();
+  }
+
+  private flushValues(gw: string): void {
+    const p = this.pendingValues.get(gw);
+    if (!p) return;
+    this.pendingValues.delete(gw);
+    try {
+      this.publishValue(gw, p.length === 1 ? p[0]! : p);
+    } catch (err) {
+      this.log.warn({ err, gateway: gw, pushes: p.length }, 'could not send pushes');
+    }
+  }
+
+  private publishValue(gw: string, value: GatewayPush | GatewayPush[]): void {
+    const o = this.valueOpts;
+    o.value = value;
+    try {
+      this.bus.publish(subjects.gateway(gw, 'push'), NO_BYTES, o);
+    } finally {
+      o.value = undefined;
     }
   }
 

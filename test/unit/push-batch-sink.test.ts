@@ -4,8 +4,8 @@
  * A recording Bus sees everything that leaves, in the order it leaves.
  */
 import { describe, expect, it } from 'vitest';
-import type { Bus, BusMsg } from '../../bus/bus.js';
-import { decode } from '../../bus/codec.js';
+import type { Bus, BusMsg, PublishOptions } from '../../bus/bus.js';
+import { decode, encode } from '../../bus/codec.js';
 import { subjects } from '../../bus/subjects.js';
 import { ManualClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
@@ -17,15 +17,18 @@ interface Sent {
   op: 'publish' | 'respond';
   subject: string;
   data: Uint8Array;
+  value?: unknown;
 }
 
-function recordingBus(): Bus & { sent: Sent[] } {
+/** A bus recording what leaves; 'nats' gets encoded pushes, 'memory' their values (PublishOptions.value). */
+function recordingBus(kind: 'nats' | 'memory' = 'nats'): Bus & { sent: Sent[] } {
   const sent: Sent[] = [];
   const bus = {
-    kind: 'memory',
+    kind,
     prefix: 't',
     sent,
-    publish: (subject: string, data: Uint8Array) => void sent.push({ op: 'publish', subject, data }),
+    publish: (subject: string, data: Uint8Array, o?: PublishOptions) =>
+      void sent.push(o?.value === undefined ? { op: 'publish', subject, data } : { op: 'publish', subject, data, value: o.value }),
     respond: (msg: BusMsg, data: Uint8Array) => void sent.push({ op: 'respond', subject: msg.reply!, data }),
     subscribe: () => ({ subject: '', unsubscribe: () => undefined, closed: false }),
     request: () => Promise.reject(new Error('not here')),
@@ -38,8 +41,8 @@ function recordingBus(): Bus & { sent: Sent[] } {
 }
 
 /** A sink on a recording bus; `turnEnd()` runs what the sink deferred to the end of the event-loop turn (tick 0). */
-function rig(batching: Omit<PushBatching, 'clock' | 'defer'>) {
-  const bus = recordingBus();
+function rig(batching: Omit<PushBatching, 'clock' | 'defer'>, kind: 'nats' | 'memory' = 'nats') {
+  const bus = recordingBus(kind);
   const clock = new ManualClock();
   let deferred: Array<() => void> = [];
   const defer = (fn: () => void) => {
@@ -58,7 +61,7 @@ function rig(batching: Omit<PushBatching, 'clock' | 'defer'>) {
     bus.sent
       .filter((s) => s.subject === subjects.gateway(gw, 'push'))
       .map((s) => {
-        const v = decode<GatewayPush | GatewayPush[]>(s.data);
+        const v = (s.value ?? decode(s.data)) as GatewayPush | GatewayPush[];
         return (Array.isArray(v) ? v : [v]).map((p) => p.b);
       });
   return { bus, clock, sink, turnEnd, messages, deferredCount: () => deferred.length };
@@ -190,5 +193,50 @@ describe('EffectSink push batching', () => {
       expect(bus.sent).toHaveLength(2);
       expect(clock.pending + deferredCount()).toBe(0);
     }
+  });
+});
+
+describe('EffectSink in-process pushes (memory bus)', () => {
+  it('hands the gateway the pushes as values, batched per gateway and in order, nothing encoded', () => {
+    const { bus, sink, turnEnd, messages } = rig({ tickMs: 0 }, 'memory');
+    sink.push([conn('g1', 'a'), conn('g2', 'b')], 'chat', { n: 1 });
+    sink.push([conn('g1', 'a'), conn('g1', 'c')], 'chat', { n: 2 });
+    sink.push([conn('g2', 'b')], 'chat', { n: 3 });
+    expect(sink.waiting).toBe(4);
+    turnEnd();
+    expect(bus.sent.every((s) => s.data.length === 0 && s.value !== undefined)).toBe(true);
+    expect(bus.sent.find((s) => s.subject === subjects.gateway('g1', 'push'))!.value).toEqual([
+      { c: ['a'], r: 'chat', b: { n: 1 } },
+      { c: ['a', 'c'], r: 'chat', b: { n: 2 } },
+    ]);
+    expect(messages('g2')).toEqual([[{ n: 1 }, { n: 3 }]]);
+    expect(sink.waiting).toBe(0);
+  });
+
+  it('copies on send: the actor changing its body afterwards changes nothing the gateway gets', () => {
+    const { bus, sink } = rig({ tickMs: -1 }, 'memory');
+    const body = { users: ['ann'] };
+    const to = [conn('g1', 'a')];
+    sink.push(to, 'list', body);
+    body.users.push('bob');
+    to[0]!.id = 'z';
+    expect(bus.sent[0]!.value).toEqual({ c: ['a'], r: 'list', b: { users: ['ann'] } });
+  });
+
+  it('hands over what the codec would deliver for a body that is not plain data', () => {
+    const { bus, sink } = rig({ tickMs: -1 }, 'memory');
+    const at = new Date(5);
+    sink.push([conn('g1', 'a')], 'when', { at });
+    expect(bus.sent[0]!.value).toEqual(decode(encode({ c: ['a'], r: 'when', b: { at } })));
+  });
+
+  it('lets no reply overtake a push emitted before it, and bounds a batch by count', () => {
+    const { bus, sink, turnEnd, messages } = rig({ tickMs: 0 }, 'memory');
+    sink.push([conn('g1', 'a')], 'chat', 1);
+    sink.respond(asked('_INBOX.1'), { ok: true, v: 'done' });
+    expect(bus.sent.map((s) => s.op)).toEqual(['publish', 'respond']);
+    for (let i = 0; i < MAX_BATCH_PUSHES + 2; i++) sink.push([conn('g1', 'a')], 'chat', i);
+    turnEnd();
+    expect(messages('g1').map((m) => m.length)).toEqual([1, MAX_BATCH_PUSHES, 2]);
   });
 });
