@@ -62,6 +62,13 @@ export interface Bus {
   /** 'memory', 'nats' or 'socket' (a tool on an embedded node's control socket); for logs and status. */
   readonly kind: 'memory' | 'nats' | 'socket';
   readonly prefix: string;
+  /**
+   * Sends `data`, after everything this connection sent before (requests and replies included). Throws at once what
+   * the bus refuses at once: BAD_SUBJECT, CLOSED, a payload over the server's limit. An accepted publish may leave
+   * later (NATS: at the end of the event-loop iteration, with the others of that iteration, or at flush, drain or
+   * close, whichever comes first); if the connection closes before, it is lost, like any message in a client's
+   * buffer, and logged.
+   */
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void;
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription;
   /**

@@ -195,6 +195,34 @@ for (const impl of impls) {
       await other.close();
     });
 
+    it('keeps one connection\'s order across publishes, requests and replies made in one turn', async () => {
+      const c = await env.connect('pa');
+      const seen = collector<string>(4);
+      const w = b.subscribe('t13.>', (m) => seen.push(`${m.subject}:${dec(m.data)}`));
+      const svc = b.subscribe('t13.svc', (m) => b.respond(m, m.data));
+      await b.flush();
+      c.publish('t13.a', enc('1'));
+      const answered = c.request('t13.svc', enc('2'));
+      c.publish('t13.a', enc('3'));
+      c.publish('t13.b', enc('4'));
+      expect(dec((await answered).data)).toBe('2');
+      expect(await seen.done).toEqual(['t13.a:1', 't13.svc:2', 't13.a:3', 't13.b:4']);
+      w.unsubscribe();
+      svc.unsubscribe();
+      await c.close();
+    });
+
+    it('sends what was published just before drain', async () => {
+      const c = await env.connect('pa');
+      const got = collector<string>(1);
+      const s = b.subscribe('t14.x', (m) => got.push(dec(m.data)));
+      await b.flush();
+      c.publish('t14.x', enc('last'));
+      await c.drain();
+      expect(await got.done).toEqual(['last']);
+      s.unsubscribe();
+    });
+
     it('drains: delivers what is pending, then closes; later calls fail with CLOSED', async () => {
       const c = await env.connect('pa');
       const n = 500;
