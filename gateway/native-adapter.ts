@@ -22,7 +22,7 @@ import {
   type ResFrame,
   type TcpFrameDecoder,
 } from '../protocol/native/index.js';
-import { encodeResFast } from '../protocol/native/fast-res.js';
+import { encodePushFast, encodeResFast } from '../protocol/native/fast-res.js';
 import type { Connection, GatewayServices, ProtocolHandler, PushCache } from './connection.js';
 import { ProtocolConnection, type FrameSink, type WireAdapter } from './protocol-handler.js';
 
@@ -151,6 +151,9 @@ export class NativeAdapter implements WireAdapter<Frame, Frame> {
   }
 
   pushPayload(route: string, body: unknown): Uint8Array {
+    // Plain bodies by hand, as for responses (fast-res.ts: the same bytes); encodeFrame refuses the rest as before.
+    const fast = encodePushFast(route, body === undefined ? null : body, this.s.maxFrameBytes);
+    if (fast !== undefined) return fast;
     return encodeFrame({ type: 'push', route, body }, this.s.limits);
   }
 
