@@ -1,5 +1,5 @@
 /**
- * The common case of decodeFrame, read by hand: a `req` whose fields and body hold only what a JSON-like request
+ * The common case of decodeFrame, read by hand: a `req` (or a `notify`) whose fields and body hold only what a JSON-like request
  * holds (ASCII strings, small integers and doubles, nil, booleans, arrays and maps with ASCII text keys). On the
  * gateway's request path (issue 16) msgpackr's generic reader cost more than anything else the gateway does per
  * request: its per-call set-up (a DataView stored on every incoming Buffer, shared module state), the native string
@@ -13,7 +13,7 @@
  * integers, str32/array32/map32, map keys that are not fixstr, nesting at or past Limits.bodyDepth, and bytes left
  * over or missing.
  */
-import { FrameTag, Limits, type ReqFrame } from './frames.js';
+import { FrameTag, Limits, type NotifyFrame, type ReqFrame } from './frames.js';
 
 /** Fell back: a sentinel rather than an exception, since falling back is not an error. */
 const NO = Symbol('fall back');
@@ -23,8 +23,12 @@ let src: Uint8Array = new Uint8Array(0);
 let pos = 0;
 let end = 0;
 
-/** The `req` frame in `bytes` (already checked: at most maxFrameBytes), or undefined to decode it the generic way. */
-export function decodeReqFast(bytes: Uint8Array): ReqFrame | undefined {
+/**
+ * The `req` or `notify` frame in `bytes` (already checked: at most maxFrameBytes), or undefined to decode it the
+ * generic way. A notify (`[tag, route, body]`: a chat line) is read with the same rules as a request's route and body.
+ */
+export function decodeReqFast(bytes: Uint8Array): ReqFrame | NotifyFrame | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0x93 && bytes[1] === FrameTag.Notify) return decodeNotifyFast(bytes);
   if (bytes.length < 4 || bytes[0] !== 0x94 || bytes[1] !== FrameTag.Req) return undefined;
   src = bytes;
   pos = 2;
@@ -39,6 +43,21 @@ export function decodeReqFast(bytes: Uint8Array): ReqFrame | undefined {
     return { type: 'req', id, route, body };
   } finally {
     src = EMPTY; // holds no caller's buffer past the call
+  }
+}
+
+function decodeNotifyFast(bytes: Uint8Array): NotifyFrame | undefined {
+  src = bytes;
+  pos = 2;
+  end = bytes.length;
+  try {
+    const route = readRoute();
+    if (route === undefined) return undefined;
+    const body = read(0);
+    if (body === NO || pos !== end) return undefined;
+    return { type: 'notify', route, body };
+  } finally {
+    src = EMPTY;
   }
 }
 

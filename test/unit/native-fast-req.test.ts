@@ -153,4 +153,30 @@ describe('fast req decoding', () => {
     expect(Object.getPrototypeOf(fast!.body)).toBe(Object.prototype);
     expect(Object.keys(fast!.body as object)).toEqual(['__proto_']);
   });
+
+  it('reads a notify (a chat line) itself, and agrees with the generic decoder on generated notifies', () => {
+    const line = Buffer.from(encodeFrame({ type: 'notify', route: 'chat.send', body: { content: 'x'.repeat(48), target: '*' } }));
+    const fast = decodeReqFast(line);
+    expect(fast).toEqual({ type: 'notify', route: 'chat.send', body: { content: 'x'.repeat(48), target: '*' } });
+    expectSame(fast, decodeGeneric(line));
+    let read = 0;
+    fc.assert(
+      fc.property(route, body, fc.boolean(), (r, b, extra) => {
+        // `extra`: a fourth field, which a notify must not have (the generic decoder refuses the arity).
+        const bytes = Buffer.from(raw.pack(extra ? [FrameTag.Notify, r, b, 1] : [FrameTag.Notify, r, b]));
+        const fast = decodeReqFast(bytes);
+        if (fast !== undefined) read++;
+        const generic = outcome(() => decodeGeneric(bytes));
+        if (fast !== undefined) expectSame({ ok: fast }, generic);
+        expectSame(outcome(() => decodeFrame(bytes)), generic);
+      }),
+      RUNS,
+    );
+    expect(read).toBeGreaterThan(RUNS.numRuns / 20);
+    // Cut short or with bytes left over: the generic answer.
+    for (const bad of [line.subarray(0, line.length - 1), Buffer.concat([line, Buffer.from([0xc0])])]) {
+      expect(decodeReqFast(bad)).toBeUndefined();
+    }
+  });
 });
+
