@@ -39,11 +39,15 @@ export const chatRoutes: Record<string, RouteHandler> = {
     need(checkRoom(b.room));
     return serial(ctx.session.id, () => takeSeat(ctx, { name: requireSeat(ctx).name, room: b.room as string }));
   },
-  'chat.send': async (ctx, raw) => {
-    const b = body(raw);
-    need(checkContent(b.content) ?? checkTarget(b.target ?? '*'));
-    await say(ctx, b.content as string, (b.target as string | undefined) ?? '*');
-    return null;
+  // The chat line: say's promise itself, no async wrapper of its own; a bad body is a rejection, as from the others.
+  'chat.send': (ctx, raw) => {
+    try {
+      const b = body(raw);
+      need(checkContent(b.content) ?? checkTarget(b.target ?? '*'));
+      return say(ctx, b.content as string, (b.target as string | undefined) ?? '*');
+    } catch (err) {
+      return Promise.reject(err);
+    }
   },
   'chat.leave': async (ctx) => serial(ctx.session.id, () => leaveSeat(ctx)),
   'chat.members': async (ctx, raw) => {
