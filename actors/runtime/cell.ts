@@ -12,6 +12,7 @@ import { ACTIVE, CLOSED, NEW, STARTING, STOPPED, type CellImage, type CellLifecy
 import type { Envelope } from './envelope.js';
 import { isDurable, type ActorKind } from './kind.js';
 import { packRecord, unpackRecord } from './hibernate.js';
+import { activityNow } from './activity-clock.js';
 import { SeenMarks } from './seen.js';
 import type { StoredActor } from './snapshots.js';
 import type { PersistedTimer } from './timers.js';
@@ -107,7 +108,7 @@ export class ActorCell implements TurnOwner {
 
   enqueue(item: Item): void {
     this.runner.mailbox.push(item);
-    this.lastActive = this.ctx.clock.now();
+    this.lastActive = activityNow(this.ctx.clock);
     const t = this.life.type;
     if (t === 'new' || t === 'dormant') this.activate(item.k === 'msg' && item.msg.reply !== undefined);
     else if (t === 'waking') {
