@@ -17,7 +17,7 @@ import {
   type Subscription,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './bus.js';
-import { assertSubject, PublishSubjects } from './subject-match.js';
+import { assertSubject } from './subject-match.js';
 import { SubjectIndex } from './subject-index.js';
 import { ClosedError, NoRespondersError } from '../common/errors.js';
 import { encode } from './codec.js';
@@ -52,8 +52,6 @@ class ValueMsg implements BusMsg {
   }
 }
 
-/** Distinct subjects whose absolute form a client keeps (about 100 bytes each), as in the NATS bus. */
-
 /** At most this many deliveries run per event-loop turn, so timers and I/O still get their turn under load. */
 const BATCH = 4096;
 /**
@@ -76,14 +74,31 @@ const COMPACT_AT = 65_536;
  * last token, which no pattern can have: assertSubject), looked up once per parent. Subjects are also kept as they
  * come, up to EXACT_MAX and without eviction (a hot subject is then one lookup by a string whose hash V8 already
  * keeps; past the bound the parent lookup is cheap anyway). Both maps start over on every (un)subscription.
+ *
+ * Both are kept per publishing prefix and keyed by the subject as published (relative to it), so a publish needs no
+ * absolute subject at all: it is built only for a subscriber on another prefix (and for the index on a miss). Before,
+ * a client's checked-subject cache (4 096, started over when full) built it for every publish; past that bound,
+ * round-robin over 100 k actors, the cache's misses and the absolute subject's lookups cost ~1 µs a tell.
  */
+interface PrefixRoutes {
+  readonly pre: string;
+  exact: Map<string, MemSub[]>;
+  byParent: Map<string, MemSub[]>;
+}
+
 class SubscriberLookup {
   /** Literal last tokens of the patterns subscribed, with how many patterns end with each. */
   private readonly lastTokens = new Map<string, number>();
-  private exact = new Map<string, MemSub[]>();
-  private byParent = new Map<string, MemSub[]>();
+  private readonly prefixes = new Map<string, PrefixRoutes>();
 
   constructor(private readonly index: SubjectIndex<MemSub>) {}
+
+  /** The routes of one publishing prefix (its client keeps the object; its maps start over in place). */
+  routes(pre: string): PrefixRoutes {
+    let r = this.prefixes.get(pre);
+    if (r === undefined) this.prefixes.set(pre, (r = { pre, exact: new Map(), byParent: new Map() }));
+    return r;
+  }
 
   added(pattern: string): void {
     const t = lastToken(pattern);
@@ -99,26 +114,33 @@ class SubscriberLookup {
     this.forget();
   }
 
-  match(abs: string): MemSub[] {
-    let subs = this.exact.get(abs);
+  /**
+   * Subscribers of `<r.pre><rel>`. With `check`, `rel` is checked (assertSubject) unless it was kept, having been
+   * checked then; a subject not checked (a reply subject, as before) is not kept either.
+   */
+  match(r: PrefixRoutes, rel: string, check: boolean): MemSub[] {
+    let subs = r.exact.get(rel);
     if (subs !== undefined) return subs;
-    const dot = abs.lastIndexOf('.');
-    if (dot < 0 || this.lastTokens.has(abs.slice(dot + 1))) subs = this.index.match(abs);
+    if (check) assertSubject(rel, false);
+    const dot = rel.lastIndexOf('.');
+    if (this.lastTokens.has(rel.slice(dot + 1))) subs = this.index.match(r.pre + rel);
     else {
-      const parent = abs.slice(0, dot + 1);
-      subs = this.byParent.get(parent);
+      const parent = rel.slice(0, dot + 1);
+      subs = r.byParent.get(parent);
       if (subs === undefined) {
-        if (this.byParent.size >= PARENTS_MAX) this.byParent = new Map();
-        this.byParent.set(parent, (subs = this.index.match(parent)));
+        if (r.byParent.size >= PARENTS_MAX) r.byParent = new Map();
+        r.byParent.set(parent, (subs = this.index.match(r.pre + parent)));
       }
     }
-    if (this.exact.size < EXACT_MAX) this.exact.set(abs, subs);
+    if (check && r.exact.size < EXACT_MAX) r.exact.set(rel, subs);
     return subs;
   }
 
   private forget(): void {
-    if (this.exact.size) this.exact = new Map();
-    if (this.byParent.size) this.byParent = new Map();
+    for (const r of this.prefixes.values()) {
+      if (r.exact.size) r.exact = new Map();
+      if (r.byParent.size) r.byParent = new Map();
+    }
   }
 }
 
@@ -170,10 +192,21 @@ export class MemoryBroker {
     this.parents.removed(sub.abs);
   }
 
-  /** @internal Returns the number of subscribers the message was queued for. */
-  route(abs: string, rel: string, pre: string, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): number {
-    const subs = this.parents.match(abs);
+  /** @internal The routes of a publishing prefix, for `route`. */
+  routes(pre: string): PrefixRoutes {
+    return this.parents.routes(pre);
+  }
+
+  /**
+   * @internal Queues `<routes.pre><rel>` for its subscribers; returns how many it was queued for. `check`: throws on
+   * a bad subject (publish, request; a reply subject is not checked).
+   */
+  route(routes: PrefixRoutes, rel: string, check: boolean, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): number {
+    const subs = this.parents.match(routes, rel, check);
     if (subs.length === 0) return 0;
+    const pre = routes.pre;
+    // The absolute subject, built only when a subscriber on another prefix or a queue group needs it.
+    let abs: string | undefined;
     let groups: Map<string, MemSub[]> | undefined;
     let n = 0;
     // A value alone (no reply, headers or bytes) is queued as its subscriber's subject and the value (see queue).
@@ -181,6 +214,7 @@ export class MemoryBroker {
     for (const sub of subs) {
       if (!sub.active) continue;
       if (sub.queue === undefined) {
+        if (sub.client.pre !== pre) abs ??= pre + rel;
         if (bare) this.enqueue(sub, sub.client.subjectOf(abs, rel, pre), value);
         else this.enqueue(sub, sub.client.message(abs, rel, pre, data, replyAbs, headers, value), undefined);
         n++;
@@ -194,6 +228,7 @@ export class MemoryBroker {
     if (groups) {
       for (const [queue, members] of groups) {
         // Round-robin per (queue group, subject): an even spread the contract test can count on.
+        abs ??= pre + rel;
         const key = `${queue} ${abs}`;
         const i = (this.rr.get(key) ?? 0) % members.length;
         this.rr.set(key, i + 1);
@@ -265,9 +300,10 @@ class MemoryBusClient implements Bus {
   private readonly subs = new Set<MemSub>();
   private readonly listeners = new Set<(s: BusStatus) => void>();
   private readonly mux: RequestMux;
-  private readonly pre: string;
-  /** Checked subjects and their absolute form (subject-match.ts). */
-  private readonly subjects: PublishSubjects;
+  /** @internal `<prefix>.` */
+  readonly pre: string;
+  /** Where this client's publishes go (SubscriberLookup): subjects checked, subscribers found, by relative subject. */
+  private readonly routes: PrefixRoutes;
 
   constructor(
     private readonly broker: MemoryBroker,
@@ -275,7 +311,7 @@ class MemoryBusClient implements Bus {
     private readonly log: Logger,
   ) {
     this.pre = prefix + '.';
-    this.subjects = new PublishSubjects(this.pre);
+    this.routes = broker.routes(this.pre);
     this.mux = new RequestMux(this, log);
   }
 
@@ -285,13 +321,8 @@ class MemoryBusClient implements Bus {
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
     if (this.closedFlag) throw new ClosedError('bus is closed');
-    const abs = this.absolute(subject);
-    if (opts) this.broker.route(abs, subject, this.pre, data, opts.reply ? this.pre + opts.reply : undefined, opts.headers, opts.value);
-    else this.broker.route(abs, subject, this.pre, data);
-  }
-
-  private absolute(subject: string): string {
-    return this.subjects.absolute(subject);
+    if (opts) this.broker.route(this.routes, subject, true, data, opts.reply ? this.pre + opts.reply : undefined, opts.headers, opts.value);
+    else this.broker.route(this.routes, subject, true, data);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts?: SubscribeOptions): Subscription {
@@ -322,7 +353,7 @@ class MemoryBusClient implements Bus {
     assertSubject(subject, false);
     const timeoutMs = opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const { reply, promise } = this.mux.open(subject, timeoutMs);
-    const n = this.broker.route(this.absolute(subject), subject, this.pre, data, this.pre + reply, opts?.headers);
+    const n = this.broker.route(this.routes, subject, true, data, this.pre + reply, opts?.headers);
     if (n === 0) this.mux.fail(reply, new NoRespondersError(subject));
     return promise;
   }
@@ -330,7 +361,7 @@ class MemoryBusClient implements Bus {
   respond(msg: BusMsg, data: Uint8Array, headers?: Headers): void {
     if (!msg.reply) return;
     if (this.closedFlag) throw new ClosedError('bus is closed');
-    this.broker.route(this.pre + msg.reply, msg.reply, this.pre, data, undefined, headers);
+    this.broker.route(this.routes, msg.reply, false, data, undefined, headers);
   }
 
   flush(): Promise<void> {
@@ -343,13 +374,13 @@ class MemoryBusClient implements Bus {
     return () => this.listeners.delete(listener);
   }
 
-  /** @internal A subject as this client's subscribers see it: relative to its prefix. */
-  subjectOf(abs: string, rel: string, pre: string): string {
-    return pre === this.pre ? rel : abs.startsWith(this.pre) ? abs.slice(this.pre.length) : abs;
+  /** @internal A subject as this client's subscribers see it: relative to its prefix (`abs` given when it differs). */
+  subjectOf(abs: string | undefined, rel: string, pre: string): string {
+    return pre === this.pre ? rel : abs!.startsWith(this.pre) ? abs!.slice(this.pre.length) : abs!;
   }
 
   /** @internal The message as this client's subscriber sees it: subjects relative to its prefix. */
-  message(abs: string, rel: string, pre: string, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): BusMsg {
+  message(abs: string | undefined, rel: string, pre: string, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): BusMsg {
     const subject = this.subjectOf(abs, rel, pre);
     const reply = replyAbs?.startsWith(this.pre) ? replyAbs.slice(this.pre.length) : replyAbs;
     return value === undefined ? { subject, data, reply, headers } : new ValueMsg(subject, value, data, reply, headers);

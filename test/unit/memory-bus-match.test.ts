@@ -97,4 +97,24 @@ describe('memory bus: subscribers by subject', () => {
     expect(seen).toContain('other g.3');
     expect(seen.filter((s) => s.endsWith('g.3'))).toEqual(['other g.3']);
   });
+
+  it('a client on a prefix nested in the publisher’s sees the subject relative to its own; bad subjects still throw', async () => {
+    const { broker, bus } = setup();
+    const nested = broker.connect({ prefix: 'p.n' });
+    buses.push(nested);
+    const seen: string[] = [];
+    nested.subscribe('k.*', (m) => seen.push(`nested ${m.subject} ${String(m.value)}`));
+    bus.subscribe('n.k.*', (m) => seen.push(`own ${m.subject} ${String(m.value)}`));
+    bus.publish('n.k.a', new Uint8Array(0), { value: 'v' });
+    bus.publish('n.k.b', new Uint8Array([1]));
+    await broker.flush();
+    expect(seen.sort()).toEqual(['nested k.a v', 'nested k.b undefined', 'own n.k.a v', 'own n.k.b undefined']);
+    for (const bad of ['', 'a..b', 'a.*', 'a b']) {
+      expect(() => bus.publish(bad, new Uint8Array(0))).toThrow(/bad subject/);
+      expect(() => bus.request(bad, new Uint8Array(0), { timeoutMs: 10 })).toThrow(/bad subject/);
+    }
+    // Checked once and kept: the same bad subject throws every time, a good one never.
+    expect(() => bus.publish('a b', new Uint8Array(0))).toThrow(/bad subject/);
+    expect(() => bus.publish('n.k.a', new Uint8Array(0))).not.toThrow();
+  });
 });
