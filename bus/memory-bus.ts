@@ -62,7 +62,9 @@ const BATCH = 4096;
  */
 export const DRAIN_BUDGET_MS = 2;
 const CHECK_EVERY = 32;
-const COMPACT_AT = 65_536;
+/** Records the broker's ring starts with (three slots each), and the most it keeps once empty (see ring). */
+const RING_MIN = 256;
+const RING_KEEP = 16_384;
 
 /**
  * Subscribers of a subject, found without the subject index's cache when that would miss: past its bound (16 k
@@ -161,9 +163,16 @@ export class MemoryBroker {
    * whose message is built only when it is delivered. Queued deliveries wait long: under a burst thousands do, each
    * outliving two scavenges, so V8 promotes them to old space and a mark-compact collects them (bench embedded, 8 k
    * tells in flight: ~200 B promoted per tell). A record of slots promotes none of the 64 B message object.
+   *
+   * The records sit in a ring (`cap` records, a power of two, from record `first`, `size` of them) that doubles when
+   * full and is kept when it empties unless past RING_KEEP: an array pushed to at the back and cut at the front
+   * grew by copying itself over and over under a sustained load (its delivered front dropped every 64 k records),
+   * ~80 B a tell of large-object allocation that only a mark-compact gives back.
    */
-  private queue: Array<MemSub | BusMsg | string | unknown> = [];
-  private head = 0;
+  private ring: unknown[] = new Array<unknown>(3 * RING_MIN);
+  private cap = RING_MIN;
+  private first = 0;
+  private size = 0;
   private scheduled = false;
   private readonly rr = new Map<string, number>();
   private flushWaiters: Array<() => void> = [];
@@ -244,53 +253,73 @@ export class MemoryBroker {
 
   /** @internal Resolves once every delivery queued so far has run. */
   flush(): Promise<void> {
-    if (this.head >= this.queue.length && !this.scheduled) return Promise.resolve();
+    if (this.size === 0 && !this.scheduled) return Promise.resolve();
     return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
-  /** `msg` a message, or the subject of `value`'s message (see queue). */
+  /** `msg` a message, or the subject of `value`'s message (see ring). */
   private enqueue(sub: MemSub, msg: BusMsg | string, value: unknown): void {
-    this.queue.push(sub, msg, value);
+    if (this.size === this.cap) this.grow();
+    const r = this.ring;
+    const i = ((this.first + this.size) & (this.cap - 1)) * 3;
+    r[i] = sub;
+    r[i + 1] = msg;
+    r[i + 2] = value;
+    this.size++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.drain);
     }
   }
 
+  /** Twice the records, in order from the start. */
+  private grow(): void {
+    const old = this.ring;
+    const mask = this.cap - 1;
+    const ring = new Array<unknown>(6 * this.cap);
+    for (let k = 0; k < this.size; k++) {
+      const from = ((this.first + k) & mask) * 3;
+      ring[3 * k] = old[from];
+      ring[3 * k + 1] = old[from + 1];
+      ring[3 * k + 2] = old[from + 2];
+    }
+    this.ring = ring;
+    this.cap *= 2;
+    this.first = 0;
+  }
+
   private readonly drain = (): void => {
-    const q = this.queue;
-    const end = Math.min(q.length, this.head + 3 * BATCH);
+    // What was queued before this turn, at most BATCH: deliveries queued by handlers meanwhile wait for the next.
+    let left = Math.min(this.size, BATCH);
     const deadline = this.budgetMs === Infinity ? Infinity : this.now() + this.budgetMs;
     let n = 0;
-    while (this.head < end) {
-      const h = this.head;
-      const sub = q[h] as MemSub;
-      const m = q[h + 1] as BusMsg | string;
-      const value = q[h + 2];
-      q[h] = q[h + 1] = q[h + 2] = undefined;
-      this.head = h + 3;
+    while (left-- > 0) {
+      // Read each time: a handler publishing may have grown the ring.
+      const r = this.ring;
+      const i = this.first * 3;
+      const sub = r[i] as MemSub;
+      const m = r[i + 1] as BusMsg | string;
+      const value = r[i + 2];
+      r[i] = r[i + 1] = r[i + 2] = undefined;
+      this.first = (this.first + 1) & (this.cap - 1);
+      this.size--;
       if (sub.active) sub.client.deliver(sub, typeof m === 'string' ? new ValueMsg(m, value, NO_BYTES, undefined, undefined) : m);
       if (++n === CHECK_EVERY) {
         n = 0;
         if (this.now() >= deadline) break;
       }
     }
-    if (this.head >= this.queue.length) {
-      this.queue = [];
-      this.head = 0;
+    if (this.size === 0) {
+      this.first = 0;
+      if (this.cap > RING_KEEP) {
+        this.ring = new Array<unknown>(3 * RING_MIN);
+        this.cap = RING_MIN;
+      }
       this.scheduled = false;
       const waiters = this.flushWaiters;
       this.flushWaiters = [];
       for (const w of waiters) w();
-    } else {
-      // Under a sustained load the queue may never empty: drop the delivered front now and then so its length
-      // follows what is waiting, not everything ever queued.
-      if (this.head >= 3 * COMPACT_AT && this.head * 2 >= this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      setImmediate(this.drain);
-    }
+    } else setImmediate(this.drain);
   };
 }
 

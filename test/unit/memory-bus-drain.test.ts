@@ -48,4 +48,26 @@ describe('memory bus delivery turns', () => {
     for (let i = 0; i < n; i++) if (got[i] !== i) inOrder = false;
     expect(inOrder).toBe(true);
   });
+
+  it('keeps order when its ring wraps around and then grows while wrapped (handlers publishing as they receive)', async () => {
+    // Slices of 32 (the stepping clock ends each at the first check); each delivery of the first 3000 publishes two
+    // more, so the queue keeps wrapping around its ring and outgrowing it.
+    const broker = new MemoryBroker({ drainBudgetMs: 1, now: steppingClock() });
+    const bus = broker.connect({ prefix: 'p' });
+    const got: number[] = [];
+    let next = 0;
+    const send = () => bus.publish('s', new Uint8Array(0), { value: next++ });
+    bus.subscribe('s', (m) => {
+      got.push(m.value as number);
+      if ((m.value as number) < 3000) {
+        send();
+        send();
+      }
+    });
+    for (let i = 0; i < 300; i++) send();
+    await broker.flush();
+    await bus.close();
+    expect(got).toHaveLength(next);
+    expect(got.every((v, i) => v === i)).toBe(true);
+  });
 });
