@@ -69,6 +69,8 @@ interface Pending {
 type PendingValues = GatewayPush[];
 
 const NO_BYTES = new Uint8Array(0);
+/** Gateways whose push subject is kept; past it the cache starts over (gateway ids churn only as nodes come and go). */
+const MAX_GATEWAY_SUBJECTS = 1024;
 
 export class EffectSink {
   private readonly tickMs: number;
@@ -81,6 +83,8 @@ export class EffectSink {
   /** In-process pushes waiting, per gateway (used instead of `pending` on the memory bus). */
   private readonly pendingValues = new Map<string, PendingValues>();
   private readonly inProcess: boolean;
+  /** Gateway → its push subject (see pushSubject). */
+  private readonly gatewaySubjects = new Map<string, string>();
   /** One options object for every in-process publish: the memory bus reads it during publish and keeps only the value. */
   private readonly valueOpts: { value: unknown } = { value: undefined };
   private timer: TimerHandle | undefined;
@@ -155,7 +159,7 @@ export class EffectSink {
     }
     // Encoded now, as before batching: an unencodable body fails in its own turn (turn-runner logs it).
     const item = encode(push);
-    if (this.tickMs < 0 || this.stopped) this.bus.publish(subjects.gateway(gw, 'push'), item);
+    if (this.tickMs < 0 || this.stopped) this.bus.publish(this.pushSubject(gw), item);
     else this.add(gw, item);
   }
 
@@ -209,7 +213,7 @@ export class EffectSink {
     // The tick stays set when this empties the sink: it then finds nothing, which is cheaper than a timer per turn.
     this.pending.delete(gw);
     try {
-      this.bus.publish(subjects.gateway(gw, 'push'), p.items.length === 1 ? p.items[0]! : batchOf(p));
+      this.bus.publish(this.pushSubject(gw), p.items.length === 1 ? p.items[0]! : batchOf(p));
     } catch (err) {
       this.log.warn({ err, gateway: gw, pushes: p.items.length }, 'could not send pushes');
     }
@@ -238,10 +242,23 @@ export class EffectSink {
     const o = this.valueOpts;
     o.value = value;
     try {
-      this.bus.publish(subjects.gateway(gw, 'push'), NO_BYTES, o);
+      this.bus.publish(this.pushSubject(gw), NO_BYTES, o);
     } finally {
       o.value = undefined;
     }
+  }
+
+  /**
+   * `gw.<gateway>.push`, kept per gateway: no id encoding and concatenation per push, and the bus sees the same string
+   * object each time, whose hash V8 keeps (the memory bus looks subscriptions up by subject, as client.ts notes).
+   */
+  private pushSubject(gw: string): string {
+    let s = this.gatewaySubjects.get(gw);
+    if (s === undefined) {
+      if (this.gatewaySubjects.size >= MAX_GATEWAY_SUBJECTS) this.gatewaySubjects.clear();
+      this.gatewaySubjects.set(gw, (s = subjects.gateway(gw, 'push')));
+    }
+    return s;
   }
 
   private schedule(): void {
