@@ -26,6 +26,11 @@ import type { AnySnapshot, Item, TurnOwner } from './turn-owner.js';
 
 const NO_TIMERS: PersistedTimer[] = [];
 const NO_EFFECTS = Object.freeze([]) as unknown as Effect[];
+/**
+ * A turn's effects before its first one: the array is made by the first emit, `[e]`, sized to it (an empty array
+ * pushed to got room for 17: ~180 B a turn); a turn that emits nothing ends with NO_EFFECTS.
+ */
+const NONE_YET = Object.freeze([]) as unknown as Effect[];
 const SWALLOW_ERRORS = { error: () => undefined };
 export const SEEN_MAX = 64;
 
@@ -168,7 +173,9 @@ export class TurnRunner implements TimerOwner {
 
   private readonly onEmit = (e: EventObject): void => {
     if (!isEffect(e)) return;
-    if (this.effects) this.effects.push(e);
+    const fx = this.effects;
+    if (fx === NONE_YET) this.effects = [e];
+    else if (fx) fx.push(e);
     else {
       // Emitted outside a turn (e.g. from an invoked promise): carried out at once, but it breaks turn semantics.
       this.log.warn({ effect: e.type }, 'effect emitted outside a turn; machines should use `ask` effects, not invoke');
@@ -264,14 +271,15 @@ export class TurnRunner implements TimerOwner {
     const actor = this.actor!;
     const prev = actor.getSnapshot() as AnySnapshot;
     const timersBefore = this.timersObj?.size ? this.timersObj.persisted() : NO_TIMERS;
-    const effects: Effect[] = this.startEffects.length ? this.startEffects.splice(0) : [];
-    this.effects = effects;
+    this.effects = this.startEffects.length ? this.startEffects.splice(0) : NONE_YET;
     const rec = this.ctx.taps.recorder;
     if (rec?.active) rec.begin(this, label); // the flight recorder (recorder.ts): base state, then this turn's events
+    let effects: Effect[];
     try {
       if (fire) fire();
       else actor.send(event!);
     } finally {
+      effects = this.effects === NONE_YET ? NO_EFFECTS : this.effects!;
       this.effects = null;
     }
     const snap = actor.getSnapshot() as AnySnapshot;
