@@ -18,7 +18,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './bus.js';
 import { assertSubject } from './subject-match.js';
-import { SubjectIndex } from './subject-index.js';
+import { SubjectIndex, SubscriberLookup, type PrefixRoutes } from './subject-index.js';
 import { ClosedError, NoRespondersError } from '../common/errors.js';
 import { encode } from './codec.js';
 import { silentLogger } from '../common/logger.js';
@@ -66,96 +66,9 @@ const CHECK_EVERY = 32;
 const RING_MIN = 256;
 const RING_KEEP = 16_384;
 
-/**
- * Subscribers of a subject, found without the subject index's cache when that would miss: past its bound (16 k
- * subjects, cleared when full) every publish to a distinct subject split the subject, walked the trie and inserted
- * into a cache soon dropped (bench embedded, 100 k actors round-robin: ~1.1 µs of a ~19 µs tell, and the garbage).
- *
- * A subject's last token matters only when some pattern ends with that literal token (the trie's `*` and `>`
- * branches ignore the token itself). For any other last token the subscribers are those of `<parent>.` (an empty
- * last token, which no pattern can have: assertSubject), looked up once per parent. Subjects are also kept as they
- * come, up to EXACT_MAX and without eviction (a hot subject is then one lookup by a string whose hash V8 already
- * keeps; past the bound the parent lookup is cheap anyway). Both maps start over on every (un)subscription.
- *
- * Both are kept per publishing prefix and keyed by the subject as published (relative to it), so a publish needs no
- * absolute subject at all: it is built only for a subscriber on another prefix (and for the index on a miss). Before,
- * a client's checked-subject cache (4 096, started over when full) built it for every publish; past that bound,
- * round-robin over 100 k actors, the cache's misses and the absolute subject's lookups cost ~1 µs a tell.
- */
-interface PrefixRoutes {
-  readonly pre: string;
-  exact: Map<string, MemSub[]>;
-  byParent: Map<string, MemSub[]>;
-}
-
-class SubscriberLookup {
-  /** Literal last tokens of the patterns subscribed, with how many patterns end with each. */
-  private readonly lastTokens = new Map<string, number>();
-  private readonly prefixes = new Map<string, PrefixRoutes>();
-
-  constructor(private readonly index: SubjectIndex<MemSub>) {}
-
-  /** The routes of one publishing prefix (its client keeps the object; its maps start over in place). */
-  routes(pre: string): PrefixRoutes {
-    let r = this.prefixes.get(pre);
-    if (r === undefined) this.prefixes.set(pre, (r = { pre, exact: new Map(), byParent: new Map() }));
-    return r;
-  }
-
-  added(pattern: string): void {
-    const t = lastToken(pattern);
-    if (t !== '*' && t !== '>') this.lastTokens.set(t, (this.lastTokens.get(t) ?? 0) + 1);
-    this.forget();
-  }
-
-  removed(pattern: string): void {
-    const t = lastToken(pattern);
-    const n = this.lastTokens.get(t);
-    if (n === 1) this.lastTokens.delete(t);
-    else if (n !== undefined) this.lastTokens.set(t, n - 1);
-    this.forget();
-  }
-
-  /**
-   * Subscribers of `<r.pre><rel>`. With `check`, `rel` is checked (assertSubject) unless it was kept, having been
-   * checked then; a subject not checked (a reply subject, as before) is not kept either.
-   */
-  match(r: PrefixRoutes, rel: string, check: boolean): MemSub[] {
-    let subs = r.exact.get(rel);
-    if (subs !== undefined) return subs;
-    if (check) assertSubject(rel, false);
-    const dot = rel.lastIndexOf('.');
-    if (this.lastTokens.has(rel.slice(dot + 1))) subs = this.index.match(r.pre + rel);
-    else {
-      const parent = rel.slice(0, dot + 1);
-      subs = r.byParent.get(parent);
-      if (subs === undefined) {
-        if (r.byParent.size >= PARENTS_MAX) r.byParent = new Map();
-        r.byParent.set(parent, (subs = this.index.match(r.pre + parent)));
-      }
-    }
-    if (check && r.exact.size < EXACT_MAX) r.exact.set(rel, subs);
-    return subs;
-  }
-
-  private forget(): void {
-    for (const r of this.prefixes.values()) {
-      if (r.exact.size) r.exact = new Map();
-      if (r.byParent.size) r.byParent = new Map();
-    }
-  }
-}
-
-/** Subjects kept as they come (about 100 bytes each), as many as the subject index's cache. */
-const EXACT_MAX = 16_384;
-/** Parents kept: a node's shards times kinds, with room to spare. */
-const PARENTS_MAX = 16_384;
-
-const lastToken = (pattern: string) => pattern.slice(pattern.lastIndexOf('.') + 1);
-
 export class MemoryBroker {
   private readonly index = new SubjectIndex<MemSub>();
-  private readonly parents = new SubscriberLookup(this.index);
+  private readonly parents = new SubscriberLookup<MemSub>(this.index);
   /**
    * The broker's queue holds one record of three consecutive slots per delivery: (subscriber, message, unused) with
    * the message built for its subscriber when it is routed, or, for a value published without reply, headers or bytes
@@ -202,7 +115,7 @@ export class MemoryBroker {
   }
 
   /** @internal The routes of a publishing prefix, for `route`. */
-  routes(pre: string): PrefixRoutes {
+  routes(pre: string): PrefixRoutes<MemSub> {
     return this.parents.routes(pre);
   }
 
@@ -210,7 +123,7 @@ export class MemoryBroker {
    * @internal Queues `<routes.pre><rel>` for its subscribers; returns how many it was queued for. `check`: throws on
    * a bad subject (publish, request; a reply subject is not checked).
    */
-  route(routes: PrefixRoutes, rel: string, check: boolean, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): number {
+  route(routes: PrefixRoutes<MemSub>, rel: string, check: boolean, data: Uint8Array, replyAbs?: string, headers?: Headers, value?: unknown): number {
     const subs = this.parents.match(routes, rel, check);
     if (subs.length === 0) return 0;
     const pre = routes.pre;
@@ -332,7 +245,7 @@ class MemoryBusClient implements Bus {
   /** @internal `<prefix>.` */
   readonly pre: string;
   /** Where this client's publishes go (SubscriberLookup): subjects checked, subscribers found, by relative subject. */
-  private readonly routes: PrefixRoutes;
+  private readonly routes: PrefixRoutes<MemSub>;
 
   constructor(
     private readonly broker: MemoryBroker,

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { BusMsg } from '../../bus/bus.js';
 import { ErrorCode, errorMessage, GatehouseError, type WireError } from '../../common/errors.js';
 import type { CellContext } from './cell-context.js';
+import { listenToEmits } from './emit-hook.js';
 import { isEffect, type Effect } from './effects.js';
 import { defaultToEvent, type ActorKind } from './kind.js';
 import { Queue } from './mailbox.js';
@@ -33,25 +34,6 @@ const NO_EFFECTS = Object.freeze([]) as unknown as Effect[];
 const NONE_YET = Object.freeze([]) as unknown as Effect[];
 const SWALLOW_ERRORS = { error: () => undefined };
 export const SEEN_MAX = 64;
-
-/**
- * Sends an actor's emitted events to `handler`, and returns whether it could do so directly. XState's `on('*')`
- * listeners are called by its actor scope's `emit`, which copies every listener set into a new array on each emitted
- * event: ~250 B and ~0.25 µs a turn for a machine that replies (alloc and CPU per `send`, counter machine, XState
- * 5.33). A runner is its actor's only listener, so where the scope has that hook (checked, not assumed) it is
- * replaced by the handler itself; otherwise the actor gets an ordinary `on('*')` listener. One difference: a handler
- * that threw would make the turn fail (the actor's error, supervised) rather than be re-thrown from a timer; the
- * runner's handler does not throw. test/unit/turn-runner-emit.test.ts checks that the hook is found.
- */
-export function listenToEmits(a: AnyActor, handler: (e: EventObject) => void): boolean {
-  const scope = (a as unknown as { _actorScope?: { emit?: unknown } })._actorScope;
-  if (scope !== undefined && typeof scope.emit === 'function') {
-    scope.emit = handler;
-    return true;
-  }
-  a.on('*', handler);
-  return false;
-}
 
 function wireError(err: unknown, fallback: string): WireError {
   if (err instanceof GatehouseError) return err.toWire();

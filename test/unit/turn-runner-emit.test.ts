@@ -1,11 +1,11 @@
 /**
- * How a turn runner hears its actor's emitted events (listenToEmits, turn-runner.ts): through XState's actor-scope
+ * How a turn runner hears its actor's emitted events (listenToEmits, emit-hook.ts): through XState's actor-scope
  * emit hook when this XState has it (no listener array copied per emit), else through an ordinary `on('*')`.
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, type AnyActor, type EventObject } from 'xstate';
 import { counterMachine } from '../../actors/demo/counter.machine.js';
-import { listenToEmits } from '../../actors/runtime/turn-runner.js';
+import { listenToEmits } from '../../actors/runtime/emit-hook.js';
 
 describe('listenToEmits', () => {
   it('takes the actor scope’s emit hook of this XState version: every emitted event reaches the handler, no listener is registered', () => {
