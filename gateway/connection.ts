@@ -16,7 +16,7 @@ import type { WireError } from '../common/errors.js';
 import { ClientErrorCode, CloseCode } from '../protocol/error-codes.js';
 import type { GatewayEntry, RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { toClientError } from './errors.js';
-import { RATE_LIMITED, countFailure, routeCallsOf, type RouteReply } from './route-calls.js';
+import { RATE_LIMITED, routeCallsOf, type RouteReply } from './route-calls.js';
 
 export type { RouteReply } from './route-calls.js';
 import type { RouteTable } from './routes.js';
@@ -27,6 +27,9 @@ import { randomId } from './ids.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Admission } from './admission.js';
 import type { Authenticator } from './auth/authenticator.js';
+
+/** Where a notify's outcome goes: nowhere (route-calls still counts its failures and keeps its deadline). */
+const UNANSWERED: RouteReply = { answer: () => undefined };
 
 export type Protocol = 'native' | 'pomelo';
 
@@ -168,7 +171,8 @@ export class Connection implements ConnectionHandle {
   /**
    * Runs a route for the client and hands the outcome to `reply.answer(id, …)`: the body, or the WireError the client
    * gets (rate limit, unknown route, the route's failure, TIMEOUT after requestTimeoutMs). With `id` undefined it is a
-   * notify: same limits and route, nothing answered, no deadline kept (nobody waits), failures only counted.
+   * notify: same limits, route and deadline (its in-flight slot goes back at requestTimeoutMs even if the route never
+   * settles), nothing answered, failures only counted.
    *
    * Callbacks rather than a promise per request, and one deadline queue per gateway rather than a timer per request:
    * the wrapper promise, its timer and the then-chain cost more than the echo route itself (bench gateway).
@@ -218,7 +222,7 @@ export class Connection implements ConnectionHandle {
     } catch (err) {
       p = Promise.reject(err);
     }
-    if (id === undefined) p.then(this.finished, this.notifyFailed);
+    if (id === undefined) routeCallsOf(gw).track(p, 0, UNANSWERED, route, now, this.finished);
     else routeCallsOf(gw).track(p, id, reply, route, now, this.finished);
   }
 
@@ -227,11 +231,6 @@ export class Connection implements ConnectionHandle {
     if (this.active === 0) return; // given back when the connection ended
     this.active--;
     this.gw.admission.finish(this.address);
-  };
-
-  private readonly notifyFailed = (err: unknown): void => {
-    countFailure(this.gw, err);
-    this.finished();
   };
 
   /** The transport is gone (called once by the protocol handler). */
