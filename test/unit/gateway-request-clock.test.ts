@@ -10,23 +10,8 @@ import { Connection } from '../../gateway/connection.js';
 import { echoGatewayServices } from '../../dev/echo-gateway.js';
 import { createNativeHandler } from '../../gateway/native-adapter.js';
 import { gatewaySettings } from '../../gateway/settings.js';
-import type { Transport } from '../../gateway/transport.js';
-import { decodeFrame, encodeFrame, type Frame } from '../../protocol/native/index.js';
-
-class KeepTransport implements Transport {
-  readonly kind = 'ws';
-  readonly buffered = 0;
-  readonly remote = '127.0.0.1:1';
-  readonly address = '127.0.0.1';
-  readonly got: Frame[] = [];
-  send(bytes: Uint8Array): void {
-    this.got.push(decodeFrame(bytes));
-  }
-  close(): void {}
-  destroy(): void {}
-  pause(): void {}
-  resume(): void {}
-}
+import { KeepTransport } from '../support/keep-transport.js';
+import { encodeFrame } from '../../protocol/native/index.js';
 
 function setup() {
   const clock = new ManualClock();

@@ -11,25 +11,10 @@ import { Connection } from '../../gateway/connection.js';
 import { createNativeHandler } from '../../gateway/native-adapter.js';
 import { buildRouteTable } from '../../gateway/routes.js';
 import { gatewaySettings } from '../../gateway/settings.js';
-import type { Transport } from '../../gateway/transport.js';
-import { decodeFrame, encodeFrame, type Frame } from '../../protocol/native/index.js';
+import { KeepTransport } from '../support/keep-transport.js';
+import { encodeFrame } from '../../protocol/native/index.js';
 
 const ADDRESS = '10.0.0.7';
-
-class KeepTransport implements Transport {
-  readonly kind = 'ws';
-  readonly buffered = 0;
-  readonly remote = `${ADDRESS}:1`;
-  readonly address = ADDRESS;
-  readonly got: Frame[] = [];
-  send(bytes: Uint8Array): void {
-    this.got.push(decodeFrame(bytes));
-  }
-  close(): void {}
-  destroy(): void {}
-  pause(): void {}
-  resume(): void {}
-}
 
 function setup() {
   const clock = new ManualClock();
@@ -51,7 +36,7 @@ function setup() {
     ]),
   };
   services.admission.admit(ADDRESS, clock.now());
-  const t = new KeepTransport();
+  const t = new KeepTransport(ADDRESS);
   const c = new Connection(services, t, 'native');
   c.handler = createNativeHandler(c);
   return { clock, t, c, settings, services };
