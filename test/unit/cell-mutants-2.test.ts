@@ -35,7 +35,7 @@ const finiteKind = defineKind({ name: 'finite', machine: inputMachine, persisten
 
 describe('actor cell: activation', () => {
   it('touch(input) starts the machine from that input, kept when touched again before the load ends; a live cell is not restarted', async () => {
-    const { s, ctx, replies } = withStore();
+    const { ctx, replies } = withStore();
     const cell = new ActorCell(ctx, inputKind, 'p');
     cell.touch({ n: 5 });
     cell.touch(); // its load is in flight: the input given stays
@@ -365,7 +365,7 @@ describe('actor cell: hand-over meeting a load or a close', () => {
   });
 
   it('a close during the turn gives the waiting hand-over the queued messages, not the tasks', async () => {
-    const { s, ctx, redelivered } = withStore();
+    const { ctx, redelivered } = withStore();
     const cell = new ActorCell(ctx, snapKind, 'hc');
     cell.deliver(inc(1), tell());
     await settle();
@@ -381,7 +381,7 @@ describe('actor cell: hand-over meeting a load or a close', () => {
   });
 
   it('after the turn hands over only the messages; a close with an error answers the asks and skips the tasks', async () => {
-    const { s, ctx, replies } = withStore();
+    const { ctx, replies } = withStore();
     const cell = new ActorCell(ctx, snapKind, 'ht');
     cell.deliver(inc(1), tell());
     await settle();

@@ -8,7 +8,6 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
   Limits,
-  ProtocolError,
   decodeFrame,
   encodeFrame,
   isClientFrame,

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { GatehouseError } from '../../common/errors.js';
 import {
   ClientErrorCode,
-  ProtocolError,
   createTcpFrameDecoder,
   decodeFrame,
   encodeFrame,

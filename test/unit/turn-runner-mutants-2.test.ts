@@ -72,7 +72,7 @@ const waitingKind = defineKind({
 
 describe('turn runner, in detail', () => {
   it('logs with the actor’s name; a crash, an escalation and refused or dropped messages say what and why', () => {
-    const { ctx, records, errors } = logged();
+    const { ctx, records } = logged();
     const cell = new ActorCell(ctx, tallyKind, 'c');
     cell.deliver(from({ type: 'boom' }), tell());
     expect(records.find((r) => r.msg === 'actor crashed: restarting from its state before the failing message')).toMatchObject({ level: 40, actor: 'tally/c', event: 'boom', err: { message: 'boom requested' } });
