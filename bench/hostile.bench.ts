@@ -1,6 +1,6 @@
 /**
  * bench hostile — a well-behaved client's requests while hostile clients do their worst within the bounds, against
- * the same client with nobody else around, windows interleaved in one run (docs/BENCHMARKS.md):
+ * the same client with nobody else around, windows interleaved in one run (docs/BENCH-RULES.md):
  *   - 200 connections from one address (the per-address bound, 64 by default, refuses the rest with 4202);
  *   - reads of never-seen Capcom IDs (lobby.profile.get) from 60 players on another address, each at the rate limit:
  *     3 000/s offered against the address's shared budget of 400/s, so most of them wait for it, their sockets

@@ -1,6 +1,6 @@
 /**
  * bench migration — 10 k actors under load moved to a new node: total time, per-actor pause p99, lost, duplicated
- * (targets ≤ 1 s, ≤ 50 ms, 0, 0; docs/BENCHMARKS.md). Each run: node A (a process) hosts 10 k in-memory actors
+ * (targets ≤ 1 s, ≤ 50 ms, 0, 0; docs/BENCH-RULES.md). Each run: node A (a process) hosts 10 k in-memory actors
  * receiving sequenced tells from a load-generator process; A is set draining while it is the only worker (so nothing
  * moves), then node B starts and every shard moves to it live. Pause per actor = its "adopted on B" minus its "closed
  * on A" (lifecycle events, µs clocks of one machine). What callers see is measured too: 50 timed `get` asks a second,

@@ -2,7 +2,7 @@
  * Liveness over core NATS: every node publishes a heartbeat on `sys.hb.<node>` every `heartbeatMs` and listens to
  * everyone's (its own included). A node is alive while it was heard within `deadAfterMs`, on the listener's own
  * clock. Nothing here touches JetStream, so a stream's leader election (4–8 s of failed KV writes, watchers silent for
- * 6–13 s; docs/DESIGN.md) cannot make anyone look dead. Before, membership was a KV record with a TTL, and killing
+ * 6–13 s; docs/INVARIANTS.md) cannot make anyone look dead. Before, membership was a KV record with a TTL, and killing
  * the nats-server leading that one stream let every node's record lapse at once.
  *
  * Fencing. A node serves its shards only while it has heard its own heartbeat sent less than `fenceAfterMs` ago: that
@@ -20,7 +20,7 @@
  * our own latest beat, so a busy event loop (beats queued unread) does not count as isolation. When every other node
  * really died at once the survivor lapses as well, and serves again after proving, by a write to the replicated store,
  * that it is on the quorum side (cluster.ts). A group of two or more nodes on a cut-off server still hears itself and is
- * not fenced by this rule (docs/DESIGN.md, "Failover").
+ * not fenced by this rule (docs/INVARIANTS.md, "Failover").
  *
  * A lapse (the window ran out: cut off, a long stall, or SIGSTOP then SIGCONT) is sticky: `serving()` stays false
  * until the owner of this object (the cluster) has re-read its leases and calls `recovered()`. It is noticed lazily,

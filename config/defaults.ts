@@ -56,7 +56,7 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     fenceAfterMs: 1000,
     // JetStream answers a write within ~1 ms, or fails fast (503) while a stream elects; a call past 2 s is lost.
     storeTimeoutMs: 2000,
-    // A restarted 3-server cluster takes 5–30 s to elect its JetStream leaders (docs/DESIGN.md).
+    // A restarted 3-server cluster takes 5–30 s to elect its JetStream leaders (docs/INVARIANTS.md).
     startDeadlineMs: 60_000,
     maxConcurrentMoves: 64,
     rebalanceIntervalMs: 2000,

@@ -48,7 +48,7 @@ export function maybeApplied(kind: string, id: string): WireError {
 /**
  * The answer to an ask whose write met a compare-and-set conflict. A conflict means a newer owner wrote first, so the
  * update was not applied: NOT_OWNER. But nats-server 2.9 has answered "wrong last sequence" for writes it had applied,
- * right after a cut-off server leading the stream rejoined (docs/DESIGN.md, "Failover"). So the stored record is read
+ * right after a cut-off server leading the stream rejoined (docs/INVARIANTS.md, "Failover"). So the stored record is read
  * first: if its last mark from this sender is this very message (marks are set only by processing), or the read
  * fails, the answer is MAYBE_APPLIED (NOT_OWNER must mean "not applied"). The read must also be at least as new as
  * the conflict: a record at or below `baseRevision` (the revision the write expected), or none at all, is a stale

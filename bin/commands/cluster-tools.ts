@@ -149,7 +149,7 @@ export function parseMoveTarget(arg: string, shards: number): { kind: string; sh
 
 /**
  * Pins a shard to a node; the balancer moves it there (live) and keeps it there while that node lives. An actor is
- * placed by its shard (docs/DESIGN.md), so `move <kind>/<id>` moves the actor's whole shard, and says so.
+ * placed by its shard (docs/INVARIANTS.md), so `move <kind>/<id>` moves the actor's whole shard, and says so.
  */
 export async function moveShard(t: ToolConnection, config: Config, arg: string, to: string, timeoutMs: number, progress: (line: string) => void): Promise<void> {
   const target = parseMoveTarget(arg, config.actors.shards);

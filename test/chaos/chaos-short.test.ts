@@ -5,7 +5,7 @@
  * nats-server and of the gateway, SIGSTOP of a worker past deadAfterMs, a worker host cut off, a drain. Timings:
  * heartbeat 250 ms, deadAfter 2 s (within the fence rules of config: fenceAfterMs 1 s ≥ 3 heartbeats, deadAfter ≥
  * fence + 2 heartbeats).
- * docs/DESIGN.md invariants 2 (one instance), 4 (crash), 5 and 10 (bus faults). Counts only, never times.
+ * docs/INVARIANTS.md invariants 2 (one instance), 4 (crash), 5 and 10 (bus faults). Counts only, never times.
  * 0 overlapping instances (durable and in-memory kinds) is asserted too: a fenced node closes its instances before
  * anyone may take its shards over.
  */

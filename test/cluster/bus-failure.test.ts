@@ -1,5 +1,5 @@
 /**
- * docs/DESIGN.md invariant 5: with a 3-server NATS cluster (KV replicated 3×), killing the server a node is connected
+ * docs/INVARIANTS.md invariant 5: with a 3-server NATS cluster (KV replicated 3×), killing the server a node is connected
  * to makes it reconnect elsewhere, and no acknowledged update is lost. Asks during the outage fail with an error, never
  * hang; the system serves again by itself.
  */

@@ -1,5 +1,5 @@
 /**
- * docs/DESIGN.md invariant 10, with node processes on a 3-server NATS cluster (streams replicated 3×):
+ * docs/INVARIANTS.md invariant 10, with node processes on a 3-server NATS cluster (streams replicated 3×):
  * - a node started while the new replicated streams cannot have a leader (one server of three up) waits for them,
  *   saying what it waits for, and runs once the other servers start: it never exits for that;
  * - killing (-9) the nats-server leading some of the snapshot streams fails only the writes of actors in those

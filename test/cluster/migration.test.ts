@@ -1,5 +1,5 @@
 /**
- * docs/DESIGN.md invariants 2 and 3, with nodes in one process on a shared bus (memory, and a real nats-server): under
+ * docs/INVARIANTS.md invariants 2 and 3, with nodes in one process on a shared bus (memory, and a real nats-server): under
  * continuous sequenced load from several senders, while nodes join, drain and leave and shards are moved at random
  * moments, every message is applied exactly once and in per-sender order, and no actor is ever live on two nodes.
  *

@@ -1,5 +1,5 @@
 /**
- * The cluster with nodes as separate processes on a real nats-server (docs/DESIGN.md: invariants 4 and 6, elasticity):
+ * The cluster with nodes as separate processes on a real nats-server (docs/INVARIANTS.md: invariants 4 and 6, elasticity):
  * kill -9 under load, a node joining a loaded cluster, drain, and prefix isolation.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

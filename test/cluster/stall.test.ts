@@ -1,9 +1,9 @@
 /**
- * docs/DESIGN.md invariants 2 and 10 for a stalled process: a worker SIGSTOPped past deadAfterMs under load loses its
+ * docs/INVARIANTS.md invariants 2 and 10 for a stalled process: a worker SIGSTOPped past deadAfterMs under load loses its
  * shards to the other; when it is continued, it activates nothing before it has re-read its leases (no actor of a
  * lost shard comes back to life on it, not even for a moment), and no actor is ever live on both nodes (lifecycle
  * events). Then it serves again and takes its share back by live migration. Three workers: in a cluster of two, the
- * survivor of a silent peer cannot tell the peer's stall from its own server's cut, and lapses too (docs/DESIGN.md,
+ * survivor of a silent peer cannot tell the peer's stall from its own server's cut, and lapses too (docs/INVARIANTS.md,
  * "Failover"); this test is about the stalled node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * docs/DESIGN.md invariant 8: the same end-to-end scenario passes with all actors in one process (embedded bus), in
+ * docs/INVARIANTS.md invariant 8: the same end-to-end scenario passes with all actors in one process (embedded bus), in
  * worker threads of one process, and in several processes. Nothing in the scenario knows which.
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * One nats-server cut off from the other two (issue 14; docs/DESIGN.md invariants 5 and 10): three nats-servers (R3),
+ * One nats-server cut off from the other two (issue 14; docs/INVARIANTS.md invariants 5 and 10): three nats-servers (R3),
  * two workers and a client, each on its own test host; the client reaches the cluster through the two servers that
  * stay connected. Under durable and in-memory load, the third server's host is isolated for 10 s, then healed. The
  * cluster goes on: every acknowledged durable update is kept once and in order, nothing answered NOT_OWNER was applied,

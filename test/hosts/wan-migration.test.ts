@@ -1,5 +1,5 @@
 /**
- * A live migration with 20 ms between hosts (issue 14; docs/DESIGN.md invariant 3): a nats-server, two workers and a
+ * A live migration with 20 ms between hosts (issue 14; docs/INVARIANTS.md invariant 3): a nats-server, two workers and a
  * client, each on its own test host; every host other than the server's reaches it through a delaying relay on its
  * own host (dev/hosts/relay.ts: 10 ms each way, 20 ms per round trip; this kernel has no netem). Under sequenced
  * tells to durable and in-memory actors, a second worker joins (half the shards move live), then the first drains

@@ -1,5 +1,5 @@
 /**
- * A worker host cut off from NATS under load, then healed (issue 14; docs/DESIGN.md invariants 2 and 4): three workers
+ * A worker host cut off from NATS under load, then healed (issue 14; docs/INVARIANTS.md invariants 2 and 4): three workers
  * and a nats-server, each on its own test host (network namespaces), durable (ledger) and in-memory (tally) asks from a
  * client host. The busiest worker's host is isolated until the others hold all its shards, then healed: every
  * acknowledged durable update is kept once and in order, the cut-off node rejoins by itself (it owns shards again)

@@ -1,5 +1,5 @@
 /**
- * docs/DESIGN.md invariant 10 (NOT_OWNER always means "not applied") and the writes it rests on, on the memory store
+ * docs/INVARIANTS.md invariant 10 (NOT_OWNER always means "not applied") and the writes it rests on, on the memory store
  * and on JetStream KV:
  * - two instances racing to create the same new durable actor: the first write is compare-and-set too, one wins, the
  *   other's write gets CONFLICT and its asker NOT_OWNER, and the store holds exactly one update;

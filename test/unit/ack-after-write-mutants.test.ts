@@ -1,5 +1,5 @@
 /**
- * A durable ('snapshot'-persisted) actor answers only once its turn is in the store (docs/DESIGN.md, invariant 4),
+ * A durable ('snapshot'-persisted) actor answers only once its turn is in the store (docs/INVARIANTS.md, invariant 4),
  * checked directly on the demo ledger: with its write held, the ask is not answered; released, it is, and the store
  * holds the update. The audit mutation "ledger acknowledged before written" (a 5 ms write batch instead of
  * 'snapshot') was caught before only by kill -9 luck (2 runs of 3).

@@ -41,7 +41,7 @@ describe('stats', () => {
   });
 });
 
-describe('metric (docs/BENCHMARKS.md result format)', () => {
+describe('metric (docs/BENCH-RULES.md result format)', () => {
   it('has the fixed keys in order, ratio = value / baseline', () => {
     const m = metric({
       name: 'tell events/s',
