@@ -19,6 +19,10 @@
  * - Latency: at most to the end of the iteration. Publishes made inside a setImmediate callback (the workers' batched
  *   effects, the gateway's channel relays, which already wait for the end of the poll phase) leave at the end of that
  *   callback (a microtask), not one more iteration later.
+ * - Bursts: from the second publish of one synchronous run on (a loop of publishes, a batch of effects), items go to
+ *   nats.js at once, after what is queued: nats.js's own end-of-run flush already writes them together, and holding
+ *   them here only added work per message (bench bus on a fast host: pub/sub 1 KiB 0.83-0.89x raw nats.js with every
+ *   publish held, 0.98x without). A run is over at its first microtask checkpoint (`endOfRun`).
  */
 import { executionAsyncResource } from 'node:async_hooks';
 import type { PublishOptions as NatsPublishOptions } from 'nats';
@@ -59,6 +63,8 @@ export class PublishQueue {
   private spare: unknown[] = [];
   private bytes = 0;
   private scheduled = false;
+  /** A publish was queued in the current synchronous run (cleared at its first microtask checkpoint). */
+  private inRun = false;
   /** Items nats.js refused at send time, since the start. */
   failures = 0;
 
@@ -66,6 +72,7 @@ export class PublishQueue {
     private readonly send: Send,
     private readonly refused: Refused,
     private readonly defer: Defer = endOfIteration,
+    private readonly endOfRun: Defer = queueMicrotask,
   ) {}
 
   get length(): number {
@@ -73,6 +80,14 @@ export class PublishQueue {
   }
 
   push(subject: string, data: Uint8Array, opts: NatsPublishOptions | undefined, token: string | undefined): void {
+    if (this.inRun) {
+      // Not the first publish of this synchronous run: nats.js writes the rest of the run together anyway.
+      this.sendNow();
+      this.sendOne(subject, data, opts, token);
+      return;
+    }
+    this.inRun = true;
+    this.endOfRun(this.onEndOfRun);
     this.items.push(subject, data, opts, token);
     this.bytes += data.length + subject.length;
     if (this.bytes >= HANDOVER_BYTES) this.sendNow();
@@ -81,6 +96,10 @@ export class PublishQueue {
       this.defer(this.onDefer);
     }
   }
+
+  private readonly onEndOfRun = () => {
+    this.inRun = false;
+  };
 
   private readonly onDefer = () => {
     this.scheduled = false;
@@ -113,5 +132,16 @@ export class PublishQueue {
     if (lost > 0) this.refused.lost(lost, lostErr, lostSubject);
     items.length = 0;
     this.spare = items;
+  }
+
+  /** One item straight to nats.js (what is queued has gone first), its refusal reported as a queued one's is. */
+  private sendOne(subject: string, data: Uint8Array, opts: NatsPublishOptions | undefined, token: string | undefined): void {
+    try {
+      this.send(subject, data, opts);
+    } catch (err) {
+      this.failures++;
+      if (token !== undefined) this.refused.request(token, err, subject);
+      else this.refused.lost(1, err, subject);
+    }
   }
 }
