@@ -22,6 +22,8 @@
  * of the same bots with their relays paused (what a bot costs apart from its relays), and ends (no floor, ramp or
  * search; workers may take over 10 s to stop, so take their profiles with `--prof --logfile=…-%p.log`, which needs
  * no clean exit);
+ * BENCH_CHANNEL_TICK_MS=<ms> sets the gateway's channel tick (gateway.channelTickMs: relays for other gateways gathered
+ * into one bus write per tick);
  * BENCH_LOBBY_FANOUT=0 runs the nodes without lobby.relayFanout (relays through the layer actors on the workers; the
  * default, as in the product, fans them out on the gateways' layer channels, no worker hop);
  * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
@@ -70,7 +72,12 @@ const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
 // product default; lobby/relay-channels.ts); BENCH_LOBBY_FANOUT=0: through the layer actors. Same build, A/B in two runs.
 const FANOUT = process.env.BENCH_LOBBY_FANOUT !== '0';
 const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000', '--set', `lobby.relayFanout=${FANOUT}`];
-const GATEWAY = [...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]), '--set', 'gateway.requestsPerSecond=100', '--set', 'gateway.requestBurst=200'];
+// BENCH_CHANNEL_TICK_MS: the gateway's channel tick (gateway.channelTickMs) for this run; unset, the product default.
+const TICK = process.env.BENCH_CHANNEL_TICK_MS;
+const GATEWAY = [
+  ...['wsPort', 'tcpPort', 'pomeloWsPort', 'pomeloTcpPort', 'httpPort'].flatMap((p) => ['--set', `gateway.${p}=0`]),
+  ...['gateway.requestsPerSecond=100', 'gateway.requestBurst=200', ...(TICK === undefined ? [] : [`gateway.channelTickMs=${Number(TICK)}`])].flatMap((kv) => ['--set', kv]),
+];
 
 /** Thrown to end a BENCH_LOBBY_LOW_ONLY run after its LOW windows (through the usual clean-up). */
 class LowOnly extends Error {}
@@ -175,6 +182,8 @@ try {
 
   // Relay windows: both bot processes measure at once; server CPU read around each window.
   const windowTimes: Array<[number, number, number]> = [];
+  /** BENCH_LOBBY_LOW_ONLY's paused windows, on the same clock (profiles of what a bot costs apart from its relays). */
+  const pausedTimes: Array<[number, number, number]> = [];
   const mono = () => Number(process.hrtime.bigint()) / 1e6;
   let windowBots = 0;
   const relayWindow = async () => {
@@ -245,7 +254,9 @@ try {
         const p0 = cpuParts();
         const i0 = ioParts();
         const w0 = performance.now();
+        const m0 = mono();
         await sleep(plan.windowMs);
+        pausedTimes.push([bots, m0, mono()]);
         const p1 = cpuParts();
         const secs = (performance.now() - w0) / 1000;
         io.paused.d.push(ioDelta(i0, ioParts()));
@@ -271,7 +282,7 @@ try {
     log(`${bots} bots: ${fanout.toFixed(3)} relays delivered per relay sent`);
     const idle = stats(idleCpu).median;
     mkdirSync('.tmp/prof', { recursive: true });
-    writeFileSync('.tmp/prof/lobby-windows.json', JSON.stringify({ lobby: windowTimes }));
+    writeFileSync('.tmp/prof/lobby-windows.json', JSON.stringify({ lobby: windowTimes, 'lobby paused': pausedTimes }));
     log(`idle cluster ${idle.toFixed(3)} CPU s/s; ${bots} bots without relays ${((cpuOf('paused') - idle) / bots * 1e3).toFixed(3)} ms per bot per s; relays ${(((cpuOf('relays') - cpuOf('paused')) / sent) * 1e6).toFixed(0)} µs each; all in per relay ${((cpuOf('relays') / sent) * 1e6).toFixed(0)} µs; ${load()}`);
     throw new LowOnly();
   };

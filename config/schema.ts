@@ -185,6 +185,12 @@ export const configSchema = z
          * connections over them). Above 1 the bus must be NATS; the first process keeps the other roles.
          */
         procs: z.number().int().min(1).max(64),
+        /**
+         * Gateway channels (the lobby's fanned-out relays, gateway/channels.ts): 0 publishes a turn's messages for other
+         * gateways at the end of the event-loop turn; above 0, a tick of this many ms gathers them into one bus write
+         * (each waits at most the tick; members on the publishing gateway get theirs at once either way).
+         */
+        channelTickMs: z.number().int().min(0).max(1000),
       })
       .strict(),
     /**

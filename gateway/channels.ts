@@ -16,6 +16,9 @@
  *
  * Publishes wait for the end of the event-loop turn and leave together (`defer`, setImmediate by default): one write
  * to NATS for all the relays a turn read, instead of one per relay (as the workers batch their pushes, effect-sink.ts).
+ * With a tick (`gateway.channelTickMs` > 0) they wait for it instead, from the first one held, so each waits at most
+ * the tick: at game rates a turn reads one relay, and a tick gathers many into one write (the NATS server then reads
+ * one buffer instead of one per relay). At most OUTBOX_BYTES wait: past that they leave at once.
  *
  * Delivery is at most once, like pushes: a member joined on a gateway whose subscription has not reached the NATS
  * server yet misses what is published meanwhile. Each message is `{o: origin node, r: route, b: body, x?: member
@@ -42,9 +45,12 @@ export interface ChannelsDeps {
   bus: Pick<Bus, 'publish' | 'subscribe'>;
   connection(id: string): PushTarget | undefined;
   log: Logger;
-  /** Runs `fn` after the current event-loop turn (default: setImmediate). */
+  /** Runs `fn` after the current event-loop turn (default: setImmediate), or after a tick (gateway.ts). */
   defer?: (fn: () => void) => void;
 }
+
+/** Bytes of publishes held for the end of a turn or a tick; past this they leave at once (memory stays bounded). */
+export const OUTBOX_BYTES = 64 * 1024;
 
 export interface GatewayChannelsImpl extends GatewayChannels {
   /** A connection closed: it leaves every channel it was in. */
@@ -61,9 +67,17 @@ export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
   const defer = deps.defer ?? ((fn: () => void) => void setImmediate(fn));
   /** Subjects and payloads published this turn, in order; they leave at its end. */
   let outbox: Array<[string, Uint8Array]> = [];
+  let outboxBytes = 0;
+  /** Whether a deferred send is pending (a send made early, at OUTBOX_BYTES, leaves it pending: it finds less to do). */
+  let scheduled = false;
+  const onDefer = () => {
+    scheduled = false;
+    send();
+  };
   const send = () => {
     const out = outbox;
     outbox = [];
+    outboxBytes = 0;
     for (const [subject, data] of out) {
       try {
         bus.publish(subject, data);
@@ -137,8 +151,14 @@ export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
       const data = encode(m);
       const local = channels.get(channel);
       if (local) pushTo(local.members, route, body, except);
-      if (outbox.push([subjects.channel(channel), data]) === 1) defer(send);
+      outbox.push([subjects.channel(channel), data]);
+      outboxBytes += data.length;
       counts.published++;
+      if (outboxBytes >= OUTBOX_BYTES) send();
+      else if (!scheduled) {
+        scheduled = true;
+        defer(onDefer);
+      }
     },
     dropConn(conn) {
       const mine = byConn.get(conn);

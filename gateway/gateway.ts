@@ -69,7 +69,14 @@ export async function startGateway(ctx: NodeContext, opts: GatewayOptions = {}):
   const log = ctx.log.child({ component: 'gateway' });
   const actors = ctx.host.client;
   const conns = new Map<string, Connection>();
-  const channels = createChannels({ node: ctx.id, bus: ctx.channelBus ?? ctx.bus, connection: (id) => conns.get(id), log });
+  const tick = settings.channelTickMs;
+  const channels = createChannels({
+    node: ctx.id,
+    bus: ctx.channelBus ?? ctx.bus,
+    connection: (id) => conns.get(id),
+    log,
+    ...(tick > 0 && { defer: (fn: () => void) => void ctx.clock.setTimeout(fn, tick) }),
+  });
   // Apps with per-gateway state get their part for this gateway (GatewayApp.forGateway).
   const apps = ctx.apps.map((a) => (a.gateway?.forGateway ? { ...a, gateway: a.gateway.forGateway({ node: ctx.id, channels }) } : a));
   const auth = await createAuthenticator({ auth: settings.auth, host: settings.host, apps, clock: ctx.clock, log });

@@ -109,8 +109,12 @@ for (const mode of ['memory', 'nats'] as const) {
     it('a session resumed on the other gateway hears relays again before it sends anything', async () => {
       const r1 = await player(a, 21, 's02-g01');
       const r2 = await player(a, 22, 's02-g01', false);
+      const fan0 = seen.fan;
       await r1.c.request('lobby.relay', { d: 'before' });
       await eventually(() => r2.got.length === 1, { timeoutMs: 10_000, what: 'the first relay' });
+      // A's channel publishes wait for its tick (gateway.channelTickMs): the first relay must have left A before B
+      // joins, or B would hand the resumed connection a relay sent before the resume.
+      await eventually(() => seen.fan > fan0, { timeoutMs: 10_000, what: 'the first relay on the bus' });
       // The same session through gateway B (its ticket): A's connection is replaced, B joins the layer's channel.
       const resumed = await connect({ url: b.wsUrl, ticket: r2.c.ticket!, reconnect: false });
       clients.push(resumed);

@@ -3,17 +3,20 @@
  * stand-in connections: a gateway subscribes only while it has members; the publisher pushes to its own members at
  * once, publishes at the end of the event-loop turn (a turn's publishes together, in order) and skips its own
  * message when the bus echoes it (exactly one delivery each); the member left out gets
- * nothing; a dropped connection leaves every channel; a message that does not decode is dropped and counted.
+ * nothing; with a tick they wait at most the tick, and at most OUTBOX_BYTES wait; a dropped connection leaves every
+ * channel; a message that does not decode is dropped and counted.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { encode } from '../../bus/codec.js';
 import { subjects } from '../../bus/subjects.js';
+import { ManualClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
-import { createChannels } from '../../gateway/channels.js';
+import { createChannels, OUTBOX_BYTES } from '../../gateway/channels.js';
 import { RelayChannels } from '../../lobby/relay-channels.js';
 
-function gateway(broker: MemoryBroker, node: string) {
+/** `defer`: how publishes wait (default: for turnEnds below; a tick test passes the clock's timer, as gateway.ts does). */
+function gateway(broker: MemoryBroker, node: string, defer?: (fn: () => void) => void) {
   const bus = broker.connect({ prefix: 'ch' });
   const got = new Map<string, Array<{ route: string; body: unknown }>>();
   const conns = new Set<string>();
@@ -22,7 +25,7 @@ function gateway(broker: MemoryBroker, node: string) {
     node,
     bus,
     log: silentLogger,
-    defer: (fn) => deferred.push(fn),
+    defer: defer ?? ((fn) => deferred.push(fn)),
     connection: (id) =>
       conns.has(id)
         ? { handler: { push: (route: string, body: unknown) => (got.get(id) ?? got.set(id, []).get(id)!).push({ route, body }) }, kick: () => undefined }
@@ -80,6 +83,58 @@ describe('gateway channels', () => {
     a.channels.stop(); // what waits leaves before the channels stop
     await broker.flush();
     expect(b.of('c3').map((p) => p.body)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('with a tick (gateway.channelTickMs): wait at most the tick from the first one held, then leave together in order', async () => {
+    const broker = new MemoryBroker();
+    const clock = new ManualClock();
+    const a = gateway(broker, 'ga', (fn) => void clock.setTimeout(fn, 20));
+    const b = gateway(broker, 'gb');
+    const tap = broker.connect({ prefix: 'ch' });
+    let messages = 0;
+    tap.subscribe('fan.>', () => messages++);
+    b.open('c3');
+    b.channels.join('lobby-s01', 'c3', 'P3');
+    await broker.flush();
+    for (let i = 0; i < 3; i++) {
+      a.channels.publish('lobby-s01', 'r', i);
+      clock.advance(5);
+    }
+    await broker.flush();
+    expect(messages).toBe(0);
+    clock.advance(5); // 20 ms after the first
+    await broker.flush();
+    expect(messages).toBe(3);
+    a.channels.publish('lobby-s01', 'r', 3); // the next tick starts with the next message held
+    clock.advance(19);
+    await broker.flush();
+    expect(messages).toBe(3);
+    clock.advance(1);
+    await broker.flush();
+    expect(b.of('c3').map((p) => p.body)).toEqual([0, 1, 2, 3]);
+  });
+
+  it(`hold at most OUTBOX_BYTES (${OUTBOX_BYTES}): past that what waits leaves at once, before the tick`, async () => {
+    const broker = new MemoryBroker();
+    const clock = new ManualClock();
+    const a = gateway(broker, 'ga', (fn) => void clock.setTimeout(fn, 1000));
+    const tap = broker.connect({ prefix: 'ch' });
+    const sizes: number[] = [];
+    tap.subscribe('fan.>', (m) => sizes.push(m.data.length));
+    await broker.flush();
+    const body = new Uint8Array(10_000);
+    const n = Math.ceil(OUTBOX_BYTES / body.length);
+    for (let i = 0; i < n - 1; i++) a.channels.publish('lobby-s01', 'r', body);
+    await broker.flush();
+    expect(sizes).toHaveLength(0);
+    a.channels.publish('lobby-s01', 'r', body);
+    await broker.flush();
+    expect(sizes).toHaveLength(n);
+    a.channels.publish('lobby-s01', 'r', body); // held again, and the pending tick sends it
+    clock.advance(1000);
+    await broker.flush();
+    expect(sizes).toHaveLength(n + 1);
+    expect(a.channels.counts.published).toBe(n + 1);
   });
 
   it('subscribe while a connection is joined: leave and dropConn unsubscribe the last one', async () => {
