@@ -34,6 +34,10 @@ function fakeConnection() {
     closed: () => new Promise(() => {}),
     status: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) }),
     isClosed: () => false,
+    // What the bus checks before it queues a publish (nats-bus.ts queueable): without them every publish took the
+    // path that skips the queue, and the micro measured that path instead of the product's.
+    info: { max_payload: 1024 * 1024 },
+    isDraining: () => false,
   };
   return { conn: conn as unknown as NatsConnection, callback: () => cb!, sink: () => sink };
 }
