@@ -1,0 +1,31 @@
+/**
+ * What travels over a thread bus's MessagePort (bus/thread/thread-bus.ts ↔ bus/thread/thread-broker.ts): the control
+ * socket's frames (bus/socket/frames.ts) as structured-clone objects instead of MessagePack bytes. A port is ordered
+ * (FIFO), so a connection's operations reach the broker in the order they were made, as on a NATS connection.
+ *
+ * Thread → broker: `hello` {prefix} first; `pub` {s, d, r?, h?}; `rsp` {s, d, h?} (a reply: subject not checked, as
+ * the memory bus's respond); `sub` {id, s, q?}; `unsub` {id}; `req` {id, s, d, t, h?}; `flush` {id}; `close`.
+ * Broker → thread: `msg` {id (the subscription), s, d, r?, h?}; `res` {id, s, d, h?}; `ok` {id};
+ * `err` {id?, code, message} (with an id: that call or subscription failed; without: an operation without an id did).
+ */
+
+/** Broker's default bounds (ThreadBrokerLimits); the thread side checks the payload bound too, synchronously. */
+export const THREAD_LIMITS = Object.freeze({
+  /** NATS's default max_payload: a thread may send what it could send to a cluster. */
+  maxPayloadBytes: 1024 * 1024,
+  maxSubscriptions: 4096,
+  maxRequests: 65_536,
+  maxRequestMs: 10 * 60_000,
+});
+
+export const TOO_LARGE = 'PAYLOAD_TOO_LARGE';
+export const LIMIT = 'LIMIT';
+
+/**
+ * A private copy of `data`, compact, whose buffer the sender may transfer: copied, not transferred in place, because
+ * the caller may reuse its buffer (and a view into a pooled Buffer would otherwise clone its whole 8 KiB slab), and
+ * the broker hands one payload to every subscriber. One copy, then a transfer (no second copy by structured clone).
+ */
+export function own(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
+}

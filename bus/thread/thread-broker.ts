@@ -1,0 +1,239 @@
+/**
+ * The main-thread side of the thread bus: serves MessagePorts (one per worker-thread connection) onto a MemoryBroker,
+ * as server/control-socket.ts serves a socket onto a node's memory bus. Each port's first message is a hello naming
+ * its prefix; the port then gets a `broker.connect({prefix})` Bus of its own and every later message is one operation
+ * on it (bus/thread/messages.ts).
+ *
+ * Every message is hostile until checked: a bad one is answered with an `err` naming the op and field, and counted
+ * (`stats().badMessages`); nothing a port sends throws out of the broker. A port whose first message is not a valid
+ * hello is answered with an `err` and closed.
+ *
+ * Bounds, per port (ThreadBrokerLimits, defaults in THREAD_LIMITS): subscriptions open (`maxSubscriptions`), payload
+ * bytes of a publish, reply or request (`maxPayloadBytes`), requests in flight (`maxRequests`) and a request's timeout
+ * (`maxRequestMs`, longer ones are cut to it). Past a bound the port gets an `err` with code LIMIT or
+ * PAYLOAD_TOO_LARGE; the connection stays open. Not bounded: messages queued to a thread that does not read (a
+ * MessagePort has no backpressure to observe); a thread's port is read by its own event loop.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Bus, BusMsg, Subscription } from '../bus.js';
+import { MemoryBroker } from '../memory-bus.js';
+import { assertSubject } from '../subject-match.js';
+import { BAD_FRAME, bytes, headers, int, str, type Frame } from '../socket/frames.js';
+import { GatehouseError, errorMessage } from '../../common/errors.js';
+import { silentLogger } from '../../common/logger.js';
+import { LIMIT, THREAD_LIMITS, TOO_LARGE, own } from './messages.js';
+
+export interface ThreadBrokerLimits {
+  maxPayloadBytes: number;
+  maxSubscriptions: number;
+  maxRequests: number;
+  maxRequestMs: number;
+}
+
+export interface ThreadBrokerStats {
+  /** Ports open now, and accepted since the start. */
+  connections: number;
+  accepted: number;
+  /** Messages refused for their shape (bad hello included). */
+  badMessages: number;
+  /** Operations refused for a bound. */
+  limited: number;
+}
+
+export class ThreadBroker {
+  readonly broker: MemoryBroker;
+  private readonly limits: ThreadBrokerLimits;
+  private readonly log: Logger;
+  private readonly conns = new Set<Connection>();
+  private readonly counts: ThreadBrokerStats = { connections: 0, accepted: 0, badMessages: 0, limited: 0 };
+  private closed = false;
+
+  /** Serves onto `broker`, or onto a MemoryBroker of its own. */
+  constructor(opts: { broker?: MemoryBroker; limits?: Partial<ThreadBrokerLimits>; log?: Logger } = {}) {
+    this.broker = opts.broker ?? new MemoryBroker();
+    this.limits = { ...THREAD_LIMITS, ...opts.limits };
+    this.log = opts.log ?? silentLogger;
+  }
+
+  /** Serves one port (the other end goes to a thread's createThreadBus). */
+  serve(port: MessagePort): void {
+    if (this.closed) {
+      port.close();
+      return;
+    }
+    const conn = new Connection(this, port, this.limits, this.counts, this.log);
+    this.conns.add(conn);
+    this.counts.connections++;
+    this.counts.accepted++;
+  }
+
+  /** @internal */
+  dropped(conn: Connection): void {
+    if (this.conns.delete(conn)) this.counts.connections--;
+  }
+
+  stats(): ThreadBrokerStats {
+    return { ...this.counts };
+  }
+
+  /** Closes every port and its Bus (the threads' pending requests fail with CLOSED). The MemoryBroker stays. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.conns].map((c) => c.close()));
+  }
+}
+
+class Connection {
+  private bus?: Bus;
+  private readonly subs = new Map<number, Subscription>();
+  private requests = 0;
+  private open = true;
+
+  constructor(
+    private readonly owner: ThreadBroker,
+    private readonly port: MessagePort,
+    private readonly limits: ThreadBrokerLimits,
+    private readonly counts: ThreadBrokerStats,
+    private readonly log: Logger,
+  ) {
+    port.on('message', (m: unknown) => this.onMessage(m));
+    // The other end closed, or its thread ended (terminated included): its subscriptions and requests go with it.
+    port.on('close', () => void this.close());
+  }
+
+  private send(m: Frame, transfer?: Uint8Array): void {
+    if (!this.open) return;
+    try {
+      this.port.postMessage(m, transfer ? [transfer.buffer as ArrayBuffer] : undefined);
+    } catch (e) {
+      // A header value structured clone refuses cannot come from a checked port; log rather than lose it silently.
+      this.log.error({ err: e, op: m.op }, 'thread broker could not post to a port');
+    }
+  }
+
+  private onMessage(raw: unknown): void {
+    if (!this.open) return;
+    if (!raw || typeof raw !== 'object' || typeof (raw as Frame).op !== 'string') {
+      this.refuse(undefined, new GatehouseError(BAD_FRAME, 'message is not an object with a string `op`'));
+      if (!this.bus) void this.close();
+      return;
+    }
+    const f = raw as Frame;
+    const id = typeof f.id === 'number' && Number.isInteger(f.id) ? f.id : undefined;
+    if (!this.bus) {
+      this.hello(f);
+      return;
+    }
+    try {
+      this.apply(this.bus, f, id);
+    } catch (e) {
+      this.refuse(id, e);
+    }
+  }
+
+  private hello(f: Frame): void {
+    try {
+      if (f.op !== 'hello') throw new GatehouseError(BAD_FRAME, `first message must be hello, not ${JSON.stringify(f.op).slice(0, 40)}`);
+      const prefix = str(f, 'prefix')!;
+      assertSubject(prefix, false);
+      this.bus = this.owner.broker.connect({ prefix, log: this.log });
+    } catch (e) {
+      this.refuse(undefined, e);
+      void this.close();
+    }
+  }
+
+  private apply(bus: Bus, f: Frame, id: number | undefined): void {
+    switch (f.op) {
+      case 'pub':
+        bus.publish(str(f, 's')!, this.payload(f), { reply: str(f, 'r', true), headers: headers(f) });
+        return;
+      case 'rsp': {
+        const d = this.payload(f);
+        bus.respond({ subject: '', data: d, reply: str(f, 's')! }, d, headers(f));
+        return;
+      }
+      case 'sub': {
+        const sid = int(f, 'id');
+        if (this.subs.has(sid)) throw new GatehouseError(BAD_FRAME, `sub message: subscription ${sid} exists`);
+        if (this.subs.size >= this.limits.maxSubscriptions) throw this.limit(`at most ${this.limits.maxSubscriptions} subscriptions per thread bus`);
+        const sub = bus.subscribe(str(f, 's')!, (m) => this.deliver('msg', sid, m), { queue: str(f, 'q', true) });
+        this.subs.set(sid, sub);
+        return;
+      }
+      case 'unsub': {
+        const sid = int(f, 'id');
+        this.subs.get(sid)?.unsubscribe();
+        this.subs.delete(sid);
+        return;
+      }
+      case 'req': {
+        const rid = int(f, 'id');
+        const s = str(f, 's')!;
+        const d = this.payload(f);
+        const h = headers(f);
+        const t = Math.min(Math.max(int(f, 't'), 1), this.limits.maxRequestMs);
+        if (this.requests >= this.limits.maxRequests) throw this.limit(`at most ${this.limits.maxRequests} requests in flight per thread bus`);
+        this.requests++;
+        bus
+          .request(s, d, { timeoutMs: t, headers: h })
+          .then(
+            (m) => this.deliver('res', rid, m),
+            (e) => this.refuse(rid, e, false),
+          )
+          .finally(() => this.requests--);
+        return;
+      }
+      case 'flush':
+        int(f, 'id');
+        // Every earlier message of this port has been applied (a port is FIFO); this waits for their deliveries.
+        bus.flush().then(
+          () => this.send({ op: 'ok', id }),
+          (e) => this.refuse(id, e, false),
+        );
+        return;
+      case 'close':
+        void this.close();
+        return;
+      default:
+        throw new GatehouseError(BAD_FRAME, `unknown op ${JSON.stringify(f.op).slice(0, 40)}`);
+    }
+  }
+
+  private payload(f: Frame): Uint8Array {
+    const d = bytes(f, 'd');
+    if (d.byteLength > this.limits.maxPayloadBytes) {
+      this.counts.limited++;
+      throw new GatehouseError(TOO_LARGE, `${f.op} message: payload of ${d.byteLength} bytes is over the limit of ${this.limits.maxPayloadBytes}`);
+    }
+    return d;
+  }
+
+  private limit(message: string): GatehouseError {
+    this.counts.limited++;
+    return new GatehouseError(LIMIT, message);
+  }
+
+  private deliver(op: 'msg' | 'res', id: number, m: BusMsg): void {
+    const d = own(m.data);
+    this.send({ op, id, s: m.subject, d, ...(m.reply ? { r: m.reply } : {}), ...(m.headers ? { h: m.headers } : {}) }, d);
+  }
+
+  /** Answers an error; `bad`: a refusal of the message's shape (counted) rather than an operation's failure. */
+  private refuse(id: number | undefined, e: unknown, bad = true): void {
+    const code = (e as GatehouseError).code ?? 'INTERNAL';
+    if (bad && (code === BAD_FRAME || code === 'BAD_SUBJECT')) this.counts.badMessages++;
+    this.send({ op: 'err', ...(id !== undefined ? { id } : {}), code, message: errorMessage(e) });
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    this.owner.dropped(this);
+    this.subs.clear();
+    this.port.close();
+    // Closing the Bus removes its subscriptions and fails its requests in flight (their answers go nowhere).
+    await this.bus?.close();
+  }
+}
