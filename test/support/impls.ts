@@ -6,6 +6,9 @@ import type { Bus } from '../../bus/bus.js';
 import type { Store } from '../../bus/store.js';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { MemoryKvServer } from '../../bus/memory-store.js';
+import { ThreadBroker } from '../../bus/thread/thread-broker.js';
+import { createThreadBus } from '../../bus/thread/thread-bus.js';
+import { MessageChannel } from 'node:worker_threads';
 import { openLmdbStore } from '../../bus/lmdb-store.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
@@ -26,7 +29,7 @@ export interface Env {
 }
 
 export interface Impl {
-  name: 'memory' | 'nats' | 'lmdb';
+  name: 'memory' | 'nats' | 'lmdb' | 'thread';
   setup(): Promise<Env>;
 }
 
@@ -112,7 +115,45 @@ export const natsImpl: Impl = {
   },
 };
 
-export const impls: Impl[] = [memoryImpl, natsImpl];
+/**
+ * The thread bus (bus/thread/): each connection is a MessageChannel, one port served by a ThreadBroker over the
+ * environment's MemoryBroker, the other a ThreadBus; both ends in this thread (test/integration/thread-bus.test.ts
+ * runs real workers). The store is the memory impl's: the thread bus carries no store.
+ */
+export const threadImpl: Impl = {
+  name: 'thread',
+  async setup() {
+    const clock = new ManualClock();
+    const kv = new MemoryKvServer(clock);
+    const broker = new MemoryBroker();
+    const threads = new ThreadBroker({ broker });
+    const opened: Array<Bus | Store> = [];
+    return {
+      clock,
+      async connect(prefix) {
+        const { port1, port2 } = new MessageChannel();
+        threads.serve(port1);
+        const b = createThreadBus(port2, { prefix });
+        opened.push(b);
+        return b;
+      },
+      async store(prefix) {
+        const s = kv.store(prefix);
+        opened.push(s);
+        return s;
+      },
+      async age(ms) {
+        clock.advance(ms);
+      },
+      async teardown() {
+        await Promise.all(opened.map((o) => o.close()));
+        await threads.close();
+      },
+    };
+  },
+};
+
+export const impls: Impl[] = [memoryImpl, natsImpl, threadImpl];
 
 /** The Store contract runs on every Store: the embedded on-disk one too. */
 export const storeImpls: Impl[] = [memoryImpl, natsImpl, lmdbImpl];
