@@ -121,8 +121,13 @@ describe('NATS bus: one write per event-loop iteration', () => {
     const nc = (bus as unknown as { connection: { close(): Promise<void> } }).connection;
     // The first request subscribes the reply inbox (which hands the queue over): make it before the counted part.
     await expect(bus.request('pb.nobody', enc('q'), { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'NO_RESPONDERS' });
+    // Each the first of its own synchronous run (a microtask checkpoint between them), as frames read in separate
+    // socket callbacks are: all three are held for the end of the iteration. (Within one run, the second publish on
+    // goes to nats.js at once.)
     bus.publish('pb.lost', enc('1'));
+    await Promise.resolve();
     const asked = bus.request('pb.nobody', enc('q'), { timeoutMs: 60_000 });
+    await Promise.resolve();
     bus.publish('pb.lost', enc('2'));
     // Closed under the bus (as nats.js does on a fatal error), so the queue meets a closed connection.
     void nc.close();
