@@ -59,8 +59,11 @@ export type BusStatus =
   | { type: 'closed'; error?: Error };
 
 export interface Bus {
-  /** 'memory', 'nats' or 'socket' (a tool on an embedded node's control socket); for logs and status. */
-  readonly kind: 'memory' | 'nats' | 'socket';
+  /**
+   * 'memory', 'nats', 'socket' (a tool on an embedded node's control socket) or 'thread' (a worker thread on a
+   * MessagePort to its process's broker, bus/thread/); for logs and status.
+   */
+  readonly kind: 'memory' | 'nats' | 'socket' | 'thread';
   readonly prefix: string;
   /**
    * Sends `data`, after everything this connection sent before (requests and replies included). Throws at once what

@@ -78,10 +78,20 @@ export function bytes(f: Frame, field: string): Uint8Array {
   return v;
 }
 
+/** Header bounds: a frame over a thread's MessagePort has no frame size limit, so the map itself is bounded. */
+export const MAX_HEADERS = 64;
+export const MAX_HEADER_CHARS = 4096;
+
 export function headers(f: Frame): Record<string, string> | undefined {
   const v = f.h;
   if (v === undefined) return undefined;
-  if (!v || typeof v !== 'object' || Object.values(v).some((x) => typeof x !== 'string')) throw badField(f, 'h', 'a map of strings');
+  const want = `a map of at most ${MAX_HEADERS} strings of at most ${MAX_HEADER_CHARS} chars, names included`;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badField(f, 'h', want);
+  const entries = Object.entries(v);
+  if (entries.length > MAX_HEADERS) throw badField(f, 'h', want);
+  for (const [k, x] of entries) {
+    if (typeof x !== 'string' || x.length > MAX_HEADER_CHARS || k.length > MAX_HEADER_CHARS) throw badField(f, 'h', want);
+  }
   return v as Record<string, string>;
 }
 

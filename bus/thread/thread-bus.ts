@@ -27,13 +27,6 @@ export interface ThreadBusOptions {
   log?: Logger;
 }
 
-/**
- * Bus['kind'] is a closed union in bus/bus.ts ('memory' | 'nats' | 'socket') that this module may not extend: the
- * value is honestly 'thread' (logs, status), cast to the union. Code that tests `kind === 'memory'` (in-process
- * values, actors/runtime) rightly treats it as not in-process. Add 'thread' to the union to drop the cast.
- */
-const KIND = 'thread' as unknown as Bus['kind'];
-
 interface Pending {
   subject: string;
   resolve: (m: BusMsg) => void;
@@ -46,7 +39,8 @@ export function createThreadBus(port: MessagePort, opts: ThreadBusOptions): Bus 
 }
 
 class ThreadBus implements Bus {
-  readonly kind = KIND;
+  // Not 'memory': the actor runtime passes values in process only on the memory bus; a thread gets bytes.
+  readonly kind = 'thread' as const;
   readonly prefix: string;
   private nextId = 1;
   private readonly subs = new Map<number, MsgHandler>();

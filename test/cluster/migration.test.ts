@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { ActorClient } from '../../actors/runtime/client.js';
 import { BUCKETS } from '../../cluster/records.js';
-import { impls } from '../support/impls.js';
+import { clusterImpls as impls } from '../support/impls.js';
 import { useTestCluster, clusterOf, FAST_CLUSTER } from '../support/cluster-nodes.js';
 import { createEmbedded, type GatehouseNode } from '../../server/node.js';
 import { counterKind, tallyKind } from '../support/test-kinds.js';

@@ -154,6 +154,11 @@ export const threadImpl: Impl = {
 };
 
 export const impls: Impl[] = [memoryImpl, natsImpl, threadImpl];
+/**
+ * For suites whose nodes start through useTestCluster (test/support/cluster-nodes.ts): it starts them on NATS or on an
+ * embedded broker, not on a thread bus, so `thread` there would only repeat `memory` with a client on another broker.
+ */
+export const clusterImpls: Impl[] = impls.filter((i) => i !== threadImpl);
 
 /** The Store contract runs on every Store: the embedded on-disk one too. */
 export const storeImpls: Impl[] = [memoryImpl, natsImpl, lmdbImpl];
