@@ -9,7 +9,8 @@
  * `res` {id, s, d, h?}; `ok` {id, v?}; `err` {id?, code, message} (without id: the connection is closing).
  */
 import { decode, encode } from '../codec.js';
-import { DecodeError, GatehouseError } from '../../common/errors.js';
+import type { BusMsg, Headers } from '../bus.js';
+import { ClosedError, DecodeError, ErrorCode, GatehouseError, NoRespondersError, TimeoutError } from '../../common/errors.js';
 
 export const FRAME_TOO_LARGE = 'FRAME_TOO_LARGE';
 export const BAD_FRAME = 'BAD_FRAME';
@@ -97,4 +98,23 @@ export function headers(f: Frame): Record<string, string> | undefined {
 
 function badField(f: Frame, field: string, want: string): GatehouseError {
   return new GatehouseError(BAD_FRAME, `${f.op} frame: field ${field} must be ${want}`);
+}
+
+/** A `msg` or `res` frame from the node or broker as a BusMsg (the socket and thread buses share it). */
+export function frameToMsg(f: Frame): BusMsg {
+  return {
+    subject: String(f.s),
+    data: f.d instanceof Uint8Array ? f.d : new Uint8Array(),
+    ...(typeof f.r === 'string' ? { reply: f.r } : {}),
+    ...(f.h && typeof f.h === 'object' ? { headers: f.h as Headers } : {}),
+  };
+}
+
+/** An `err` frame as the error class the other buses throw for its code (`subject`: the call's, for no-responders). */
+export function frameError(f: Frame, subject: string): GatehouseError {
+  const message = String(f.message);
+  if (f.code === ErrorCode.Timeout) return new TimeoutError(message);
+  if (f.code === ErrorCode.NoResponders) return Object.assign(new NoRespondersError(subject), { message });
+  if (f.code === ErrorCode.Closed) return new ClosedError(message);
+  return new GatehouseError(String(f.code), message);
 }

@@ -7,8 +7,8 @@
 import { createConnection, type Socket } from 'node:net';
 import type { Bus, BusMsg, BusStatus, Headers, MsgHandler, PublishOptions, RequestOptions, Subscription, SubscribeOptions } from '../bus.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../bus.js';
-import { ClosedError, GatehouseError, NoRespondersError, TimeoutError, ErrorCode, errorMessage } from '../../common/errors.js';
-import { FrameReader, encodeFrame, type Frame } from './frames.js';
+import { ClosedError, GatehouseError, TimeoutError, ErrorCode, errorMessage } from '../../common/errors.js';
+import { FrameReader, encodeFrame, frameError, frameToMsg, type Frame } from './frames.js';
 
 export const CONTROL_SOCKET = 'gatehouse.sock';
 /** The client's own limit on frames from the node (a status or a message is far below it). */
@@ -94,7 +94,7 @@ export class SocketBus implements Bus {
     const id = typeof f.id === 'number' ? f.id : -1;
     if (f.op === 'msg') {
       const h = this.subs.get(id);
-      if (h) h(toMsg(f));
+      if (h) h(frameToMsg(f));
       return;
     }
     if (f.op === 'err' && id < 0) {
@@ -105,7 +105,7 @@ export class SocketBus implements Bus {
     if (!w) return;
     this.waiters.delete(id);
     clearTimeout(w.timer);
-    if (f.op === 'err') w.reject(wireError(f));
+    if (f.op === 'err') w.reject(frameError(f, String(f.s ?? '?')));
     else w.resolve(f);
   }
 
@@ -166,7 +166,7 @@ export class SocketBus implements Bus {
   async request(subject: string, data: Uint8Array, opts?: RequestOptions): Promise<BusMsg> {
     const t = opts?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const f = await this.call({ op: 'req', s: subject, d: data, t, ...(opts?.headers ? { h: opts.headers } : {}) }, t + 5000);
-    return toMsg(f);
+    return frameToMsg(f);
   }
 
   respond(msg: BusMsg, data: Uint8Array, headers?: Headers): void {
@@ -221,21 +221,4 @@ export class SocketBus implements Bus {
     this.subs.clear();
     for (const l of this.listeners) l({ type: 'closed', error: err });
   }
-}
-
-function toMsg(f: Frame): BusMsg {
-  return {
-    subject: String(f.s),
-    data: f.d instanceof Uint8Array ? f.d : new Uint8Array(),
-    ...(typeof f.r === 'string' ? { reply: f.r } : {}),
-    ...(f.h && typeof f.h === 'object' ? { headers: f.h as Headers } : {}),
-  };
-}
-
-function wireError(f: Frame): GatehouseError {
-  const message = String(f.message);
-  if (f.code === ErrorCode.Timeout) return new TimeoutError(message);
-  if (f.code === ErrorCode.NoResponders) return Object.assign(new NoRespondersError(String(f.s ?? '?')), { message });
-  if (f.code === ErrorCode.Closed) return new ClosedError(message);
-  return new GatehouseError(String(f.code), message);
 }

@@ -15,8 +15,8 @@ import type { Bus, BusMsg, BusStatus, Headers, MsgHandler, PublishOptions, Reque
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../bus.js';
 import { encode } from '../codec.js';
 import { assertSubject } from '../subject-match.js';
-import type { Frame } from '../socket/frames.js';
-import { ClosedError, ErrorCode, GatehouseError, NoRespondersError, TimeoutError, errorMessage } from '../../common/errors.js';
+import { frameError, frameToMsg, type Frame } from '../socket/frames.js';
+import { ClosedError, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { THREAD_LIMITS, TOO_LARGE, own } from './messages.js';
 
@@ -74,7 +74,7 @@ class ThreadBus implements Bus {
       const h = this.subs.get(id);
       if (!h) return; // unsubscribed here; the broker had not yet heard
       try {
-        h(toMsg(f));
+        h(frameToMsg(f));
       } catch (err) {
         // A subscriber's bug must not take the bus down with it (as on the memory bus).
         this.log.error({ err, subject: f.s }, 'subscription handler threw');
@@ -86,12 +86,12 @@ class ThreadBus implements Bus {
       this.pending.delete(id);
       this.flushes.delete(id);
       clearTimeout(p.timer);
-      if (f.op === 'err') p.reject(wireError(f, p.subject));
-      else p.resolve(toMsg(f));
+      if (f.op === 'err') p.reject(frameError(f, p.subject));
+      else p.resolve(frameToMsg(f));
       return;
     }
     if (f?.op === 'err') {
-      const e = wireError(f, '?');
+      const e = frameError(f, '?');
       // A refused subscription is closed; an operation without an id (a publish) reports its failure here.
       if (this.subs.delete(id)) this.log.warn({ err: e }, 'thread broker refused a subscription');
       for (const l of this.listeners) l({ type: 'error', error: e });
@@ -213,22 +213,4 @@ class ThreadBus implements Bus {
     for (const l of this.listeners) l({ type: 'closed', ...(err ? { error: err } : {}) });
     this.listeners.clear();
   }
-}
-
-function toMsg(f: Frame): BusMsg {
-  return {
-    subject: String(f.s),
-    data: f.d instanceof Uint8Array ? f.d : new Uint8Array(),
-    ...(typeof f.r === 'string' ? { reply: f.r } : {}),
-    ...(f.h && typeof f.h === 'object' ? { headers: f.h as Headers } : {}),
-  };
-}
-
-/** The broker's error as the class the other buses throw for it. */
-function wireError(f: Frame, subject: string): GatehouseError {
-  const message = String(f.message);
-  if (f.code === ErrorCode.Timeout) return new TimeoutError(message);
-  if (f.code === ErrorCode.NoResponders) return new NoRespondersError(subject);
-  if (f.code === ErrorCode.Closed) return new ClosedError(message);
-  return new GatehouseError(String(f.code), message);
 }
