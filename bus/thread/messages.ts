@@ -29,3 +29,21 @@ export const LIMIT = 'LIMIT';
 export function own(data: Uint8Array): Uint8Array {
   return new Uint8Array(data);
 }
+
+/**
+ * The thread store's messages (bus/thread/thread-store.ts ↔ bus/thread/store-server.ts), bucket `b` by name on every
+ * operation. Thread → server: `bucket` {id, b, ttl?}; `get` {id, b, k}; `put`|`create` {id, b, k, v};
+ * `update` {id, b, k, v, e}; `delete` {id, b, k, e?}; `keys`|`entries` {id, b, p?}; `last` {id, b};
+ * `watch` {id (also the watch's id), b, p?, i?}; `unwatch` {id}; `close`. Server → thread: `ok` {id, v?}
+ * (v: the call's result); `chg` {w, k, o ('put'|'delete'), v, r}; `err` {id?, code, message}.
+ */
+export const STORE_LIMITS = Object.freeze({
+  /** NATS's default max_payload, as for the thread bus: a value a thread could also write to JetStream KV. */
+  maxValueBytes: 1024 * 1024,
+  /** Key and pattern length in chars; a longer key is refused with BAD_KEY. */
+  maxKeyChars: 1024,
+  maxWatches: 1024,
+  maxRequests: 65_536,
+  /** Bucket handles (name and TTL) a port may hold open. */
+  maxBuckets: 1024,
+});

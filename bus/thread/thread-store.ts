@@ -1,0 +1,212 @@
+/**
+ * A Store in a worker thread, over a MessagePort to a ThreadStoreServer in the main thread (bus/thread/store-server.ts),
+ * which carries out each operation on the process's store (memory, or the LMDB store of embedded mode, which a worker
+ * thread cannot open itself). Messages: bus/thread/messages.ts.
+ *
+ * Semantics are the served store's (the store contract suite runs on it as `thread`): a port is FIFO, so calls reach
+ * the store in the order made; the store's errors come back as the same classes and codes (ConflictError for
+ * CONFLICT, ClosedError for CLOSED, GatehouseError with the code otherwise). Differences: values are copied both ways
+ * (the caller may reuse its buffer; what it gets back is its own); a value over `maxValueBytes` is refused here, at
+ * once; `kind` is the served store's as told by the caller (Store.kind has no 'thread'); there is no call timeout: the
+ * server answers every call, or the port closes and the pending calls fail with CLOSED.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { BucketOptions, KvBucket, KvChange, KvEntry, KvWatcher, Store, WatchOptions } from '../store.js';
+import type { Frame } from '../socket/frames.js';
+import { ClosedError, ConflictError, ErrorCode, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
+import { silentLogger } from '../../common/logger.js';
+import { STORE_LIMITS, TOO_LARGE, own } from './messages.js';
+
+export interface ThreadStoreOptions {
+  /** The served store's kind (the main thread knows it); default 'memory'. */
+  kind?: Store['kind'];
+  /** Checked here before sending; keep it at the server's (ThreadStoreLimits.maxValueBytes). */
+  maxValueBytes?: number;
+  log?: Logger;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export function createThreadStore(port: MessagePort, opts: ThreadStoreOptions = {}): Store {
+  return new ThreadStore(port, opts);
+}
+
+class ThreadStore implements Store {
+  readonly kind: Store['kind'];
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly watches = new Map<number, (c: KvChange) => void>();
+  /** @internal */
+  readonly maxValue: number;
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(
+    private readonly port: MessagePort,
+    opts: ThreadStoreOptions,
+  ) {
+    this.kind = opts.kind ?? 'memory';
+    this.maxValue = opts.maxValueBytes ?? STORE_LIMITS.maxValueBytes;
+    this.log = opts.log ?? silentLogger;
+    port.on('message', (m: Frame) => this.onMessage(m));
+    port.on('close', () => this.shut(new ClosedError('the thread store server closed the port')));
+  }
+
+  private onMessage(f: Frame): void {
+    if (f?.op === 'chg') {
+      const fn = this.watches.get(typeof f.w === 'number' ? f.w : -1);
+      if (!fn) return; // stopped here; the server had not yet heard
+      try {
+        fn({ key: String(f.k), op: f.o === 'delete' ? 'delete' : 'put', value: f.v instanceof Uint8Array ? f.v : new Uint8Array(0), revision: Number(f.r) });
+      } catch (err) {
+        // A watcher's bug must not stop delivery to the others (as on the memory store).
+        this.log.error({ err, key: f.k }, 'store watch callback threw');
+      }
+      return;
+    }
+    const id = typeof f?.id === 'number' ? f.id : -1;
+    const p = this.pending.get(id);
+    if (p) {
+      this.pending.delete(id);
+      if (f.op === 'err') p.reject(wireError(f));
+      else p.resolve(f.v);
+      return;
+    }
+    // An error without a call: a message of ours the server refused outright (an unwatch); nothing waits for it.
+    if (f?.op === 'err') this.log.warn({ code: f.code, message: f.message }, 'thread store server refused a message');
+  }
+
+  /** @internal Sends one call; `value` is copied and its copy's buffer transferred. */
+  call<T>(f: Frame, value?: Uint8Array): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError('store is closed'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      try {
+        f.id = id;
+        if (value === undefined) this.port.postMessage(f);
+        else {
+          if (value.byteLength > this.maxValue) throw new GatehouseError(TOO_LARGE, `${f.op} value of ${value.byteLength} bytes is over the limit of ${this.maxValue}`);
+          const v = own(value);
+          f.v = v;
+          this.port.postMessage(f, [v.buffer as ArrayBuffer]);
+        }
+      } catch (e) {
+        reject(e as Error);
+        return;
+      }
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** @internal Opens a watch: changes may arrive before the server's answer, so the callback is held from now. */
+  async watch(f: Frame, fn: (c: KvChange) => void): Promise<KvWatcher> {
+    if (this.closed) throw new ClosedError('store is closed');
+    const id = this.nextId; // call() takes this id next, synchronously
+    this.watches.set(id, fn);
+    try {
+      await this.call(f);
+    } catch (e) {
+      this.watches.delete(id);
+      throw e;
+    }
+    return {
+      stop: () => {
+        if (!this.watches.delete(id) || this.closed) return;
+        try {
+          this.port.postMessage({ op: 'unwatch', id });
+        } catch {
+          // closed from the other side meanwhile
+        }
+      },
+    };
+  }
+
+  async bucket(name: string, opts?: BucketOptions): Promise<KvBucket> {
+    const ttl = opts?.ttlMs ? Math.ceil(opts.ttlMs) : 0;
+    await this.call({ op: 'bucket', b: name, ...(ttl > 0 ? { ttl } : {}) });
+    return new ThreadBucket(name, this);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.port.postMessage({ op: 'close' });
+    } catch {
+      // already closed from the other side
+    }
+    this.shut();
+    this.port.close();
+  }
+
+  private shut(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watches.clear();
+    const e = new ClosedError(err ? `store closed: ${errorMessage(err)}` : 'store closed', { cause: err });
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
+
+class ThreadBucket implements KvBucket {
+  constructor(
+    readonly name: string,
+    private readonly s: ThreadStore,
+  ) {}
+
+  async get(key: string): Promise<KvEntry | null> {
+    return toEntry(await this.s.call({ op: 'get', b: this.name, k: key }));
+  }
+
+  put(key: string, value: Uint8Array): Promise<number> {
+    return this.s.call({ op: 'put', b: this.name, k: key }, value);
+  }
+
+  create(key: string, value: Uint8Array): Promise<number> {
+    return this.s.call({ op: 'create', b: this.name, k: key }, value);
+  }
+
+  update(key: string, value: Uint8Array, expected: number): Promise<number> {
+    return this.s.call({ op: 'update', b: this.name, k: key, e: expected }, value);
+  }
+
+  async delete(key: string, expected?: number): Promise<void> {
+    await this.s.call({ op: 'delete', b: this.name, k: key, ...(expected !== undefined ? { e: expected } : {}) });
+  }
+
+  keys(pattern?: string): Promise<string[]> {
+    return this.s.call({ op: 'keys', b: this.name, ...(pattern !== undefined ? { p: pattern } : {}) });
+  }
+
+  async entries(pattern?: string): Promise<KvEntry[]> {
+    const list = await this.s.call<unknown[]>({ op: 'entries', b: this.name, ...(pattern !== undefined ? { p: pattern } : {}) });
+    return list.map((e) => toEntry(e)!);
+  }
+
+  lastRevision(): Promise<number> {
+    return this.s.call({ op: 'last', b: this.name });
+  }
+
+  watch(onChange: (c: KvChange) => void, opts?: WatchOptions): Promise<KvWatcher> {
+    return this.s.watch({ op: 'watch', b: this.name, ...(opts?.key !== undefined ? { p: opts.key } : {}), ...(opts?.initial ? { i: true } : {}) }, onChange);
+  }
+}
+
+function toEntry(v: unknown): KvEntry | null {
+  if (!v || typeof v !== 'object') return null;
+  const e = v as KvEntry;
+  return { key: String(e.key), value: e.value instanceof Uint8Array ? e.value : new Uint8Array(0), revision: Number(e.revision) };
+}
+
+/** The server's error as the class the served store throws for it. */
+function wireError(f: Frame): GatehouseError {
+  const message = String(f.message);
+  if (f.code === ErrorCode.Conflict) return new ConflictError(message);
+  if (f.code === ErrorCode.Closed) return new ClosedError(message);
+  if (f.code === ErrorCode.Timeout) return new TimeoutError(message);
+  return new GatehouseError(String(f.code), message);
+}
