@@ -8,6 +8,8 @@ import { MemoryBroker } from '../../bus/memory-bus.js';
 import { MemoryKvServer } from '../../bus/memory-store.js';
 import { ThreadBroker } from '../../bus/thread/thread-broker.js';
 import { createThreadBus } from '../../bus/thread/thread-bus.js';
+import { ThreadStoreServer } from '../../bus/thread/store-server.js';
+import { createThreadStore } from '../../bus/thread/thread-store.js';
 import { MessageChannel } from 'node:worker_threads';
 import { openLmdbStore } from '../../bus/lmdb-store.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
@@ -160,5 +162,34 @@ export const impls: Impl[] = [memoryImpl, natsImpl, threadImpl];
  */
 export const clusterImpls: Impl[] = impls.filter((i) => i !== threadImpl);
 
-/** The Store contract runs on every Store: the embedded on-disk one too. */
-export const storeImpls: Impl[] = [memoryImpl, natsImpl, lmdbImpl];
+/**
+ * The thread store (bus/thread/): each store is a MessageChannel, one port served by a ThreadStoreServer over the
+ * store the memory impl would open (a MemoryKvServer on the env's ManualClock, so `age` moves its expiry), the other a
+ * thread-side Store; both ends in this thread (test/integration/thread-store.test.ts). The bus is the memory impl's.
+ */
+export const threadStoreImpl: Impl = {
+  name: 'thread',
+  async setup() {
+    const clock = new ManualClock();
+    const kv = new MemoryKvServer(clock);
+    return embeddedEnv(clock, async (prefix) => {
+      const served = kv.store(prefix);
+      const server = new ThreadStoreServer(served);
+      const { port1, port2 } = new MessageChannel();
+      server.serve(port1);
+      const store = createThreadStore(port2, { kind: served.kind });
+      // The server and the served store are the main thread's: closed with the thread's store here.
+      const closeThread = store.close.bind(store);
+      return Object.assign(store, {
+        close: async () => {
+          await closeThread();
+          await server.close();
+          await served.close();
+        },
+      });
+    });
+  },
+};
+
+/** The Store contract runs on every Store: the embedded on-disk one too, and the thread store. */
+export const storeImpls: Impl[] = [memoryImpl, natsImpl, lmdbImpl, threadStoreImpl];
