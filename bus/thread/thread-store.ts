@@ -7,8 +7,10 @@
  * the store in the order made; the store's errors come back as the same classes and codes (ConflictError for
  * CONFLICT, ClosedError for CLOSED, GatehouseError with the code otherwise). Differences: values are copied both ways
  * (the caller may reuse its buffer; what it gets back is its own); a value over `maxValueBytes` is refused here, at
- * once; `kind` is the served store's as told by the caller (Store.kind has no 'thread'); there is no call timeout: the
- * server answers every call, or the port closes and the pending calls fail with CLOSED.
+ * once; `kind` is the served store's as told by the caller (its semantics are the served store's). A call the server
+ * does not answer within `timeoutMs` (10 s: a local store answers in far less; a port nobody serves never answers)
+ * fails with TIMEOUT, which callers treat like a NATS store timeout (the write may still have been applied); when
+ * the port closes, the pending calls fail with CLOSED.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -23,12 +25,18 @@ export interface ThreadStoreOptions {
   kind?: Store['kind'];
   /** Checked here before sending; keep it at the server's (ThreadStoreLimits.maxValueBytes). */
   maxValueBytes?: number;
+  /** How long a call waits for the server's answer before failing with TIMEOUT; default 10 000 ms. */
+  timeoutMs?: number;
   log?: Logger;
 }
+
+/** Default call timeout (see the header). */
+export const THREAD_STORE_TIMEOUT_MS = 10_000;
 
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
 export function createThreadStore(port: MessagePort, opts: ThreadStoreOptions = {}): Store {
@@ -43,6 +51,7 @@ class ThreadStore implements Store {
   /** @internal */
   readonly maxValue: number;
   private readonly log: Logger;
+  private readonly timeoutMs: number;
   private closed = false;
 
   constructor(
@@ -52,6 +61,7 @@ class ThreadStore implements Store {
     this.kind = opts.kind ?? 'memory';
     this.maxValue = opts.maxValueBytes ?? STORE_LIMITS.maxValueBytes;
     this.log = opts.log ?? silentLogger;
+    this.timeoutMs = opts.timeoutMs ?? THREAD_STORE_TIMEOUT_MS;
     port.on('message', (m: Frame) => this.onMessage(m));
     port.on('close', () => this.shut(new ClosedError('the thread store server closed the port')));
   }
@@ -72,6 +82,7 @@ class ThreadStore implements Store {
     const p = this.pending.get(id);
     if (p) {
       this.pending.delete(id);
+      clearTimeout(p.timer);
       if (f.op === 'err') p.reject(wireError(f));
       else p.resolve(f.v);
       return;
@@ -98,7 +109,12 @@ class ThreadStore implements Store {
         reject(e as Error);
         return;
       }
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        reject(new TimeoutError(`store ${String(f.op)} got no answer from the thread store server within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref?.();
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
     });
   }
 
@@ -147,7 +163,10 @@ class ThreadStore implements Store {
     this.closed = true;
     this.watches.clear();
     const e = new ClosedError(err ? `store closed: ${errorMessage(err)}` : 'store closed', { cause: err });
-    for (const p of this.pending.values()) p.reject(e);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
     this.pending.clear();
   }
 }

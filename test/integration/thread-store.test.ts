@@ -209,6 +209,13 @@ describe('thread store server', () => {
     expect(server2.stats()).toMatchObject({ connections: 0, limited: 1 });
   });
 
+  it('fails a call nobody answers with TIMEOUT after timeoutMs, not a hang', async () => {
+    const { port1, port2 } = new MessageChannel(); // port1 is never served
+    const store = createThreadStore(port2, { timeoutMs: 50 });
+    opened.push(store, { close: () => port1.close() });
+    await expect(store.bucket('b')).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('within 50 ms') });
+  });
+
   it('serves the LMDB store of embedded mode the same way: CAS, its error classes, watch', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-thread-store-'));
     try {
