@@ -39,13 +39,19 @@ export interface Impl {
  * An embedded environment: the in-memory bus and a store opened by `openStore`, expiry on a ManualClock, every bus and
  * store closed in teardown, then `cleanup`.
  */
-function embeddedEnv(clock: ManualClock, openStore: (prefix: string) => Promise<Store>, cleanup = () => {}): Env {
-  const broker = new MemoryBroker();
+function embeddedEnv(
+  clock: ManualClock,
+  openStore: (prefix: string) => Promise<Store>,
+  cleanup: () => unknown = () => {},
+  /** How a bus on the env's broker is made (default: a MemoryBroker connection; the thread impl: a thread bus). */
+  connectTo: (broker: MemoryBroker, prefix: string) => Bus = (broker, prefix) => broker.connect({ prefix }),
+  broker = new MemoryBroker(),
+): Env {
   const opened: Array<Bus | Store> = [];
   return {
     clock,
     async connect(prefix) {
-      const b = broker.connect({ prefix });
+      const b = connectTo(broker, prefix);
       opened.push(b);
       return b;
     },
@@ -59,7 +65,7 @@ function embeddedEnv(clock: ManualClock, openStore: (prefix: string) => Promise<
     },
     async teardown() {
       await Promise.all(opened.map((o) => o.close()));
-      cleanup();
+      await cleanup();
     },
   };
 }
@@ -129,29 +135,12 @@ export const threadImpl: Impl = {
     const kv = new MemoryKvServer(clock);
     const broker = new MemoryBroker();
     const threads = new ThreadBroker({ broker });
-    const opened: Array<Bus | Store> = [];
-    return {
-      clock,
-      async connect(prefix) {
-        const { port1, port2 } = new MessageChannel();
-        threads.serve(port1);
-        const b = createThreadBus(port2, { prefix });
-        opened.push(b);
-        return b;
-      },
-      async store(prefix) {
-        const s = kv.store(prefix);
-        opened.push(s);
-        return s;
-      },
-      async age(ms) {
-        clock.advance(ms);
-      },
-      async teardown() {
-        await Promise.all(opened.map((o) => o.close()));
-        await threads.close();
-      },
+    const viaThread = (_b: MemoryBroker, prefix: string) => {
+      const { port1, port2 } = new MessageChannel();
+      threads.serve(port1);
+      return createThreadBus(port2, { prefix });
     };
+    return embeddedEnv(clock, async (prefix) => kv.store(prefix), () => threads.close(), viaThread, broker);
   },
 };
 
