@@ -25,7 +25,7 @@ export function withConfigOptions(cmd: Command): Command {
     new Option('--nats <urls>', 'join a NATS bus: nats://host:port[,nats://...] (default: the embedded bus)'),
     new Option('--data <dir>', 'data directory of an embedded node (LMDB store, control socket; default ./data)'),
     new Option('--roles <roles>', 'node roles: gateway,worker (default both)'),
-    new Option('--threads <n>', 'extra worker nodes in worker threads of this process (needs --nats)'),
+    new Option('--threads <n>', "extra worker nodes in worker threads of this process (on NATS, or embedded: the threads share this process's bus and store)"),
     new Option('--capacity <n>', 'relative share of shards this node takes (default 1)'),
     new Option('--node-id <id>', 'node id (default: host-pid-random)'),
     new Option('--replicas <n>', 'JetStream replicas of the deployment\'s buckets'),

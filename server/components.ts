@@ -14,6 +14,9 @@ export interface ComponentOptions {
   /** Cluster even on the in-memory bus (several embedded nodes in one process). */
   forceCluster?: boolean;
   gateway?: GatewayOptions;
+  /** Serve the embedded control socket (default: on for an embedded node with an on-disk store); off in a process's
+   * worker threads, whose main thread serves it. */
+  controlSocket?: boolean;
 }
 
 export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<NodeOptions, 'cluster' | 'components'> {
@@ -24,7 +27,7 @@ export function nodeComponents(config: Config, o: ComponentOptions = {}): Pick<N
       ...(config.node.roles.includes('gateway') ? [gatewayComponent(o.gateway)] : []),
       (ctx) => startOpsHttp(ctx, ctx.status),
       // The CLI's tools reach an embedded node through its data directory (server/control-socket.ts).
-      ...(config.bus.kind === 'memory' && config.store.kind === 'lmdb' ? [controlSocketComponent()] : []),
+      ...(config.bus.kind === 'memory' && config.store.kind === 'lmdb' && o.controlSocket !== false ? [controlSocketComponent()] : []),
     ],
   };
 }

@@ -17,6 +17,7 @@ import { BAD_FRAME, FrameReader, bytes, encodeFrame, headers, int, str, type Fra
 import { CONTROL_SOCKET } from '../bus/socket/socket-bus.js';
 import { GatehouseError, errorMessage } from '../common/errors.js';
 import type { NodeComponent, NodeContext } from '../node-api/node.js';
+import { BUCKETS, decodeRecord, type Lease } from '../cluster/records.js';
 
 export interface ControlSocketLimits {
   maxConnections: number;
@@ -176,7 +177,7 @@ function serveConnection(ctx: NodeContext, socket: Socket, limits: ControlSocket
           return;
         case 'status':
           int(f, 'id');
-          send({ op: 'ok', id, v: statusOf(ctx, rate()) });
+          statusOf(ctx, rate()).then((v) => send({ op: 'ok', id, v }), fail);
           return;
         default:
           throw new GatehouseError(BAD_FRAME, `unknown op ${JSON.stringify(f.op).slice(0, 40)}`);
@@ -228,10 +229,26 @@ export interface EmbeddedStatus extends Record<string, unknown> {
   shardsPerKind: number;
   kinds: string[];
   actors: { actors: number; shards: number };
+  /**
+   * With worker threads (`--threads`), the process's nodes cluster: the live nodes and who owns each kind's shards
+   * (kind → node → count, from the leases), so the tool shows the threads' shards instead of a one-node cluster.
+   */
+  cluster?: { leader?: string; liveNodes: string[]; shardMap: Record<string, Record<string, number>> };
 }
 
-function statusOf(ctx: NodeContext, msgsPerSec: number): EmbeddedStatus {
+async function statusOf(ctx: NodeContext, msgsPerSec: number): Promise<EmbeddedStatus> {
   const s = ctx.status() as Record<string, unknown>;
+  const c = s.cluster as { currentLeader?: string; liveNodes?: string[] } | undefined;
+  let cluster: EmbeddedStatus['cluster'];
+  if (c?.liveNodes) {
+    const shardMap: Record<string, Record<string, number>> = {};
+    for (const { key, value } of await (await ctx.store.bucket(BUCKETS.leases)).entries()) {
+      const owner = decodeRecord<Lease>(value).o;
+      const row = (shardMap[key.slice(0, key.lastIndexOf('.'))] ??= {});
+      row[owner] = (row[owner] ?? 0) + 1;
+    }
+    cluster = { leader: c.currentLeader, liveNodes: c.liveNodes, shardMap };
+  }
   const kinds = ctx.apps.flatMap((a) => a.kinds).filter((k) => k.placement !== 'pinned').map((k) => k.name);
   return {
     ...s,
@@ -244,5 +261,6 @@ function statusOf(ctx: NodeContext, msgsPerSec: number): EmbeddedStatus {
     shardsPerKind: ctx.config.actors.shards,
     kinds,
     actors: s.actors as EmbeddedStatus['actors'],
+    ...(cluster && { cluster }),
   };
 }

@@ -29,6 +29,16 @@ export interface Embedded {
   kv: MemoryKvServer;
 }
 
+/**
+ * A worker thread's way to its process's embedded bus and store (bin/commands/thread-entry.ts): each bus and the
+ * store travel over MessagePorts to the main thread (bus/thread/), which owns the broker and the store (a worker
+ * thread cannot open the process's LMDB directory itself).
+ */
+export interface ThreadLink {
+  connect(o: { prefix: string; name: string }): Bus;
+  store(prefix: string): Store;
+}
+
 export function createEmbedded(clock: Clock = systemClock): Embedded {
   return { broker: new MemoryBroker(), kv: new MemoryKvServer(clock) };
 }
@@ -36,8 +46,13 @@ export function createEmbedded(clock: Clock = systemClock): Embedded {
 export interface NodeOptions {
   config: Config;
   apps: App[];
-  /** Required when config.bus.kind is 'memory'. */
+  /** Required when config.bus.kind is 'memory' (unless `thread` is given). */
   embedded?: Embedded;
+  /** In a worker thread of an embedded process: its bus and store over ports to the main thread. */
+  thread?: ThreadLink;
+  /** The store to use instead of opening config.store here (the main thread of an embedded process with threads
+   * passes the one it serves them, so every node of the process sees one store). Closed by its owner, not the node. */
+  store?: Store;
   clock?: Clock;
   log?: Logger;
   /** Cluster membership and shard ownership; when absent the node owns every shard (single-node mode). */
@@ -66,14 +81,20 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let extraClose: () => Promise<void> = async () => undefined;
   let connections: NodeConnection[] | undefined;
   let channelBus: Bus | undefined;
-  if (config.bus.kind === 'memory') {
+  if (config.bus.kind === 'memory' && o.thread) {
+    store = o.thread.store(config.prefix);
+    bus = o.thread.connect({ prefix: config.prefix, name: id });
+    control = o.thread.connect({ prefix: config.prefix, name: `${id} control` });
+    extraClose = () => control.close();
+  } else if (config.bus.kind === 'memory') {
     if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
     // one process on the same directory share one LMDB environment (bus/lmdb/files.ts).
     store =
-      config.store.kind === 'lmdb'
+      o.store ??
+      (config.store.kind === 'lmdb'
         ? await openLmdbStore({ path: config.store.path, prefix: config.prefix, clock, log })
-        : o.embedded.kv.store(config.prefix);
+        : o.embedded.kv.store(config.prefix));
     bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
     control = o.embedded.broker.connect({ prefix: config.prefix, log, name: `${id} control` });
     extraClose = () => control.close();
@@ -141,7 +162,7 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
     }
     await host.stop();
     lifecycle?.flush();
-    await store.close();
+    if (!o.store) await store.close(); // a store given in NodeOptions is its owner's to close
     await bus.drain().catch(() => bus.close());
     await extraClose().catch(() => undefined);
   };

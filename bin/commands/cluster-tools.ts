@@ -85,6 +85,25 @@ export async function readEmbeddedStatus(bus: SocketBus): Promise<ClusterStatus>
     load: { actors: s.actors.actors, shards: s.actors.shards, msgsPerSec: s.msgsPerSec },
     live: { ...s, actors: s.actors.actors, shards: s.actors.shards },
   };
+  if (s.cluster) {
+    // Worker threads: every live node of the process, each asked for its own status over the socket (as on NATS).
+    const others = s.cluster.liveNodes.filter((id) => id !== s.node);
+    const rows = await Promise.all(
+      others.map(async (id): Promise<ClusterStatus['nodes'][number]> => {
+        // A thread's node is a worker (bin/commands/threads.ts); its `status` answer is its actor host's counts.
+        const base = { ...node, id, roles: ['worker'], live: undefined, load: { actors: 0, shards: 0, msgsPerSec: 0 } };
+        try {
+          const live = await callNode<{ actors?: number; shards?: number }>(bus, id, { type: 'status' }, 2000);
+          return { ...base, load: { actors: live.actors ?? 0, shards: live.shards ?? 0, msgsPerSec: 0 }, live: { ...live } };
+        } catch (err) {
+          return { ...base, error: (err as Error).message };
+        }
+      }),
+    );
+    const live = new Set(s.cluster.liveNodes);
+    const unowned = Object.values(s.cluster.shardMap).reduce((n, row) => n + Object.entries(row).filter(([o]) => !live.has(o)).reduce((m, [, c]) => m + c, 0), 0);
+    return { nodes: [node, ...rows].sort((a, b) => (a.id < b.id ? -1 : 1)), leader: s.cluster.leader, shardMap: s.cluster.shardMap, moving: 0, unowned };
+  }
   const shardMap: ClusterStatus['shardMap'] = {};
   for (const k of s.kinds) shardMap[k] = { [s.node]: s.shardsPerKind };
   return { nodes: [node], leader: s.node, shardMap, moving: 0, unowned: 0 };

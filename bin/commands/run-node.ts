@@ -14,6 +14,7 @@ import { newNodeId } from '../../server/node-id.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
 import { portKeyOf } from '../../config/ports.js';
 import { startThreadNodes, type ThreadNodes } from './threads.js';
+import { startEmbeddedThreads, type EmbeddedThreads } from './embedded-threads.js';
 import { gatewayProcConfig, reportToPrimary, startGatewayProcs, type GatewayProcs } from '../../gateway/procs.js';
 
 export async function runNode(given: Config, opts: { banner: boolean }): Promise<void> {
@@ -27,12 +28,14 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
   let threads: ThreadNodes | undefined;
   let gatewayProcs: GatewayProcs | undefined;
   let node: GatehouseNode | undefined;
+  let embeddedThreads: EmbeddedThreads | undefined;
   let stopping = false;
   const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    Promise.all([node?.stop(), threads?.stop(), gatewayProcs?.stop()]).then(
+    // Embedded threads' broker and store are closed last: every node of the process writes to them while it stops.
+    Promise.all([node?.stop(), threads?.stop(), gatewayProcs?.stop()]).then(() => embeddedThreads?.close()).then(
       () => process.exit(code),
       (err) => {
         log.error({ err }, 'shutdown failed');
@@ -45,10 +48,12 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
 
   let mainRoles = config.node.roles;
   if (config.node.threads > 0) {
-    if (config.bus.kind !== 'nats') {
-      throw new GatehouseError('USAGE', '--threads runs worker nodes that meet over NATS: give --nats URL (embedded mode is one node)');
+    if (config.bus.kind === 'nats') threads = await startThreadNodes(config, baseId, config.node.threads, log);
+    else {
+      // Embedded mode on every core: the threads' nodes reach this thread's broker and store over ports.
+      embeddedThreads = await startEmbeddedThreads(config, baseId, config.node.threads, log);
+      threads = embeddedThreads.threads;
     }
-    threads = await startThreadNodes(config, baseId, config.node.threads, log);
     mainRoles = mainRoles.filter((r) => r !== 'worker');
   }
   if (config.gateway.procs > 1 && mainRoles.includes('gateway')) {
@@ -61,9 +66,12 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
       config: mainConfig,
       apps: await loadApps(config),
       log,
-      ...nodeComponents(mainConfig, { cluster: { onDrained: () => shutdown('drained') } }),
+      ...nodeComponents(mainConfig, { cluster: { onDrained: () => shutdown('drained') }, ...(embeddedThreads && { forceCluster: true }) }),
     };
-    if (config.bus.kind === 'memory') options.embedded = createEmbedded();
+    if (embeddedThreads) {
+      options.embedded = embeddedThreads.embedded;
+      options.store = embeddedThreads.store;
+    } else if (config.bus.kind === 'memory') options.embedded = createEmbedded();
     try {
       node = await startNode(options);
     } catch (err) {
