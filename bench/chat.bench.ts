@@ -24,6 +24,7 @@
  * Run: `npm run bench -- chat`. BENCH_CHAT_SYSTEMS=embedded,nats,raw,colyseus,pomelo-tuned,pomelo-stock picks some;
  * `embedded-alt` with BENCH_CHAT_ALT_CLI=<other work tree>/dist/bin/gatehouse.js (and BENCH_CHAT_ALT_LABEL) runs a
  * second embedded build beside this one, to measure one change against its before in the same run.
+ * `embedded-threads` runs `gatehouse start --threads BENCH_CHAT_THREADS` (default 2): embedded mode on every core.
  * BENCH_CHAT_NATS_VARIANTS=-1,0,5 replaces `nats` by one NATS cluster per `actors.pushTickMs` value (push batching),
  * each named after its value, to compare them in the same run; without it `nats` runs the config default.
  * BENCH_CHAT_EMBEDDED_VARIANTS does the same for `embedded`. BENCH_CHAT_AT=<deliveries/s> skips the ramp and holds
@@ -41,7 +42,7 @@ import { join } from 'node:path';
 import { hardDeadline, runInterleaved, sleep, stats } from './harness/measure.js';
 import { startPeer, type Peer } from './harness/procs.js';
 import { benchEnv, human, metric, printTable, writeResult, type Metric } from './harness/report.js';
-import { NATS_SYSTEM, startColyseus, startEmbedded, startNatsCluster, startPomeloChat, startRawWs, type ChatSystem } from './chat/systems.js';
+import { NATS_SYSTEM, startColyseus, startEmbedded, startEmbeddedThreads, startNatsCluster, startPomeloChat, startRawWs, type ChatSystem } from './chat/systems.js';
 import { monoMs } from './chat/clock.js';
 import { advance, initialRamp, passes, type RampConfig, type RampState } from './chat/ramp.js';
 import { type Window, type WindowRun, windowOf } from './chat/window.js';
@@ -276,6 +277,7 @@ try {
       ? EMBEDDED_VARIANTS.map((v): [string, () => Promise<ChatSystem>] => ['embedded', () => startEmbedded(undefined, { pushTickMs: v })])
       : [['embedded', () => startEmbedded()] as [string, () => Promise<ChatSystem>]]),
     ['embedded-alt', () => startEmbedded({ cli: process.env.BENCH_CHAT_ALT_CLI ?? '', label: process.env.BENCH_CHAT_ALT_LABEL ?? 'alt build' })],
+    ['embedded-threads', () => startEmbeddedThreads(Number(process.env.BENCH_CHAT_THREADS ?? 2))],
     ...(NATS_VARIANTS.length
       ? NATS_VARIANTS.map((v): [string, () => Promise<ChatSystem>] => ['nats', () => startNatsCluster({ pushTickMs: v })])
       : [['nats', () => startNatsCluster()] as [string, () => Promise<ChatSystem>]]),

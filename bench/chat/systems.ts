@@ -80,6 +80,38 @@ export async function startEmbedded(alt?: { cli: string; label: string }, varian
   return { name, kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
 }
 
+/**
+ * `gatehouse start --threads N`: embedded mode on every core, one process, no NATS: the main thread keeps the gateway
+ * and serves its bus and store to N worker-thread nodes (bus/thread/). Ready once the leader (the main node) has
+ * assigned the shards to the threads. CPU is the whole process's, threads included.
+ */
+export async function startEmbeddedThreads(threads: number): Promise<ChatSystem> {
+  const p = startCli('gatehouse-embedded-threads', ['start', '--prefix', 'bench-chat-embt', '--threads', String(threads), ...gatewayFlags()]);
+  const url = await gatewayUrl(p)
+    .then(async (u) => (await clusterSettled(p, threads + 1), u))
+    .catch(async (err) => {
+      await p.kill();
+      throw err;
+    });
+  return { name: `gatehouse embedded, ${threads} threads`, kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
+}
+
+/** Polls the process's status page until `nodes` nodes are live and its leases stop changing with no move running. */
+async function clusterSettled(p: CliProc, nodes: number): Promise<void> {
+  const page = /status page (http:\/\/\S+?)\/?\s/.exec(p.output())?.[1];
+  if (!page) throw new Error(`${p.name}: no status page in its banner`);
+  const deadline = performance.now() + 60_000;
+  let last = -1;
+  while (performance.now() < deadline) {
+    const s = (await (await fetch(`${page}/status`)).json()) as { cluster?: { leases: number; movesInFlight: number; liveNodes: string[] } };
+    const c = s.cluster;
+    if (c && c.liveNodes.length === nodes && c.movesInFlight === 0 && c.leases > 0 && c.leases === last) return;
+    last = c?.leases ?? -1;
+    await sleep(500);
+  }
+  throw new Error(`${p.name}: its cluster did not settle within 60 s`);
+}
+
 export const NATS_SYSTEM = 'gatehouse 1 gw + 2 workers (NATS)';
 
 /**
