@@ -26,3 +26,14 @@ export async function startEmbeddedProcess(o: { dir: string; extra?: string[]; t
   for (const m of proc.output().matchAll(/^ {4}(\S.*?)\s+((?:ws|wss|tcp|http):\/\/\S+)$/gm)) urls[m[1]!.trim()] = m[2]!;
   return { proc, urls };
 }
+
+/**
+ * Runs a CLI command against the embedded node on `dir` (`--data dir`) and waits for it: its exit code and output. Each
+ * process is added to `procs`, for the caller's teardown to kill.
+ */
+export async function cliOnData(dir: string, procs: Proc[], args: string[]): Promise<{ code: number | null; out: string }> {
+  const p = runCli([...args, '--data', dir]);
+  procs.push(p);
+  const code = await p.exited;
+  return { code, out: p.output() };
+}

@@ -47,3 +47,12 @@ export const STORE_LIMITS = Object.freeze({
   /** Bucket handles (name and TTL) a port may hold open. */
   maxBuckets: 1024,
 });
+
+/** Tells the other end of `port` that this side closes; nothing to do when that end is gone already. */
+export function sayClose(port: { postMessage(m: unknown): void }): void {
+  try {
+    port.postMessage({ op: 'close' });
+  } catch {
+    // the other end closed first
+  }
+}

@@ -18,7 +18,7 @@ import { assertSubject } from '../subject-match.js';
 import { frameError, frameToMsg, type Frame } from '../socket/frames.js';
 import { ClosedError, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import { THREAD_LIMITS, TOO_LARGE, own } from './messages.js';
+import { THREAD_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
 
 export interface ThreadBusOptions {
   prefix: string;
@@ -190,11 +190,7 @@ class ThreadBus implements Bus {
 
   async close(): Promise<void> {
     if (this.closedFlag) return;
-    try {
-      this.port.postMessage({ op: 'close' });
-    } catch {
-      // already closed from the other side
-    }
+    sayClose(this.port);
     this.shut();
     this.port.close();
   }

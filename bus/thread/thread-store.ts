@@ -18,7 +18,7 @@ import type { BucketOptions, KvBucket, KvChange, KvEntry, KvWatcher, Store, Watc
 import type { Frame } from '../socket/frames.js';
 import { ClosedError, ConflictError, ErrorCode, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import { STORE_LIMITS, TOO_LARGE, own } from './messages.js';
+import { STORE_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
 
 export interface ThreadStoreOptions {
   /** The served store's kind (the main thread knows it); default 'memory'. */
@@ -149,11 +149,7 @@ class ThreadStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    try {
-      this.port.postMessage({ op: 'close' });
-    } catch {
-      // already closed from the other side
-    }
+    sayClose(this.port);
     this.shut();
     this.port.close();
   }

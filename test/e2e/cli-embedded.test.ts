@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type Proc } from '../../dev/procs.js';
-import { startEmbeddedProcess, type EmbeddedProc } from '../../dev/embedded-proc.js';
+import { cliOnData, startEmbeddedProcess, type EmbeddedProc } from '../../dev/embedded-proc.js';
 import { eventually } from '../../dev/wait.js';
 import { CONTROL_SOCKET } from '../../bus/socket/socket-bus.js';
 import { FrameReader, encodeFrame, type Frame } from '../../bus/socket/frames.js';
@@ -28,12 +28,7 @@ describe('gatehouse CLI against an embedded node', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-    const p = runCli([...args, '--data', dir]);
-    procs.push(p);
-    const code = await p.exited;
-    return { code, out: p.output() };
-  }
+  const cli = (args: string[]) => cliOnData(dir, procs, args);
 
   it('names its data directory; refuses a second process on it with STORE_LOCKED and no stack', async () => {
     expect(node.proc.output()).toContain(`data        ${dir}`);

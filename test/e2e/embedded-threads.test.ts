@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type Proc } from '../../dev/procs.js';
-import { startEmbeddedProcess, type EmbeddedProc } from '../../dev/embedded-proc.js';
+import type { Proc } from '../../dev/procs.js';
+import { cliOnData, startEmbeddedProcess, type EmbeddedProc } from '../../dev/embedded-proc.js';
 import { eventually } from '../../dev/wait.js';
 
 const EXTRA = ['--threads', '2', '--prefix', 'thr'];
@@ -28,12 +28,7 @@ describe('embedded mode with worker threads', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-    const p = runCli([...args, '--data', dir]);
-    procs.push(p);
-    const code = await p.exited;
-    return { code, out: p.output() };
-  }
+  const cli = (args: string[]) => cliOnData(dir, procs, args);
 
   /** `gatehouse status` rows: node id → shards owned. */
   const shardsByNode = (out: string) =>
