@@ -50,6 +50,10 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
   if (config.node.threads > 0) {
     if (config.bus.kind === 'nats') threads = await startThreadNodes(config, baseId, config.node.threads, log);
     else {
+      if (!config.node.roles.some((r) => r !== 'worker')) {
+        // The main thread would run no node: no gateway and no control socket, so nothing could reach the threads.
+        throw new GatehouseError('USAGE', '--threads without NATS keeps the other roles on the main thread: give --roles gateway,worker (the default), not worker only');
+      }
       // Embedded mode on every core: the threads' nodes reach this thread's broker and store over ports.
       embeddedThreads = await startEmbeddedThreads(config, baseId, config.node.threads, log);
       threads = embeddedThreads.threads;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Proc } from '../../dev/procs.js';
+import { runCli, type Proc } from '../../dev/procs.js';
 import { cliOnData, startEmbeddedProcess, type EmbeddedProc } from '../../dev/embedded-proc.js';
 import { eventually } from '../../dev/wait.js';
 
@@ -53,6 +53,19 @@ describe('embedded mode with worker threads', { timeout: 120_000 }, () => {
     const inspect = await cli(['inspect', 'ledger/a1']);
     expect(inspect.code).toBe(0);
     expect(JSON.parse(inspect.out.slice(inspect.out.indexOf('{'))).node).toMatch(new RegExp(`^${main[0]}-t[01]$`));
+  });
+
+  it('refuses --threads with a worker-only main thread (nothing could reach the threads), naming the fix', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gh-emb-threads-w-'));
+    try {
+      const p = runCli(['start', '--threads', '2', '--roles', 'worker', '--data', empty, '--set', 'store.kind=lmdb', '--set', 'metrics.port=0']);
+      procs.push(p);
+      expect(await p.exited).toBe(2);
+      expect(p.output()).toMatch(/--threads without NATS keeps the other roles on the main thread: give --roles gateway,worker/);
+      expect(p.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('stops cleanly on SIGTERM and keeps what the threads wrote across a restart', async () => {
