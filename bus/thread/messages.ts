@@ -56,3 +56,65 @@ export function sayClose(port: { postMessage(m: unknown): void }): void {
     // the other end closed first
   }
 }
+
+/** Most frames in one `batch` message; a port outbox posts at once when it holds this many. */
+export const MAX_BATCH = 1024;
+
+/**
+ * Frames to one port, posted together once per microtask checkpoint: one postMessage (a structured clone and a
+ * wake-up of the other thread) per turn instead of one per frame (bench chat, `start --threads 2`, one post per
+ * frame: 23.7 µs of CPU per delivery against 14.7 on one thread). Order is kept (one queue, posted in order); a
+ * lone frame travels as itself, several as `{op: 'batch', b: [frames]}` (their payloads transferred together).
+ */
+export class PortOutbox {
+  private frames: Array<Record<string, unknown>> = [];
+  private transfer: ArrayBuffer[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly port: { postMessage(m: unknown, transfer?: ArrayBuffer[]): void },
+    /** What postMessage threw (a closed port): the frames of that post are lost to a peer that is gone. */
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  post(f: Record<string, unknown>, transfer?: ArrayBuffer): void {
+    this.frames.push(f);
+    if (transfer) this.transfer.push(transfer);
+    if (this.frames.length >= MAX_BATCH) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushSoon);
+    }
+  }
+
+  private readonly flushSoon = () => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /** Posts what is held now (before a close, so nothing sent earlier is left behind). */
+  flush(): void {
+    if (this.frames.length === 0) return;
+    const frames = this.frames;
+    const transfer = this.transfer;
+    this.frames = [];
+    this.transfer = [];
+    try {
+      this.port.postMessage(frames.length === 1 ? frames[0] : { op: 'batch', b: frames }, transfer);
+    } catch (e) {
+      this.onError(e);
+    }
+  }
+}
+
+/**
+ * The frames of one received message: itself, or the items of a `batch` (checked: an array of at most MAX_BATCH,
+ * no batch inside a batch). Undefined for a batch that breaks those rules.
+ */
+export function framesOf(m: unknown): unknown[] | undefined {
+  const b = m as { op?: unknown; b?: unknown } | null;
+  if (!b || typeof b !== 'object' || b.op !== 'batch') return [m];
+  if (!Array.isArray(b.b) || b.b.length === 0 || b.b.length > MAX_BATCH) return undefined;
+  if (b.b.some((x) => (x as { op?: unknown } | null)?.op === 'batch')) return undefined;
+  return b.b;
+}

@@ -22,7 +22,7 @@ import { assertSubject } from '../subject-match.js';
 import { BAD_FRAME, bytes, headers, int, str, type Frame } from '../socket/frames.js';
 import { GatehouseError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import { LIMIT, THREAD_LIMITS, TOO_LARGE, own } from './messages.js';
+import { LIMIT, THREAD_LIMITS, TOO_LARGE, own, framesOf, MAX_BATCH, PortOutbox } from './messages.js';
 
 export interface ThreadBrokerLimits {
   maxPayloadBytes: number;
@@ -89,6 +89,8 @@ class Connection {
   private readonly subs = new Map<number, Subscription>();
   private requests = 0;
   private open = true;
+  /** What goes to the thread, one post per turn (messages.ts PortOutbox). */
+  private readonly out: PortOutbox;
 
   constructor(
     private readonly owner: ThreadBroker,
@@ -97,19 +99,19 @@ class Connection {
     private readonly counts: ThreadBrokerStats,
     private readonly log: Logger,
   ) {
-    port.on('message', (m: unknown) => this.onMessage(m));
+    this.out = new PortOutbox(port, (e) => this.log.error({ err: e }, 'thread broker could not post to a port'));
+    port.on('message', (m: unknown) => {
+      const frames = framesOf(m);
+      if (frames) for (const f of frames) this.onMessage(f);
+      else this.refuse(undefined, new GatehouseError(BAD_FRAME, `batch message: field b must be an array of 1-${MAX_BATCH} frames, none a batch`));
+    });
     // The other end closed, or its thread ended (terminated included): its subscriptions and requests go with it.
     port.on('close', () => void this.close());
   }
 
   private send(m: Frame, transfer?: Uint8Array): void {
     if (!this.open) return;
-    try {
-      this.port.postMessage(m, transfer ? [transfer.buffer as ArrayBuffer] : undefined);
-    } catch (e) {
-      // A header value structured clone refuses cannot come from a checked port; log rather than lose it silently.
-      this.log.error({ err: e, op: m.op }, 'thread broker could not post to a port');
-    }
+    this.out.post(m, transfer ? (transfer.buffer as ArrayBuffer) : undefined);
   }
 
   private onMessage(raw: unknown): void {
@@ -232,6 +234,7 @@ class Connection {
     this.open = false;
     this.owner.dropped(this);
     this.subs.clear();
+    this.out.flush(); // what was answered before the close leaves first
     this.port.close();
     // Closing the Bus removes its subscriptions and fails its requests in flight (their answers go nowhere).
     await this.bus?.close();

@@ -18,7 +18,7 @@ import { assertSubject } from '../subject-match.js';
 import { frameError, frameToMsg, type Frame } from '../socket/frames.js';
 import { ClosedError, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
-import { THREAD_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
+import { framesOf, PortOutbox, THREAD_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
 
 export interface ThreadBusOptions {
   prefix: string;
@@ -50,6 +50,8 @@ class ThreadBus implements Bus {
   private readonly maxPayload: number;
   private readonly log: Logger;
   private closedFlag = false;
+  /** What goes to the broker, one post per turn (messages.ts PortOutbox). */
+  private readonly out: PortOutbox;
 
   constructor(
     private readonly port: MessagePort,
@@ -59,7 +61,12 @@ class ThreadBus implements Bus {
     this.prefix = opts.prefix;
     this.maxPayload = opts.maxPayloadBytes ?? THREAD_LIMITS.maxPayloadBytes;
     this.log = opts.log ?? silentLogger;
-    port.on('message', (m: Frame) => this.onMessage(m));
+    this.out = new PortOutbox(port, (e) => this.log.warn({ err: e }, 'thread bus could not post to its broker'));
+    port.on('message', (m: unknown) => {
+      const frames = framesOf(m);
+      if (frames) for (const f of frames) this.onMessage(f as Frame);
+      else this.log.warn('thread bus: a malformed batch from its broker was dropped');
+    });
     port.on('close', () => this.shut(new ClosedError('the thread broker closed the port')));
     port.postMessage({ op: 'hello', prefix: opts.prefix });
   }
@@ -101,13 +108,13 @@ class ThreadBus implements Bus {
   private send(f: Frame, data?: Uint8Array): void {
     if (this.closedFlag) throw new ClosedError('bus is closed');
     if (data === undefined) {
-      this.port.postMessage(f);
+      this.out.post(f);
       return;
     }
     if (data.byteLength > this.maxPayload) throw new GatehouseError(TOO_LARGE, `payload of ${data.byteLength} bytes is over the limit of ${this.maxPayload}`);
     const d = own(data);
     f.d = d;
-    this.port.postMessage(f, [d.buffer as ArrayBuffer]);
+    this.out.post(f, d.buffer as ArrayBuffer);
   }
 
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): void {
@@ -190,6 +197,7 @@ class ThreadBus implements Bus {
 
   async close(): Promise<void> {
     if (this.closedFlag) return;
+    this.out.flush(); // what was sent before the close reaches the broker first
     sayClose(this.port);
     this.shut();
     this.port.close();
