@@ -81,22 +81,20 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   let extraClose: () => Promise<void> = async () => undefined;
   let connections: NodeConnection[] | undefined;
   let channelBus: Bus | undefined;
-  if (config.bus.kind === 'memory' && o.thread) {
-    store = o.thread.store(config.prefix);
-    bus = o.thread.connect({ prefix: config.prefix, name: id });
-    control = o.thread.connect({ prefix: config.prefix, name: `${id} control` });
-    extraClose = () => control.close();
-  } else if (config.bus.kind === 'memory') {
-    if (!o.embedded) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
+  if (config.bus.kind === 'memory') {
+    const { embedded, thread } = o;
+    if (!embedded && !thread) throw new Error('embedded mode needs a shared in-memory bus (createEmbedded())');
     // The store opens first: a directory held by another process (STORE_LOCKED) then leaves nothing to close. Nodes of
     // one process on the same directory share one LMDB environment (bus/lmdb/files.ts).
     store =
+      thread?.store(config.prefix) ??
       o.store ??
       (config.store.kind === 'lmdb'
         ? await openLmdbStore({ path: config.store.path, prefix: config.prefix, clock, log })
-        : o.embedded.kv.store(config.prefix));
-    bus = o.embedded.broker.connect({ prefix: config.prefix, log, name: id });
-    control = o.embedded.broker.connect({ prefix: config.prefix, log, name: `${id} control` });
+        : embedded!.kv.store(config.prefix));
+    const connect = (name: string) => (thread ? thread.connect({ prefix: config.prefix, name }) : embedded!.broker.connect({ prefix: config.prefix, log, name }));
+    bus = connect(id);
+    control = connect(`${id} control`);
     extraClose = () => control.close();
   } else {
     const connect = (role: string, noEcho = false) => createNatsBus({ ...natsOptions(config, `gatehouse ${id} ${role}`), log, noEcho });

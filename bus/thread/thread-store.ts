@@ -15,7 +15,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { BucketOptions, KvBucket, KvChange, KvEntry, KvWatcher, Store, WatchOptions } from '../store.js';
-import type { Frame } from '../socket/frames.js';
+import { frameError, type Frame } from '../socket/frames.js';
 import { ClosedError, ConflictError, ErrorCode, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { STORE_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
@@ -218,10 +218,7 @@ function toEntry(v: unknown): KvEntry | null {
 }
 
 /** The server's error as the class the served store throws for it. */
+/** The server's error as the class the other stores throw: CONFLICT here, the codes every frame shares in frames.ts. */
 function wireError(f: Frame): GatehouseError {
-  const message = String(f.message);
-  if (f.code === ErrorCode.Conflict) return new ConflictError(message);
-  if (f.code === ErrorCode.Closed) return new ClosedError(message);
-  if (f.code === ErrorCode.Timeout) return new TimeoutError(message);
-  return new GatehouseError(String(f.code), message);
+  return f.code === ErrorCode.Conflict ? new ConflictError(String(f.message)) : frameError(f, '');
 }
