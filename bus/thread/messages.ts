@@ -7,7 +7,9 @@
  * the memory bus's respond); `sub` {id, s, q?}; `unsub` {id}; `req` {id, s, d, t, h?}; `flush` {id}; `close`.
  * Broker → thread: `msg` {id (the subscription), s, d, r?, h?}; `res` {id, s, d, h?}; `ok` {id};
  * `err` {id?, code, message} (with an id: that call or subscription failed; without: an operation without an id did).
+ * Both ways: `ack` {n} (bytes of frames handled since the last ack: bus/thread/port-credit.ts).
  */
+import { DEFAULT_QUEUED_BYTES, type PortCredit } from './port-credit.js';
 
 /** Broker's default bounds (ThreadBrokerLimits); the thread side checks the payload bound too, synchronously. */
 export const THREAD_LIMITS = Object.freeze({
@@ -16,6 +18,8 @@ export const THREAD_LIMITS = Object.freeze({
   maxSubscriptions: 4096,
   maxRequests: 65_536,
   maxRequestMs: 10 * 60_000,
+  /** Bytes posted to one port and not yet read (acked), per direction: past it, a slow consumer (port-credit.ts). */
+  maxQueuedBytes: DEFAULT_QUEUED_BYTES,
 });
 
 export const TOO_LARGE = 'PAYLOAD_TOO_LARGE';
@@ -35,7 +39,7 @@ export function own(data: Uint8Array): Uint8Array {
  * operation. Thread → server: `bucket` {id, b, ttl?}; `get` {id, b, k}; `put`|`create` {id, b, k, v};
  * `update` {id, b, k, v, e}; `delete` {id, b, k, e?}; `keys`|`entries` {id, b, p?}; `last` {id, b};
  * `watch` {id (also the watch's id), b, p?, i?}; `unwatch` {id}; `close`. Server → thread: `ok` {id, v?}
- * (v: the call's result); `chg` {w, k, o ('put'|'delete'), v, r}; `err` {id?, code, message}.
+ * (v: the call's result); `chg` {w, k, o ('put'|'delete'), v, r}; `err` {id?, code, message}. Both ways: `ack` {n}.
  */
 export const STORE_LIMITS = Object.freeze({
   /** NATS's default max_payload, as for the thread bus: a value a thread could also write to JetStream KV. */
@@ -46,6 +50,8 @@ export const STORE_LIMITS = Object.freeze({
   maxRequests: 65_536,
   /** Bucket handles (name and TTL) a port may hold open. */
   maxBuckets: 1024,
+  /** As THREAD_LIMITS.maxQueuedBytes: changes to a thread over it are dropped, its calls refused (port-credit.ts). */
+  maxQueuedBytes: DEFAULT_QUEUED_BYTES,
 });
 
 /** Tells the other end of `port` that this side closes; nothing to do when that end is gone already. */
@@ -65,6 +71,7 @@ export const MAX_BATCH = 1024;
  * wake-up of the other thread) per turn instead of one per frame (bench chat, `start --threads 2`, one post per
  * frame: 23.7 µs of CPU per delivery against 14.7 on one thread). Order is kept (one queue, posted in order); a
  * lone frame travels as itself, several as `{op: 'batch', b: [frames]}` (their payloads transferred together).
+ * With a `credit`, each frame posted is counted there (an ack, posted with `postAck`, is not).
  */
 export class PortOutbox {
   private frames: Array<Record<string, unknown>> = [];
@@ -75,9 +82,20 @@ export class PortOutbox {
     private readonly port: { postMessage(m: unknown, transfer?: ArrayBuffer[]): void },
     /** What postMessage threw (a closed port): the frames of that post are lost to a peer that is gone. */
     private readonly onError: (e: unknown) => void,
+    readonly credit?: PortCredit,
   ) {}
 
   post(f: Record<string, unknown>, transfer?: ArrayBuffer): void {
+    this.credit?.sent(f);
+    this.push(f, transfer);
+  }
+
+  /** An ack, not counted (acks are not acked), riding with this turn's frames. */
+  postAck(a: { op: 'ack'; n: number }): void {
+    this.push(a);
+  }
+
+  private push(f: Record<string, unknown>, transfer?: ArrayBuffer): void {
     this.frames.push(f);
     if (transfer) this.transfer.push(transfer);
     if (this.frames.length >= MAX_BATCH) this.flush();
