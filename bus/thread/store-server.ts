@@ -13,6 +13,13 @@
  * flight (`maxRequests`) and bucket handles (`maxBuckets`) (code LIMIT). Each refusal for a bound is counted
  * (`stats().limited`); the port stays open. When a port closes (its thread ended, or it sent `close`), its watches
  * stop and the answers of its calls in flight go nowhere. The served store stays open: its owner closes it.
+ *
+ * Bytes queued to a thread (`maxQueuedBytes`, per port; bus/thread/port-credit.ts, as for the thread broker): while a
+ * thread has that many unread, a watch change for it (`chg`) is dropped, and an answer carrying entries or keys (get,
+ * entries, keys) becomes an `err` SLOW_CONSUMER for that call; each is counted (`stats().slowConsumerDrops`) and
+ * logged at most once a second per port. Other answers (a revision, `ok`, `err`) and acks always go: each answers a
+ * call of the thread, whose own credit stops its calls while it does not read. A dropped change is lost to that
+ * watch, as a NATS watch loses what a slow consumer dropped.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -21,6 +28,7 @@ import { BAD_FRAME, bytes, int, str, type Frame } from '../socket/frames.js';
 import { ErrorCode, GatehouseError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { LIMIT, STORE_LIMITS, TOO_LARGE, own } from './messages.js';
+import { PortCredit, SLOW_CONSUMER, SlowConsumerLog } from './port-credit.js';
 
 export interface ThreadStoreLimits {
   maxValueBytes: number;
@@ -28,6 +36,8 @@ export interface ThreadStoreLimits {
   maxWatches: number;
   maxRequests: number;
   maxBuckets: number;
+  /** Bytes posted to one thread and not yet acked before its watch changes are dropped (port-credit.ts). */
+  maxQueuedBytes: number;
 }
 
 export interface ThreadStoreStats {
@@ -40,22 +50,32 @@ export interface ThreadStoreStats {
   badMessages: number;
   /** Operations refused for a bound. */
   limited: number;
+  /** Watch changes to slow-consumer threads dropped, and answers to them turned into SLOW_CONSUMER errors. */
+  slowConsumerDrops: number;
+  /** Bytes posted to the threads and not yet acked, now: summed over the ports, and the largest of one port. */
+  queuedBytes: number;
+  queuedBytesMax: number;
 }
+
+type Counts = Omit<ThreadStoreStats, 'queuedBytes' | 'queuedBytesMax'>;
 
 export class ThreadStoreServer {
   private readonly limits: ThreadStoreLimits;
   private readonly log: Logger;
   private readonly conns = new Set<StoreConnection>();
   /** @internal shared with the connections, which keep `watches`, `badMessages` and `limited` up to date */
-  readonly counts: ThreadStoreStats = { connections: 0, accepted: 0, watches: 0, badMessages: 0, limited: 0 };
+  readonly counts: Counts = { connections: 0, accepted: 0, watches: 0, badMessages: 0, limited: 0, slowConsumerDrops: 0 };
   private closed = false;
+  /** @internal the clock of the slow-consumer log's once-a-second */
+  readonly now: () => number;
 
   constructor(
     readonly store: Store,
-    opts: { limits?: Partial<ThreadStoreLimits>; log?: Logger } = {},
+    opts: { limits?: Partial<ThreadStoreLimits>; log?: Logger; now?: () => number } = {},
   ) {
     this.limits = { ...STORE_LIMITS, ...opts.limits };
     this.log = opts.log ?? silentLogger;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Serves one port (the other end goes to a thread's createThreadStore). */
@@ -75,7 +95,13 @@ export class ThreadStoreServer {
   }
 
   stats(): ThreadStoreStats {
-    return { ...this.counts };
+    let queuedBytes = 0;
+    let queuedBytesMax = 0;
+    for (const c of this.conns) {
+      queuedBytes += c.queued;
+      queuedBytesMax = Math.max(queuedBytesMax, c.queued);
+    }
+    return { ...this.counts, queuedBytes, queuedBytesMax };
   }
 
   /** Closes every port (the threads' pending calls fail with CLOSED) and stops their watches; the store stays open. */
@@ -98,6 +124,10 @@ class StoreConnection {
   private readonly watches = new Map<number, WatchSlot>();
   private requests = 0;
   private open = true;
+  /** Bytes to the thread not yet acked, and this side's acks of what the thread sent (port-credit.ts). */
+  private readonly credit: PortCredit;
+  private readonly slow: SlowConsumerLog;
+  private readonly name: string;
 
   constructor(
     private readonly owner: ThreadStoreServer,
@@ -105,13 +135,31 @@ class StoreConnection {
     private readonly limits: ThreadStoreLimits,
     private readonly log: Logger,
   ) {
-    port.on('message', (m: unknown) => this.onMessage(m));
+    this.name = `thread store port ${owner.counts.accepted + 1}`;
+    this.credit = new PortCredit(limits.maxQueuedBytes);
+    this.slow = new SlowConsumerLog(log, owner.now, () => this.name, limits.maxQueuedBytes);
+    port.on('message', (m: unknown) => {
+      this.onMessage(m);
+      // After each message (this side posts one frame per message): an ack per ackBytes handled, not counted.
+      const ack = this.credit.takeAck();
+      if (ack && this.open) this.post(ack);
+    });
     // The other end closed, or its thread ended (terminated included): its watches go with it.
     port.on('close', () => this.close());
   }
 
+  /** @internal bytes posted to the thread and not yet acked */
+  get queued(): number {
+    return this.credit.unacked;
+  }
+
   private send(m: Frame, transfer?: ArrayBuffer[]): void {
     if (!this.open) return;
+    this.credit.sent(m);
+    this.post(m, transfer);
+  }
+
+  private post(m: Frame, transfer?: ArrayBuffer[]): void {
     try {
       this.port.postMessage(m, transfer);
     } catch (e) {
@@ -128,6 +176,7 @@ class StoreConnection {
     const f = raw as Frame;
     const id = typeof f.id === 'number' && Number.isInteger(f.id) && f.id >= 0 ? f.id : undefined;
     try {
+      if (this.credit.received(f)) return;
       if (f.op === 'close') return this.close();
       if (f.op === 'unwatch') return this.unwatch(int(f, 'id'));
       const rid = int(f, 'id');
@@ -137,7 +186,7 @@ class StoreConnection {
       this.requests++;
       run()
         .then(
-          (r) => this.send({ op: 'ok', id: rid, ...(r.v !== undefined ? { v: r.v } : {}) }, r.transfer),
+          (r) => this.answer(rid, r),
           (e) => this.refuse(rid, e, false),
         )
         .finally(() => this.requests--);
@@ -226,8 +275,29 @@ class StoreConnection {
     };
   }
 
+  private answer(id: number, r: Answer): void {
+    // An answer carrying entries or keys waits on the bound like a change; a revision or a bare ok is small.
+    if (r.v !== null && typeof r.v === 'object' && this.credit.full && this.open) {
+      this.slowDrop('ok');
+      const message = `answer dropped: ${this.credit.unacked} bytes queued to this thread unread, at the limit of maxQueuedBytes ${this.limits.maxQueuedBytes}`;
+      this.send({ op: 'err', id, code: SLOW_CONSUMER, message });
+      return;
+    }
+    this.send({ op: 'ok', id, ...(r.v !== undefined ? { v: r.v } : {}) }, r.transfer);
+  }
+
+  private slowDrop(op: string): void {
+    this.owner.counts.slowConsumerDrops++;
+    this.slow.dropped(op, this.credit.unacked);
+  }
+
   private change(w: number, c: KvChange): void {
     if (!this.watches.has(w)) return;
+    if (this.credit.full) {
+      // A slow consumer (see the header): checked before the copy.
+      if (this.open) this.slowDrop('chg');
+      return;
+    }
     const v = own(c.value);
     this.send({ op: 'chg', w, k: c.key, o: c.op, v, r: c.revision }, [v.buffer as ArrayBuffer]);
   }

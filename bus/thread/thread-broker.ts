@@ -11,8 +11,15 @@
  * Bounds, per port (ThreadBrokerLimits, defaults in THREAD_LIMITS): subscriptions open (`maxSubscriptions`), payload
  * bytes of a publish, reply or request (`maxPayloadBytes`), requests in flight (`maxRequests`) and a request's timeout
  * (`maxRequestMs`, longer ones are cut to it). Past a bound the port gets an `err` with code LIMIT or
- * PAYLOAD_TOO_LARGE; the connection stays open. Not bounded: messages queued to a thread that does not read (a
- * MessagePort has no backpressure to observe); a thread's port is read by its own event loop.
+ * PAYLOAD_TOO_LARGE; the connection stays open.
+ *
+ * Bytes queued to a thread (`maxQueuedBytes`, per port): a MessagePort has no backpressure, so the thread acks what it
+ * has handled (bus/thread/port-credit.ts) and what it has not is bounded here. A thread with `maxQueuedBytes` unread
+ * is a slow consumer, as on NATS: messages for it (`msg`) are dropped until it catches up, a reply to its request
+ * (`res`) becomes an `err` SLOW_CONSUMER for that request (small, one per request it made, so the caller learns at
+ * once rather than by its timeout); each is counted (`stats().slowConsumerDrops`) and logged at most once a second
+ * per port, naming it and the bound. `ok`, `err` and acks always go: each answers a frame of the thread, whose own
+ * credit stops it sending while it does not read. The other way the thread refuses its own sends (thread-bus.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -23,12 +30,15 @@ import { BAD_FRAME, bytes, headers, int, str, type Frame } from '../socket/frame
 import { GatehouseError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { LIMIT, THREAD_LIMITS, TOO_LARGE, own, framesOf, MAX_BATCH, PortOutbox } from './messages.js';
+import { PortCredit, SLOW_CONSUMER, SlowConsumerLog } from './port-credit.js';
 
 export interface ThreadBrokerLimits {
   maxPayloadBytes: number;
   maxSubscriptions: number;
   maxRequests: number;
   maxRequestMs: number;
+  /** Bytes posted to one thread and not yet acked before its messages are dropped (port-credit.ts). */
+  maxQueuedBytes: number;
 }
 
 export interface ThreadBrokerStats {
@@ -39,21 +49,31 @@ export interface ThreadBrokerStats {
   badMessages: number;
   /** Operations refused for a bound. */
   limited: number;
+  /** Messages to slow-consumer threads dropped, and replies to them turned into SLOW_CONSUMER errors. */
+  slowConsumerDrops: number;
+  /** Bytes posted to the threads and not yet acked, now: summed over the ports, and the largest of one port. */
+  queuedBytes: number;
+  queuedBytesMax: number;
 }
+
+type Counts = Omit<ThreadBrokerStats, 'queuedBytes' | 'queuedBytesMax'>;
 
 export class ThreadBroker {
   readonly broker: MemoryBroker;
   private readonly limits: ThreadBrokerLimits;
   private readonly log: Logger;
   private readonly conns = new Set<Connection>();
-  private readonly counts: ThreadBrokerStats = { connections: 0, accepted: 0, badMessages: 0, limited: 0 };
+  private readonly counts: Counts = { connections: 0, accepted: 0, badMessages: 0, limited: 0, slowConsumerDrops: 0 };
   private closed = false;
+  /** @internal the clock of the slow-consumer log's once-a-second */
+  readonly now: () => number;
 
   /** Serves onto `broker`, or onto a MemoryBroker of its own. */
-  constructor(opts: { broker?: MemoryBroker; limits?: Partial<ThreadBrokerLimits>; log?: Logger } = {}) {
+  constructor(opts: { broker?: MemoryBroker; limits?: Partial<ThreadBrokerLimits>; log?: Logger; now?: () => number } = {}) {
     this.broker = opts.broker ?? new MemoryBroker();
     this.limits = { ...THREAD_LIMITS, ...opts.limits };
     this.log = opts.log ?? silentLogger;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Serves one port (the other end goes to a thread's createThreadBus). */
@@ -74,7 +94,13 @@ export class ThreadBroker {
   }
 
   stats(): ThreadBrokerStats {
-    return { ...this.counts };
+    let queuedBytes = 0;
+    let queuedBytesMax = 0;
+    for (const c of this.conns) {
+      queuedBytes += c.queued;
+      queuedBytesMax = Math.max(queuedBytesMax, c.queued);
+    }
+    return { ...this.counts, queuedBytes, queuedBytesMax };
   }
 
   /** Closes every port and its Bus (the threads' pending requests fail with CLOSED). The MemoryBroker stays. */
@@ -91,22 +117,49 @@ class Connection {
   private open = true;
   /** What goes to the thread, one post per turn (messages.ts PortOutbox). */
   private readonly out: PortOutbox;
+  /** Bytes to the thread not yet acked, and this side's acks of what the thread sent (port-credit.ts). */
+  private readonly credit: PortCredit;
+  private readonly slow: SlowConsumerLog;
+  /** Named in logs: the port's number, and its prefix once it said hello. */
+  private name: string;
 
   constructor(
     private readonly owner: ThreadBroker,
     private readonly port: MessagePort,
     private readonly limits: ThreadBrokerLimits,
-    private readonly counts: ThreadBrokerStats,
+    private readonly counts: Counts,
     private readonly log: Logger,
   ) {
-    this.out = new PortOutbox(port, (e) => this.log.error({ err: e }, 'thread broker could not post to a port'));
+    this.name = `thread bus port ${counts.accepted + 1}`;
+    this.credit = new PortCredit(limits.maxQueuedBytes);
+    this.slow = new SlowConsumerLog(log, owner.now, () => this.name, limits.maxQueuedBytes);
+    this.out = new PortOutbox(port, (e) => this.log.error({ err: e }, 'thread broker could not post to a port'), this.credit);
     port.on('message', (m: unknown) => {
       const frames = framesOf(m);
-      if (frames) for (const f of frames) this.onMessage(f);
-      else this.refuse(undefined, new GatehouseError(BAD_FRAME, `batch message: field b must be an array of 1-${MAX_BATCH} frames, none a batch`));
+      if (!frames) {
+        this.refuse(undefined, new GatehouseError(BAD_FRAME, `batch message: field b must be an array of 1-${MAX_BATCH} frames, none a batch`));
+        return;
+      }
+      for (const f of frames) {
+        try {
+          if (this.credit.received(f)) continue;
+        } catch (e) {
+          this.refuse(undefined, e);
+          continue;
+        }
+        this.onMessage(f);
+      }
+      // Once per post, after its frames ran: the ack leaves with what they sent (at most one per ackBytes handled).
+      const ack = this.credit.takeAck();
+      if (ack && this.open) this.out.postAck(ack);
     });
     // The other end closed, or its thread ended (terminated included): its subscriptions and requests go with it.
     port.on('close', () => void this.close());
+  }
+
+  /** @internal bytes posted to the thread and not yet acked */
+  get queued(): number {
+    return this.credit.unacked;
   }
 
   private send(m: Frame, transfer?: Uint8Array): void {
@@ -140,6 +193,7 @@ class Connection {
       const prefix = str(f, 'prefix')!;
       assertSubject(prefix, false);
       this.bus = this.owner.broker.connect({ prefix, log: this.log });
+      this.name += ` (prefix ${prefix})`;
     } catch (e) {
       this.refuse(undefined, e);
       void this.close();
@@ -218,6 +272,17 @@ class Connection {
   }
 
   private deliver(op: 'msg' | 'res', id: number, m: BusMsg): void {
+    if (this.credit.full) {
+      // A slow consumer (see the header): checked before the copy, so a stuck thread costs a compare per message.
+      if (!this.open) return;
+      this.counts.slowConsumerDrops++;
+      this.slow.dropped(op, this.credit.unacked);
+      if (op === 'res') {
+        const message = `reply dropped: ${this.credit.unacked} bytes queued to this thread unread, at the limit of maxQueuedBytes ${this.limits.maxQueuedBytes}`;
+        this.send({ op: 'err', id, code: SLOW_CONSUMER, message });
+      }
+      return;
+    }
     const d = own(m.data);
     this.send({ op, id, s: m.subject, d, ...(m.reply ? { r: m.reply } : {}), ...(m.headers ? { h: m.headers } : {}) }, d);
   }

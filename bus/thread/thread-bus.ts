@@ -8,6 +8,11 @@
  * bad one throws at once. Differences: `PublishOptions.value` does not cross threads (a value published with empty
  * `data` is encoded into `data`, as the memory bus does for a subscriber that reads `data`); a subscription refused by
  * the broker (over its bound) is closed and reported as an `error` status, after the fact; payloads are copied.
+ *
+ * Credit (bus/thread/port-credit.ts): frames to the broker count until it acks them; while `maxQueuedBytes` wait
+ * unread, a publish, reply or request throws SLOW_CONSUMER at once (as a payload over the limit throws
+ * PAYLOAD_TOO_LARGE), so nothing is lost unseen; subscribe, unsubscribe and flush still go (small, and a flush must be
+ * answered). This side acks the broker's frames as it handles them; while it does not, the broker drops its messages.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -19,11 +24,14 @@ import { frameError, frameToMsg, type Frame } from '../socket/frames.js';
 import { ClosedError, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { framesOf, PortOutbox, THREAD_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
+import { PortCredit, SLOW_CONSUMER } from './port-credit.js';
 
 export interface ThreadBusOptions {
   prefix: string;
   /** Checked here before sending; keep it at the broker's (ThreadBrokerLimits.maxPayloadBytes). */
   maxPayloadBytes?: number;
+  /** Bytes sent and not yet read by the broker before a send is refused (port-credit.ts); default 64 MiB. */
+  maxQueuedBytes?: number;
   log?: Logger;
 }
 
@@ -52,6 +60,8 @@ class ThreadBus implements Bus {
   private closedFlag = false;
   /** What goes to the broker, one post per turn (messages.ts PortOutbox). */
   private readonly out: PortOutbox;
+  /** Bytes to the broker not yet acked, and this side's acks (port-credit.ts). */
+  private readonly credit: PortCredit;
 
   constructor(
     private readonly port: MessagePort,
@@ -61,14 +71,31 @@ class ThreadBus implements Bus {
     this.prefix = opts.prefix;
     this.maxPayload = opts.maxPayloadBytes ?? THREAD_LIMITS.maxPayloadBytes;
     this.log = opts.log ?? silentLogger;
-    this.out = new PortOutbox(port, (e) => this.log.warn({ err: e }, 'thread bus could not post to its broker'));
+    this.credit = new PortCredit(opts.maxQueuedBytes ?? THREAD_LIMITS.maxQueuedBytes);
+    this.out = new PortOutbox(port, (e) => this.log.warn({ err: e }, 'thread bus could not post to its broker'), this.credit);
     port.on('message', (m: unknown) => {
       const frames = framesOf(m);
-      if (frames) for (const f of frames) this.onMessage(f as Frame);
-      else this.log.warn('thread bus: a malformed batch from its broker was dropped');
+      if (!frames) {
+        this.log.warn('thread bus: a malformed batch from its broker was dropped');
+        return;
+      }
+      for (const f of frames) {
+        try {
+          if (this.credit.received(f)) continue;
+        } catch (err) {
+          this.log.warn({ err, badAcks: this.credit.badAcks }, 'thread bus: a bad ack from its broker was refused');
+          continue;
+        }
+        this.onMessage(f as Frame);
+      }
+      // Once per post, after its frames ran: the ack leaves with what they sent.
+      const ack = this.credit.takeAck();
+      if (ack && !this.closedFlag) this.out.postAck(ack);
     });
     port.on('close', () => this.shut(new ClosedError('the thread broker closed the port')));
-    port.postMessage({ op: 'hello', prefix: opts.prefix });
+    const hello = { op: 'hello', prefix: opts.prefix };
+    this.credit.sent(hello); // the broker counts every frame it handles, the hello too
+    port.postMessage(hello);
   }
 
   get isClosed(): boolean {
@@ -112,6 +139,9 @@ class ThreadBus implements Bus {
       return;
     }
     if (data.byteLength > this.maxPayload) throw new GatehouseError(TOO_LARGE, `payload of ${data.byteLength} bytes is over the limit of ${this.maxPayload}`);
+    if (this.credit.full) {
+      throw new GatehouseError(SLOW_CONSUMER, `${this.credit.unacked} bytes sent to the thread broker are not yet read, at the limit of maxQueuedBytes ${this.credit.bound}`);
+    }
     const d = own(data);
     f.d = d;
     this.out.post(f, d.buffer as ArrayBuffer);

@@ -11,6 +11,10 @@
  * does not answer within `timeoutMs` (10 s: a local store answers in far less; a port nobody serves never answers)
  * fails with TIMEOUT, which callers treat like a NATS store timeout (the write may still have been applied); when
  * the port closes, the pending calls fail with CLOSED.
+ *
+ * Credit (bus/thread/port-credit.ts): calls count until the server acks them; while `maxQueuedBytes` wait unread, a
+ * call fails at once with SLOW_CONSUMER (stopping a watch still goes). This side acks what it has handled; while it
+ * does not, the server drops its watch changes and answers entries or keys with SLOW_CONSUMER.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -19,6 +23,7 @@ import { frameError, type Frame } from '../socket/frames.js';
 import { ClosedError, ConflictError, ErrorCode, GatehouseError, TimeoutError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { STORE_LIMITS, TOO_LARGE, own, sayClose } from './messages.js';
+import { PortCredit, SLOW_CONSUMER } from './port-credit.js';
 
 export interface ThreadStoreOptions {
   /** The served store's kind (the main thread knows it); default 'memory'. */
@@ -27,6 +32,8 @@ export interface ThreadStoreOptions {
   maxValueBytes?: number;
   /** How long a call waits for the server's answer before failing with TIMEOUT; default 10 000 ms. */
   timeoutMs?: number;
+  /** Bytes sent and not yet read by the server before a call is refused (port-credit.ts); default 64 MiB. */
+  maxQueuedBytes?: number;
   log?: Logger;
 }
 
@@ -53,6 +60,8 @@ class ThreadStore implements Store {
   private readonly log: Logger;
   private readonly timeoutMs: number;
   private closed = false;
+  /** Bytes to the server not yet acked, and this side's acks (port-credit.ts). */
+  private readonly credit: PortCredit;
 
   constructor(
     private readonly port: MessagePort,
@@ -62,7 +71,19 @@ class ThreadStore implements Store {
     this.maxValue = opts.maxValueBytes ?? STORE_LIMITS.maxValueBytes;
     this.log = opts.log ?? silentLogger;
     this.timeoutMs = opts.timeoutMs ?? THREAD_STORE_TIMEOUT_MS;
-    port.on('message', (m: Frame) => this.onMessage(m));
+    this.credit = new PortCredit(opts.maxQueuedBytes ?? STORE_LIMITS.maxQueuedBytes);
+    port.on('message', (m: Frame) => {
+      try {
+        if (this.credit.received(m)) return;
+      } catch (err) {
+        this.log.warn({ err, badAcks: this.credit.badAcks }, 'thread store: a bad ack from its server was refused');
+        return;
+      }
+      this.onMessage(m);
+      // After each message (the server posts one frame per message): an ack per ackBytes handled, not counted.
+      const ack = this.credit.takeAck();
+      if (ack && !this.closed) this.post(ack);
+    });
     port.on('close', () => this.shut(new ClosedError('the thread store server closed the port')));
   }
 
@@ -91,6 +112,12 @@ class ThreadStore implements Store {
     if (f?.op === 'err') this.log.warn({ code: f.code, message: f.message }, 'thread store server refused a message');
   }
 
+  /** Posts a frame, counted (an ack is not: see port-credit.ts). */
+  private post(f: Frame, transfer?: ArrayBuffer[]): void {
+    if (f.op !== 'ack') this.credit.sent(f);
+    this.port.postMessage(f, transfer);
+  }
+
   /** @internal Sends one call; `value` is copied and its copy's buffer transferred. */
   call<T>(f: Frame, value?: Uint8Array): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError('store is closed'));
@@ -98,12 +125,17 @@ class ThreadStore implements Store {
     return new Promise<T>((resolve, reject) => {
       try {
         f.id = id;
-        if (value === undefined) this.port.postMessage(f);
+        if (value !== undefined && value.byteLength > this.maxValue) {
+          throw new GatehouseError(TOO_LARGE, `${f.op} value of ${value.byteLength} bytes is over the limit of ${this.maxValue}`);
+        }
+        if (this.credit.full) {
+          throw new GatehouseError(SLOW_CONSUMER, `${this.credit.unacked} bytes sent to the thread store server are not yet read, at the limit of maxQueuedBytes ${this.credit.bound}`);
+        }
+        if (value === undefined) this.post(f);
         else {
-          if (value.byteLength > this.maxValue) throw new GatehouseError(TOO_LARGE, `${f.op} value of ${value.byteLength} bytes is over the limit of ${this.maxValue}`);
           const v = own(value);
           f.v = v;
-          this.port.postMessage(f, [v.buffer as ArrayBuffer]);
+          this.post(f, [v.buffer as ArrayBuffer]);
         }
       } catch (e) {
         reject(e as Error);
@@ -133,7 +165,7 @@ class ThreadStore implements Store {
       stop: () => {
         if (!this.watches.delete(id) || this.closed) return;
         try {
-          this.port.postMessage({ op: 'unwatch', id });
+          this.post({ op: 'unwatch', id });
         } catch {
           // closed from the other side meanwhile
         }
