@@ -14,7 +14,8 @@ function deepFreeze<T>(o: T): T {
 
 export const DEFAULTS: Readonly<Config> = deepFreeze({
   prefix: 'gh',
-  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, apps: [] },
+  // threadQueueBytes: nats-server's default max_pending for a slow consumer.
+  node: { roles: ['gateway', 'worker'], capacity: 1, threads: 0, threadQueueBytes: 64 * 1024 * 1024, apps: [] },
   // Embedded mode by default: one process, no NATS needed.
   bus: { kind: 'memory' },
   // Embedded mode keeps its records on disk (bus/lmdb-store.ts); tests and demos choose 'memory'.

@@ -33,6 +33,12 @@ export const configSchema = z
         /** Extra worker nodes in worker_threads of this process. */
         threads: z.number().int().min(0).max(64),
         /**
+         * `start --threads` without NATS: bytes the main thread may post to one thread's bus or store port that the
+         * thread has not yet read (bus/thread/port-credit.ts). Past it the thread is a slow consumer: its messages and
+         * watch changes are dropped (counted, logged). At least 1 MiB: acks come every 256 KiB read.
+         */
+        threadQueueBytes: z.number().int().min(1024 * 1024).max(2 ** 32),
+        /**
          * App modules loaded besides the built-in apps: file paths (relative to the working directory) or package
          * names; each module exports `app` (or `apps`, a list). Every node of a deployment needs the same apps.
          */

@@ -26,8 +26,10 @@ export interface EmbeddedThreads {
 export async function startEmbeddedThreads(config: Config, baseId: string, count: number, log: Logger): Promise<EmbeddedThreads> {
   const embedded = createEmbedded();
   const store = config.store.kind === 'lmdb' ? await openLmdbStore({ path: config.store.path, prefix: config.prefix, log }) : embedded.kv.store(config.prefix);
-  const broker = new ThreadBroker({ broker: embedded.broker, log });
-  const stores = new ThreadStoreServer(store, { log });
+  // Bytes queued to one thread unread before it is a slow consumer (bus/thread/port-credit.ts).
+  const maxQueuedBytes = config.node.threadQueueBytes;
+  const broker = new ThreadBroker({ broker: embedded.broker, log, limits: { maxQueuedBytes } });
+  const stores = new ThreadStoreServer(store, { log, limits: { maxQueuedBytes } });
   const closeServed = async () => {
     await broker.close();
     await stores.close();
