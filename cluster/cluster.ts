@@ -56,6 +56,8 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
   let lastProcessed = host.metrics.processed;
   let lastAt = clock.now();
   let rate = 0;
+  // Read once: the record is rebuilt for every heartbeat, and os.hostname() is a system call each time.
+  const hostName = hostname();
   const self = (): NodeRecord => ({
     id,
     roles: config.node.roles,
@@ -63,8 +65,8 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
     draining,
     startedAt,
     pid: process.pid,
-    host: hostname(),
-    load: { actors: host.activeCount(), shards: host.ownedShards().length, msgsPerSec: Math.round(rate) },
+    host: hostName,
+    load: { actors: host.activeCount(), shards: host.ownedShardCount(), msgsPerSec: Math.round(rate) },
   });
   // Isolation (a node on a NATS server cut off from the others) needs several servers; with one, there is nowhere to move.
   const severalServers = config.bus.kind === 'nats' && config.nats.servers.length > 1;
@@ -142,7 +144,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
         host.dropShard(kind, shard);
       }
     }
-    if (draining && owned === 0 && host.ownedShards().length === 0) {
+    if (draining && owned === 0 && host.ownedShardCount() === 0) {
       draining = false;
       log.info('drain complete: no shards left');
       resolveDrained();
@@ -342,7 +344,7 @@ export async function startCluster(ctx: NodeContext, opts: ClusterOptions = {}):
       leader: leader.leader,
       currentLeader: leader.current,
       draining,
-      shards: host.ownedShards().length,
+      shards: host.ownedShardCount(),
       leases: leases.size,
       movesInFlight: balancer.movesInFlight,
       balancer: leader.leader ? balancer.totals : undefined,

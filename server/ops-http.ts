@@ -64,7 +64,7 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     } });
   }
   new Gauge({ name: 'gatehouse_shards_owned', help: 'Shard subscriptions held by this node', registers: [registry], collect() {
-    this.set(host.ownedShards().length);
+    this.set(host.ownedShardCount());
   } });
 
   new Gauge({ name: 'gatehouse_console_clients', help: 'Open console streams (SSE) on this node; bounded by metrics.consoleClients', registers: [registry], collect() {
