@@ -93,6 +93,19 @@ export async function startOpsHttp(ctx: NodeContext, status: () => Record<string
     for (const [code, n] of Object.entries(errors ?? {})) this.set({ code }, n);
   } });
 
+  // `start --threads` without NATS: the ports to the worker threads (bus and store), from the `threads` status.
+  const threadPorts = (side: 'bus' | 'store') => ((scraped.threads as Record<string, Record<string, unknown>> | undefined)?.[side] ?? {});
+  const portGauge = (name: string, help: string, key: string) =>
+    new Gauge({ name, help, labelNames: ['port'], registers: [registry], collect() {
+      for (const side of ['bus', 'store'] as const) {
+        const v = threadPorts(side)[key];
+        if (typeof v === 'number') this.set({ port: side }, v);
+      }
+    } });
+  portGauge('gatehouse_thread_port_queued_bytes', 'Bytes posted to worker threads and not yet read by them, summed over the threads (bound per thread: node.threadQueueBytes)', 'queuedBytes');
+  portGauge('gatehouse_thread_port_queued_bytes_max', 'Bytes posted to one worker thread and not yet read, the largest over the threads', 'queuedBytesMax');
+  portGauge('gatehouse_thread_slow_consumer_drops_total', 'Messages and watch changes dropped for a worker thread over node.threadQueueBytes, and answers to it turned into SLOW_CONSUMER errors', 'slowConsumerDrops');
+
   const server: Server = createServer((req, res) => {
     const parsed = new URL(req.url ?? '/', 'http://x');
     const path = parsed.pathname;

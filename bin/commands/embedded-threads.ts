@@ -8,8 +8,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../bus/store.js';
 import { openLmdbStore } from '../../bus/lmdb-store.js';
-import { ThreadBroker } from '../../bus/thread/thread-broker.js';
-import { ThreadStoreServer } from '../../bus/thread/store-server.js';
+import { ThreadBroker, type ThreadBrokerStats } from '../../bus/thread/thread-broker.js';
+import { ThreadStoreServer, type ThreadStoreStats } from '../../bus/thread/store-server.js';
 import { createEmbedded, type Embedded } from '../../server/node.js';
 import { startThreadNodes, type ThreadNodes } from './threads.js';
 
@@ -19,6 +19,8 @@ export interface EmbeddedThreads {
   readonly store: Store;
   /** The threads' nodes; their `stop()` stops only them. */
   readonly threads: ThreadNodes;
+  /** The ports' counters (bounds, slow consumers): the main node's status shows them as `threads`, and its metrics. */
+  stats(): { bus: ThreadBrokerStats; store: ThreadStoreStats };
   /** Closes what serves the threads, then the store: after the threads and the main node have stopped. */
   close(): Promise<void>;
 }
@@ -42,5 +44,5 @@ export async function startEmbeddedThreads(config: Config, baseId: string, count
     await closeServed().catch(() => undefined);
     throw err;
   }
-  return { embedded, store, threads, close: closeServed };
+  return { embedded, store, threads, stats: () => ({ bus: broker.stats(), store: stores.stats() }), close: closeServed };
 }

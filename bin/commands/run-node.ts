@@ -73,8 +73,11 @@ export async function runNode(given: Config, opts: { banner: boolean }): Promise
       ...nodeComponents(mainConfig, { cluster: { onDrained: () => shutdown('drained') }, ...(embeddedThreads && { forceCluster: true }) }),
     };
     if (embeddedThreads) {
-      options.embedded = embeddedThreads.embedded;
-      options.store = embeddedThreads.store;
+      const served = embeddedThreads;
+      options.embedded = served.embedded;
+      options.store = served.store;
+      // The ports to the threads in the main node's status (and so its metrics): queued bytes, slow-consumer drops.
+      (options.components ??= []).push(async () => ({ name: 'threads', status: () => served.stats(), stop: async () => undefined }));
     } else if (config.bus.kind === 'memory') options.embedded = createEmbedded();
     try {
       node = await startNode(options);

@@ -23,10 +23,12 @@ function portTo(type: 'bus-port' | 'store-port') {
 }
 
 const embedded = config.bus.kind === 'memory';
+// The same bound as the main thread's toward this thread (node.threadQueueBytes): what this thread sends unread.
+const maxQueuedBytes = config.node.threadQueueBytes;
 const thread: ThreadLink | undefined = embedded
   ? {
-      connect: ({ prefix }) => createThreadBus(portTo('bus-port'), { prefix, log }),
-      store: () => createThreadStore(portTo('store-port'), { kind: config.store.kind === 'lmdb' ? 'lmdb' : 'memory', log }),
+      connect: ({ prefix }) => createThreadBus(portTo('bus-port'), { prefix, log, maxQueuedBytes }),
+      store: () => createThreadStore(portTo('store-port'), { kind: config.store.kind === 'lmdb' ? 'lmdb' : 'memory', log, maxQueuedBytes }),
     }
   : undefined;
 

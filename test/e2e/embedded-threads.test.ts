@@ -53,6 +53,15 @@ describe('embedded mode with worker threads', { timeout: 120_000 }, () => {
     const inspect = await cli(['inspect', 'ledger/a1']);
     expect(inspect.code).toBe(0);
     expect(JSON.parse(inspect.out.slice(inspect.out.indexOf('{'))).node).toMatch(new RegExp(`^${main[0]}-t[01]$`));
+
+    // The ports to the threads are bounded (node.threadQueueBytes) and show on the main node's metrics.
+    const metricsUrl = /\(metrics: (http:\/\/\S+?)\)/.exec(node!.proc.output())?.[1];
+    expect(metricsUrl, node!.proc.output()).toBeDefined();
+    const text = await (await fetch(metricsUrl!)).text();
+    for (const port of ['bus', 'store']) {
+      expect(text).toMatch(new RegExp(`^gatehouse_thread_slow_consumer_drops_total\\{[^}]*port="${port}"[^}]*\\} 0$`, 'm'));
+      expect(text).toMatch(new RegExp(`^gatehouse_thread_port_queued_bytes_max\\{[^}]*port="${port}"[^}]*\\} \\d+$`, 'm'));
+    }
   });
 
   it('refuses --threads with a worker-only main thread (nothing could reach the threads), naming the fix', async () => {
