@@ -3,24 +3,39 @@
  * web page) and from the Pomelo chat sample's client.
  */
 import type { App } from '../node-api/app.js';
-import type { GatewayApp } from '../node-api/gateway-app.js';
+import type { GatewayApp, GatewayChannels } from '../node-api/gateway-app.js';
 import type { ChatLimits } from './config.js';
 import { POMELO_CHAT_DICTIONARY, pomeloChatRoutes } from './pomelo-routes.js';
 import { createRoomKind, roomKind } from './room.js';
-import { chatRoutes, chatSessionHooks } from './routes.js';
+import { ChatLines } from './line-channels.js';
+import { chatRoutes, chatSessionHooks, createChatRoutes, createChatSessionHooks } from './routes.js';
 
-export const chatGateway: GatewayApp = {
+/** Every line through its room actor (chat.lineFanout off). */
+export const chatGatewayViaRooms: GatewayApp = {
   routes: chatRoutes,
   // The Pomelo chat sample's routes; its pushes (onChat, onAdd, onLeave) are the native ones, sent as Pomelo pushes.
   pomelo: { routes: pomeloChatRoutes(), dictionary: POMELO_CHAT_DICTIONARY },
   ...chatSessionHooks,
 };
 
+/** One gateway's part with lines to everyone on room channels (chat/line-channels.ts): its own ChatLines. */
+function chatGatewayWithLines(channels: GatewayChannels): GatewayApp {
+  const lines = new ChatLines(channels);
+  return {
+    routes: createChatRoutes(lines),
+    pomelo: { routes: pomeloChatRoutes({ lines }), dictionary: POMELO_CHAT_DICTIONARY },
+    ...createChatSessionHooks(lines),
+  };
+}
+
+/** The chat app's gateway part: with chat.lineFanout (the default) each gateway builds its own (forGateway). */
+export const chatGateway: GatewayApp = { ...chatGatewayViaRooms, forGateway: (host) => chatGatewayWithLines(host.channels) };
+
 export const chatApp: App = { name: 'chat', kinds: [roomKind], gateway: chatGateway };
 
-/** The chat app with its config section's bounds (room size, members listed per answer). */
+/** The chat app with its config section (room size, members listed per answer, lines on room channels). */
 export function createChatApp(limits: ChatLimits): App {
-  return { name: 'chat', kinds: [createRoomKind(limits)], gateway: chatGateway };
+  return { name: 'chat', kinds: [createRoomKind(limits)], gateway: limits.lineFanout ? chatGateway : chatGatewayViaRooms };
 }
 
 export { roomKind, ROOM_KIND } from './room.js';

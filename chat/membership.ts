@@ -11,7 +11,9 @@ import { askActor } from '../node-api/ask-actor.js';
 import { sessionSerial } from '../node-api/session-serial.js';
 import type { Logger } from 'pino';
 import { ChatErrorCode } from './errors.js';
+import type { ChatLines } from './line-channels.js';
 import { ROOM_KIND } from './room.js';
+import { EVERYONE } from './validate.js';
 
 /** Session data key; the value is a `Seat` or null. */
 export const SEAT_KEY = 'chat';
@@ -50,7 +52,7 @@ export const serial = sessionSerial();
  * Seats the session in `target` under `name`. Enters the new room first and leaves the old one only once that
  * succeeded: a refused name (or a room that cannot be reached) leaves the session where it was, still chatting.
  */
-export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users: string[]; count: number }> {
+export async function takeSeat(ctx: SeatContext, target: Seat, lines?: ChatLines): Promise<{ users: string[]; count: number }> {
   const before = seatOf(ctx);
   const res = await askRoom<{ users: string[]; count: number }>(ctx, target.room, {
     type: 'enter',
@@ -59,6 +61,9 @@ export async function takeSeat(ctx: SeatContext, target: Seat): Promise<{ users:
     conn: ctx.session.conn,
   });
   await remember(ctx, target);
+  // Onto the new room's channel (off the old one's) as soon as the new room seated us: lines to both rooms meanwhile
+  // reach this session from the new one only, as its pushes do.
+  lines?.seat(ctx.session.id, ctx.session.conn.id, target.room);
   if (before && before.room !== target.room) await leaveRoom(ctx, before.room);
   return res;
 }
@@ -88,7 +93,7 @@ export function requireSeat(ctx: SeatContext): Seat {
  * the room lost its members (its worker crashed: rooms are not persisted); the session takes its seat again and
  * says it once more.
  */
-export function say(ctx: SeatContext, content: string, target: string): Promise<null> {
+export function say(ctx: SeatContext, content: string, target: string, lines?: ChatLines): Promise<null> {
   // Not an async function: a chat line's one promise is the ask's own, chained once (what the route answers is null).
   let seat: Seat;
   try {
@@ -96,16 +101,35 @@ export function say(ctx: SeatContext, content: string, target: string): Promise<
   } catch (err) {
     return Promise.reject(err);
   }
-  const msg = { type: 'say', session: ctx.session.id, content, target };
-  return askRoom(ctx, seat.room, msg).then(said, async (err: unknown) => {
+  const session = ctx.session.id;
+  // To everyone: on the room's gateway channel (chat/line-channels.ts), unless this line must confirm the seat.
+  if (lines && target === EVERYONE && lines.say(session, ctx.session.conn.id, seat.room, seat.name, content)) return SAID;
+  const msg = { type: 'say', session, content, target };
+  const line = askRoom(ctx, seat.room, msg).then(said, async (err: unknown) => {
     if ((err as GatehouseError).code !== ChatErrorCode.NotInRoom) throw err;
     await rejoin(ctx, seat);
     await askRoom(ctx, seat.room, msg);
     return null;
   });
+  if (!lines || target !== EVERYONE) return line;
+  const room = seat.room;
+  // The room answered: it has the session's seat now (on the channel from here, for another check interval), unless
+  // the session moved to another room meanwhile (its enter put it on that room's channel).
+  return line.then(
+    () => {
+      if (seatOf(ctx)?.room === room) lines.seat(session, ctx.session.conn.id, room);
+      return null;
+    },
+    (err: unknown) => {
+      // A room that lost the session and gave its name away meanwhile: the seat is gone (rejoin forgot it).
+      if (!seatOf(ctx)) lines.unseat(session);
+      throw err;
+    },
+  );
 }
 
 const said = (): null => null;
+const SAID: Promise<null> = Promise.resolve(null);
 
 async function rejoin(ctx: SeatContext, seat: Seat): Promise<void> {
   try {
@@ -117,8 +141,9 @@ async function rejoin(ctx: SeatContext, seat: Seat): Promise<void> {
   }
 }
 
-export async function leaveSeat(ctx: SeatContext): Promise<{ left: boolean }> {
+export async function leaveSeat(ctx: SeatContext, lines?: ChatLines): Promise<{ left: boolean }> {
   const seat = seatOf(ctx);
+  lines?.unseat(ctx.session.id);
   if (!seat) return { left: false };
   const left = await leaveRoom(ctx, seat.room);
   await remember(ctx, null);
@@ -136,9 +161,10 @@ export async function members(ctx: SeatContext, page: { offset?: number; limit?:
 }
 
 /** After a reconnect: pushes for this session go to its new connection (and a room that lost it seats it again). */
-export async function rebind(ctx: SeatContext): Promise<void> {
+export async function rebind(ctx: SeatContext, lines?: ChatLines): Promise<void> {
   const seat = seatOf(ctx);
   if (!seat) return;
   const r = await askRoom<{ rebound: boolean }>(ctx, seat.room, { type: 'rebind', session: ctx.session.id, conn: ctx.session.conn });
   if (!r.rebound) await rejoin(ctx, seat);
+  lines?.seat(ctx.session.id, ctx.session.conn.id, seat.room);
 }

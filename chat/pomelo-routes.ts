@@ -15,6 +15,7 @@ import type { RouteContext, RouteHandler } from '../node-api/gateway-app.js';
 import { GatehouseError } from '../common/errors.js';
 import { ClientErrorCode } from '../protocol/error-codes.js';
 import { ChatErrorCode } from './errors.js';
+import type { ChatLines } from './line-channels.js';
 import { say, serial, takeSeat } from './membership.js';
 import { checkContent, checkName, checkRoom, checkTarget } from './validate.js';
 
@@ -27,6 +28,8 @@ export interface PomeloEntry {
 export interface PomeloChatOptions {
   /** Chooses the gateway for a client. Default: the gateway's entry endpoint (least loaded), its Pomelo port. */
   entry?(ctx: RouteContext, uid: string): PomeloEntry | Promise<PomeloEntry>;
+  /** A gateway's chat lines on room channels (chat.lineFanout; chat/line-channels.ts). */
+  lines?: ChatLines;
 }
 
 /**
@@ -63,7 +66,7 @@ export function pomeloChatRoutes(o: PomeloChatOptions = {}): Record<string, Rout
       const bad = checkName(b.username, 'username') ?? checkRoom(b.rid, 'rid');
       if (bad) throw badRequest(bad);
       try {
-        return await serial(ctx.session.id, () => takeSeat(ctx, { name: b.username as string, room: b.rid as string }));
+        return await serial(ctx.session.id, () => takeSeat(ctx, { name: b.username as string, room: b.rid as string }, o.lines));
       } catch (err) {
         if ((err as GatehouseError).code === ChatErrorCode.NameTaken) return { code: 500, error: true };
         throw err;
@@ -73,7 +76,7 @@ export function pomeloChatRoutes(o: PomeloChatOptions = {}): Record<string, Rout
       const b = fields(raw);
       const bad = checkContent(b.content) ?? checkTarget(b.target);
       if (bad) throw badRequest(bad);
-      await say(ctx, b.content as string, b.target as string);
+      await say(ctx, b.content as string, b.target as string, o.lines);
       return { route: 'chat.chatHandler.send' };
     },
   };

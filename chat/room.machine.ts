@@ -7,7 +7,7 @@
  */
 import { emit, enqueueActions, setup } from 'xstate';
 import type { ConnRef, Effect } from '../actors/runtime/effects.js';
-import { CHAT_DEFAULTS, type ChatLimits } from './config.js';
+import { CHAT_DEFAULTS, type RoomLimits } from './config.js';
 import { ChatErrorCode } from './errors.js';
 import { EVERYONE } from './validate.js';
 
@@ -82,7 +82,7 @@ export function userList(ix: Index, limit: number, offset = 0): { users: string[
 
 export const roomMachine = createRoomMachine(CHAT_DEFAULTS);
 
-export function createRoomMachine(limits: ChatLimits) {
+export function createRoomMachine(limits: RoomLimits) {
   const list = (ix: Index) => userList(ix, limits.memberListLimit);
   return setup({
     types: {} as {

@@ -10,7 +10,7 @@
  */
 import { badMessage, defineKind } from '../actors/runtime/kind.js';
 import { isObject } from '../common/is-object.js';
-import { CHAT_DEFAULTS, type ChatLimits } from './config.js';
+import { CHAT_DEFAULTS, type RoomLimits } from './config.js';
 import { createRoomMachine, isEmptyRoom, type RoomEvent } from './room.machine.js';
 import { checkConn, checkContent, checkId, checkName, checkTarget } from './validate.js';
 
@@ -57,7 +57,7 @@ function pickConn(v: unknown): { gw: string; id: string } {
 
 export const roomKind = createRoomKind(CHAT_DEFAULTS);
 
-export function createRoomKind(limits: ChatLimits) {
+export function createRoomKind(limits: RoomLimits) {
   return defineKind({
     name: ROOM_KIND,
     machine: createRoomMachine(limits),

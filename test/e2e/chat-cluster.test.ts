@@ -14,6 +14,7 @@ import type { Store } from '../../bus/store.js';
 import type { GatewayPush } from '../../actors/runtime/host.js';
 import { decode } from '../../bus/codec.js';
 import { ROOM_KIND } from '../../chat/room.js';
+import { roomChannel } from '../../chat/line-channels.js';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
 import { fastClusterFlags, runCli, startNodeProcess, type Proc } from '../../dev/procs.js';
 import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
@@ -97,8 +98,14 @@ describe('chat across processes', () => {
     await until('ann hears ben and cat arrive', () => ann.of('onAdd').length === 2);
     expect(ann.of('onAdd')).toEqual([{ user: 'ben' }, { user: 'cat' }]);
 
-    // Watch the bus between the room's worker and the gateways: one message per gateway, not one per member.
+    // Watch the bus: a line to everyone leaves ann's gateway once, on the room's gateway channel (chat.lineFanout),
+    // and no worker pushes it; ben and cat's gateway pushes it to both of them.
     const onBus: Array<{ subject: string; conns: number }> = [];
+    const onChannel: string[] = [];
+    const channelTap = bus.subscribe('fan.>', (m) => {
+      const v = decode<{ r: string; b: { msg?: string } }>(m.data);
+      if (v.b?.msg === 'hello plaza') onChannel.push(m.subject);
+    });
     // Every gateway's push inbox (subjects.gateway(node, 'push')), as a wildcard: subjects.ts has no helper for it.
     const tap = bus.subscribe('gw.*.push', (m) => {
       // A message holds one push, or several in order (a batch: actors.pushTickMs).
@@ -113,10 +120,9 @@ describe('chat across processes', () => {
     await until('everyone hears ann', () => [ann, ben, cat].every((x) => x.of('onChat').length === 1));
     for (const x of [ann, ben, cat]) expect(x.of('onChat')).toEqual([hello]);
     tap.unsubscribe();
-    expect(onBus.sort((a, b) => a.subject.localeCompare(b.subject))).toEqual([
-      { subject: subjects.gateway('g1', 'push'), conns: 1 },
-      { subject: subjects.gateway('g2', 'push'), conns: 2 },
-    ]);
+    channelTap.unsubscribe();
+    expect(onChannel).toEqual([subjects.channel(roomChannel('plaza'))]);
+    expect(onBus).toEqual([]);
 
     await cat.c.request('chat.send', { content: 'just you', target: 'ann' });
     await until('ann hears cat privately', () => ann.of('onChat').length === 2);
@@ -182,14 +188,16 @@ describe('chat across processes', () => {
     expect(['w1', 'w2']).toContain(first);
     const other = first === 'w1' ? 'w2' : 'w1';
 
-    // The speaker keeps talking (up to 10 requests in flight) from before the first move until after the second.
+    // The speaker keeps talking (up to 10 requests in flight) from before the first move until after the second, to
+    // each listener in turn by name: private lines go through the room actor (lines to everyone go out on the room's
+    // gateway channel, chat.lineFanout, and never meet the move).
     let sent = 0;
     let stop = false;
     const failures: unknown[] = [];
     const talk = (async () => {
       const inFlight = new Set<Promise<unknown>>();
       for (; !stop; sent++) {
-        const p = speaker.c.request('chat.send', { content: `m${sent}`, target: '*' }).catch((e: unknown) => failures.push(e));
+        const p = speaker.c.request('chat.send', { content: `m${sent}`, target: `listener${sent % 2}` }).catch((e: unknown) => failures.push(e));
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         if (inFlight.size >= 10) await Promise.race(inFlight);
@@ -219,11 +227,12 @@ describe('chat across processes', () => {
     expect(failures).toEqual([]);
     const total = sent;
 
-    const expected = Array.from({ length: total }, (_, i) => `m${i}`);
-    for (const x of [speaker, ...listeners]) {
-      await eventually(() => x.of('onChat').length >= total, { timeoutMs: 15_000, what: `${total} messages` });
+    for (const [j, x] of listeners.entries()) {
+      const expected = Array.from({ length: total }, (_, i) => `m${i}`).filter((_, i) => i % 2 === j);
+      await eventually(() => x.of('onChat').length >= expected.length, { timeoutMs: 15_000, what: `${expected.length} messages to listener${j}` });
       expect(x.of('onChat').map((m) => m.msg)).toEqual(expected);
     }
+    expect(speaker.of('onChat')).toEqual([]);
     // The members came along with the room: nobody was dropped or duplicated by the moves.
     expect(await speaker.c.request('chat.members')).toEqual({ room, name: 'speaker', users: ['speaker', 'listener0', 'listener1'], count: 3 });
   }, 120_000); // two moves plus 300+ messages; shared CI machines can be slow

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type GatehouseClient } from '../../client/node.js';
-import { createChatApp } from '../../chat/index.js';
+import { CHAT_DEFAULTS, createChatApp } from '../../chat/index.js';
 import { startGatewayNode, type GatewayNode } from '../../dev/gateway-nodes.js';
 import { createEmbedded } from '../../server/node.js';
 import { connectPomelo } from '../support/pomelo-client.js';
@@ -23,7 +23,7 @@ describe('room fill', () => {
   const clients: GatehouseClient[] = [];
   beforeAll(async () => {
     gw = await startGatewayNode({
-      apps: [createChatApp({ maxMembers: MAX_MEMBERS, memberListLimit: LIST })],
+      apps: [createChatApp({ ...CHAT_DEFAULTS, maxMembers: MAX_MEMBERS, memberListLimit: LIST })],
       embedded: createEmbedded(),
       gateway: { maxFrameBytes: 3072 },
     });

@@ -1,0 +1,88 @@
+/**
+ * Chat lines to a whole room fanned out at the gateways (config `chat.lineFanout`, on by default), as the lobby's
+ * relays are (lobby/relay-channels.ts): a line said to everyone (`target: '*'`) is published once on the room's gateway
+ * channel (gateway/channels.ts), and every gateway with a member of the room pushes it to its own. No ask, no room
+ * turn, no push message from a worker: in rooms of 10 (bench chat) that per-line work was most of our JavaScript per
+ * delivery, against about a third of it for Colyseus.
+ *
+ * The room actor stays the authority on who is in the room: enter, switch, leave, rebind, the members list, names,
+ * private lines (one member by name) and onAdd/onLeave all go through it as before. A session joins its room's channel
+ * once its room seated it (enter, rebind), with its current connection, and leaves it when it leaves or switches; a
+ * connection that closes leaves every channel on its own.
+ *
+ * A room is not persisted: after its worker crashes it restarts empty, and until now members were seated again as
+ * they spoke (the room answered NOT_IN_ROOM and the gateway re-entered them). Lines that never reach the room would
+ * leave it empty for good, so a session's seat is confirmed by its room at least every `checkEveryMs`: its first line
+ * to everyone after that goes through the room (which re-seats a session it lost), and so do the lines it says until
+ * the room answered, so they keep their order. Cost: one ask per talking session per interval.
+ *
+ * Delivery is at most once, like every push. Lines of one session keep their order on either path; a line on the
+ * channel and an onAdd/onLeave from the room travel different ways and may arrive in either order.
+ */
+import type { GatewayChannels } from '../node-api/gateway-app.js';
+import { ChatPush } from './room.machine.js';
+
+/** The gateway channel of one room (any room name: the channel subject encodes it as one token). */
+export const roomChannel = (room: string): string => `chat-${room}`;
+
+/** How often a talking session's seat is confirmed by its room (see above). */
+export const CHECK_EVERY_MS = 30_000;
+
+interface Joined {
+  room: string;
+  conn: string;
+  /** When the room last confirmed this session's seat (an enter, a rebind, a line it answered). */
+  confirmedAt: number;
+}
+
+export class ChatLines {
+  /** session → the room channel it joined, with which connection. Bounded: past `cap` it starts over (see `seat`). */
+  private readonly joined = new Map<string, Joined>();
+
+  constructor(
+    readonly channels: GatewayChannels,
+    private readonly now: () => number = Date.now,
+    private readonly checkEveryMs = CHECK_EVERY_MS,
+    private readonly cap = 200_000,
+  ) {}
+
+  /** The room seated `session` on connection `conn` (an enter, a rebind, or a line it answered): join its channel. */
+  seat(session: string, conn: string, room: string): void {
+    const cur = this.joined.get(session);
+    if (cur && cur.room === room && cur.conn === conn) {
+      cur.confirmedAt = this.now();
+      return;
+    }
+    if (cur) this.channels.leave(roomChannel(cur.room), cur.conn);
+    // Forgetting whom we joined leaves them on the channel until their connection closes, and sends their next line
+    // through the room, which seats them here again: never a session that hears nothing.
+    if (!cur && this.joined.size >= this.cap) this.joined.clear();
+    this.channels.join(roomChannel(room), conn, session);
+    this.joined.set(session, { room, conn, confirmedAt: this.now() });
+  }
+
+  /** The session left its room (or ended): leave the channel. */
+  unseat(session: string): void {
+    const cur = this.joined.get(session);
+    if (!cur) return;
+    this.channels.leave(roomChannel(cur.room), cur.conn);
+    this.joined.delete(session);
+  }
+
+  /**
+   * Says `content` to everyone in `room` on the channel, and returns true; or returns false when this line must go
+   * through the room instead: the session is not on that room's channel with this connection, or its seat is due for
+   * a check. The caller then calls `seat` once the room answered. Lines said meanwhile find the seat still due and
+   * go through the room too, behind that one: a session's lines keep their order.
+   */
+  say(session: string, conn: string, room: string, from: string, content: string): boolean {
+    const cur = this.joined.get(session);
+    if (!cur || cur.room !== room || cur.conn !== conn || this.now() - cur.confirmedAt >= this.checkEveryMs) return false;
+    this.channels.publish(roomChannel(room), ChatPush.Chat, { msg: content, from, target: '*' });
+    return true;
+  }
+
+  get size(): number {
+    return this.joined.size;
+  }
+}
