@@ -36,7 +36,7 @@ interface Joined {
 }
 
 export class ChatLines {
-  /** session → the room channel it joined, with which connection. Bounded: past `cap` it starts over (see `seat`). */
+  /** session → the room channel it joined, with which connection. Bounded: past `cap` sessions stay off (see `seat`). */
   private readonly joined = new Map<string, Joined>();
 
   constructor(
@@ -54,9 +54,9 @@ export class ChatLines {
       return;
     }
     if (cur) this.channels.leave(roomChannel(cur.room), cur.conn);
-    // Forgetting whom we joined leaves them on the channel until their connection closes, and sends their next line
-    // through the room, which seats them here again: never a session that hears nothing.
-    if (!cur && this.joined.size >= this.cap) this.joined.clear();
+    // Past the bound a session stays off the channels: its lines go through its room, and it hears the room's pushes
+    // (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
+    else if (this.joined.size >= this.cap) return;
     this.channels.join(roomChannel(room), conn, session);
     this.joined.set(session, { room, conn, confirmedAt: this.now() });
   }

@@ -190,14 +190,18 @@ describe('chat lines on room channels', () => {
     expect(r.calls).toEqual([`join ${roomChannel('plaza')} c2 s1`]);
   });
 
-  it('starts over past its bound: forgotten sessions say their next line through the room and are seated again', () => {
+  it('keeps sessions past its bound off the channels: their lines go through the room, which pushes to them', () => {
     const ch = fakeChannels();
     const lines = new ChatLines(ch.channels, () => 0, CHECK, 2);
     lines.seat('a', 'c1', 'r');
     lines.seat('b', 'c2', 'r');
     lines.seat('c', 'c3', 'r');
-    expect(lines.size).toBe(1);
-    expect(lines.say('a', 'c1', 'r', 'ann', 'hi')).toBe(false);
+    expect(lines.size).toBe(2);
+    expect(ch.calls).toEqual([`join ${roomChannel('r')} c1 a`, `join ${roomChannel('r')} c2 b`]);
+    expect(lines.say('c', 'c3', 'r', 'cat', 'hi')).toBe(false);
+    expect(lines.say('a', 'c1', 'r', 'ann', 'hi')).toBe(true);
+    lines.unseat('a');
+    lines.seat('c', 'c3', 'r');
     expect(lines.say('c', 'c3', 'r', 'cat', 'hi')).toBe(true);
   });
 });
