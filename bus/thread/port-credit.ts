@@ -113,6 +113,17 @@ export class PortCredit {
  * Frames dropped for a slow consumer, logged at most once a second per port (a stuck thread would otherwise log once
  * per message): the first drop at once, then how many were dropped since the last line. `now` is injected (tests).
  */
+/** Bytes unread over a server's ports, summed and the largest of one (the broker's and store server's stats). */
+export function queuedOver(conns: Iterable<{ readonly queued: number }>): { queuedBytes: number; queuedBytesMax: number } {
+  let queuedBytes = 0;
+  let queuedBytesMax = 0;
+  for (const c of conns) {
+    queuedBytes += c.queued;
+    queuedBytesMax = Math.max(queuedBytesMax, c.queued);
+  }
+  return { queuedBytes, queuedBytesMax };
+}
+
 export class SlowConsumerLog {
   private last = -Infinity;
   private since = 0;

@@ -28,7 +28,7 @@ import { BAD_FRAME, bytes, int, str, type Frame } from '../socket/frames.js';
 import { ErrorCode, GatehouseError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { LIMIT, STORE_LIMITS, TOO_LARGE, own } from './messages.js';
-import { PortCredit, SLOW_CONSUMER, SlowConsumerLog } from './port-credit.js';
+import { PortCredit, SLOW_CONSUMER, SlowConsumerLog, queuedOver } from './port-credit.js';
 
 export interface ThreadStoreLimits {
   maxValueBytes: number;
@@ -95,13 +95,7 @@ export class ThreadStoreServer {
   }
 
   stats(): ThreadStoreStats {
-    let queuedBytes = 0;
-    let queuedBytesMax = 0;
-    for (const c of this.conns) {
-      queuedBytes += c.queued;
-      queuedBytesMax = Math.max(queuedBytesMax, c.queued);
-    }
-    return { ...this.counts, queuedBytes, queuedBytesMax };
+    return { ...this.counts, ...queuedOver(this.conns) };
   }
 
   /** Closes every port (the threads' pending calls fail with CLOSED) and stops their watches; the store stays open. */

@@ -30,7 +30,7 @@ import { BAD_FRAME, bytes, headers, int, str, type Frame } from '../socket/frame
 import { GatehouseError, errorMessage } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import { LIMIT, THREAD_LIMITS, TOO_LARGE, own, framesOf, MAX_BATCH, PortOutbox } from './messages.js';
-import { PortCredit, SLOW_CONSUMER, SlowConsumerLog } from './port-credit.js';
+import { PortCredit, SLOW_CONSUMER, SlowConsumerLog, queuedOver } from './port-credit.js';
 
 export interface ThreadBrokerLimits {
   maxPayloadBytes: number;
@@ -94,13 +94,7 @@ export class ThreadBroker {
   }
 
   stats(): ThreadBrokerStats {
-    let queuedBytes = 0;
-    let queuedBytesMax = 0;
-    for (const c of this.conns) {
-      queuedBytes += c.queued;
-      queuedBytesMax = Math.max(queuedBytesMax, c.queued);
-    }
-    return { ...this.counts, queuedBytes, queuedBytesMax };
+    return { ...this.counts, ...queuedOver(this.conns) };
   }
 
   /** Closes every port and its Bus (the threads' pending requests fail with CLOSED). The MemoryBroker stays. */

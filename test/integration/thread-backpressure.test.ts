@@ -12,10 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, transpileTree } from '../support/transpile-tree.js';
 import pino from 'pino';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { MemoryKvServer } from '../../bus/memory-store.js';
@@ -27,29 +27,9 @@ import { createThreadBus } from '../../bus/thread/thread-bus.js';
 import { ThreadStoreServer } from '../../bus/thread/store-server.js';
 import { createThreadStore } from '../../bus/thread/thread-store.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BOUND = 256 * 1024;
 const SIZE = 8 * 1024;
 
-/** Transpiles `entry` and every relative module it imports, transitively, into `outRoot` at the same paths. */
-function transpileTree(entry: string, outRoot: string): void {
-  const todo = [entry];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const src = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(src, { fileName: file, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
-    const to = join(outRoot, relative(ROOT, file).replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(to), { recursive: true });
-    writeFileSync(to, js);
-    for (const m of src.matchAll(/['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
-      const dep = resolve(dirname(file), `${m[1]}.ts`);
-      if (existsSync(dep)) todo.push(dep);
-    }
-  }
-}
 
 /** The worker: a thread bus on prefix `bp` with the test's bound, driven by commands, reporting events. */
 const WORKER = `

@@ -10,43 +10,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, transpileTree } from '../support/transpile-tree.js';
 import { MemoryBroker } from '../../bus/memory-bus.js';
 import { ThreadBroker } from '../../bus/thread/thread-broker.js';
 import { createThreadBus } from '../../bus/thread/thread-bus.js';
 import type { GatehouseError } from '../../common/errors.js';
 import type { WorkerCmd } from '../support/thread-worker.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Transpiles `entry` and every relative module it imports, transitively, into `outRoot` at the same paths. */
-function transpileTree(entry: string, outRoot: string): string {
-  const todo = [entry];
-  const done = new Set<string>();
-  while (todo.length > 0) {
-    const file = todo.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const src = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(src, {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    }).outputText;
-    const to = join(outRoot, relative(ROOT, file).replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(to), { recursive: true });
-    writeFileSync(to, js);
-    for (const m of src.matchAll(/['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
-      const dep = resolve(dirname(file), `${m[1]}.ts`);
-      if (existsSync(dep)) todo.push(dep);
-    }
-  }
-  return join(outRoot, relative(ROOT, entry).replace(/\.ts$/, '.js'));
-}
 
 interface Event {
   ev: string;

@@ -67,6 +67,15 @@ function setup(seat: Seat | undefined) {
 const ok = () => null;
 const entered = () => ({ users: ['ann'], count: 1 });
 
+/** ann seated in plaza (on its channel), her seat now due for its check. */
+async function seatedAndDue() {
+  const t = setup(undefined);
+  t.answers.push(entered);
+  await t.enter({ name: 'ann', room: 'plaza' });
+  t.advance(CHECK);
+  return t;
+}
+
 describe('chat lines on room channels', () => {
   it('a seated session says a line to everyone with one publish on the room channel and no ask', async () => {
     const t = setup(undefined);
@@ -125,10 +134,7 @@ describe('chat lines on room channels', () => {
   });
 
   it('keeps a session\'s lines in order: those behind a line going through the room follow it there', async () => {
-    const t = setup(undefined);
-    t.answers.push(entered);
-    await t.enter({ name: 'ann', room: 'plaza' });
-    t.advance(CHECK);
+    const t = await seatedAndDue();
     const first = t.send({ content: 'check' }); // held by the room
     t.answers.push(ok);
     const second = t.send({ content: 'behind' }); // must not overtake it on the channel
@@ -141,10 +147,7 @@ describe('chat lines on room channels', () => {
   });
 
   it('a line answered after the session moved to another room leaves it on the new room\'s channel', async () => {
-    const t = setup(undefined);
-    t.answers.push(entered);
-    await t.enter({ name: 'ann', room: 'plaza' });
-    t.advance(CHECK);
+    const t = await seatedAndDue();
     const line = t.send({ content: 'slow' }); // held by the room
     t.answers.push(entered, () => ({ left: true }));
     await t.enter({ name: 'ann', room: 'garden' });
@@ -156,10 +159,7 @@ describe('chat lines on room channels', () => {
   });
 
   it('leaves the channel when the seat is lost: the room gave the name away meanwhile', async () => {
-    const t = setup(undefined);
-    t.answers.push(entered);
-    await t.enter({ name: 'ann', room: 'plaza' });
-    t.advance(CHECK);
+    const t = await seatedAndDue();
     t.answers.push(
       () => {
         throw new GatehouseError('NOT_IN_ROOM', 'not in room');
