@@ -105,11 +105,14 @@ describe('operator console in headless Chromium', () => {
     expect(await page.locator('#actor-state').textContent()).toContain('ann');
     await page.click('#actor-record');
     await page.locator('#actor-download:not([hidden])').waitFor(WAIT);
-    // The stream and the recording start with the nodes' next tap renewal: chat until lines arrive.
+    // The stream and the recording start with the nodes' next tap renewal: chat until lines arrive. Private lines (ann
+    // and ben to each other) are turns of the room; lines to everyone go out on the room's gateway channel and never
+    // reach it (chat.lineFanout).
     await ben.request('chat.enter', { name: 'ben', room: 'plaza' });
+    const say = (i: number) => (i % 2 ? ben : ann).request('chat.send', { content: `line ${i}`, target: i % 2 ? 'ann' : 'ben' });
     let n = 0;
     while ((await page.locator('#actor-stream li').count()) < 4) {
-      await (n++ % 2 ? ben : ann).request('chat.send', { content: `line ${n}`, target: '*' });
+      await say(n++);
       await page.waitForTimeout(200); // a bounded poll of the page (the count is asserted, not a time)
       expect(n).toBeLessThan(300);
     }
@@ -124,7 +127,7 @@ describe('operator console in headless Chromium', () => {
     const to = from === 'w1' ? 'w2' : 'w1';
     await cli(['move', `${ROOM_KIND}:${shard}`, '--to', to]);
     while ((await page.locator(`#actor-stream li:has-text("[${to}]")`).count()) < 2) {
-      await (n++ % 2 ? ben : ann).request('chat.send', { content: `line ${n}`, target: '*' });
+      await say(n++);
       await page.waitForTimeout(200);
       expect(n).toBeLessThan(300);
     }
