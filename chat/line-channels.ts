@@ -36,7 +36,7 @@ interface Joined {
 }
 
 export class ChatLines {
-  /** session → the room channel it joined, with which connection. Bounded: past `cap` sessions stay off (see `seat`). */
+  /** session → the room channel it joined, with which connection. Bounded: see `seat` and `sweep`. */
   private readonly joined = new Map<string, Joined>();
 
   constructor(
@@ -54,11 +54,23 @@ export class ChatLines {
       return;
     }
     if (cur) this.channels.leave(roomChannel(cur.room), cur.conn);
-    // Past the bound a session stays off the channels: its lines go through its room, and it hears the room's pushes
-    // (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
-    else if (this.joined.size >= this.cap) return;
+    else if (this.joined.size >= this.cap && this.sweep() >= this.cap) {
+      // Still full of live sessions: this one stays off the channels. Its lines go through its room, and it hears the
+      // room's pushes (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
+      return;
+    }
     this.channels.join(roomChannel(room), conn, session);
     this.joined.set(session, { room, conn, confirmedAt: this.now() });
+  }
+
+  /**
+   * Forgets sessions whose connection closed here (the gateway dropped it from every channel): a session that went on
+   * on another gateway never ends on this one. Run when the map is full, so its cost is spread over `cap` seats.
+   * Returns the sessions left.
+   */
+  private sweep(): number {
+    for (const [session, j] of this.joined) if (!this.channels.has(roomChannel(j.room), j.conn)) this.joined.delete(session);
+    return this.joined.size;
   }
 
   /** The session left its room (or ended): leave the channel. */

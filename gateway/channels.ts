@@ -145,6 +145,9 @@ export function createChannels(deps: ChannelsDeps): GatewayChannelsImpl {
       mine.add(channel);
     },
     leave,
+    has(channel, conn) {
+      return channels.get(channel)?.members.has(conn) ?? false;
+    },
     publish(channel, route, body, except) {
       const m: ChannelMsg = except === undefined ? { o: node, r: route, b: body } : { o: node, r: route, b: body, x: except };
       // Encoded first: a body that cannot be encoded fails here, before anyone got it.

@@ -108,4 +108,6 @@ export interface GatewayChannels {
   join(channel: string, conn: string, member: string): void;
   leave(channel: string, conn: string): void;
   publish(channel: string, route: string, body: unknown, except?: string): void;
+  /** Whether connection `conn` is joined to `channel` here (false once it closed: a closing connection leaves all). */
+  has(channel: string, conn: string): boolean;
 }

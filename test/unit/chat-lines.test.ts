@@ -15,12 +15,23 @@ import type { GatewayChannels, RouteContext } from '../../node-api/gateway-app.j
 function fakeChannels() {
   const calls: string[] = [];
   const published: Array<{ channel: string; route: string; body: unknown }> = [];
+  /** channel → conns joined (what the gateway's channels hold; `close` drops a connection from all, as the gateway). */
+  const members = new Map<string, Set<string>>();
   const channels: GatewayChannels = {
-    join: (channel, conn, member) => void calls.push(`join ${channel} ${conn} ${member}`),
-    leave: (channel, conn) => void calls.push(`leave ${channel} ${conn}`),
+    join: (channel, conn, member) => {
+      calls.push(`join ${channel} ${conn} ${member}`);
+      if (!members.has(channel)) members.set(channel, new Set());
+      members.get(channel)!.add(conn);
+    },
+    leave: (channel, conn) => {
+      calls.push(`leave ${channel} ${conn}`);
+      members.get(channel)?.delete(conn);
+    },
     publish: (channel, route, body) => void published.push({ channel, route, body }),
+    has: (channel, conn) => members.get(channel)?.has(conn) ?? false,
   };
-  return { channels, calls, published };
+  const close = (conn: string) => members.forEach((m) => m.delete(conn));
+  return { channels, calls, published, close };
 }
 
 const CHECK = 30_000;
@@ -203,5 +214,12 @@ describe('chat lines on room channels', () => {
     lines.unseat('a');
     lines.seat('c', 'c3', 'r');
     expect(lines.say('c', 'c3', 'r', 'cat', 'hi')).toBe(true);
+    // A session that went on on another gateway never ends here: once its connection closed, it is swept out when
+    // the map is full, making room.
+    ch.close('c2');
+    lines.seat('d', 'c4', 'r');
+    expect(lines.size).toBe(2);
+    expect(lines.say('d', 'c4', 'r', 'dan', 'hi')).toBe(true);
+    expect(lines.say('b', 'c2', 'r', 'ben', 'hi')).toBe(false);
   });
 });

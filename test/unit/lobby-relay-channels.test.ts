@@ -146,8 +146,10 @@ describe('gateway channels', () => {
     a.channels.join('lobby-s02', 'c2', 'P2');
     a.channels.leave('lobby-s01', 'c1');
     expect(a.channels.subscribed).toBe(2);
+    expect([a.channels.has('lobby-s01', 'c1'), a.channels.has('lobby-s01', 'c2'), a.channels.has('lobby-s02', 'c2')]).toEqual([false, true, true]);
     a.channels.dropConn('c2');
     expect(a.channels.subscribed).toBe(0);
+    expect([a.channels.has('lobby-s01', 'c2'), a.channels.has('lobby-s02', 'c2')]).toEqual([false, false]);
     a.open('c2');
     tap.publish(subjects.channel('lobby-s01'), encode({ o: 'gx', r: 'lobby.onRelay', b: { d: 1 } }));
     await broker.flush();
