@@ -17,7 +17,7 @@ import type { GatewayChannels } from '../node-api/gateway-app.js';
 export const layerChannel = (layer: string): string => `lobby-${layer}`;
 
 export class RelayChannels {
-  /** session → the channel it joined and with which connection. Bounded like SessionLocs: past `cap` it starts over. */
+  /** session → the channel it joined and with which connection. Bounded: past `cap` the closed ones are swept out. */
   private readonly joined = new Map<string, { channel: string; conn: string }>();
 
   constructor(
@@ -36,10 +36,17 @@ export class RelayChannels {
       this.joined.delete(session);
     }
     if (channel === undefined) return;
-    // Forgetting whom we joined leaves them joined (the connection's close still removes them), never the reverse.
-    if (this.joined.size >= this.cap) this.joined.clear();
+    // Full: forget sessions whose connection closed here (one that went on on another gateway never ends on this one).
+    // Live ones are at most this gateway's connections, far fewer than `cap`; should they fill it anyway, forgetting
+    // them leaves them joined (the connection's close still removes them), never the reverse.
+    if (this.joined.size >= this.cap && this.sweep() >= this.cap) this.joined.clear();
     this.channels.join(channel, conn, member);
     this.joined.set(session, { channel, conn });
+  }
+
+  private sweep(): number {
+    for (const [session, j] of this.joined) if (!this.channels.has(j.channel, j.conn)) this.joined.delete(session);
+    return this.joined.size;
   }
 
   forget(session: string): void {

@@ -190,4 +190,18 @@ describe('gateway channels', () => {
     relays.forget('s2');
     expect(a.channels.subscribed).toBe(0);
   });
+
+  it('RelayChannels full: sessions whose connection closed (gone on to another gateway) are swept out, never a live one', () => {
+    const broker = new MemoryBroker();
+    const a = gateway(broker, 'ga');
+    const relays = new RelayChannels(a.channels, 2);
+    relays.place('s1', 'c1', 'P1', ['s01']);
+    relays.place('s2', 'c2', 'P2', ['s02']);
+    a.channels.dropConn('c1'); // its connection closed; the session went on elsewhere and never ends here
+    relays.place('s3', 'c3', 'P3', ['s03']);
+    expect(relays.size).toBe(2);
+    // s2 is still known: moving it leaves its old layer's channel (a forgotten one would stay joined there).
+    relays.place('s2', 'c2', 'P2', ['s04']);
+    expect([a.channels.has('lobby-s02', 'c2'), a.channels.has('lobby-s04', 'c2')]).toEqual([false, true]);
+  });
 });
