@@ -178,8 +178,8 @@ export class SubscriberLookup<T> {
   }
 }
 
-/** Subjects kept as they come (about 100 bytes each), as many as the subject index's cache. */
-const EXACT_MAX = 16_384;
+/** Subjects kept as they come (about 100 bytes each, so at most ~13 MB), as many as an ActorClient's subject cache. */
+const EXACT_MAX = 131_072;
 /** Parents kept: a node's shards times kinds, with room to spare. */
 const PARENTS_MAX = 16_384;
 

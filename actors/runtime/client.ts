@@ -14,13 +14,15 @@ import { SEQ_PER_MS } from './seen.js';
 
 const NO_BYTES = new Uint8Array(0);
 /**
- * Actor subjects a client keeps (about 100 bytes each), as many as the memory bus's match cache. When it is full it
- * starts over, unless it missed more than it hit since it last did: then the client is sending to more actors than
- * fit (round-robin over 100 k in bench embedded), where starting over only means a fuller miss (an insert into a map
- * regrowing from empty, ~0.7 µs a tell against ~0.1 µs to build the subject), so it keeps what it has and builds the
- * others without keeping them, for as many misses as the cache holds, then starts over to look again.
+ * Actor subjects a client keeps (about 100 bytes each, so at most ~13 MB), as many as the memory bus's match cache.
+ * When it is full it starts over, unless it missed more than it hit since it last did: then the client is sending to
+ * more actors than fit, where starting over only means a fuller miss (an insert into a map regrowing from empty,
+ * ~0.7 µs a tell against ~0.1 µs to build the subject), so it keeps what it has and builds the others without keeping
+ * them, for as many misses as the cache holds, then starts over to look again. 131 072 rather than 16 384: with tells
+ * round-robin over 100 k actors (bench embedded) every subject was built anew and hashed again by the bus, and the
+ * embedded micro measured 10.4 → 9.6 µs per tell with both caches this size.
  */
-const SUBJECT_CACHE = 16_384;
+export const SUBJECT_CACHE = 131_072;
 
 export interface ActorRef<TMsg = unknown> {
   readonly address: Address;

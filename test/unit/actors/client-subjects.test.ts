@@ -4,11 +4,11 @@
  * every subject is the one `subjects.actor` builds.
  */
 import { describe, expect, it } from 'vitest';
-import { ActorClient } from '../../../actors/runtime/client.js';
+import { ActorClient, SUBJECT_CACHE } from '../../../actors/runtime/client.js';
 import { MemoryBroker } from '../../../bus/memory-bus.js';
 import { shardOf, subjects } from '../../../bus/subjects.js';
 
-const CACHE = 16_384;
+const CACHE = SUBJECT_CACHE;
 const SHARDS = 16;
 
 interface Internals {
