@@ -30,6 +30,8 @@ export const CHECK_EVERY_MS = 30_000;
 
 interface Joined {
   room: string;
+  /** roomChannel(room), built once per seat rather than per line. */
+  channel: string;
   conn: string;
   /** When the room last confirmed this session's seat (an enter, a rebind, a line it answered). */
   confirmedAt: number;
@@ -53,14 +55,15 @@ export class ChatLines {
       cur.confirmedAt = this.now();
       return;
     }
-    if (cur) this.channels.leave(roomChannel(cur.room), cur.conn);
+    if (cur) this.channels.leave(cur.channel, cur.conn);
     else if (this.joined.size >= this.cap && this.sweep() >= this.cap) {
       // Still full of live sessions: this one stays off the channels. Its lines go through its room, and it hears the
       // room's pushes (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
       return;
     }
-    this.channels.join(roomChannel(room), conn, session);
-    this.joined.set(session, { room, conn, confirmedAt: this.now() });
+    const channel = roomChannel(room);
+    this.channels.join(channel, conn, session);
+    this.joined.set(session, { room, channel, conn, confirmedAt: this.now() });
   }
 
   /**
@@ -69,7 +72,7 @@ export class ChatLines {
    * Returns the sessions left.
    */
   private sweep(): number {
-    for (const [session, j] of this.joined) if (!this.channels.has(roomChannel(j.room), j.conn)) this.joined.delete(session);
+    for (const [session, j] of this.joined) if (!this.channels.has(j.channel, j.conn)) this.joined.delete(session);
     return this.joined.size;
   }
 
@@ -77,7 +80,7 @@ export class ChatLines {
   unseat(session: string): void {
     const cur = this.joined.get(session);
     if (!cur) return;
-    this.channels.leave(roomChannel(cur.room), cur.conn);
+    this.channels.leave(cur.channel, cur.conn);
     this.joined.delete(session);
   }
 
@@ -90,7 +93,7 @@ export class ChatLines {
   say(session: string, conn: string, room: string, from: string, content: string): boolean {
     const cur = this.joined.get(session);
     if (!cur || cur.room !== room || cur.conn !== conn || this.now() - cur.confirmedAt >= this.checkEveryMs) return false;
-    this.channels.publish(roomChannel(room), ChatPush.Chat, { msg: content, from, target: '*' });
+    this.channels.publish(cur.channel, ChatPush.Chat, { msg: content, from, target: '*' });
     return true;
   }
 

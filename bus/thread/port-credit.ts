@@ -109,10 +109,6 @@ export class PortCredit {
   }
 }
 
-/**
- * Frames dropped for a slow consumer, logged at most once a second per port (a stuck thread would otherwise log once
- * per message): the first drop at once, then how many were dropped since the last line. `now` is injected (tests).
- */
 /** Bytes unread over a server's ports, summed and the largest of one (the broker's and store server's stats). */
 export function queuedOver(conns: Iterable<{ readonly queued: number }>): { queuedBytes: number; queuedBytesMax: number } {
   let queuedBytes = 0;
@@ -124,6 +120,10 @@ export function queuedOver(conns: Iterable<{ readonly queued: number }>): { queu
   return { queuedBytes, queuedBytesMax };
 }
 
+/**
+ * Frames dropped for a slow consumer, logged at most once a second per port (a stuck thread would otherwise log once
+ * per message): the first drop at once, then how many were dropped since the last line. `now` is injected (tests).
+ */
 export class SlowConsumerLog {
   private last = -Infinity;
   private since = 0;
