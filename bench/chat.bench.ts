@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import { hardDeadline, runInterleaved, sleep, stats } from './harness/measure.js';
 import { startPeer, type Peer } from './harness/procs.js';
 import { benchEnv, human, metric, printTable, writeResult, type Metric } from './harness/report.js';
+import { describeHopCost, measureHopCost, type HopCost } from './harness/hop-cost.js';
 import { NATS_SYSTEM, startColyseus, startEmbedded, startEmbeddedThreads, startNatsCluster, startPomeloChat, startRawWs, type ChatSystem } from './chat/systems.js';
 import { monoMs } from './chat/clock.js';
 import { advance, initialRamp, passes, type RampConfig, type RampState } from './chat/ramp.js';
@@ -99,6 +100,7 @@ const FIXED_LOAD = process.env.BENCH_CHAT_AT ? Number(process.env.BENCH_CHAT_AT)
 const EMBEDDED_VARIANTS = variants('BENCH_CHAT_EMBEDDED_VARIANTS');
 
 const servers: ChatSystem[] = [];
+let hop: HopCost | undefined;
 const loaders: Peer[] = [];
 
 /** The commit measured, and whether the work tree had other changes in it (it is shared while others work). */
@@ -285,6 +287,9 @@ function report(r: SizeResult) {
 try {
   log(`${N} clients, rooms of ${ROOM_SIZES.join(', ')}; ramp from ${human(RAMP.start)} ×${RAMP.factor}, windows ${LEAD_MS}+${WINDOW_MS} ms, hold ${HOLD_WINDOWS}; load average ${load()}`);
   const t0 = performance.now();
+  // The host first, while nothing else runs: what one message between two processes costs here (see hop-cost.ts).
+  hop = await measureHopCost();
+  log(describeHopCost(hop));
   if (WANT.has('colyseus') || WANT.has('pomelo-tuned') || WANT.has('pomelo-stock')) ensurePeers(log);
   if (WANT.has('embedded-alt') && !process.env.BENCH_CHAT_ALT_CLI) throw new Error('embedded-alt needs BENCH_CHAT_ALT_CLI (another build\'s dist/bin/gatehouse.js)');
   loaders.push(...(await Promise.all(Array.from({ length: LOADERS }, (_, i) => startPeer(new URL('./chat/load-peer.js', import.meta.url), { name: `load${i}`, lifetimeMs: LIFETIME_MS, readyTimeoutMs: 60_000 })))));
@@ -329,7 +334,7 @@ try {
       `${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`,
   );
   printTable('bench chat — gatehouse against its targets (same-run ratios to Colyseus)', metrics.filter((m) => m.target_ratio != null));
-  const env = { ...benchEnv(), ...gitState(), load_average: { median: +la.median.toFixed(2), min: +la.min.toFixed(2), max: +la.max.toFixed(2) }, clients: N, ramp: { ...RAMP, window_ms: WINDOW_MS, lead_ms: LEAD_MS, steps: ramps } };
+  const env = { ...benchEnv(), ...gitState(), host_hop_cost_us: hop, load_average: { median: +la.median.toFixed(2), min: +la.min.toFixed(2), max: +la.max.toFixed(2) }, clients: N, ramp: { ...RAMP, window_ms: WINDOW_MS, lead_ms: LEAD_MS, steps: ramps } };
   if (process.env.BENCH_CPU_PROF) {
     mkdirSync(join(repoRoot(), '.tmp', 'prof'), { recursive: true });
     writeFileSync(join(repoRoot(), '.tmp', 'prof', 'chat-windows.json'), JSON.stringify(windowTimes));

@@ -24,6 +24,7 @@
  * no clean exit);
  * BENCH_CHANNEL_TICK_MS=<ms> sets the gateway's channel tick (gateway.channelTickMs: relays for other gateways gathered
  * into one bus write per tick);
+ * BENCH_SEARCH_SHARDS=<n> sets the player index's shard count (lobby.searchShards);
  * BENCH_LOBBY_FANOUT=0 runs the nodes without lobby.relayFanout (relays through the layer actors on the workers; the
  * default, as in the product, fans them out on the gateways' layer channels, no worker hop);
  * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
@@ -48,6 +49,7 @@ import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { benchEnv, metric, printTable, writeResult, type Metric } from './harness/report.js';
 import { runFloor, type FloorStep } from './lobby/floor.js';
 import { SubjectCounter } from './lobby/subject-count.js';
+import { describeHopCost, measureHopCost, type HopCost } from './harness/hop-cost.js';
 
 const WANTED = Number(process.env.BENCH_BOTS ?? 2000);
 /** The first, smaller crowd measured on the way to WANTED. */
@@ -73,7 +75,9 @@ const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}
 // Relays fanned out by the gateway on per-layer channels, not through the layer actors (lobby.relayFanout, the
 // product default; lobby/relay-channels.ts); BENCH_LOBBY_FANOUT=0: through the layer actors. Same build, A/B in two runs.
 const FANOUT = process.env.BENCH_LOBBY_FANOUT !== '0';
-const FLAGS = ['--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', 'cluster.rebalanceIntervalMs=2000', '--set', 'actors.lifecycleEvents=false', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000', '--set', `lobby.relayFanout=${FANOUT}`];
+// BENCH_SEARCH_SHARDS: the player index's shard count (lobby.searchShards) for this run; unset, the product default.
+const SEARCH_SHARDS = Number(process.env.BENCH_SEARCH_SHARDS ?? LOBBY_DEFAULTS.searchShards);
+const FLAGS = ['--set', `lobby.searchShards=${SEARCH_SHARDS}`, '--set', 'cluster.deadAfterMs=4000', '--set', 'cluster.heartbeatMs=250', '--set', 'cluster.rebalanceIntervalMs=2000', '--set', 'actors.lifecycleEvents=false', '--set', `actors.shards=${SHARDS}`, '--set', 'lobby.refreshMs=300000', '--set', `lobby.relayFanout=${FANOUT}`];
 // BENCH_CHANNEL_TICK_MS: the gateway's channel tick (gateway.channelTickMs) for this run; unset, the product default.
 const TICK = process.env.BENCH_CHANNEL_TICK_MS;
 const GATEWAY = [
@@ -102,7 +106,11 @@ const peers: Peer[] = [];
 const procs: Proc[] = [];
 let nats: NatsServerHandle | undefined;
 let bus: Awaited<ReturnType<typeof createNatsBus>> | undefined;
+let hop: HopCost | undefined;
 try {
+  // The host first, while nothing else runs: what one message between two processes costs here (see hop-cost.ts).
+  hop = await measureHopCost();
+  log(describeHopCost(hop));
   nats = await startNatsServer();
   const natsUrl = nats.url;
   log(`nats-server ${natsUrl} (pid ${nats.pid}), prefix ${PREFIX}; relays ${FANOUT ? 'fanned out by the gateway (lobby.relayFanout)' : 'through the layer actors'}`);
@@ -327,14 +335,14 @@ try {
       const id = botCapcomId('I', n);
       const server = servers[n % servers.length]!.id;
       const loc = [server, `${server}-g${String(1 + (Math.floor(n / servers.length) % 40)).padStart(2, '0')}`];
-      client.tell({ kind: K.playerIndex, id: indexShardOf(id, LOBBY_DEFAULTS.searchShards) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
+      client.tell({ kind: K.playerIndex, id: indexShardOf(id, SEARCH_SHARDS) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
       if (n % 500 === 0) await bus.flush();
     }
     online += IDLE;
     log(`${IDLE} more players put in the search index in ${((Date.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
   }
   const indexed = async () => {
-    const counts = await Promise.all(Array.from({ length: LOBBY_DEFAULTS.searchShards }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
+    const counts = await Promise.all(Array.from({ length: SEARCH_SHARDS }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
     return counts.reduce((s, c) => s + c.n, 0);
   };
   await eventually(async () => (await indexed()) >= online * 0.98, { timeoutMs: 60_000, intervalMs: 1000, what: 'the search index to hold everyone online' }).catch((err: Error) => log(err.message));
@@ -399,7 +407,7 @@ try {
   ];
   printTable(`bench lobby — ${BOTS} bots + ${online - BOTS} more online on one machine (1 gateway, 2 workers, nats-server); medians over windows; ${load()}`, metrics);
   const la = loadavg();
-  const env = { ...benchEnv(), load_average_1_5_15: la.map((x) => +x.toFixed(2)), floor_steps: floor.map((f) => ({ bots: f.bots, p99_ms: +f.p99Ms.toFixed(1), cpu_us_per_relay: +stats(floorUs(f)).median.toFixed(1) })) };
+  const env = { ...benchEnv(), host_hop_cost_us: hop, load_average_1_5_15: la.map((x) => +x.toFixed(2)), floor_steps: floor.map((f) => ({ bots: f.bots, p99_ms: +f.p99Ms.toFixed(1), cpu_us_per_relay: +stats(floorUs(f)).median.toFixed(1) })) };
   log(`wrote ${writeResult('lobby', metrics, env)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
   await Promise.all(peers.map((p) => p.call('stop', {}, 120_000).catch(() => undefined)));
 } catch (err) {
