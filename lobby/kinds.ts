@@ -168,6 +168,9 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (!/^[0-9A-Z]{6}$/.test(id)) throw badMessage(`${id} is not a Capcom ID`);
       return { id, searchShards: tree.searchShards };
     },
+    // The shard count is the node's configuration, not the record's: a stored record would otherwise keep feeding
+    // the shard it was created under, and a changed lobby.searchShards would hide it from every search.
+    restore: (s) => withSearchShards(s, tree.searchShards),
     toEvent: (msg) => playerToEvent(tree, msg),
     ifMissing: playerIfMissing,
   });
@@ -232,4 +235,12 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
 function cityOf(tree: LobbyTree, m: Msg): string {
   if (parseLayer(tree, m.city)?.level !== 'city') throw badMessage('city must be a city id');
   return m.city as string;
+}
+
+/** A stored player snapshot with `searchShards` (PlayerInput) set to this node's; anything else as it is. */
+function withSearchShards(persisted: unknown, searchShards: number): unknown {
+  if (typeof persisted !== 'object' || persisted === null) return persisted;
+  const context = (persisted as { context?: unknown }).context;
+  if (typeof context !== 'object' || context === null || (context as { searchShards?: unknown }).searchShards === searchShards) return persisted;
+  return { ...persisted, context: { ...context, searchShards } };
 }

@@ -32,6 +32,13 @@ export interface ActorKind<M extends AnyStateMachine = AnyStateMachine> {
   toEvent?(msg: unknown, meta: MessageMeta): EventFromLogic<M>;
   /** Input for a fresh actor. */
   input?(id: string): InputFrom<M>;
+  /**
+   * Durable kinds: the stored (or handed-over) snapshot an actor starts from, adjusted first. A context field the
+   * input takes from this node's configuration rather than from the actor's history is set again here, so a
+   * configuration change reaches records written before it (XState keeps a restored context as stored, and never
+   * reads the input again). Default: the snapshot as stored.
+   */
+  restore?(persisted: unknown, id: string): unknown;
   persistence?: Persistence;
   /** Idle time before the actor is passivated (removed from memory). Default: config actors.passivateAfterMs. */
   passivateAfterMs?: number;

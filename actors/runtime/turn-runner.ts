@@ -93,7 +93,8 @@ export class TurnRunner implements TimerOwner {
   start(record: StoredActor | null): unknown {
     if (record?.d.length) this.seen = new SeenMarks(record.d, SEEN_MAX);
     try {
-      this.actor = this.createX(record?.s, record?.t ?? NO_TIMERS);
+      const stored = record?.s !== undefined && this.kind.restore ? this.kind.restore(record.s, this.id) : record?.s;
+      this.actor = this.createX(stored, record?.t ?? NO_TIMERS);
       return undefined;
     } catch (err) {
       return err;

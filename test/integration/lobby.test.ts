@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ActorHost } from '../../actors/runtime/host.js';
 import { ManualClock } from '../../common/clock.js';
 import { impls, type Env } from '../support/impls.js';
-import { cid, startLobby, type LobbyRig, type Session } from '../support/lobby-runtime.js';
+import { cid, SMALL_TREE, startLobby, type LobbyRig, type Session } from '../support/lobby-runtime.js';
 import { eventually } from '../../dev/wait.js';
 
 type Rec = Record<string, unknown>;
@@ -289,6 +289,20 @@ for (const impl of impls) {
       // And the chat still reaches both (the gate's roster survived).
       await a.call('lobby.chat', { text: 'still here' });
       await until('b heard the chat', () => b.of('lobby.onChat').length === 1);
+    });
+
+    it('a changed lobby.searchShards reaches stored player records: after the restart they index on the new shards', async () => {
+      // Under SMALL_TREE's 4 shards HUNT01 and HUNT02 index on p3 and p2; under 1, on p0, the only shard a search asks.
+      const a = await hunter(1, { at: 's01-g01' });
+      await hunter(2, { at: 's01-g01' });
+      await until('both are found', async () => (await a.call<{ hits: Rec[] }>('lobby.search.players', { q: 'HUNT' })).hits.length === 2);
+      await rig.restartHost({ ...SMALL_TREE, searchShards: 1 });
+      await a.call('lobby.layer');
+      clock.advance(15_000);
+      // Each record, started from its stored state, re-indexes itself at the gate's audit; with the shard count it was
+      // stored with, neither would land on p0.
+      await until('both are found on the one shard', async () => (await a.call<{ hits: Rec[] }>('lobby.search.players', { q: 'HUNT' })).hits.length === 2);
+      expect((await rig.client.ask<{ n: number }>({ kind: 'lobby-pindex', id: 'p0' }, { type: 'count' })).n).toBe(2);
     });
 
     it('cleans up when a session ends: the player leaves its layers and the count drops', async () => {

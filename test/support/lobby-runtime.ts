@@ -61,17 +61,18 @@ export interface LobbyRig {
   session(n: number, principal?: Principal): Session;
   /** Bus messages that reached the stand-in gateway (one per push effect per gateway). */
   readonly pushMessages: () => number;
-  restartHost(): Promise<ActorHost>;
+  /** Stops the host and starts another on the same bus and store; with `tree`, the lobby's config changed meanwhile. */
+  restartHost(tree?: LobbyTree): Promise<ActorHost>;
 }
 
 export async function startLobby(env: Env, o: { prefix: string; clock: Clock; tree?: LobbyTree; hosts: ActorHost[] }): Promise<LobbyRig> {
   const tree = o.tree ?? SMALL_TREE;
-  const kinds = lobbyKinds(tree);
+  let kinds = lobbyKinds(tree);
   let host = await startHost(env, { kinds, clock: o.clock, prefix: o.prefix });
   o.hosts.push(host);
   const bus: Bus = await env.connect(o.prefix);
   const client = new ActorClient(bus, { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 });
-  const gateway = lobbyGateway(tree);
+  let gateway = lobbyGateway(tree);
   const byConn = new Map<string, Seen[]>();
   let pushMessages = 0;
   bus.subscribe(subjects.gateway(GW, 'push'), (m) => {
@@ -139,11 +140,14 @@ export async function startLobby(env: Env, o: { prefix: string; clock: Clock; tr
       return host;
     },
     client,
-    gateway,
+    get gateway() {
+      return gateway;
+    },
     session,
     pushMessages: () => pushMessages,
-    async restartHost() {
+    async restartHost(next?: LobbyTree) {
       await host.stop();
+      if (next) [kinds, gateway] = [lobbyKinds(next), lobbyGateway(next)];
       host = await startHost(env, { kinds, clock: o.clock, prefix: o.prefix, nodeId: `n${o.hosts.length + 1}` });
       o.hosts.push(host);
       return host;
