@@ -80,6 +80,9 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       const type = serverTypeOf(tree, id);
       return { id, type, capacity: tree.serverCapacity, hr: tree.hr[type], gates: tree.gatesPerServer, gateCapacity: tree.gateCapacity, refreshMs: tree.refreshMs };
     },
+    restore(s, id) {
+      return withInput(s, () => this.input!(id));
+    },
     toEvent(msg): ServerEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), n: int(m, 'n', 0, 1_000_000) };
@@ -94,6 +97,9 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (parseLayer(tree, id)?.level !== 'gate') throw badMessage(`${id} is not a gate of this lobby`);
       return { id, capacity: tree.gateCapacity, hr: tree.hr[serverTypeOf(tree, id)], cities: tree.citiesPerGate, cityCapacity: tree.cityCapacity, refreshMs: tree.refreshMs };
     },
+    restore(s, id) {
+      return withInput(s, () => this.input!(id));
+    },
     toEvent(msg): GateEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), ...citySummary(m) };
@@ -107,6 +113,9 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     input(id) {
       if (parseLayer(tree, id)?.level !== 'city') throw badMessage(`${id} is not a city of this lobby`);
       return { id, serverType: serverTypeOf(tree, id), capacity: tree.cityCapacity, circleSlots: tree.circlesPerCity, reservationMs: tree.reservationMs, refreshMs: tree.refreshMs };
+    },
+    restore(s, id) {
+      return withInput(s, () => this.input!(id));
     },
     toEvent(msg): CityEvent {
       const m = asMsg(msg);
@@ -140,6 +149,9 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (!c) throw badMessage(`${id} is not a quest circle of this lobby`);
       return { id, city: c.city, slot: c.slot, capacity: tree.circleCapacity };
     },
+    restore(s, id) {
+      return withInput(s, () => this.input!(id));
+    },
     toEvent(msg): CircleEvent {
       const m = asMsg(msg);
       switch (m.type) {
@@ -170,7 +182,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     },
     // The shard count is the node's configuration, not the record's: a stored record would otherwise keep feeding
     // the shard it was created under, and a changed lobby.searchShards would hide it from every search.
-    restore: (s) => withSearchShards(s, tree.searchShards),
+    restore: (s, id) => withInput(s, { id, searchShards: tree.searchShards }),
     toEvent: (msg) => playerToEvent(tree, msg),
     ifMissing: playerIfMissing,
   });
@@ -237,10 +249,23 @@ function cityOf(tree: LobbyTree, m: Msg): string {
   return m.city as string;
 }
 
-/** A stored player snapshot with `searchShards` (PlayerInput) set to this node's; anything else as it is. */
-function withSearchShards(persisted: unknown, searchShards: number): unknown {
+/**
+ * A stored snapshot with its input's fields (capacities, HR range, timings, the search-shard count: all from the
+ * tree config) set from this node's config, so a changed lobby setting reaches layers and records written before it.
+ * No machine changes these fields, so nothing the actor did is lost. An id this tree no longer has (fewer gates
+ * than before) keeps its stored values: its members still get out through it.
+ */
+function withInput(persisted: unknown, input: () => object): unknown;
+function withInput(persisted: unknown, input: object): unknown;
+function withInput(persisted: unknown, input: object | (() => object)): unknown {
   if (typeof persisted !== 'object' || persisted === null) return persisted;
   const context = (persisted as { context?: unknown }).context;
-  if (typeof context !== 'object' || context === null || (context as { searchShards?: unknown }).searchShards === searchShards) return persisted;
-  return { ...persisted, context: { ...context, searchShards } };
+  if (typeof context !== 'object' || context === null) return persisted;
+  let fields: object;
+  try {
+    fields = typeof input === 'function' ? input() : input;
+  } catch {
+    return persisted;
+  }
+  return { ...persisted, context: { ...context, ...fields } };
 }

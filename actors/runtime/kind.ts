@@ -36,7 +36,7 @@ export interface ActorKind<M extends AnyStateMachine = AnyStateMachine> {
    * Durable kinds: the stored (or handed-over) snapshot an actor starts from, adjusted first. A context field the
    * input takes from this node's configuration rather than from the actor's history is set again here, so a
    * configuration change reaches records written before it (XState keeps a restored context as stored, and never
-   * reads the input again). Default: the snapshot as stored.
+   * reads the input again). Called as a method of the kind. Default: the snapshot as stored.
    */
   restore?(persisted: unknown, id: string): unknown;
   persistence?: Persistence;

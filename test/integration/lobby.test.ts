@@ -291,13 +291,16 @@ for (const impl of impls) {
       await until('b heard the chat', () => b.of('lobby.onChat').length === 1);
     });
 
-    it('a changed lobby.searchShards reaches stored player records: after the restart they index on the new shards', async () => {
+    it('changed lobby settings reach stored layers and records: after the restart they use the new capacities and shards', async () => {
       // Under SMALL_TREE's 4 shards HUNT01 and HUNT02 index on p3 and p2; under 1, on p0, the only shard a search asks.
       const a = await hunter(1, { at: 's01-g01' });
       await hunter(2, { at: 's01-g01' });
       await until('both are found', async () => (await a.call<{ hits: Rec[] }>('lobby.search.players', { q: 'HUNT' })).hits.length === 2);
-      await rig.restartHost({ ...SMALL_TREE, searchShards: 1 });
-      await a.call('lobby.layer');
+      expect(items((await a.call('lobby.gates', { server: 's01' })).gates as Rec)[0]).toMatchObject({ capacity: 4 });
+      await rig.restartHost({ ...SMALL_TREE, searchShards: 1, gateCapacity: 3 });
+      // The server and the gate start from their stored state, which holds the capacity they were created with.
+      expect(items((await a.call('lobby.gates', { server: 's01' })).gates as Rec)[0]).toMatchObject({ n: 2, capacity: 3 });
+      expect(await a.call('lobby.layer')).toMatchObject({ layer: 's01-g01', capacity: 3 });
       clock.advance(15_000);
       // Each record, started from its stored state, re-indexes itself at the gate's audit; with the shard count it was
       // stored with, neither would land on p0.
