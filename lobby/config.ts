@@ -72,9 +72,10 @@ export const LOBBY_DEFAULTS: LobbyTree = deepFreeze({
   reservationMs: 40_000,
   refreshMs: 15_000,
   // One index shard: a search then waits for one node, like any one-actor request. bench lobby, 2 000 bots relaying
-  // on 2 cores, search p99 against a one-actor request's in the same windows: 1 shard 0.93x and 1.02x; 8 shards
-  // 1.2-2.9x over five runs, 2 shards 1.8x: each further node a query waits for adds its own scheduling tail. A shard
-  // scans ~30 us per 1 000 online: raise this past ~20 k online (docs/ARCHITECTURE.md, "Search, and how it scales").
+  // on 2 cores, search p99 against a one-actor request's in the same windows: 1 shard 0.61-1.32x over six runs
+  // (median 1.1x); 8 shards 1.2-2.9x over five, 2 shards 1.8x: each further node a query waits for adds its own
+  // scheduling tail. A shard scans ~30 us per 1 000 online: raise this past ~20 k online (docs/ARCHITECTURE.md,
+  // "Search, and how it scales").
   searchShards: 1,
   // Game-state packets (positions, gestures): the size relays were designed for, now whatever the encoding.
   relayMaxBytes: 512,
