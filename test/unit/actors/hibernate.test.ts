@@ -4,13 +4,13 @@
  * pending timer stays live so the timer fires on time; in-memory actors still passivate when their kind allows; the
  * lifecycle feed sees the instance close and start again. On the in-memory bus with a ManualClock (sweeps run on it).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActorClient } from '../../../actors/runtime/client.js';
 import { encodeEnvelope } from '../../../actors/runtime/envelope.js';
 import { ActorHost } from '../../../actors/runtime/host.js';
 import { ManualClock } from '../../../common/clock.js';
 import { eventually } from '../../../dev/wait.js';
-import { memoryImpl, type Env } from '../../support/impls.js';
+import { memoryHosts } from '../../support/memory-hosts.js';
 import { TEST_LIMITS } from '../../support/hosts.js';
 import { counterKind, tallyKind } from '../../support/test-kinds.js';
 
@@ -18,19 +18,8 @@ const HIBERNATE_MS = 1000;
 type Tally = { count: number; fired: number; log: Array<[string, number]> };
 
 describe('hibernation', () => {
-  let env: Env;
-  let hosts: ActorHost[] = [];
+  const m = memoryHosts();
   let n = 0;
-  beforeAll(async () => {
-    env = await memoryImpl.setup();
-  });
-  afterEach(async () => {
-    for (const h of hosts) await h.stop();
-    hosts = [];
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
 
   async function setup(o: { nodeId?: string; prefix?: string; ownAllShards?: boolean; clock?: ManualClock } = {}) {
     const prefix = o.prefix ?? `hib${++n}`;
@@ -38,8 +27,8 @@ describe('hibernation', () => {
     const events: string[] = [];
     const host = new ActorHost({
       nodeId: o.nodeId ?? 'n1',
-      bus: await env.connect(prefix),
-      store: await env.store(prefix),
+      bus: await m.env.connect(prefix),
+      store: await m.env.store(prefix),
       clock,
       kinds: [counterKind, tallyKind],
       limits: { ...TEST_LIMITS, hibernateAfterMs: HIBERNATE_MS },
@@ -47,8 +36,8 @@ describe('hibernation', () => {
       lifecycle: (e, kind, id) => events.push(`${e} ${kind}/${id}`),
     });
     await host.start();
-    hosts.push(host);
-    const client = new ActorClient(await env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 });
+    m.hosts.push(host);
+    const client = new ActorClient(await m.env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 });
     const dormant = (kind: string, id: string) => host.cells.existing(kind, id)?.isDormant === true;
     return { host, client, clock, events, prefix, dormant };
   }
@@ -75,10 +64,10 @@ describe('hibernation', () => {
 
   it('keeps per-sender order and drops duplicates across hibernation', async () => {
     const { host, client, clock, prefix, dormant } = await setup();
-    const senders = await Promise.all([1, 2, 3].map(async () => new ActorClient(await env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 })));
+    const senders = await Promise.all([1, 2, 3].map(async () => new ActorClient(await m.env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 })));
     const id = { kind: 'tally', id: 'order' };
     // A raw envelope with a fixed (sender, seq): delivered before hibernation, then replayed after it.
-    const bus = await env.connect(prefix);
+    const bus = await m.env.connect(prefix);
     const dup = encodeEnvelope({ m: { type: 'inc', from: 'dup', n: 0 }, s: 'replayer', q: Date.now() * 1000 });
     bus.publish(client.subjectOf(id), dup);
     for (let k = 0; k < 50; k++) senders.forEach((s, i) => s.tell(id, { type: 'inc', from: `s${i}`, n: k }));

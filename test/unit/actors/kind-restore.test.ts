@@ -4,14 +4,13 @@
  * the actor built keeps. A fresh actor is built from its input and never goes through it; a `restore` that throws
  * fails the start with ACTOR_FAILED and leaves the stored record as it was. On the in-memory bus and store.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { ActorClient } from '../../../actors/runtime/client.js';
 import type { Effect } from '../../../actors/runtime/effects.js';
-import type { ActorHost } from '../../../actors/runtime/host.js';
 import { defineKind, type ActorKind } from '../../../actors/runtime/kind.js';
 import { ManualClock } from '../../../common/clock.js';
-import { memoryImpl, type Env } from '../../support/impls.js';
+import { memoryHosts } from '../../support/memory-hosts.js';
 import { startHost, TEST_LIMITS } from '../../support/hosts.js';
 
 type Ctx = { id: string; limit: number; count: number };
@@ -42,30 +41,21 @@ const withLimit = (limit: number) => (s: unknown) => {
 };
 
 describe('kind restore', () => {
-  let env: Env;
-  let hosts: ActorHost[] = [];
+  const m = memoryHosts();
+  /** Node ids and test prefixes, unique in this file. */
   let n = 0;
-  beforeAll(async () => {
-    env = await memoryImpl.setup();
-  });
-  afterEach(async () => {
-    for (const h of hosts) await h.stop();
-    hosts = [];
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  let t = 0;
 
   async function node(prefix: string, kind: ActorKind) {
-    const host = await startHost(env, { kinds: [kind], clock: new ManualClock(), prefix, nodeId: `n${hosts.length + 1}` });
-    hosts.push(host);
-    const client = new ActorClient(await env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 });
+    const host = await startHost(m.env, { kinds: [kind], clock: new ManualClock(), prefix, nodeId: `n${++n}` });
+    m.hosts.push(host);
+    const client = new ActorClient(await m.env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 5000 });
     const to = { kind: 'bounded', id: 'a1' };
     return { host, ask: (type: 'inc' | 'get') => client.ask<{ limit: number; count: number }>(to, { type }) };
   }
 
   it('adjusts a stored snapshot before the actor starts from it; the state it built keeps', async () => {
-    const prefix = `restore${++n}`;
+    const prefix = `restore${++t}`;
     const calls: unknown[] = [];
     const restore = (s: unknown, id: string) => (calls.push(id), withLimit(3)(s));
     const a = await node(prefix, boundedKind(2, restore));
@@ -82,20 +72,23 @@ describe('kind restore', () => {
     expect(await b.ask('get')).toEqual({ limit: 3, count: 3 });
   });
 
-  it('without restore the stored context stays as it was written, whatever the input says now', async () => {
-    const prefix = `restore${++n}`;
+  /** A record stored with limit 2 and count 1 by a node now stopped; its prefix. */
+  async function storedRecord(): Promise<string> {
+    const prefix = `restore${++t}`;
     const a = await node(prefix, boundedKind(2));
     await a.ask('inc');
     await a.host.stop();
+    return prefix;
+  }
+
+  it('without restore the stored context stays as it was written, whatever the input says now', async () => {
+    const prefix = await storedRecord();
     const b = await node(prefix, boundedKind(5));
     expect(await b.ask('get')).toEqual({ limit: 2, count: 1 });
   });
 
   it('a restore that throws fails the start with ACTOR_FAILED and leaves the stored record alone', async () => {
-    const prefix = `restore${++n}`;
-    const a = await node(prefix, boundedKind(2));
-    await a.ask('inc');
-    await a.host.stop();
+    const prefix = await storedRecord();
     const b = await node(
       prefix,
       boundedKind(2, () => {
