@@ -19,6 +19,7 @@
  * Delivery is at most once, like every push. Lines of one session keep their order on either path; a line on the
  * channel and an onAdd/onLeave from the room travel different ways and may arrive in either order.
  */
+import { ChannelSeats, type Seat } from '../node-api/channel-seats.js';
 import type { GatewayChannels } from '../node-api/gateway-app.js';
 import { ChatPush } from './room.machine.js';
 
@@ -28,60 +29,41 @@ export const roomChannel = (room: string): string => `chat-${room}`;
 /** How often a talking session's seat is confirmed by its room (see above). */
 export const CHECK_EVERY_MS = 30_000;
 
-interface Joined {
+interface Joined extends Seat {
   room: string;
-  /** roomChannel(room), built once per seat rather than per line. */
-  channel: string;
-  conn: string;
   /** When the room last confirmed this session's seat (an enter, a rebind, a line it answered). */
   confirmedAt: number;
 }
 
 export class ChatLines {
-  /** session → the room channel it joined, with which connection. Bounded: see `seat` and `sweep`. */
-  private readonly joined = new Map<string, Joined>();
+  /** session → the room channel it joined (roomChannel(room), built once per seat), with which connection. */
+  private readonly seats: ChannelSeats<Joined>;
 
   constructor(
     readonly channels: GatewayChannels,
     private readonly now: () => number = Date.now,
     private readonly checkEveryMs = CHECK_EVERY_MS,
-    private readonly cap = 200_000,
-  ) {}
+    cap = 200_000,
+  ) {
+    this.seats = new ChannelSeats(channels, cap);
+  }
 
   /** The room seated `session` on connection `conn` (an enter, a rebind, or a line it answered): join its channel. */
   seat(session: string, conn: string, room: string): void {
-    const cur = this.joined.get(session);
+    const cur = this.seats.get(session);
     if (cur && cur.room === room && cur.conn === conn) {
       cur.confirmedAt = this.now();
       return;
     }
-    if (cur) this.channels.leave(cur.channel, cur.conn);
-    else if (this.joined.size >= this.cap && this.sweep() >= this.cap) {
-      // Still full of live sessions: this one stays off the channels. Its lines go through its room, and it hears the
-      // room's pushes (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
-      return;
-    }
-    const channel = roomChannel(room);
-    this.channels.join(channel, conn, session);
-    this.joined.set(session, { room, channel, conn, confirmedAt: this.now() });
-  }
-
-  /**
-   * Forgets sessions whose connection closed here (the gateway dropped it from every channel): a session that went on
-   * on another gateway never ends on this one. Run when the map is full, so its cost is spread over `cap` seats.
-   * Returns the sessions left.
-   */
-  private sweep(): number {
-    for (const [session, j] of this.joined) if (!this.channels.has(j.channel, j.conn)) this.joined.delete(session);
-    return this.joined.size;
+    // Full of live sessions: this one stays off the channels. Its lines go through its room, and it hears the room's
+    // pushes (the gateway's sessions are bounded themselves; this keeps the map bounded whatever they are).
+    if (!cur && !this.seats.hasRoom()) return;
+    this.seats.join(session, { room, channel: roomChannel(room), conn, confirmedAt: this.now() }, session);
   }
 
   /** The session left its room (or ended): leave the channel. */
   unseat(session: string): void {
-    const cur = this.joined.get(session);
-    if (!cur) return;
-    this.channels.leave(cur.channel, cur.conn);
-    this.joined.delete(session);
+    this.seats.leave(session);
   }
 
   /**
@@ -91,13 +73,13 @@ export class ChatLines {
    * go through the room too, behind that one: a session's lines keep their order.
    */
   say(session: string, conn: string, room: string, from: string, content: string): boolean {
-    const cur = this.joined.get(session);
+    const cur = this.seats.get(session);
     if (!cur || cur.room !== room || cur.conn !== conn || this.now() - cur.confirmedAt >= this.checkEveryMs) return false;
     this.channels.publish(cur.channel, ChatPush.Chat, { msg: content, from, target: '*' });
     return true;
   }
 
   get size(): number {
-    return this.joined.size;
+    return this.seats.size;
   }
 }

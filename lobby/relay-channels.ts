@@ -11,6 +11,7 @@
  * end; a connection that closes leaves on its own (the gateway drops closed connections from every channel), and a
  * resumed session joins again from the record's `where`.
  */
+import { ChannelSeats, type Seat } from '../node-api/channel-seats.js';
 import type { GatewayChannels } from '../node-api/gateway-app.js';
 
 /** The channel of one layer (one subject token: layer ids are plain). */
@@ -18,42 +19,31 @@ export const layerChannel = (layer: string): string => `lobby-${layer}`;
 
 export class RelayChannels {
   /** session → the channel it joined and with which connection. Bounded: past `cap` the closed ones are swept out. */
-  private readonly joined = new Map<string, { channel: string; conn: string }>();
+  private readonly seats: ChannelSeats<Seat>;
 
   constructor(
     readonly channels: GatewayChannels,
-    private readonly cap = 200_000,
-  ) {}
+    cap = 200_000,
+  ) {
+    this.seats = new ChannelSeats(channels, cap);
+  }
 
   /** The session (on connection `conn`, player `member`) now stands at the end of `loc` (nowhere when empty). */
   place(session: string, conn: string, member: string, loc: readonly string[]): void {
     const layer = loc[loc.length - 1];
     const channel = layer === undefined ? undefined : layerChannel(layer);
-    const cur = this.joined.get(session);
+    const cur = this.seats.get(session);
     if (cur && cur.channel === channel && cur.conn === conn) return;
-    if (cur) {
-      this.channels.leave(cur.channel, cur.conn);
-      this.joined.delete(session);
-    }
+    this.seats.leave(session);
     if (channel === undefined) return;
-    // Full: forget sessions whose connection closed here (one that went on on another gateway never ends on this one).
-    // Live ones are at most this gateway's connections, far fewer than `cap`; should they fill it anyway, forgetting
-    // them leaves them joined (the connection's close still removes them), never the reverse.
-    if (this.joined.size >= this.cap && this.sweep() >= this.cap) this.joined.clear();
-    this.channels.join(channel, conn, member);
-    this.joined.set(session, { channel, conn });
-  }
-
-  private sweep(): number {
-    for (const [session, j] of this.joined) if (!this.channels.has(j.channel, j.conn)) this.joined.delete(session);
-    return this.joined.size;
+    // Live sessions are at most this gateway's connections, far fewer than `cap`; should they fill it anyway,
+    // forgetting them leaves them joined (the connection's close still removes them), never the reverse.
+    if (!this.seats.hasRoom()) this.seats.forgetAll();
+    this.seats.join(session, { channel, conn }, member);
   }
 
   forget(session: string): void {
-    const cur = this.joined.get(session);
-    if (!cur) return;
-    this.channels.leave(cur.channel, cur.conn);
-    this.joined.delete(session);
+    this.seats.leave(session);
   }
 
   /** One publish: every gateway with members in the layer pushes it to them, `from` left out. */
@@ -62,6 +52,6 @@ export class RelayChannels {
   }
 
   get size(): number {
-    return this.joined.size;
+    return this.seats.size;
   }
 }
