@@ -2,9 +2,11 @@
  * The lobby's actor kinds, built from the tree config: each machine with its message checks, persistence and
  * input. Layers, circles and player records are durable (every change written before it is acknowledged; relays,
  * chat and audits change nothing, so they never write). The search indexes are memory-only: they are rebuilt from
- * the layers' periodic re-reports.
+ * the layers' periodic re-reports. Every durable kind here takes its input from the tree config and never changes it,
+ * so each lays its current input over a stored context on start (`reapplyInput`): a changed setting reaches the
+ * layers and records stored before it.
  */
-import { badMessage, defineKind, type ActorKind } from '../actors/runtime/kind.js';
+import { badMessage, defineKind, reapplyInput, type ActorKind } from '../actors/runtime/kind.js';
 import { cityIndexMachine, type CityIndexEvent } from './city-index.machine.js';
 import type { CityEvent } from './city-context.js';
 import { cityMachine } from './city.machine.js';
@@ -80,9 +82,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       const type = serverTypeOf(tree, id);
       return { id, type, capacity: tree.serverCapacity, hr: tree.hr[type], gates: tree.gatesPerServer, gateCapacity: tree.gateCapacity, refreshMs: tree.refreshMs };
     },
-    restore(s, id) {
-      return withInput(s, () => this.input!(id));
-    },
+    restore: reapplyInput,
     toEvent(msg): ServerEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), n: int(m, 'n', 0, 1_000_000) };
@@ -97,9 +97,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (parseLayer(tree, id)?.level !== 'gate') throw badMessage(`${id} is not a gate of this lobby`);
       return { id, capacity: tree.gateCapacity, hr: tree.hr[serverTypeOf(tree, id)], cities: tree.citiesPerGate, cityCapacity: tree.cityCapacity, refreshMs: tree.refreshMs };
     },
-    restore(s, id) {
-      return withInput(s, () => this.input!(id));
-    },
+    restore: reapplyInput,
     toEvent(msg): GateEvent {
       const m = asMsg(msg);
       if (m.type === 'report') return { type: 'report', child: str(m, 'child', 20, 1), ...citySummary(m) };
@@ -114,9 +112,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (parseLayer(tree, id)?.level !== 'city') throw badMessage(`${id} is not a city of this lobby`);
       return { id, serverType: serverTypeOf(tree, id), capacity: tree.cityCapacity, circleSlots: tree.circlesPerCity, reservationMs: tree.reservationMs, refreshMs: tree.refreshMs };
     },
-    restore(s, id) {
-      return withInput(s, () => this.input!(id));
-    },
+    restore: reapplyInput,
     toEvent(msg): CityEvent {
       const m = asMsg(msg);
       switch (m.type) {
@@ -149,9 +145,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
       if (!c) throw badMessage(`${id} is not a quest circle of this lobby`);
       return { id, city: c.city, slot: c.slot, capacity: tree.circleCapacity };
     },
-    restore(s, id) {
-      return withInput(s, () => this.input!(id));
-    },
+    restore: reapplyInput,
     toEvent(msg): CircleEvent {
       const m = asMsg(msg);
       switch (m.type) {
@@ -182,7 +176,7 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
     },
     // The shard count is the node's configuration, not the record's: a stored record would otherwise keep feeding
     // the shard it was created under, and a changed lobby.searchShards would hide it from every search.
-    restore: (s, id) => withInput(s, { id, searchShards: tree.searchShards }),
+    restore: reapplyInput,
     toEvent: (msg) => playerToEvent(tree, msg),
     ifMissing: playerIfMissing,
   });
@@ -247,25 +241,4 @@ export function lobbyKinds(tree: LobbyTree): ActorKind[] {
 function cityOf(tree: LobbyTree, m: Msg): string {
   if (parseLayer(tree, m.city)?.level !== 'city') throw badMessage('city must be a city id');
   return m.city as string;
-}
-
-/**
- * A stored snapshot with its input's fields (capacities, HR range, timings, the search-shard count: all from the
- * tree config) set from this node's config, so a changed lobby setting reaches layers and records written before it.
- * No machine changes these fields, so nothing the actor did is lost. An id this tree no longer has (fewer gates
- * than before) keeps its stored values: its members still get out through it.
- */
-function withInput(persisted: unknown, input: () => object): unknown;
-function withInput(persisted: unknown, input: object): unknown;
-function withInput(persisted: unknown, input: object | (() => object)): unknown {
-  if (typeof persisted !== 'object' || persisted === null) return persisted;
-  const context = (persisted as { context?: unknown }).context;
-  if (typeof context !== 'object' || context === null) return persisted;
-  let fields: object;
-  try {
-    fields = typeof input === 'function' ? input() : input;
-  } catch {
-    return persisted;
-  }
-  return { ...persisted, context: { ...context, ...fields } };
 }

@@ -66,6 +66,24 @@ export interface ActorKind<M extends AnyStateMachine = AnyStateMachine> {
   redact?: readonly string[];
 }
 
+/**
+ * A ready-made `restore` for kinds whose input is configuration (capacities, timings, shard counts), never changed by
+ * the machine: the kind's current `input(id)` laid over the stored context, so a changed setting reaches actors
+ * stored before it while everything the actor built keeps. An id the input now refuses (a layer a smaller tree no
+ * longer has) keeps its stored values, so the actor still runs for those inside it.
+ */
+export function reapplyInput(this: ActorKind, persisted: unknown, id: string): unknown {
+  const context = (persisted as { context?: unknown } | null)?.context;
+  if (typeof context !== 'object' || context === null || !this.input) return persisted;
+  let fields: unknown;
+  try {
+    fields = this.input(id);
+  } catch {
+    return persisted;
+  }
+  return { ...(persisted as object), context: { ...context, ...(fields as object) } };
+}
+
 export function defineKind<M extends AnyStateMachine>(kind: ActorKind<M>): ActorKind<M> {
   assertKindName(kind.name);
   const p = kind.persistence;

@@ -2,13 +2,14 @@
  * A kind's `restore` (actors/runtime/kind.ts): a durable actor started from its stored snapshot gets it adjusted
  * first, so a field its input takes from the node's configuration follows a configuration change, while the state
  * the actor built keeps. A fresh actor is built from its input and never goes through it; a `restore` that throws
- * fails the start with ACTOR_FAILED and leaves the stored record as it was. On the in-memory bus and store.
+ * fails the start with ACTOR_FAILED and leaves the stored record as it was; `reapplyInput`, the ready-made one. On the
+ * in-memory bus and store.
  */
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { ActorClient } from '../../../actors/runtime/client.js';
 import type { Effect } from '../../../actors/runtime/effects.js';
-import { defineKind, type ActorKind } from '../../../actors/runtime/kind.js';
+import { defineKind, reapplyInput, type ActorKind } from '../../../actors/runtime/kind.js';
 import { ManualClock } from '../../../common/clock.js';
 import { memoryHosts } from '../../support/memory-hosts.js';
 import { startHost, TEST_LIMITS } from '../../support/hosts.js';
@@ -85,6 +86,21 @@ describe('kind restore', () => {
     const prefix = await storedRecord();
     const b = await node(prefix, boundedKind(5));
     expect(await b.ask('get')).toEqual({ limit: 2, count: 1 });
+  });
+
+  it('reapplyInput lays the current input over a stored context; an id the input refuses keeps its stored values', () => {
+    const kind = defineKind({
+      name: 'bounded',
+      machine,
+      input: (id) => {
+        if (id === 'gone') throw new Error('no such id here');
+        return { id, limit: 7 };
+      },
+    });
+    const stored = { status: 'active', value: {}, context: { id: 'a1', limit: 2, count: 2 } };
+    expect(reapplyInput.call(kind, stored, 'a1')).toEqual({ ...stored, context: { id: 'a1', limit: 7, count: 2 } });
+    expect(reapplyInput.call(kind, { ...stored, context: { ...stored.context, id: 'gone' } }, 'gone')).toMatchObject({ context: { limit: 2 } });
+    expect(reapplyInput.call(kind, null, 'a1')).toBeNull();
   });
 
   it('a restore that throws fails the start with ACTOR_FAILED and leaves the stored record alone', async () => {
