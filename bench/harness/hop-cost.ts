@@ -2,7 +2,7 @@
  * Host calibration: what one message between two processes on this host costs, measured in the same run as a
  * benchmark so its figures can be read against the host (issue 16). A cluster's CPU per player action is mostly
  * hops (client → gateway → nats-server → worker → back), and the kernel's share of a hop (the write that wakes the
- * reader, the read, the wake-up) differs widely between hosts: on a 2-core VM it was ~45 µs per side per round trip
+ * reader, the read, the wake-up) differs widely between hosts: on a 2-core VM it was 35-40 µs per side per round trip
  * while the JavaScript of either side was a few µs. So a ratio to a one-process floor moves with the host even when
  * the code does not; this figure says how much.
  *
