@@ -1,6 +1,9 @@
 /**
  * bench lobby — the lobby under a crowd, everything on one machine: nats-server (JetStream), one gateway process and
  * two worker processes (`gatehouse node`), players on real WebSocket connections in load processes (bench/lobby/).
+ * BENCH_LOBBY_SYSTEM=threads runs the same lobby as one process instead (`gatehouse start --threads 2 --roles gateway`:
+ * two worker threads on the in-process thread bus, LMDB; bench/lobby/cluster.ts), with no search phase, and writes
+ * results/lobby-threads.json: what the process hops of the NATS shape cost, in the same bench.
  *   1. 600 bots, then 2 000 (lobby/bot.ts), spread over the servers, wander, chat, form circles and relay positions at 2 Hz:
  *      relay latency p50/p99 (sender → gateway → city actor → gateway → the others in the city), relays delivered
  *      per second, and server-side CPU (gateway + workers + nats-server) per second per 1 000 players.
@@ -30,26 +33,23 @@
  * BENCH_COUNT_SUBJECTS=1 counts every message on the nats-server by subject pattern during the LOW windows
  * (bench/lobby/subject-count.ts; its subscription adds nats-server CPU); the LOW windows' times on the host's
  * monotonic clock go to .tmp/prof/lobby-windows.json, for `prof-top --windows … --system lobby` on profiles taken
- * with GH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=…".
+ * with GH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=…";
+ * BENCH_KEEP_CPUS_AWAKE=1 runs idle-priority busy loops on every core (harness/awake.ts), so that no message wakes an
+ * idle CPU: a diagnostic of how much of a figure is the host's wake-ups, never a result to compare with a plain run.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ActorClient } from '../actors/runtime/client.js';
-import { createNatsBus } from '../bus/nats/nats-bus.js';
-import { createNatsStore } from '../bus/nats/nats-store.js';
 import { LOBBY_DEFAULTS } from '../lobby/config.js';
-import { botCapcomId } from '../lobby/bot.js';
-import { indexShardOf, K } from '../lobby/tree.js';
-import { startNatsServer, type NatsServerHandle } from '../dev/nats-server.js';
-import { startNodeProcess, type Proc } from '../dev/procs.js';
-import { ownersOf, readLeases } from '../dev/cluster-watch.js';
 import { eventually } from '../dev/wait.js';
-import { Histogram, hardDeadline, planFromEnv, procCpuSeconds, runInterleaved, sleep, stats, type HistogramData } from './harness/measure.js';
+import { Histogram, hardDeadline, planFromEnv, runInterleaved, sleep, stats, type HistogramData } from './harness/measure.js';
 import { startPeer, stopAll, type Peer } from './harness/procs.js';
 import { benchEnv, metric, printTable, writeResult, type Metric } from './harness/report.js';
 import { runFloor, type FloorStep } from './lobby/floor.js';
 import { SubjectCounter } from './lobby/subject-count.js';
+import { lobbySystemFromEnv, startLobbyCluster, type LobbyCluster } from './lobby/cluster.js';
+import { searchPhase } from './lobby/search-phase.js';
 import { describeHopCost, measureHopCost, type HopCost } from './harness/hop-cost.js';
+import { keepCpusAwake, type Awake } from './harness/awake.js';
 
 const WANTED = Number(process.env.BENCH_BOTS ?? 2000);
 /** The first, smaller crowd measured on the way to WANTED. */
@@ -96,62 +96,33 @@ interface WindowOut {
   inCities: number;
   cpuTotal: number;
 }
-interface QueryOut {
-  count: number;
-  errors: number;
-  hist: HistogramData;
-}
 
 const peers: Peer[] = [];
-const procs: Proc[] = [];
-let nats: NatsServerHandle | undefined;
-let bus: Awaited<ReturnType<typeof createNatsBus>> | undefined;
+const SYSTEM = lobbySystemFromEnv();
+/** What the CPU figures add up: every server process of the NATS shape, or the one process of the threads shape. */
+const SERVER = SYSTEM === 'nats' ? 'gateway + 2 workers + nats-server' : 'one process: gateway + 2 worker threads';
+let cluster: LobbyCluster | undefined;
 let hop: HopCost | undefined;
+// BENCH_KEEP_CPUS_AWAKE=1: idle-priority loops on every core (harness/awake.ts), a diagnostic of the host's wake-ups.
+let awake: Awake | undefined;
 try {
+  if (process.env.BENCH_KEEP_CPUS_AWAKE === '1') {
+    awake = keepCpusAwake();
+    log(`BENCH_KEEP_CPUS_AWAKE: SCHED_IDLE loops on every core (pids ${awake.pids.join(' ')}); not for comparison with runs without them`);
+  }
   // The host first, while nothing else runs: what one message between two processes costs here (see hop-cost.ts).
   hop = await measureHopCost();
   log(describeHopCost(hop));
-  nats = await startNatsServer();
-  const natsUrl = nats.url;
-  log(`nats-server ${natsUrl} (pid ${nats.pid}), prefix ${PREFIX}; relays ${FANOUT ? 'fanned out by the gateway (lobby.relayFanout)' : 'through the layer actors'}`);
-  const started = await Promise.all([
-    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w1', roles: 'worker', extra: FLAGS }),
-    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'w2', roles: 'worker', extra: FLAGS }),
-    startNodeProcess({ natsUrl, prefix: PREFIX, id: 'g1', roles: 'gateway', extra: [...FLAGS, ...GATEWAY] }),
-  ]);
-  procs.push(...started);
-  const url = /(ws:\/\/\S+)/.exec(await started[2]!.waitFor(/native ws\s+ws:\/\//))![1]!;
-  bus = await createNatsBus({ prefix: PREFIX, servers: [natsUrl] });
-  const store = createNatsStore({ connection: bus.connection, prefix: PREFIX });
-  let last = '';
-  let since = Date.now();
-  await eventually(
-    async () => {
-      const leases = await readLeases(store);
-      const map = JSON.stringify([...leases].map(([k, l]) => `${k}=${l.o}/${l.st}`).sort());
-      if (map !== last) [last, since] = [map, Date.now()];
-      const owners = ownersOf(leases);
-      return Object.values(K).every((k) => leases.get(`${k}.0`)?.st === 'owned') && owners.has('w1') && owners.has('w2') && Date.now() - since > 3000;
-    },
-    { timeoutMs: 120_000, intervalMs: 250, what: 'lobby shards owned by w1 and w2, settled' },
-  );
-  const serverPids = { gateway: started[2]!.pid, workers: [started[0]!.pid, started[1]!.pid], nats: nats.pid };
-  const cpuParts = () => ({ gateway: procCpuSeconds(serverPids.gateway), workers: serverPids.workers.reduce((s, p) => s + procCpuSeconds(p), 0), nats: procCpuSeconds(serverPids.nats) });
-  /** Read and write syscalls so far (/proc/<pid>/io): what the hops of a message cost in the kernel. */
-  const sysIo = (pid: number) => {
-    try {
-      const t = readFileSync(`/proc/${pid}/io`, 'utf8');
-      return { r: Number(/syscr: (\d+)/.exec(t)?.[1]), w: Number(/syscw: (\d+)/.exec(t)?.[1]) };
-    } catch {
-      return { r: NaN, w: NaN };
-    }
-  };
-  const ioParts = () => ({ gateway: sysIo(serverPids.gateway), workers: serverPids.workers.map(sysIo).reduce((a, b) => ({ r: a.r + b.r, w: a.w + b.w })), nats: sysIo(serverPids.nats) });
+  cluster = await startLobbyCluster(SYSTEM, { prefix: PREFIX, flags: FLAGS, gatewayFlags: GATEWAY, log });
+  log(`relays ${FANOUT ? 'fanned out by the gateway (lobby.relayFanout)' : 'through the layer actors'}`);
+  const { url, bus } = cluster;
+  const cpuParts = () => cluster!.cpuParts();
+  const ioParts = () => cluster!.ioParts();
   const serverCpu = () => {
     const c = cpuParts();
     return c.gateway + c.workers + c.nats;
   };
-  log(`cluster up (gateway ${url}; pids gateway ${serverPids.gateway}, workers ${serverPids.workers.join(' ')}); ${load()}`);
+  log(`cluster up: ${cluster.label}, gateway ${url}, pids ${cluster.procs.map((p) => p.pid).join(' ')}; ${load()}`);
   // What the cluster costs with nobody online (heartbeats, leases, balancer): the baseline for CPU per player.
   const idleCpu: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -217,7 +188,7 @@ try {
   const measureRelays = async (bots: number): Promise<{ bots: number; runs: RelayRun[] }> => {
     log(`relay windows with ${bots} bots: ${plan.warmups} warm-up + ${plan.windows} × ${plan.windowMs} ms`);
     windowBots = bots;
-    const counter = process.env.BENCH_COUNT_SUBJECTS && bots <= LOW ? new SubjectCounter(bus!.connection, PREFIX) : undefined;
+    const counter = process.env.BENCH_COUNT_SUBJECTS && bots <= LOW && bus ? new SubjectCounter(bus.connection, PREFIX) : undefined;
     counter?.start();
     const runs = (await runInterleaved(plan, { relays: relayWindow })).relays!;
     counter?.stop();
@@ -242,8 +213,8 @@ try {
       log(`settling for ${settle / 1000} s`);
       await sleep(settle);
     }
-    const count = !!process.env.BENCH_COUNT_SUBJECTS;
-    const counters = { relays: new SubjectCounter(bus!.connection, PREFIX), paused: new SubjectCounter(bus!.connection, PREFIX) };
+    const count = !!process.env.BENCH_COUNT_SUBJECTS && !!bus;
+    const counters = count ? { relays: new SubjectCounter(bus!.connection, PREFIX), paused: new SubjectCounter(bus!.connection, PREFIX) } : undefined;
     const io = { relays: { secs: 0, d: [] as Array<ReturnType<typeof ioParts>> }, paused: { secs: 0, d: [] as Array<ReturnType<typeof ioParts>> } };
     const ioDelta = (a: ReturnType<typeof ioParts>, b: ReturnType<typeof ioParts>) => ({
       gateway: { r: b.gateway.r - a.gateway.r, w: b.gateway.w - a.gateway.w },
@@ -252,18 +223,18 @@ try {
     });
     const runs = await runInterleaved(plan, {
       relays: async () => {
-        if (count) counters.relays.start();
+        counters?.relays.start();
         const i0 = ioParts();
         const r = await relayWindow();
         io.relays.d.push(ioDelta(i0, ioParts()));
         io.relays.secs += r.secs;
-        if (count) counters.relays.stop();
+        counters?.relays.stop();
         return r;
       },
       paused: async () => {
         await setRelays(false);
         await sleep(500);
-        if (count) counters.paused.start();
+        counters?.paused.start();
         const p0 = cpuParts();
         const i0 = ioParts();
         const w0 = performance.now();
@@ -274,14 +245,14 @@ try {
         const secs = (performance.now() - w0) / 1000;
         io.paused.d.push(ioDelta(i0, ioParts()));
         io.paused.secs += secs;
-        if (count) counters.paused.stop();
+        counters?.paused.stop();
         await setRelays(true);
         const parts = { gateway: p1.gateway - p0.gateway, workers: p1.workers - p0.workers, nats: p1.nats - p0.nats };
         return { secs, parts, cpu: parts.gateway + parts.workers + parts.nats, sent: 0 };
       },
     });
     for (const v of ['relays', 'paused'] as const) {
-      if (count) log(`messages on nats-server by subject, ${bots} bots, ${v}:\n${counters[v].report(bots)}`);
+      if (counters) log(`messages on nats-server by subject, ${bots} bots, ${v}:\n${counters[v].report(bots)}`);
       const rs = runs[v]!;
       const med = (f: (r: (typeof rs)[number]) => number) => stats(rs.map(f)).median.toFixed(3);
       const sum = (f: (d: ReturnType<typeof ioDelta>) => number) => (io[v].d.reduce((s, d) => s + f(d), 0) / io[v].secs).toFixed(0);
@@ -323,44 +294,10 @@ try {
   const high = ramp[ramp.length - 1]!;
   const BOTS = high.bots;
 
-  // 10 000 online: the bots plus a population standing in gates (see the header for how it gets there).
-  const servers = LOBBY_DEFAULTS.servers.map((type, i) => ({ id: `s${String(i + 1).padStart(2, '0')}`, type })).filter((s) => s.type !== 'Rookie');
-  const client = new ActorClient(bus, { shards: SHARDS, askTimeoutMs: 10_000 });
-  const t1 = Date.now();
-  let online = BOTS;
-  if (process.env.BENCH_IDLE_LOGIN) {
-    const perIdle = Math.ceil(IDLE / 2);
-    const idleStarts = await Promise.all(idlePeers.map((p, i) => p.call<{ idle: number; failed: number; retried: number; firstError: string }>('idle', { url, from: 1 + i * perIdle, count: perIdle, ramp: 75, servers, gates: 40 }, 400_000)));
-    online += idleStarts.reduce((s, r) => s + r.idle, 0);
-    log(`${online - BOTS} idle players logged in in ${((Date.now() - t1) / 1000).toFixed(0)} s (${idleStarts.reduce((s, r) => s + r.retried, 0)} retries, ${idleStarts.reduce((s, r) => s + r.failed, 0)} failed ${idleStarts.find((r) => r.firstError)?.firstError ?? ''}); ${load()}`);
-  } else {
-    for (let n = 1; n <= IDLE; n++) {
-      const id = botCapcomId('I', n);
-      const server = servers[n % servers.length]!.id;
-      const loc = [server, `${server}-g${String(1 + (Math.floor(n / servers.length) % 40)).padStart(2, '0')}`];
-      client.tell({ kind: K.playerIndex, id: indexShardOf(id, SEARCH_SHARDS) }, { type: 'put', id, name: `Idle${n}`, loc, seq: 1 });
-      if (n % 500 === 0) await bus.flush();
-    }
-    online += IDLE;
-    log(`${IDLE} more players put in the search index in ${((Date.now() - t1) / 1000).toFixed(1)} s; ${load()}`);
-  }
-  const indexed = async () => {
-    const counts = await Promise.all(Array.from({ length: SEARCH_SHARDS }, (_, i) => client.ask<{ n: number }>({ kind: K.playerIndex, id: `p${i}` }, { type: 'count' })));
-    return counts.reduce((s, c) => s + c.n, 0);
-  };
-  await eventually(async () => (await indexed()) >= online * 0.98, { timeoutMs: 60_000, intervalMs: 1000, what: 'the search index to hold everyone online' }).catch((err: Error) => log(err.message));
-  const inIndex = await indexed();
-  log(`search index holds ${inIndex} players; ${load()}`);
-
-  const queryWindow = (route: string) => async () => {
-    const r = await idlePeers[0]!.call<QueryOut>('query', { ms: plan.windowMs, route, population: online - BOTS }, plan.windowMs + 60_000);
-    return { h: Histogram.from(r.hist), rate: r.count / (plan.windowMs / 1000), errors: r.errors };
-  };
-  log('search windows while the bots relay…');
-  const q = await runInterleaved(plan, { search: queryWindow('lobby.search.players'), whoami: queryWindow('lobby.whoami') });
-  log(`search windows in a quiet lobby (bots settled, relays paused)…; ${load()}`);
-  await Promise.all(botPeers.map((p) => p.call('quiet', {}, 60_000)));
-  const quiet = await runInterleaved(plan, { search: queryWindow('lobby.search.players'), whoami: queryWindow('lobby.whoami') });
+  // 10 000 online and player search (bench/lobby/search-phase.ts): the NATS shape only, whose bus the population is
+  // put on; the threads shape measures relays.
+  const search = bus ? await searchPhase({ bus, url, shards: SHARDS, searchShards: SEARCH_SHARDS, bots: BOTS, idle: IDLE, idlePeers, botPeers, plan, log, load }) : undefined;
+  if (!search) log(`no search windows: ${cluster.label} has no bus outside its process to put the search population on`);
 
   const ms = (h: Histogram, p: number) => h.percentile(p) / 1000;
   const relayMetrics = ({ bots, runs }: { bots: number; runs: RelayRun[] }): Metric[] => [
@@ -369,12 +306,16 @@ try {
     metric({ name: `relays delivered (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.received / r.secs), higherIsBetter: true }),
     metric({ name: `relays sent (${bots} bots)`, unit: '1/s', runs: runs.map((r) => r.sent / r.secs), higherIsBetter: true }),
     metric({ name: `bots in cities (${bots} bots)`, unit: 'players', runs: runs.map((r) => r.inCities), higherIsBetter: true }),
-    metric({ name: `server CPU (gateway + 2 workers + nats-server), ${bots} bots`, unit: 'CPU s/s', runs: runs.map((r) => r.cpu / r.secs), higherIsBetter: false, baseline: { name: 'nobody online', runs: idleCpu } }),
+    metric({ name: `server CPU (${SERVER}), ${bots} bots`, unit: 'CPU s/s', runs: runs.map((r) => r.cpu / r.secs), higherIsBetter: false, baseline: { name: 'nobody online', runs: idleCpu } }),
     metric({ name: `server CPU per 1 k players above the idle cluster (${bots} bots)`, unit: 'CPU s/s', runs: runs.map((r) => (r.cpu / r.secs - stats(idleCpu).median) / (bots / 1000)), higherIsBetter: false }),
     // Where it goes: each process's CPU per relay sent (a relay is one request, one tell, one push, ~1.5 deliveries).
+    ...(SYSTEM === 'nats'
+      ? [
     metric({ name: `… gateway CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.gateway / r.sent) * 1e6), higherIsBetter: false }),
     metric({ name: `… workers CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.workers / r.sent) * 1e6), higherIsBetter: false }),
     metric({ name: `… nats-server CPU per relay sent (${bots} bots)`, unit: 'µs', runs: runs.map((r) => (r.parts.nats / r.sent) * 1e6), higherIsBetter: false }),
+        ]
+      : []),
   ];
   const p99Of = (runs: RelayRun[]) => stats(runs.map((r) => ms(r.h, 99))).median;
   // Capacity: the most bots of the ramp whose step, and every one before it, kept relay p99 within the bound.
@@ -394,7 +335,7 @@ try {
   log(`capacity (relay p99 ≤ ${CAPACITY_P99_MS} ms): gatehouse ${ghCap.lowerBound ? '≥ ' : ''}${ghCap.bots} bots (${ramp.map((r) => `${r.bots}: ${p99Of(r.runs).toFixed(0)} ms`).join(', ')}), floor ${floorCap.lowerBound ? '≥ ' : ''}${floorCap.bots} bots (${floor.map((f) => `${f.bots}: ${f.p99Ms.toFixed(0)} ms`).join(', ')})`);
   const metrics: Metric[] = [
     ...ramp.flatMap(relayMetrics),
-    metric({ name: `server CPU per relay sent, all in (gateway + 2 workers + nats-server), ${low.bots} bots`, unit: 'µs', runs: allInUs, higherIsBetter: false, target: 150 }),
+    metric({ name: `server CPU per relay sent, all in (${SERVER}), ${low.bots} bots`, unit: 'µs', runs: allInUs, higherIsBetter: false, target: 150 }),
     ...(floorLow
       ? [
           metric({ name: `server CPU per relay sent, all in, against the raw ws relay floor (one process, same fan-out), ${low.bots} bots`, unit: 'µs', runs: allInUs, higherIsBetter: false, baseline: { name: 'raw ws relay floor', runs: floorUs(floorLow) }, targetRatio: 3 }),
@@ -403,15 +344,20 @@ try {
         ]
       : []),
     metric({ name: `capacity: most bots with relay p99 ≤ ${CAPACITY_P99_MS} ms${ghCap.lowerBound ? ` (lower bound: the last step, ${BOTS}, still passed)` : ''}`, unit: 'bots', runs: [ghCap.bots], higherIsBetter: true, baseline: { name: `raw ws relay floor${floorCap.lowerBound ? ' (lower bound)' : ''}`, runs: [floorCap.bots] } }),
-    metric({ name: `player search p50 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: q.whoami!.map((r) => ms(r.h, 50)) } }),
-    metric({ name: `player search p99 (${inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: q.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: q.whoami!.map((r) => ms(r.h, 99)) } }),
-    metric({ name: `player search p50 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: quiet.whoami!.map((r) => ms(r.h, 50)) } }),
-    metric({ name: `player search p99 (${inIndex} online, quiet lobby)`, unit: 'ms', runs: quiet.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: quiet.whoami!.map((r) => ms(r.h, 99)) } }),
+    ...(search
+      ? [
+        metric({ name: `player search p50 (${search.inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: search.relaying.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: search.relaying.whoami!.map((r) => ms(r.h, 50)) } }),
+        metric({ name: `player search p99 (${search.inIndex} online, ${BOTS} bots relaying)`, unit: 'ms', runs: search.relaying.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: search.relaying.whoami!.map((r) => ms(r.h, 99)) } }),
+        metric({ name: `player search p50 (${search.inIndex} online, quiet lobby)`, unit: 'ms', runs: search.quiet.search!.map((r) => ms(r.h, 50)), higherIsBetter: false, baseline: { name: 'whoami p50', runs: search.quiet.whoami!.map((r) => ms(r.h, 50)) } }),
+        metric({ name: `player search p99 (${search.inIndex} online, quiet lobby)`, unit: 'ms', runs: search.quiet.search!.map((r) => ms(r.h, 99)), higherIsBetter: false, target: 20, baseline: { name: 'whoami p99', runs: search.quiet.whoami!.map((r) => ms(r.h, 99)) } }),
+        ]
+      : []),
   ];
-  printTable(`bench lobby — ${BOTS} bots + ${online - BOTS} more online on one machine (1 gateway, 2 workers, nats-server); medians over windows; ${load()}`, metrics);
+  printTable(`bench lobby — ${BOTS} bots${search ? ` + ${search.online - BOTS} more online` : ''} on one machine (${cluster.label}); medians over windows; ${load()}`, metrics);
   const la = loadavg();
-  const env = { ...benchEnv(), host_hop_cost_us: hop, load_average_1_5_15: la.map((x) => +x.toFixed(2)), floor_steps: floor.map((f) => ({ bots: f.bots, p99_ms: +f.p99Ms.toFixed(1), cpu_us_per_relay: +stats(floorUs(f)).median.toFixed(1) })) };
-  log(`wrote ${writeResult('lobby', metrics, env)}; search errors ${[...q.search!, ...quiet.search!].reduce((s, r) => s + r.errors, 0)}; ${load()}`);
+  const env = { ...benchEnv(), system: cluster.label, keep_cpus_awake: !!awake, host_hop_cost_us: hop, load_average_1_5_15: la.map((x) => +x.toFixed(2)), floor_steps: floor.map((f) => ({ bots: f.bots, p99_ms: +f.p99Ms.toFixed(1), cpu_us_per_relay: +stats(floorUs(f)).median.toFixed(1) })) };
+  const searchErrors = search ? [...search.relaying.search!, ...search.quiet.search!].reduce((s, r) => s + r.errors, 0) : 0;
+  log(`wrote ${writeResult(SYSTEM === 'nats' ? 'lobby' : `lobby-${SYSTEM}`, metrics, env)}; search errors ${searchErrors}; ${load()}`);
   await Promise.all(peers.map((p) => p.call('stop', {}, 120_000).catch(() => undefined)));
 } catch (err) {
   if (err instanceof LowOnly) log('BENCH_LOBBY_LOW_ONLY: done after the LOW windows');
@@ -419,14 +365,13 @@ try {
     process.exitCode = 1;
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     // The nodes' own words (warnings and errors) for a closer look.
-    for (const [i, p] of procs.entries()) writeFileSync(`/tmp/bench-lobby-node${i}.log`, p.output());
-    log('node outputs in /tmp/bench-lobby-node<i>.log (w1, w2, g1)');
+    for (const [i, p] of (cluster?.procs ?? []).entries()) writeFileSync(`/tmp/bench-lobby-node${i}.log`, p.output());
+    log(`node outputs in /tmp/bench-lobby-node<i>.log (${SYSTEM === 'nats' ? 'w1, w2, g1' : 'the one process'})`);
   }
 } finally {
   await stopAll(peers);
   // SIGTERM first: a node stops cleanly (and writes its CPU profile when run with --cpu-prof); SIGKILL after 10 s.
-  await Promise.all(procs.map((p) => p.kill('SIGTERM')));
-  await bus?.close().catch(() => undefined);
-  await nats?.stop();
+  await cluster?.stop();
+  await awake?.stop();
 }
 process.exit();

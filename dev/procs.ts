@@ -35,7 +35,8 @@ export interface Proc {
   readonly exited: Promise<number | null>;
   /** Resolves with the first output line matching `re` (rejects if the process exits first or after `timeoutMs`). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Sends `signal` (SIGTERM by default), then SIGKILL if the process is still there after `graceMs` (10 s). */
+  kill(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
 }
 
 export function runCli(args: string[], opts: { env?: Record<string, string> } = {}): Proc {
@@ -59,9 +60,9 @@ export function runCli(args: string[], opts: { env?: Record<string, string> } = 
     output: w.output,
     exited,
     waitFor: w.waitFor,
-    async kill(signal = 'SIGTERM') {
+    async kill(signal = 'SIGTERM', graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
       const code = await exited;
       clearTimeout(t);
       return code;
