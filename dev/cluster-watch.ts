@@ -1,9 +1,12 @@
-/** Reads a running cluster's leases and lifecycle events from a test, over its NATS. */
+/**
+ * Reads a running cluster's leases and lifecycle events from a test, over its NATS; or, for a cluster inside one
+ * process (`start --threads`), waits on its status page.
+ */
 import type { Bus } from '../bus/bus.js';
 import type { Store } from '../bus/store.js';
 import { subjects } from '../bus/subjects.js';
 import { decodeLifecycle, type LifecycleEvent } from '../server/lifecycle-events.js';
-import { Changes } from './wait.js';
+import { Changes, eventually } from './wait.js';
 import { BUCKETS, decodeRecord, type Lease } from '../cluster/records.js';
 
 export async function readLeases(store: Store): Promise<Map<string, Lease>> {
@@ -81,4 +84,23 @@ export function watchLifecycle(bus: Bus) {
       return out;
     },
   };
+}
+
+/**
+ * For a cluster with no NATS to read (`gatehouse start --threads N`: one process): polls the status page its banner
+ * names until `nodes` nodes are live, no shard is moving and the lease count held still between two polls.
+ */
+export async function statusPageSettled(banner: string, nodes: number, timeoutMs = 60_000): Promise<void> {
+  const page = /status page (http:\/\/\S+?)\/?\s/.exec(banner)?.[1];
+  if (!page) throw new Error('no status page in the banner');
+  let last = -1;
+  await eventually(
+    async () => {
+      const c = ((await (await fetch(`${page}/status`)).json()) as { cluster?: { leases: number; movesInFlight: number; liveNodes: string[] } }).cluster;
+      const settled = c !== undefined && c.liveNodes.length === nodes && c.movesInFlight === 0 && c.leases > 0 && c.leases === last;
+      last = c?.leases ?? -1;
+      return settled;
+    },
+    { timeoutMs, intervalMs: 500, what: `${nodes} live nodes with every shard placed, settled (${page}/status)` },
+  );
 }

@@ -7,7 +7,7 @@ import { procCpuSeconds, sleep } from '../harness/measure.js';
 import { startPeer, type Peer } from '../harness/procs.js';
 import { startCli, type CliProc } from './cli-proc.js';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
-import { readLeases, ownersOf } from '../../dev/cluster-watch.js';
+import { readLeases, ownersOf, statusPageSettled } from '../../dev/cluster-watch.js';
 import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { ROOM_KIND } from '../../chat/room.js';
@@ -88,28 +88,12 @@ export async function startEmbedded(alt?: { cli: string; label: string }, varian
 export async function startEmbeddedThreads(threads: number): Promise<ChatSystem> {
   const p = startCli('gatehouse-embedded-threads', ['start', '--prefix', 'bench-chat-embt', '--threads', String(threads), ...gatewayFlags()]);
   const url = await gatewayUrl(p)
-    .then(async (u) => (await clusterSettled(p, threads + 1), u))
+    .then(async (u) => (await statusPageSettled(p.output(), threads + 1), u))
     .catch(async (err) => {
       await p.kill();
       throw err;
     });
   return { name: `gatehouse embedded, ${threads} threads`, kind: 'gatehouse', url, pids: [p.pid], cpu: () => procCpuSeconds(p.pid), stop: () => stopProcs([p]) };
-}
-
-/** Polls the process's status page until `nodes` nodes are live and its leases stop changing with no move running. */
-async function clusterSettled(p: CliProc, nodes: number): Promise<void> {
-  const page = /status page (http:\/\/\S+?)\/?\s/.exec(p.output())?.[1];
-  if (!page) throw new Error(`${p.name}: no status page in its banner`);
-  const deadline = performance.now() + 60_000;
-  let last = -1;
-  while (performance.now() < deadline) {
-    const s = (await (await fetch(`${page}/status`)).json()) as { cluster?: { leases: number; movesInFlight: number; liveNodes: string[] } };
-    const c = s.cluster;
-    if (c && c.liveNodes.length === nodes && c.movesInFlight === 0 && c.leases > 0 && c.leases === last) return;
-    last = c?.leases ?? -1;
-    await sleep(500);
-  }
-  throw new Error(`${p.name}: its cluster did not settle within 60 s`);
 }
 
 export const NATS_SYSTEM = 'gatehouse 1 gw + 2 workers (NATS)';

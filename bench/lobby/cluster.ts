@@ -16,8 +16,9 @@ import { createNatsBus } from '../../bus/nats/nats-bus.js';
 import { createNatsStore } from '../../bus/nats/nats-store.js';
 import { K } from '../../lobby/tree.js';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
-import { runCli, startNodeProcess, type Proc } from '../../dev/procs.js';
-import { ownersOf, readLeases } from '../../dev/cluster-watch.js';
+import { startNodeProcess, type Proc } from '../../dev/procs.js';
+import { startEmbeddedProcess } from '../../dev/embedded-proc.js';
+import { ownersOf, readLeases, statusPageSettled } from '../../dev/cluster-watch.js';
 import { eventually } from '../../dev/wait.js';
 import { procCpuSeconds } from '../harness/measure.js';
 
@@ -71,7 +72,6 @@ function sysIo(pid: number): Io {
     return { r: NaN, w: NaN };
   }
 }
-const nativeWs = async (p: Proc) => /(ws:\/\/\S+)/.exec(await p.waitFor(/native ws\s+ws:\/\//))![1]!;
 
 export function lobbySystemFromEnv(): LobbySystem {
   const s = process.env.BENCH_LOBBY_SYSTEM ?? 'nats';
@@ -99,7 +99,7 @@ async function startNats(o: LobbyClusterOptions): Promise<LobbyCluster> {
     const node = (id: string, roles: string, extra: string[]) =>
       startNodeProcess({ natsUrl, prefix: o.prefix, id, roles, extra }).then((p) => (procs.push(p), p));
     const [w1, w2, g1] = await Promise.all([node('w1', 'worker', o.flags), node('w2', 'worker', o.flags), node('g1', 'gateway', [...o.flags, ...o.gatewayFlags])]);
-    const url = await nativeWs(g1!);
+    const url = /(ws:\/\/\S+)/.exec(await g1!.waitFor(/native ws\s+ws:\/\//))![1]!;
     bus = await createNatsBus({ prefix: o.prefix, servers: [natsUrl] });
     const store = createNatsStore({ connection: bus.connection, prefix: o.prefix });
     let last = '';
@@ -135,7 +135,8 @@ async function startThreads(o: LobbyClusterOptions): Promise<LobbyCluster> {
   const data = mkdtempSync(join(tmpdir(), 'gh-bench-lobby-'));
   let p: Proc | undefined;
   const stop = async () => {
-    // Longer than the NATS shape's 10 s: three threads write their CPU profiles (GH_CHILD_NODE_ARGS=--cpu-prof) on exit.
+    // Longer than the NATS shape's 10 s before SIGKILL: the process gives a thread node up to 10 s to stop before it
+    // terminates it (bin/commands/threads.ts), and only then exits and writes its CPU profiles (GH_CHILD_NODE_ARGS).
     const t0 = Date.now();
     await p?.kill('SIGTERM', 60_000);
     const secs = (Date.now() - t0) / 1000;
@@ -144,25 +145,13 @@ async function startThreads(o: LobbyClusterOptions): Promise<LobbyCluster> {
     rmSync(data, { recursive: true, force: true });
   };
   try {
-    p = runCli(['start', '--threads', '2', '--roles', 'gateway', '--prefix', o.prefix, '--data', data, '--set', 'metrics.port=0', '--log-level', 'info', ...o.flags, ...o.gatewayFlags]);
-    const url = await nativeWs(p);
-    // The main node leads (the smallest id) and assigns every shard to the two threads at once; wait for that and
-    // for the first balancer rounds after it, as the NATS shape waits for its leases to settle.
-    const assigned = await p.waitFor(/shards assigned/, 120_000);
-    o.log(`threads: ${/"to":(\{[^}]*\})/.exec(assigned)?.[1] ?? assigned}`);
-    const status = /status page (http:\/\/\S+)\//.exec(await p.waitFor(/status page http:\/\//))![1]!;
-    let last = '';
-    let since = Date.now();
-    await eventually(
-      async () => {
-        const st = (await (await fetch(`${status}/status`)).json()) as { cluster?: { movesInFlight?: number; leases?: number } };
-        const c = st.cluster;
-        const now = JSON.stringify([c?.leases, c?.movesInFlight]);
-        if (now !== last) [last, since] = [now, Date.now()];
-        return c?.movesInFlight === 0 && Date.now() - since > 3000;
-      },
-      { timeoutMs: 120_000, intervalMs: 250, what: 'lobby shards placed on the two threads, settled' },
-    );
+    const started = await startEmbeddedProcess({ dir: data, timeoutMs: 120_000, extra: ['--threads', '2', '--roles', 'gateway', '--prefix', o.prefix, ...o.flags, ...o.gatewayFlags] });
+    p = started.proc;
+    const url = started.urls['native ws'];
+    if (!url) throw new Error(`no native ws address in the banner:\n${p.output()}`);
+    // The main node and the two threads' nodes live, every shard placed on the threads and settled, as the NATS shape
+    // waits for its leases.
+    await statusPageSettled(p.output(), 3, 120_000);
     const pid = p.pid;
     return {
       system: 'threads',
