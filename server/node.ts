@@ -22,6 +22,7 @@ import type { App } from '../node-api/app.js';
 import type { NodeComponent, NodeConnection, NodeContext } from '../node-api/node.js';
 import { newNodeId } from './node-id.js';
 import { publishLifecycle } from './lifecycle-events.js';
+import { stopWatch } from './stop-watch.js';
 
 /** An in-process bus + store shared by every embedded node of one process (the "server" side of embedded mode). */
 export interface Embedded {
@@ -155,14 +156,26 @@ export async function startNode(o: NodeOptions): Promise<GatehouseNode> {
   };
   const ctx: NodeContext = { id, config, bus, control, ...(channelBus && { channelBus }), store, host, apps: o.apps, clock, log, status, connections };
   const stopAll = async () => {
-    for (const c of [...components].reverse()) {
-      await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
+    // A stop that hangs says on which step, every few seconds, with what is still active: whoever waits on it (an
+    // operator's Ctrl-C, a parent thread's terminate bound) learns why from the log.
+    const watch = stopWatch(clock, log, () => host.stopProgress());
+    try {
+      for (const c of [...components].reverse()) {
+        watch.step(`component ${c.name}`);
+        await c.stop().catch((err) => log.error({ err, component: c.name }, 'component stop failed'));
+      }
+      watch.step('actors: final turns and snapshots');
+      await host.stop();
+      lifecycle?.flush();
+      watch.step('store close');
+      if (!o.store) await store.close(); // a store given in NodeOptions is its owner's to close
+      watch.step('bus drain');
+      await bus.drain().catch(() => bus.close());
+      watch.step('last connections');
+      await extraClose().catch(() => undefined);
+    } finally {
+      watch.done();
     }
-    await host.stop();
-    lifecycle?.flush();
-    if (!o.store) await store.close(); // a store given in NodeOptions is its owner's to close
-    await bus.drain().catch(() => bus.close());
-    await extraClose().catch(() => undefined);
   };
   try {
     if (o.cluster) components.push(await o.cluster(ctx));

@@ -55,6 +55,11 @@ export class ActorCell implements TurnOwner {
     return this.runner.busy || t === 'starting' || t === 'waking';
   }
 
+  /** What it is doing, for a log line about a stop or hand-over that waits on it. */
+  describe(): string {
+    return `${this.kind.name}/${this.id} (${this.life.type}${this.runner.inTurn ? ', in a turn' : ''}, ${this.runner.mailbox.length} queued)`;
+  }
+
   get pendingTimers(): number {
     return this.runner.pendingTimers;
   }

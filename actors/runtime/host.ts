@@ -15,7 +15,7 @@ import type { CountedSet } from '../../common/counted-set.js';
 import { ErrorCode, GatehouseError } from '../../common/errors.js';
 import { silentLogger } from '../../common/logger.js';
 import type { LifecycleHook, RuntimeLimits } from './cell-context.js';
-import type { CellImage } from './cell.js';
+import type { ActorCell, CellImage } from './cell.js';
 import { CellRegistry } from './cell-registry.js';
 import { ActorClient } from './client.js';
 import { EffectSink } from './effect-sink.js';
@@ -70,6 +70,7 @@ export class ActorHost {
   readonly effects: EffectSink;
   private started = false;
   private stopping = false;
+  private stopLeft: Set<ActorCell> | undefined;
 
   constructor(private readonly o: HostOptions) {
     if (o.v8Tuning !== false) tuneV8ForTurns();
@@ -248,6 +249,18 @@ export class ActorHost {
     return { node: this.nodeId, actors: this.activeCount(), perKind: this.cells.perKind(), shards: this.inbox.ownedCount, ...this.metrics };
   }
 
+  /** While stopping: the actors not yet handed over (count, and a few described), for the stop's log. */
+  stopProgress(): { left: number; waitingOn: string[] } | undefined {
+    const left = this.stopLeft;
+    if (!left) return undefined;
+    const waitingOn: string[] = [];
+    for (const c of left) {
+      if (waitingOn.length === 5) break;
+      waitingOn.push(c.describe());
+    }
+    return { left: left.size, waitingOn };
+  }
+
   /** Stops taking messages, finishes turns, writes durable state, and leaves. */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -256,9 +269,11 @@ export class ActorHost {
     this.inbox.stop();
     this.taps.stop();
     const snapshots = this.snapshots;
+    const left = (this.stopLeft = new Set(all));
     await Promise.all(
       all.map(async (c) => {
         const image = await c.handOver();
+        left.delete(c);
         if (image.dirty && image.record && snapshots) {
           await snapshots.save(c.kind.name, c.id, image.record, image.revision).catch((err) => {
             this.log.warn({ err, actor: `${c.kind.name}/${c.id}` }, 'final snapshot write failed');

@@ -56,9 +56,13 @@ export async function startThreadNodes(config: Config, baseId: string, count: nu
     async stop() {
       await Promise.all(
         workers.map(
-          (w) =>
+          (w, i) =>
             new Promise<void>((resolve) => {
-              const t = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
+              const t = setTimeout(() => {
+                // Its own log said which step it was on (server/stop-watch.ts); what it had not written is lost.
+                log.warn({ thread: ids[i] }, 'thread node did not stop within 10 s: terminated');
+                void w.terminate().then(() => resolve());
+              }, 10_000);
               w.once('exit', () => {
                 clearTimeout(t);
                 resolve();
