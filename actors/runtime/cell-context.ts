@@ -74,4 +74,9 @@ export interface CellContext {
   readonly lifecycle?: LifecycleHook;
   readonly effects: CellEffects;
   readonly home: CellHome;
+  /**
+   * Rejects (ACTOR_STOPPED) when the node stops: an `ask` inside a turn ends then instead of waiting out its timeout,
+   * so the turn, and the node's stop, are not held by an actor that will not answer (it may be stopping too).
+   */
+  readonly stopping?: Promise<never>;
 }

@@ -35,6 +35,7 @@ export class CellRegistry implements CellHome {
   private stopping = false;
   /** Mailboxes waiting for the node to serve again (see park). */
   private readonly parked = new Set<{ pump(): void }>();
+  private stopAsks!: (err: Error) => void;
 
   constructor(
     context: Omit<CellContext, 'home'>,
@@ -42,6 +43,8 @@ export class CellRegistry implements CellHome {
     private readonly hooks: RegistryHooks,
   ) {
     const c = context;
+    const stopping = new Promise<never>((_, reject) => (this.stopAsks = reject));
+    stopping.catch(() => undefined); // raced by asks in turns; nobody need be listening when it rejects
     // Listed field by field: one shape for the object every cell reads on every turn.
     this.context = {
       nodeId: c.nodeId,
@@ -56,6 +59,7 @@ export class CellRegistry implements CellHome {
       lifecycle: c.lifecycle,
       effects: c.effects,
       home: this,
+      stopping,
     };
     this.toWake = new WakeQueue((err) => c.log.error({ err }, 'runtime error restoring an actor'));
     for (const k of kinds) {
@@ -225,6 +229,7 @@ export class CellRegistry implements CellHome {
   /** No more sweeps; messages for closed cells are forwarded from now on. Returns every cell still here. */
   stop(): ActorCell[] {
     this.stopping = true;
+    this.stopAsks(new GatehouseError(ErrorCode.ActorStopped, `node ${this.context.nodeId} is stopping: the ask was cut short`));
     if (this.sweepTimer !== undefined) this.context.clock.clearTimeout(this.sweepTimer);
     const all: ActorCell[] = [];
     for (const m of this.cells.values()) all.push(...m.values());

@@ -280,7 +280,9 @@ export class TurnRunner implements TimerOwner {
       let result: EventObject;
       try {
         this.ctx.effects.flush?.(); // as for a tell: earlier turns' pushes leave before the asked actor acts
-        const body = await this.ctx.client.ask(a.to, a.msg, { timeoutMs: a.timeoutMs });
+        const asked = this.ctx.client.ask(a.to, a.msg, { timeoutMs: a.timeoutMs });
+        const stopping = this.ctx.stopping;
+        const body = await (stopping ? Promise.race([asked, stopping]) : asked);
         result = { type: a.then, ok: true, body } as EventObject;
       } catch (err) {
         result = { type: a.then, ok: false, error: wireError(err, ErrorCode.ActorFailed) } as EventObject;
