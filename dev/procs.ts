@@ -39,11 +39,11 @@ export interface Proc {
   kill(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
 }
 
-export function runCli(args: string[], opts: { env?: Record<string, string> } = {}): Proc {
+export function runCli(args: string[], opts: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Proc {
   hook();
   // GH_CHILD_NODE_ARGS: extra node flags for the gatehouse processes only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // to see where a benchmark's server time goes (node refuses --cpu-prof in NODE_OPTIONS).
-  const nodeArgs = process.env.GH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const nodeArgs = [...(process.env.GH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.nodeArgs ?? [])];
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...TEST_STORE_ENV, ...opts.env },

@@ -52,7 +52,8 @@ export async function spawnNodes(count: number, opts: Opts, config: Config): Pro
     if (typeof opts.nodeId === 'string') args.push('--node-id', `${opts.nodeId}-${i + 1}`);
     if (config.metrics.port !== 0) args.push('--set', `metrics.port=${config.metrics.port + i * perChild}`);
     const started = Date.now();
-    const child = spawn(process.execPath, [entry, 'node', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With this process's node flags (e.g. --single-threaded-gc, docs/OPERATIONS.md), as cluster.fork gives its own.
+    const child = spawn(process.execPath, [...process.execArgv, entry, 'node', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const last: string[] = [];
     relay(child.stdout!, process.stdout, last);
     relay(child.stderr!, process.stderr, last);

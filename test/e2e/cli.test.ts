@@ -1,6 +1,7 @@
 /**
  * The operator CLI against a live cluster: spawn, status, tell/ask, tail (actor traffic and traces), inspect, move.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServerHandle } from '../../dev/nats-server.js';
 import { fastClusterFlags, runCli, type Proc } from '../../dev/procs.js';
@@ -114,5 +115,25 @@ describe('gatehouse CLI', { timeout: 300_000 }, () => {
 
     await spawn.kill('SIGTERM');
     expect(await spawn.exited).toBe(0);
+  });
+
+  it('spawn starts its nodes with its own node flags (e.g. --single-threaded-gc for a small box)', async () => {
+    const spawn = runCli(['spawn', '--count', '1', '--roles', 'worker', ...common], { nodeArgs: ['--single-threaded-gc'] });
+    procs.push(spawn);
+    const pid = Number(/pid (\d+)/.exec(await spawn.waitFor(/spawned node process 1\/1: pid \d+/))![1]);
+    try {
+      await spawn.waitFor(/is running/, 60_000);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.indexOf('--single-threaded-gc')).toBeGreaterThan(0);
+      expect(argv.indexOf('--single-threaded-gc')).toBeLessThan(argv.indexOf('node'));
+      await spawn.kill('SIGTERM');
+      expect(await spawn.exited).toBe(0);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already stopped by its supervisor
+      }
+    }
   });
 });
