@@ -48,6 +48,10 @@ export const DEFAULTS: Readonly<Config> = deepFreeze({
     // (5 ms) saved more in the micro but adds up to its length to every push, and bench chat (rooms of 10, -1/0/5 in
     // one run, load 9-17) showed no difference beyond its noise: a tick is left to high-rate layers that opt in.
     pushTickMs: 0,
+    // When a node stops, an ask a turn is waiting on gets this long to be answered (a live actor answers in ms), then
+    // ends with ACTOR_STOPPED: an actor that will not answer (stopping too, or gone) must not hold the stop for the
+    // ask's whole timeout (a session's end hook: 10 s, the bound after which a thread node is terminated).
+    stopAskGraceMs: 1000,
   },
   cluster: {
     // Liveness over core NATS (cluster/liveness.ts): a kill -9'd worker is declared dead 1.5 s after its last

@@ -102,6 +102,8 @@ export const configSchema = z
          * many ms (a push waits at most one tick). Replies and forwards never overtake a push emitted before them.
          */
         pushTickMs: z.number().int().min(-1).max(1000),
+        /** When a node stops, asks its turns are waiting on get this long to be answered, then end with ACTOR_STOPPED. */
+        stopAskGraceMs: z.number().int().min(0).max(60_000),
       })
       .strict(),
     cluster: z

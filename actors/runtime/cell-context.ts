@@ -32,6 +32,8 @@ export interface RuntimeLimits {
   seqAheadMs?: number;
   /** Buckets the durable snapshots are spread over, by shard (snapshots.ts); default 1. */
   snapshotBuckets?: number;
+  /** When the node stops, how long asks of turns in progress may still be answered before they end (default 1000). */
+  stopAskGraceMs?: number;
 }
 
 /** Effects leaving the node (EffectSink): a committed turn's replies and pushes. */
@@ -75,8 +77,9 @@ export interface CellContext {
   readonly effects: CellEffects;
   readonly home: CellHome;
   /**
-   * Rejects (ACTOR_STOPPED) when the node stops: an `ask` inside a turn ends then instead of waiting out its timeout,
-   * so the turn, and the node's stop, are not held by an actor that will not answer (it may be stopping too).
+   * Rejects (ACTOR_STOPPED) `limits.stopAskGraceMs` after the node starts stopping: an `ask` inside a turn ends then
+   * instead of waiting out its timeout, so the turn, and the node's stop, are not held by an actor that will not
+   * answer (it may be stopping too). A live actor's answer arrives well within the grace and is used as usual.
    */
   readonly stopping?: Promise<never>;
 }

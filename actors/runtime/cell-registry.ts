@@ -20,6 +20,9 @@ export interface RegistryHooks {
   forward(kind: string, id: string, env: Envelope, msg: BusMsg): void;
 }
 
+/** How long asks of turns in progress may still be answered once the node stops (RuntimeLimits.stopAskGraceMs). */
+export const DEFAULT_STOP_ASK_GRACE_MS = 1000;
+
 export class CellRegistry implements CellHome {
   /** The context every cell of this node runs in (one object, shared). */
   readonly context: CellContext;
@@ -229,7 +232,10 @@ export class CellRegistry implements CellHome {
   /** No more sweeps; messages for closed cells are forwarded from now on. Returns every cell still here. */
   stop(): ActorCell[] {
     this.stopping = true;
-    this.stopAsks(new GatehouseError(ErrorCode.ActorStopped, `node ${this.context.nodeId} is stopping: the ask was cut short`));
+    const grace = this.context.limits.stopAskGraceMs ?? DEFAULT_STOP_ASK_GRACE_MS;
+    const cut = () => this.stopAsks(new GatehouseError(ErrorCode.ActorStopped, `node ${this.context.nodeId} stopped: no answer within ${grace} ms`));
+    if (grace === 0) cut();
+    else this.context.clock.setTimeout(cut, grace);
     if (this.sweepTimer !== undefined) this.context.clock.clearTimeout(this.sweepTimer);
     const all: ActorCell[] = [];
     for (const m of this.cells.values()) all.push(...m.values());

@@ -1,57 +1,82 @@
 /**
- * A node's stop does not wait out the asks of turns in progress: an actor that asks one that will not answer (it is
- * on a node that is stopping too, or gone) gets ACTOR_STOPPED at once when its own node stops, its turn ends with
- * that answer, and its state is written. Before, the stop waited the ask's whole timeout (a session's end hook:
- * 10 s), exactly the bound after which a thread node is terminated, losing what it had not written.
+ * A node's stop does not wait out the asks of turns in progress. An ask a turn is waiting on when its node stops gets
+ * `actors.stopAskGraceMs` to be answered: an answer within it is used as usual (a live actor on another node answers
+ * in ms, and a rolling restart must not fail the lobby actions in flight). After it, the ask ends with ACTOR_STOPPED,
+ * the turn ends with that answer, and its state is written. Before, the stop waited the ask's whole timeout (a
+ * session's end hook: 10 s), exactly the bound after which a thread node is terminated, losing what it had not written.
  */
 import { describe, expect, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
 import { ActorClient } from '../../../actors/runtime/client.js';
 import type { Effect } from '../../../actors/runtime/effects.js';
 import { defineKind } from '../../../actors/runtime/kind.js';
+import type { BusMsg } from '../../../bus/bus.js';
 import { ManualClock } from '../../../common/clock.js';
+import { encodeReply } from '../../../actors/runtime/envelope.js';
 import { memoryHosts } from '../../support/memory-hosts.js';
 import { startHost, TEST_LIMITS } from '../../support/hosts.js';
 import { collector } from '../../../dev/wait.js';
 
 type Ctx = { outcome: string };
-type Ev = { type: 'go' } | { type: 'asked'; ok: boolean; error?: { code: string } } | { type: 'get' };
+type Ev = { type: 'go' } | { type: 'asked'; ok: boolean; body?: unknown; error?: { code: string } } | { type: 'get' };
 
 const askerMachine = setup({ types: {} as { context: Ctx; events: Ev; emitted: Effect } }).createMachine({
   context: { outcome: 'none' },
   on: {
-    go: { actions: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'ask', to: { kind: 'silent', id: 'x' }, msg: { type: 'hello' }, then: 'asked', timeoutMs: 60_000 })) },
-    asked: { actions: assign({ outcome: ({ event }) => (event.type === 'asked' ? (event.ok ? 'answered' : (event.error?.code ?? 'failed')) : 'none') }) },
+    go: { actions: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'ask', to: { kind: 'other', id: 'x' }, msg: { type: 'hello' }, then: 'asked', timeoutMs: 60_000 })) },
+    asked: { actions: assign({ outcome: ({ event }) => (event.type !== 'asked' ? 'none' : event.ok ? `answered ${String(event.body)}` : (event.error?.code ?? 'failed')) }) },
     get: { actions: enqueueActions(({ context, enqueue }) => enqueue.emit({ type: 'reply', body: context.outcome })) },
   },
 });
 
 const asker = defineKind({ name: 'asker', machine: askerMachine, persistence: 'snapshot' });
 
-describe('stopping a node cuts the asks of turns in progress short', () => {
+describe('stopping a node: asks of turns in progress get a grace, then end', () => {
   const m = memoryHosts();
+  let t = 0;
 
-  it('the asking turn ends with ACTOR_STOPPED, its state is written, and the stop does not wait the ask timeout', async () => {
-    const prefix = 'stopask';
-    // Something subscribed to the asked actor's subject that never answers: the ask waits its 60 s timeout.
-    const silent = await m.env.connect(prefix);
-    const heard = collector<string>(1);
-    silent.subscribe('silent.>', (msg) => heard.push(msg.subject));
-    await silent.flush();
-    const host = await startHost(m.env, { kinds: [asker], clock: new ManualClock(), prefix, nodeId: 'n1' });
+  /** A node whose `asker/a1` is waiting on an ask to `other/x`, which something holds without answering. */
+  async function waitingAsker(grace: number) {
+    const prefix = `stopask${++t}`;
+    const other = await m.env.connect(prefix);
+    const held = collector<BusMsg>(1);
+    other.subscribe('other.>', (msg) => held.push(msg));
+    await other.flush();
+    const clock = new ManualClock();
+    const host = await startHost(m.env, { kinds: [asker], clock, prefix, nodeId: `n${t}`, limits: { stopAskGraceMs: grace } });
     const client = new ActorClient(await m.env.connect(prefix), { shards: TEST_LIMITS.shards, askTimeoutMs: 60_000 });
     const to = { kind: 'asker', id: 'a1' };
     client.tell(to, { type: 'go' });
-    await heard.done; // the turn is now waiting on the ask
-    expect(host.stopProgress()).toBeUndefined();
-    const stopped = host.stop();
-    // The bound: well under the ask's 60 s. Without the cut this await never settles within the test's timeout.
+    const [asked] = await held.done; // the turn is now waiting on the ask
+    const outcomeOnAnotherNode = async () => {
+      const again = await startHost(m.env, { kinds: [asker], clock: new ManualClock(), prefix, nodeId: `n${t}b` });
+      m.hosts.push(again);
+      return client.ask(to, { type: 'get' });
+    };
+    return { host, clock, other, asked: asked!, outcomeOnAnotherNode };
+  }
+
+  it('an ask left unanswered ends with ACTOR_STOPPED after the grace; the turn writes it; the stop does not wait the ask timeout', async () => {
+    const w = await waitingAsker(1000);
+    expect(w.host.stopProgress()).toBeUndefined();
+    const stopped = w.host.stop();
+    w.clock.advance(999);
+    await new Promise((r) => setImmediate(r));
+    expect(w.host.stopProgress()).toMatchObject({ left: 1, waitingOn: ['asker/a1 (active, in a turn, 0 queued)'] });
+    w.clock.advance(1);
     await stopped;
-    expect(host.stopProgress()).toEqual({ left: 0, waitingOn: [] });
-    // A node started on the same store finds the turn's outcome written.
-    const again = await startHost(m.env, { kinds: [asker], clock: new ManualClock(), prefix, nodeId: 'n2' });
-    m.hosts.push(again);
-    expect(await client.ask(to, { type: 'get' })).toBe('ACTOR_STOPPED');
-    await silent.close();
+    expect(w.host.stopProgress()).toEqual({ left: 0, waitingOn: [] });
+    expect(await w.outcomeOnAnotherNode()).toBe('ACTOR_STOPPED');
+    await w.other.close();
+  });
+
+  it('an answer that arrives within the grace is used as usual', async () => {
+    const w = await waitingAsker(1000);
+    const stopped = w.host.stop();
+    w.clock.advance(500);
+    w.other.respond(w.asked, encodeReply({ ok: true, v: 'hi' }));
+    await stopped;
+    expect(await w.outcomeOnAnotherNode()).toBe('answered hi');
+    await w.other.close();
   });
 });
