@@ -140,8 +140,9 @@ async function startThreads(o: LobbyClusterOptions): Promise<LobbyCluster> {
     const t0 = Date.now();
     await p?.kill('SIGTERM', 60_000);
     const secs = (Date.now() - t0) / 1000;
-    // A slow stop says why in the process's own last lines.
+    // A slow stop says why in the process's own last lines (its nodes log the step they wait on: server/stop-watch.ts).
     if (p && secs > 5) o.log(`the threads process took ${secs.toFixed(1)} s to stop; its last lines:\n${p.output().split('\n').slice(-15).join('\n')}`);
+    else if (p) o.log(`the threads process stopped in ${secs.toFixed(2)} s`);
     rmSync(data, { recursive: true, force: true });
   };
   try {
