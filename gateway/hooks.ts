@@ -44,7 +44,14 @@ export async function runSessionEnd(routes: RouteTable, actors: ActorClient, log
 export function startHookService(bus: Bus, routes: RouteTable, actors: ActorClient, log: Logger): Subscription {
   const reply = (msg: BusMsg, ok: boolean, message?: string) => {
     if (!msg.reply) return;
-    bus.respond(msg, encodeReply(ok ? { ok: true, v: true } : { ok: false, e: { code: 'BAD_MESSAGE', message: message ?? '' } }));
+    try {
+      bus.respond(msg, encodeReply(ok ? { ok: true, v: true } : { ok: false, e: { code: 'BAD_MESSAGE', message: message ?? '' } }));
+    } catch (err) {
+      // The gateway stopped while the hooks ran (its bus is closed). The session hears nothing and asks again later:
+      // hooks run at least once (docs/ARCHITECTURE.md). Thrown from the `.then` below, this was an unhandled
+      // rejection, which ends a Node process.
+      log.info({ err, subject: msg.subject }, 'session-end answer not sent: the bus is closed');
+    }
   };
   return bus.subscribe(
     subjects.pinnedAll('gw', 'any'),
