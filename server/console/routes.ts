@@ -102,7 +102,11 @@ export class ConsoleRoutes {
     });
     if (!client) return;
     this.clusterStreams.add(client);
-    void this.feed.start().then(() => client.send('snapshot', { ...this.feed.view(), self: this.ctx.id, kinds: this.ctx.host.shardedKinds() }));
+    // A page opened while the node stops (its bus closed) must not become an unhandled rejection: that ends a process.
+    this.feed
+      .start()
+      .then(() => client.send('snapshot', { ...this.feed.view(), self: this.ctx.id, kinds: this.ctx.host.shardedKinds() }))
+      .catch((err: unknown) => this.ctx.log.warn({ err }, 'console: cluster stream not started'));
   }
 
   private openActorStream(req: IncomingMessage, res: ServerResponse, kind: string, id: string): void {
