@@ -107,7 +107,7 @@ describe('NATS bus: one write per event-loop iteration', () => {
       return inOneIteration([0, 1, 2, 3, 4].map((i) => () => pub.publish('pb.order', enc(`${attempt}:${i}`))));
     });
     expect(writes).toBe(1);
-    await expect.poll(() => got[attempt]).toEqual(['0', '1', '2', '3', '4']);
+    await expect.poll(() => got[attempt], { timeout: 15_000 }).toEqual(['0', '1', '2', '3', '4']);
   });
 
   it('sends asks made in separate callbacks of one iteration in one write', async () => {

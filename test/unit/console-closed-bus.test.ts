@@ -32,7 +32,7 @@ describe('console cluster stream on a node whose bus is closed', () => {
       const { port } = server.address() as { port: number };
       const req = http.get({ host: '127.0.0.1', port, path: '/console/events' });
       req.on('error', () => undefined);
-      await expect.poll(() => lines.some((l) => l.msg === 'console: cluster stream not started')).toBe(true);
+      await expect.poll(() => lines.some((l) => l.msg === 'console: cluster stream not started'), { timeout: 15_000 }).toBe(true);
       req.destroy();
       await new Promise((r) => setImmediate(r));
       expect(unhandled).toEqual([]);
